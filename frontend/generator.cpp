@@ -1,0 +1,40 @@
+// The global generator behind manual_seed, rand, randn, randint and dropout.
+#include "generator.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "kiln/ops.h"
+
+namespace kiln {
+namespace {
+
+struct Generator {
+  std::mutex mutex;
+  uint64_t seed = 0;
+  uint64_t offset = 0;
+};
+
+Generator &generator() {
+  static Generator g;
+  return g;
+}
+
+}  // namespace
+
+void manual_seed(uint64_t seed) {
+  Generator &g = generator();
+  std::lock_guard lock(g.mutex);
+  g.seed = seed;
+  g.offset = 0;
+}
+
+Attrs draw_random(int64_t count) {
+  Generator &g = generator();
+  std::lock_guard lock(g.mutex);
+  Attrs attrs{{"seed", static_cast<int64_t>(g.seed)}, {"offset", static_cast<int64_t>(g.offset)}};
+  g.offset += static_cast<uint64_t>(std::max<int64_t>(count, 0));
+  return attrs;
+}
+
+}  // namespace kiln

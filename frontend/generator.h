@@ -1,0 +1,15 @@
+// The global random generator: a seed and a counter offset (see runtime/random.h).
+// Each random op reserves numel counters, so results depend only on seed and call order.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "ir/attrs.h"
+
+namespace kiln {
+
+// Reserves `count` counters; returns attrs {seed, offset} for the random op to carry.
+[[nodiscard]] Attrs draw_random(int64_t count);
+
+}  // namespace kiln

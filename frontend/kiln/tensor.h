@@ -1,0 +1,95 @@
+// kiln::Tensor: a dtype, a device, and a strided view (sizes, strides, offset) of shared
+// storage. Copying a Tensor is cheap and shares memory; views share storage too.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kiln/scalar.h"
+#include "ir/device.h"
+#include "ir/dtype.h"
+#include "ir/shape.h"
+#include "runtime/layout.h"
+#include "runtime/storage.h"
+
+namespace kiln {
+
+namespace detail {
+struct TensorImpl {
+  runtime::Storage storage;
+  DType dtype = DType::F32;
+  runtime::Layout layout;
+};
+}  // namespace detail
+
+class Tensor {
+ public:
+  Tensor() = default;  // an undefined tensor; ops reject it by argument name
+  explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  [[nodiscard]] bool defined() const { return impl_ != nullptr; }
+  [[nodiscard]] DType dtype() const { return impl().dtype; }
+  [[nodiscard]] Device device() const { return impl().storage.device(); }
+  [[nodiscard]] const Shape &sizes() const { return impl().layout.sizes; }
+  [[nodiscard]] const Shape &strides() const { return impl().layout.strides; }
+  [[nodiscard]] int64_t offset() const { return impl().layout.offset; }
+  [[nodiscard]] int64_t size(int64_t dim) const;
+  [[nodiscard]] int64_t dim() const { return static_cast<int64_t>(sizes().size()); }
+  [[nodiscard]] int64_t numel() const { return kiln::numel(sizes()); }
+  [[nodiscard]] bool is_contiguous() const { return impl().layout.is_contiguous(); }
+  [[nodiscard]] bool shares_storage(const Tensor &other) const;
+
+  // Read-back: the single element of a one-element tensor, or all elements in row-major
+  // order, converted to T (one of bool, int32_t, int64_t, float, double).
+  template <class T> [[nodiscard]] T item() const;
+  template <class T> [[nodiscard]] std::vector<T> tolist() const;
+
+  // Conversions and views; each is the free function of the same name.
+  [[nodiscard]] Tensor to(DType dtype) const;
+  [[nodiscard]] Tensor contiguous() const;
+  [[nodiscard]] Tensor reshape(const Shape &shape) const;
+  [[nodiscard]] Tensor view(const Shape &shape) const;
+  [[nodiscard]] Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  [[nodiscard]] Tensor transpose(int64_t dim0, int64_t dim1) const;
+  [[nodiscard]] Tensor permute(const std::vector<int64_t> &dims) const;
+  [[nodiscard]] Tensor expand(const Shape &shape) const;
+  [[nodiscard]] Tensor squeeze(std::optional<int64_t> dim = std::nullopt) const;
+  [[nodiscard]] Tensor unsqueeze(int64_t dim) const;
+  [[nodiscard]] Tensor slice(int64_t dim, std::optional<int64_t> start, std::optional<int64_t> stop,
+                             int64_t step = 1) const;
+  [[nodiscard]] Tensor select(int64_t dim, int64_t index) const;
+  [[nodiscard]] Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  [[nodiscard]] Tensor operator[](int64_t index) const { return select(0, index); }
+
+  // "f32[2,3] [[1, 2, 3], [4, 5, 6]]", eliding the middle of long dims.
+  [[nodiscard]] std::string str() const;
+
+  [[nodiscard]] detail::TensorImpl &impl() const;
+  [[nodiscard]] const std::shared_ptr<detail::TensorImpl> &impl_ptr() const { return impl_; }
+
+ private:
+  void read_as(DType dtype, void *dst) const;  // numel() elements, row-major
+  std::shared_ptr<detail::TensorImpl> impl_;
+};
+
+std::ostream &operator<<(std::ostream &os, const Tensor &t);
+
+template <class T> std::vector<T> Tensor::tolist() const {
+  constexpr DType d = dtype_of<T>();
+  if constexpr (std::is_same_v<T, bool>) {
+    std::vector<uint8_t> raw(static_cast<size_t>(numel()));
+    read_as(d, raw.data());
+    return std::vector<bool>(raw.begin(), raw.end());
+  } else {
+    std::vector<T> out(static_cast<size_t>(numel()));
+    read_as(d, out.data());
+    return out;
+  }
+}
+
+}  // namespace kiln

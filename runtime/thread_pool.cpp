@@ -1,0 +1,146 @@
+// Thread pool: one job at a time, chunks claimed from an atomic counter by the workers
+// and the calling thread together, so a small job never waits for a sleeping worker.
+#include "runtime/thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ir/diag.h"
+
+namespace kiln::runtime {
+namespace {
+
+thread_local bool t_in_parallel = false;
+
+int default_threads() {
+  if (const char *env = std::getenv("KILN_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n >= 1) return n;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+class Pool {
+ public:
+  explicit Pool(int n) { resize(n); }
+  ~Pool() { stop(); }
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  void resize(int n) {
+    stop();
+    stopping_ = false;
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
+  }
+
+  void run(int64_t chunks, const std::function<void(int64_t)> &body) {
+    std::lock_guard job_lock(job_mutex_);  // one job at a time
+    {
+      std::lock_guard lock(mutex_);
+      body_ = &body;
+      chunks_ = chunks;
+      next_.store(0);
+      pending_ = chunks;
+      error_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+    take_chunks();
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    body_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto &t : workers_) t.join();
+    workers_.clear();
+  }
+
+  void work() {
+    t_in_parallel = true;
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        if (stopping_) return;
+        seen = generation_;
+      }
+      take_chunks();
+    }
+  }
+
+  void take_chunks() {
+    bool was_parallel = t_in_parallel;
+    t_in_parallel = true;
+    int64_t finished = 0;
+    for (int64_t i; (i = next_.fetch_add(1)) < chunks_;) {
+      try {
+        (*body_)(i);
+      } catch (...) {
+        std::lock_guard lock(mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
+      ++finished;
+    }
+    t_in_parallel = was_parallel;
+    if (finished == 0) return;
+    std::lock_guard lock(mutex_);
+    pending_ -= finished;
+    if (pending_ == 0) done_.notify_all();
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex job_mutex_, mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int64_t)> *body_ = nullptr;
+  int64_t chunks_ = 0, pending_ = 0;
+  std::atomic<int64_t> next_{0};
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+};
+
+Pool &pool() {
+  static Pool *p = new Pool(default_threads());  // workers live until exit
+  return *p;
+}
+
+}  // namespace
+
+int num_threads() { return pool().size(); }
+
+void set_num_threads(int n) {
+  if (n < 1) fail("set_num_threads: thread count must be at least 1, got {}", n);
+  if (t_in_parallel) fail("set_num_threads: cannot resize the pool from inside a parallel region");
+  if (n != pool().size()) pool().resize(n);
+}
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)> &fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(grain, 1);
+  int threads = t_in_parallel ? 1 : num_threads();
+  int64_t chunks = std::min<int64_t>((n + grain - 1) / grain, threads * 4);
+  if (threads == 1 || chunks <= 1) {
+    fn(0, n);
+    return;
+  }
+  int64_t step = (n + chunks - 1) / chunks;
+  chunks = (n + step - 1) / step;
+  pool().run(chunks, [&](int64_t c) { fn(c * step, std::min(n, (c + 1) * step)); });
+}
+
+}  // namespace kiln::runtime

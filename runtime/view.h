@@ -1,0 +1,40 @@
+// View: what an eager kernel sees of a tensor — a data pointer (offset applied), dtype,
+// sizes and strides in elements. Kernels read any strides and write contiguous outputs.
+#pragma once
+
+#include <cstddef>
+
+#include "ir/dtype.h"
+#include "ir/shape.h"
+#include "runtime/layout.h"
+
+namespace kiln::runtime {
+
+struct View {
+  std::byte *data = nullptr;
+  DType dtype = DType::F32;
+  Shape sizes;
+  Shape strides;
+
+  [[nodiscard]] int64_t numel() const { return kiln::numel(sizes); }
+  [[nodiscard]] int64_t rank() const { return static_cast<int64_t>(sizes.size()); }
+  [[nodiscard]] bool is_contiguous() const;
+  template <class T> [[nodiscard]] T *ptr() const { return reinterpret_cast<T *>(data); }
+};
+
+inline bool View::is_contiguous() const {
+  int64_t expected = 1;
+  for (size_t i = sizes.size(); i-- > 0;) {
+    if (sizes[i] == 1) continue;
+    if (strides[i] != expected) return numel() == 0;
+    expected *= sizes[i];
+  }
+  return true;
+}
+
+// The view of `layout` over memory starting at `base` (the storage's first byte).
+[[nodiscard]] inline View make_view(std::byte *base, DType dtype, const Layout &layout) {
+  return {base + layout.offset * dtype_size(dtype), dtype, layout.sizes, layout.strides};
+}
+
+}  // namespace kiln::runtime
