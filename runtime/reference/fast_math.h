@@ -10,8 +10,13 @@ namespace kiln::runtime {
 
 inline float fast_exp(float x) {
   // x = n*ln2 + r with |r| <= ln2/2; e^r by its Taylor series to degree 7 (error < 1e-8).
-  float xc = std::fmin(std::fmax(x, -104.0f), 88.8f);
-  float n = std::nearbyint(xc * 1.44269504f);
+  // Clamp with plain selects (fmin/fmax are libm calls); NaN takes 0 and is restored below.
+  float xc = x < -104.0f ? -104.0f : x;
+  xc = xc > 88.8f ? 88.8f : xc;
+  xc = x != x ? 0.0f : xc;
+  // Round to nearest by the 1.5 * 2^23 trick: nearbyint is a libm call without fast-math.
+  constexpr float kRound = 12582912.0f;
+  float n = (xc * 1.44269504f + kRound) - kRound;
   float r = std::fma(n, -0.693145752f, xc);
   r = std::fma(n, -1.42860677e-6f, r);
   float p = 1.0f / 5040;

@@ -131,7 +131,9 @@ template <class T> void gemm(const Matrix &a, const Matrix &b, T *c, bool parall
     std::fill(c, c + m * n, T(0));
     return;
   }
-  const int threads = parallel ? num_threads() : 1;
+  // Below ~2^18 multiply-adds, waking the pool costs more than the product itself.
+  constexpr int64_t kParallelWork = int64_t{1} << 18;
+  const int threads = parallel && m * n * k >= kParallelWork ? num_threads() : 1;
   // Row blocks: at most 256 rows, and enough blocks to keep every thread busy.
   int64_t mc = std::clamp<int64_t>((m + threads - 1) / threads, kMR, 256);
   mc = (mc + kMR - 1) / kMR * kMR;
@@ -182,7 +184,7 @@ void matmul_kernel(const View &a, const View &b, const View &out) {
     });
   };
   // Many small products: one per thread. Few large ones: threads inside each product.
-  if (batches >= num_threads() && batches > 1) {
+  if (batches >= num_threads() && batches > 1 && batches * m * n * k >= (int64_t{1} << 18)) {
     parallel_for(batches, 1, [&](int64_t lo, int64_t hi) {
       for (int64_t bi = lo; bi < hi; ++bi) run_batch(bi, false);
     });

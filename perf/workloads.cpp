@@ -1,0 +1,63 @@
+// W1-W6 as eager kiln code.
+#include "workloads.h"
+
+#include <cmath>
+
+namespace kiln::perf {
+namespace {
+
+Tensor weight(int64_t out, int64_t in) { return randn({out, in}) / std::sqrt(static_cast<double>(in)); }
+Tensor bias(int64_t out, int64_t in) { return randn({out}) / std::sqrt(static_cast<double>(in)); }
+
+constexpr double kFloat = 4.0;
+
+}  // namespace
+
+std::vector<Workload> eager_workloads() {
+  std::vector<Workload> w;
+  const int64_t n1 = 16777216;
+  w.push_back({"W1", "gelu(x*a+b)*sigmoid(x)+tanh(x)*0.5, x,a,b [16M]", 4.0 * n1 * kFloat, 0,
+               [=] { return std::vector<Tensor>{randn({n1}), randn({n1}), randn({n1})}; },
+               [](const std::vector<Tensor> &in) {
+                 const Tensor &x = in[0], &a = in[1], &b = in[2];
+                 return gelu(x * a + b) * sigmoid(x) + tanh(x) * 0.5;
+               }});
+  w.push_back({"W2", "softmax(x, -1), x [4096,1024]", 2.0 * 4096 * 1024 * kFloat, 0,
+               [] { return std::vector<Tensor>{randn({4096, 1024})}; },
+               [](const std::vector<Tensor> &in) { return softmax(in[0], -1); }});
+  w.push_back({"W3", "layer_norm(x + r, [1024], w, b), x,r [8192,1024]",
+               3.0 * 8192 * 1024 * kFloat, 0,
+               [] {
+                 return std::vector<Tensor>{randn({8192, 1024}), randn({8192, 1024}), randn({1024}),
+                                            randn({1024})};
+               },
+               [](const std::vector<Tensor> &in) {
+                 return layer_norm(in[0] + in[1], {1024}, in[2], in[3]);
+               }});
+  w.push_back({"W4", "linear(gelu(linear(x,w1,b1)),w2,b2), x [512,1024], hidden 4096", 0,
+               2.0 * 2 * 512 * 1024 * 4096,
+               [] {
+                 return std::vector<Tensor>{randn({512, 1024}), weight(4096, 1024), bias(4096, 1024),
+                                            weight(1024, 4096), bias(1024, 4096)};
+               },
+               [](const std::vector<Tensor> &in) {
+                 return linear(gelu(linear(in[0], in[1], in[2])), in[3], in[4]);
+               }});
+  w.push_back({"W5", "tiny model linear(relu(linear(x,w1,b1)),w2,b2), x [64,5]", 0,
+               2.0 * 64 * (5 * 10 + 10 * 1),
+               [] {
+                 return std::vector<Tensor>{randn({64, 5}), weight(10, 5), bias(10, 5), weight(1, 10),
+                                            bias(1, 10)};
+               },
+               [](const std::vector<Tensor> &in) {
+                 return linear(relu(linear(in[0], in[1], in[2])), in[3], in[4]);
+               }});
+  w.push_back({"W6", "softmax(q@kT/8, -1)@v, q,k,v [8,256,64]", 0, 2.0 * 2 * 8 * 256 * 256 * 64,
+               [] { return std::vector<Tensor>{randn({8, 256, 64}), randn({8, 256, 64}), randn({8, 256, 64})}; },
+               [](const std::vector<Tensor> &in) {
+                 return matmul(softmax(matmul(in[0], in[1].transpose(1, 2)) / 8.0, -1), in[2]);
+               }});
+  return w;
+}
+
+}  // namespace kiln::perf

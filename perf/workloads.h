@@ -1,0 +1,25 @@
+// The benchmark workloads W1-W6 of ../shared/WORKLOADS.md, defined once: inputs from
+// manual_seed(0) + randn (weights scaled by 1/sqrt(fan_in)), the eager function, and the
+// least work a perfect implementation must do (bytes moved or FLOPs).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kiln/kiln.h"
+
+namespace kiln::perf {
+
+struct Workload {
+  std::string id;           // "W1"
+  std::string description;  // the formula and shapes
+  double bytes = 0;         // least bytes moved (memory-bound workloads), else 0
+  double flops = 0;         // least FLOPs (compute-bound workloads), else 0
+  std::function<std::vector<Tensor>()> make_inputs;
+  std::function<Tensor(const std::vector<Tensor> &)> run;
+};
+
+[[nodiscard]] std::vector<Workload> eager_workloads();
+
+}  // namespace kiln::perf

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Shared set-up for demo.sh and test.sh: installs missing Debian packages (non-interactive,
+# only when missing), configures build/ once, and builds. Safe to run again: it does only
+# what is not yet done.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+packages=(g++ pkg-config meson ninja-build llvm-19-dev libfmt-dev nlohmann-json3-dev doctest-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "kiln: installing Debian packages: ${missing[*]}"
+  as_root=()
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq < /dev/null
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" < /dev/null
+fi
+
+if [ ! -f "$root/build/build.ninja" ]; then
+  meson setup "$root/build" --native-file "$root/tools/meson/native.ini"
+fi
+ninja -C "$root/build" -j"${KILN_BUILD_JOBS:-2}"
