@@ -10,27 +10,49 @@
 namespace kiln {
 namespace {
 
+// Validates sizes under the name the user called (zeros, not the full op beneath it).
+const Shape &checked_shape(std::string_view op, const Shape &shape) {
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] < 0) fail("{}: size at dim {} must be non-negative, got {}", op, i, shape[i]);
+  return shape;
+}
+
 AttrValue scalar_attr(Scalar value, DType dtype) {
   if (is_floating(dtype) || value.kind() == Scalar::Kind::Float) return value.to_double();
   return value.to_int();
 }
 
-Attrs random_attrs(const Shape &shape, DType dtype) {
-  Attrs attrs = draw_random(numel(shape));
+Attrs random_attrs(std::string_view op, const Shape &shape, DType dtype) {
+  Attrs attrs = draw_random(numel(checked_shape(op, shape)));
   return attrs.set("shape", shape).set("dtype", dtype);
+}
+
+int64_t ceil_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return q * b == a ? q : q + 1;  // a and b have equal signs here, so round away from 0
+}
+
+Tensor filled(std::string_view op, const Shape &shape, Scalar value, std::optional<DType> dtype) {
+  DType d = dtype.value_or(value.default_dtype());
+  return dispatch(OpKind::Full, {},
+                  Attrs{{"shape", checked_shape(op, shape)}, {"dtype", d}, {"value", scalar_attr(value, d)}});
 }
 
 }  // namespace
 
 Tensor full(const Shape &shape, Scalar value, std::optional<DType> dtype) {
-  DType d = dtype.value_or(value.default_dtype());
-  return dispatch(OpKind::Full, {}, Attrs{{"shape", shape}, {"dtype", d}, {"value", scalar_attr(value, d)}});
+  return filled("full", shape, value, dtype);
 }
-
-Tensor zeros(const Shape &shape, DType dtype) { return full(shape, 0, dtype); }
-Tensor ones(const Shape &shape, DType dtype) { return full(shape, 1, dtype); }
-Tensor zeros_like(const Tensor &x) { return zeros(x.sizes(), x.dtype()); }
-Tensor ones_like(const Tensor &x) { return ones(x.sizes(), x.dtype()); }
+Tensor zeros(const Shape &shape, DType dtype) { return filled("zeros", shape, 0, dtype); }
+Tensor ones(const Shape &shape, DType dtype) { return filled("ones", shape, 1, dtype); }
+Tensor zeros_like(const Tensor &x) {
+  if (!x.defined()) fail("zeros_like: argument 0 is an undefined tensor");
+  return zeros(x.sizes(), x.dtype());
+}
+Tensor ones_like(const Tensor &x) {
+  if (!x.defined()) fail("ones_like: argument 0 is an undefined tensor");
+  return ones(x.sizes(), x.dtype());
+}
 Tensor scalar_tensor(Scalar value, std::optional<DType> dtype) { return full({}, value, dtype); }
 
 Tensor arange(Scalar end, std::optional<DType> dtype) { return arange(0, end, 1, dtype); }
@@ -45,9 +67,11 @@ Tensor arange(Scalar start, Scalar end, Scalar step, std::optional<DType> dtype)
     fail("arange: start, end and step must be finite, got {}, {}, {}", s, e, st);
   if ((st > 0 && e < s) || (st < 0 && e > s))
     fail("arange: step {} moves away from end: start={} end={}", st, s, e);
-  const int64_t n = static_cast<int64_t>(std::ceil((e - s) / st));
+  // Integer arguments count in int64, so bounds near 2^62 stay exact.
+  const int64_t n = any_float ? static_cast<int64_t>(std::ceil((e - s) / st))
+                              : ceil_div(end.to_int() - start.to_int(), step.to_int());
   Attrs attrs{{"shape", Shape{n}}, {"dtype", d}};
-  if (is_floating(d) || any_float) {
+  if (any_float) {
     attrs.set("start", s).set("step", st);
   } else {
     attrs.set("start", start.to_int()).set("step", step.to_int());
@@ -66,15 +90,15 @@ Tensor eye(int64_t n, std::optional<int64_t> m, DType dtype) {
 }
 
 Tensor rand(const Shape &shape, DType dtype) {
-  return dispatch(OpKind::Rand, {}, random_attrs(shape, dtype));
+  return dispatch(OpKind::Rand, {}, random_attrs("rand", shape, dtype));
 }
 
 Tensor randn(const Shape &shape, DType dtype) {
-  return dispatch(OpKind::Randn, {}, random_attrs(shape, dtype));
+  return dispatch(OpKind::Randn, {}, random_attrs("randn", shape, dtype));
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape &shape, DType dtype) {
-  Attrs attrs = random_attrs(shape, dtype);
+  Attrs attrs = random_attrs("randint", shape, dtype);
   attrs.set("low", low).set("high", high);
   return dispatch(OpKind::Randint, {}, attrs);
 }

@@ -74,7 +74,8 @@ Tensor clamp(const Tensor &x, std::optional<Scalar> min, std::optional<Scalar> m
   for (auto [key, bound] : {std::pair{"min", min}, std::pair{"max", max}}) {
     if (!bound) continue;
     d = promote_types(d, result_type(x, *bound));
-    attrs.set(key, bound->to_double());
+    if (bound->kind() == Scalar::Kind::Float) attrs.set(key, bound->to_double());
+    else attrs.set(key, bound->to_int());
   }
   return dispatch(OpKind::Clamp, {x.dtype() == d ? x : x.to(d)}, attrs);
 }

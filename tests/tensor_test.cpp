@@ -116,7 +116,7 @@ TEST_SUITE("tensor") {
           "cannot allocate a f32 tensor of shape [1099511627776,1048576]: 1152921504606846976 "
           "elements is too many");
     CHECK(error_message([] { (void)zeros({-1, 2}); }) ==
-          "full: size at dim 0 must be non-negative, got -1");
+          "zeros: size at dim 0 must be non-negative, got -1");
   }
 }
 

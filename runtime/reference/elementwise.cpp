@@ -107,6 +107,19 @@ template <class R, class T> R convert_value(T x) {
   } else return static_cast<R>(x);
 }
 
+// A clamp bound in T: integer bounds saturate to T's range, float bounds convert.
+template <class T> T clamp_bound(const Attrs &attrs, std::string_view key, T fallback) {
+  const AttrValue *v = attrs.find(key);
+  if (v == nullptr) return fallback;
+  if (const int64_t *i = std::get_if<int64_t>(v)) {
+    if constexpr (kFloat<T>) return static_cast<T>(*i);
+    else if (*i < static_cast<int64_t>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+    else if (*i > static_cast<int64_t>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+    else return static_cast<T>(*i);
+  }
+  return convert_value<T>(attrs.get_double(key));
+}
+
 template <class T> void float_unary(OpKind op, const View &in, const Attrs &attrs, const View &out) {
   using std::sqrt;
   switch (op) {
@@ -157,10 +170,13 @@ template <class T> void unary_typed(OpKind op, const View &in, const Attrs &attr
       return convert_kernel(in, out);
     case OpKind::LogicalNot: return map1<T, bool>(in, out, [](T x) { return x == T(0); });
     case OpKind::Clamp: {
-      const T lo = attrs.has("min") ? T(attrs.get_double("min")) : std::numeric_limits<T>::lowest();
-      const T hi = attrs.has("max") ? T(attrs.get_double("max")) : std::numeric_limits<T>::max();
-      if constexpr (kFloat<T>)
+      const T lo = clamp_bound<T>(attrs, "min", std::numeric_limits<T>::lowest());
+      const T hi = clamp_bound<T>(attrs, "max", std::numeric_limits<T>::max());
+      if constexpr (kFloat<T>) {
+        if (lo != lo || hi != hi)  // a NaN bound makes every element NaN, as in PyTorch
+          return map1<T, T>(in, out, [](T) { return std::numeric_limits<T>::quiet_NaN(); });
         return map1<T, T>(in, out, [=](T x) { return x != x ? x : std::min(std::max(x, lo), hi); });
+      }
       return map1<T, T>(in, out, [=](T x) { return std::min(std::max(x, lo), hi); });
     }
     default:

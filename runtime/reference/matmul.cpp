@@ -146,7 +146,14 @@ template <class T> void gemm(const Matrix &a, const Matrix &b, T *c, bool parall
     for (int64_t p0 = 0; p0 < k; p0 += kKC) {
       const int64_t kc = std::min(kKC, k - p0);
       T *pb = static_cast<T *>(packed_b.ptr);
-      pack_b<T>(b, p0, kc, j0, nc, pb);
+      // Panels of B are independent: pack them across the pool too.
+      const int64_t panels = (nc + NR - 1) / NR;
+      auto pack_panels = [&](int64_t lo, int64_t hi) {
+        const int64_t j_lo = lo * NR, j_hi = std::min(nc, hi * NR);
+        pack_b<T>(b, p0, kc, j0 + j_lo, j_hi - j_lo, pb + j_lo * kc);
+      };
+      if (threads > 1) parallel_for(panels, 4, pack_panels);
+      else pack_panels(0, panels);
       auto run_rows = [&](int64_t lo, int64_t hi) {
         for (int64_t blk = lo; blk < hi; ++blk) {
           const int64_t i0 = blk * mc, rows = std::min(mc, m - i0);

@@ -64,8 +64,9 @@ template <class T> void softmax_rows(const T *x, T *y, int64_t rows, int64_t n, 
       if (std::isinf(m)) m = m > 0 ? m : T(0);  // all -inf rows give NaN like torch, not garbage
       T s = exp_shifted(xr, yr, n, m);
       if (log) {
-        const T shift = m + std::log(s);
-        for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - shift;
+        // (x - m) - log(s): subtracting m first keeps precision when |x| is large.
+        const T log_sum = std::log(s);
+        for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - m) - log_sum;
       } else {
         const T inv = T(1) / s;
         for (int64_t i = 0; i < n; ++i) yr[i] *= inv;

@@ -37,22 +37,28 @@ template <class T> void source_typed(OpKind op, const Attrs &attrs, const View &
       return fill<T>(out, [=](int64_t) { return value; });
     }
     case OpKind::Arange: {
-      if constexpr (std::is_floating_point_v<T>) {
-        const double start = attrs.get_double("start"), step = attrs.get_double("step", 1.0);
+      // Integer start and step (an integer arange) count exactly in int64; otherwise
+      // values are computed in f64 and converted, as PyTorch does.
+      const AttrValue *start_attr = attrs.find("start");
+      const AttrValue *step_attr = attrs.find("step");
+      const bool exact = (!start_attr || std::holds_alternative<int64_t>(*start_attr)) &&
+                         (!step_attr || std::holds_alternative<int64_t>(*step_attr));
+      if (exact && !std::is_floating_point_v<T>) {
+        const int64_t start = attrs.get_int("start"), step = attrs.get_int("step", 1);
         return fill<T>(out, [=](int64_t i) { return static_cast<T>(start + i * step); });
       }
-      const int64_t start = scalar_attr<int64_t>(attrs, "start");
-      const int64_t step = attrs.has("step") ? scalar_attr<int64_t>(attrs, "step") : 1;
-      return fill<T>(out, [=](int64_t i) { return static_cast<T>(start + i * step); });
+      const double start = attrs.get_double("start"), step = attrs.get_double("step", 1.0);
+      return fill<T>(out, [=](int64_t i) { return static_cast<T>(start + static_cast<double>(i) * step); });
     }
     case OpKind::Linspace: {
       const double start = attrs.get_double("start"), end = attrs.get_double("end");
       const int64_t n = out.numel();
       const double step = n > 1 ? (end - start) / static_cast<double>(n - 1) : 0.0;
-      // Fill from both ends so the last element is exactly `end`.
+      // Fill from both ends so the last element is exactly `end` (and a single step is
+      // `start`); integer dtypes truncate like PyTorch.
+      const int64_t half = n / 2;
       return fill<T>(out, [=](int64_t i) {
-        double v = i < n / 2 ? start + step * i : end - step * (n - 1 - i);
-        if constexpr (std::is_integral_v<T>) return static_cast<T>(std::floor(v));
+        double v = i < half || n == 1 ? start + step * i : end - step * (n - 1 - i);
         return static_cast<T>(v);
       });
     }
