@@ -26,7 +26,17 @@ Tensor matmul(const Tensor &a, const Tensor &b) {
   y = y.to(d);
   const Shape batch_x(x.sizes().begin(), x.sizes().end() - 2);
   const Shape batch_y(y.sizes().begin(), y.sizes().end() - 2);
-  Shape batch = broadcast_shapes("matmul", batch_x, batch_y);
+  // Batch dims broadcast like NumPy; the message names the user's operand shapes.
+  const size_t rank = std::max(batch_x.size(), batch_y.size());
+  Shape batch(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t dx = i < rank - batch_x.size() ? 1 : batch_x[i - (rank - batch_x.size())];
+    const int64_t dy = i < rank - batch_y.size() ? 1 : batch_y[i - (rank - batch_y.size())];
+    if (dx != dy && dx != 1 && dy != 1)
+      fail("matmul: batch dims of {} and {} cannot be broadcast together (batch dim {}: {} vs {})",
+           format_shape(a.sizes()), format_shape(b.sizes()), i, dx, dy);
+    batch[i] = dx == 1 ? dy : dx;
+  }
   auto with_batch = [&](const Tensor &t) {
     Shape s = batch;
     s.push_back(t.size(-2));

@@ -45,6 +45,18 @@ Tensor slice_raw(const Tensor &x, int64_t dim, int64_t start, int64_t stop, int6
   return dispatch(OpKind::Slice, {x}, attrs);
 }
 
+// Checks that x can be broadcast to shape, reporting under the user's function name.
+void check_broadcastable(std::string_view op, const Tensor &x, const Shape &shape) {
+  std::string_view verb = op == "expand" ? "expand" : "broadcast";
+  if (x.sizes().size() > shape.size())
+    fail("{}: cannot {} {} to {} with fewer dims", op, verb, format_shape(x.sizes()), format_shape(shape));
+  const size_t lead = shape.size() - x.sizes().size();
+  for (size_t i = 0; i < x.sizes().size(); ++i)
+    if (x.sizes()[i] != 1 && x.sizes()[i] != shape[lead + i])
+      fail("{}: cannot {} {} to {}: dim {} has size {}, expected 1 or {}", op, verb,
+           format_shape(x.sizes()), format_shape(shape), i, x.sizes()[i], shape[lead + i]);
+}
+
 }  // namespace
 
 Tensor reshape(const Tensor &x, const Shape &shape) {
@@ -107,6 +119,7 @@ Tensor transpose(const Tensor &x, int64_t dim0, int64_t dim1) {
 Tensor broadcast_to(const Tensor &x, const Shape &shape) {
   defined(x, "broadcast_to");
   if (x.sizes() == shape) return x;
+  check_broadcastable("broadcast_to", x, shape);
   return dispatch(OpKind::Broadcast, {x}, Attrs{{"shape", shape}});
 }
 
@@ -122,6 +135,7 @@ Tensor expand(const Tensor &x, const Shape &shape) {
     if (i < lead) fail("expand: -1 is not allowed for the new leading dim {}", i);
     s[i] = x.sizes()[i - lead];
   }
+  check_broadcastable("expand", x, s);
   return broadcast_to(x, s);
 }
 

@@ -185,7 +185,7 @@ std::vector<OpErrorCase> matmul_errors() {
       {OpKind::Matmul, "bool operands", [] { (void)matmul(zeros({2, 2}, DType::Bool), zeros({2, 2})); },
        "matmul: bool tensors cannot be multiplied, got bool and f32"},
       {OpKind::Matmul, "batch dims do not broadcast", [] { (void)matmul(zeros({2, 3, 4}), zeros({3, 4, 5})); },
-       "matmul: shapes [2] and [3] cannot be broadcast together (dim 0: 2 vs 3)"},
+       "matmul: batch dims of [2,3,4] and [3,4,5] cannot be broadcast together (batch dim 0: 2 vs 3)"},
       {OpKind::Matmul, "undefined operand", [a] { (void)matmul(a, Tensor()); },
        "matmul: argument 1 is an undefined tensor"},
       {OpKind::Matmul, "linear weight not 2-D", [a] { (void)linear(a, zeros({4})); },
