@@ -1,0 +1,2 @@
+// Filled in by the passes work.
+#include "ir/pipeline.h"

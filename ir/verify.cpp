@@ -1,0 +1,2 @@
+// Filled in by the IR text work.
+#include "ir/verify.h"

@@ -1,0 +1,2 @@
+// IR golden tests (filled in by the passes work).
+#include <doctest/doctest.h>
