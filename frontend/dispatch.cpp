@@ -1,65 +1,93 @@
-// Eager dispatch: infer the result type, then a view or a kernel launch.
+// The dispatcher: type-check with the op's rule, then run the op now (eager) or record it
+// into the active trace (compile()). The only place that makes that decision.
 #include "dispatch.h"
 
 #include "ir/diag.h"
 #include "ir/infer.h"
-#include "runtime/kernels.h"
-#include "runtime/reference/movement.h"
+#include "runtime/execute.h"
+#include "tracer/trace.h"
 
 namespace kiln {
 namespace {
 
-constexpr size_t kInline = 4;  // most ops have at most this many operands
-
-runtime::View view_of(const Tensor &t) {
-  const detail::TensorImpl &impl = t.impl();
-  return runtime::make_view(impl.storage.data(), impl.dtype, impl.layout);
+bool is_random(OpKind op) {
+  return op == OpKind::Rand || op == OpKind::Randn || op == OpKind::Randint || op == OpKind::Dropout;
 }
 
-Tensor with_layout(const Tensor &base, runtime::Layout layout) {
+Tensor wrap(runtime::Array array) {
   auto impl = std::make_shared<detail::TensorImpl>();
-  impl->storage = base.impl().storage;
-  impl->dtype = base.dtype();
-  impl->layout = std::move(layout);
+  static_cast<runtime::Array &>(*impl) = std::move(array);
   return Tensor(std::move(impl));
+}
+
+Tensor proxy(const tracer::Trace &trace, ir::ValueId value, const TensorType &type) {
+  auto impl = std::make_shared<detail::TensorImpl>();
+  impl->dtype = type.dtype;
+  impl->layout = runtime::Layout::contiguous(type.shape);
+  impl->trace = &trace;
+  impl->value = value;
+  return Tensor(std::move(impl));
+}
+
+[[noreturn]] void stray_proxy(OpKind op, size_t index) {
+  fail("{}: argument {} is a tracing proxy of a compiled function, used outside its trace\n"
+       "  hint: a function passed to compile() must not store its tensors for later use",
+       op_name(op), index);
+}
+
+// The IR value of an input inside `trace`: a proxy's own value, or a captured constant.
+ir::ValueId value_in(tracer::Trace &trace, OpKind op, const Tensor &t, size_t index) {
+  const detail::TensorImpl &impl = t.impl();
+  if (impl.trace == &trace) return impl.value;
+  if (impl.trace != nullptr) stray_proxy(op, index);
+  return trace.capture(t.impl_ptr(), impl);
+}
+
+Tensor record(tracer::Trace &trace, OpKind op, std::span<const Tensor> inputs, const Attrs &attrs,
+              const TensorType &type) {
+  if (is_random(op))
+    tracer::graph_break(std::string(op_name(op)),
+                        "random ops draw from the global generator on every call, which kiln "
+                        "does not trace yet");
+  std::vector<ir::ValueId> operands;
+  operands.reserve(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) operands.push_back(value_in(trace, op, inputs[i], i));
+  ir::ValueId v = trace.graph.add_node_typed(op, std::move(operands), attrs, type);
+  return proxy(trace, v, type);
 }
 
 }  // namespace
 
-Tensor empty(const Shape &shape, DType dtype) {
-  for (size_t i = 0; i < shape.size(); ++i)
-    if (shape[i] < 0) fail("empty: size at dim {} must be non-negative, got {}", i, shape[i]);
-  const int64_t n = numel(shape);
-  constexpr int64_t kMaxBytes = int64_t{1} << 46;
-  if (n > kMaxBytes / dtype_size(dtype))
-    fail("cannot allocate a {} tensor of shape {}: {} elements is too many", dtype_name(dtype),
-         format_shape(shape), n);
-  auto impl = std::make_shared<detail::TensorImpl>();
-  impl->storage = runtime::Storage::allocate(static_cast<size_t>(std::max<int64_t>(n, 1) * dtype_size(dtype)));
-  impl->dtype = dtype;
-  impl->layout = runtime::Layout::contiguous(shape);
-  return Tensor(std::move(impl));
-}
+Tensor empty(const Shape &shape, DType dtype) { return wrap(runtime::empty_array(shape, dtype)); }
 
 Tensor dispatch(OpKind op, std::span<const Tensor> inputs, const Attrs &attrs) {
-  std::vector<TensorType> types;
-  types.reserve(std::max(inputs.size(), kInline));
+  constexpr size_t kInline = 4;
+  TensorType inline_types[kInline];
+  std::vector<TensorType> heap_types;
+  std::span<TensorType> types(inline_types, std::min(inputs.size(), kInline));
+  if (inputs.size() > kInline) {
+    heap_types.resize(inputs.size());
+    types = heap_types;
+  }
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined()) fail("{}: argument {} is an undefined tensor", op_name(op), i);
-    types.push_back({inputs[i].dtype(), inputs[i].sizes()});
+    types[i] = {inputs[i].dtype(), inputs[i].sizes()};
   }
   TensorType type = infer_type(op, types, attrs);
+  if (tracer::Trace *trace = tracer::active()) return record(*trace, op, inputs, attrs, type);
 
-  if (op_info(op).category == OpCategory::Movement && op != OpKind::Cat) {
-    if (auto layout = runtime::movement_view(op, inputs[0].impl().layout, attrs))
-      return with_layout(inputs[0], std::move(*layout));
+  const runtime::Array *inline_arrays[kInline];
+  std::vector<const runtime::Array *> heap_arrays;
+  std::span<const runtime::Array *> arrays(inline_arrays, std::min(inputs.size(), kInline));
+  if (inputs.size() > kInline) {
+    heap_arrays.resize(inputs.size());
+    arrays = heap_arrays;
   }
-  Tensor out = empty(type.shape, type.dtype);
-  std::vector<runtime::View> views;
-  views.reserve(inputs.size());
-  for (const Tensor &t : inputs) views.push_back(view_of(t));
-  runtime::run_kernel(op, views, attrs, view_of(out));
-  return out;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].impl().trace != nullptr) stray_proxy(op, i);
+    arrays[i] = &inputs[i].impl();
+  }
+  return wrap(runtime::execute(op, arrays, attrs, type));
 }
 
 Tensor dispatch(OpKind op, std::initializer_list<Tensor> inputs, const Attrs &attrs) {

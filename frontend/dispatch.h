@@ -1,5 +1,5 @@
-// The dispatcher: the one place that decides how an op runs. Today every call runs
-// eagerly; the tracer will add a trace mode here that records nodes instead.
+// The dispatcher: the one place that decides how an op runs — eagerly now, or recorded
+// into the trace that compile() has made active on this thread.
 #pragma once
 
 #include <initializer_list>
@@ -11,8 +11,9 @@
 
 namespace kiln {
 
-// Type-checks op (ir/infer), then either returns a view (movement ops whose result the
-// input's strides can express) or allocates a contiguous result and runs the kernel.
+// Type-checks op (ir/infer). In trace mode, records a node and returns a proxy; eagerly,
+// returns a view (movement ops whose result the input's strides can express) or a new
+// contiguous result computed by the op's kernel.
 [[nodiscard]] Tensor dispatch(OpKind op, std::span<const Tensor> inputs, const Attrs &attrs = {});
 [[nodiscard]] Tensor dispatch(OpKind op, std::initializer_list<Tensor> inputs, const Attrs &attrs = {});
 

@@ -8,8 +8,10 @@
 #include "dispatch.h"
 #include "ir/diag.h"
 #include "kiln/kiln.h"
+#include "runtime/execute.h"
 #include "runtime/reference/elementwise.h"
 #include "runtime/thread_pool.h"
+#include "tracer/trace.h"
 
 namespace kiln {
 
@@ -26,18 +28,30 @@ bool Tensor::shares_storage(const Tensor &other) const {
   return defined() && other.defined() && impl().storage.same_as(other.impl().storage);
 }
 
-void Tensor::read_as(DType dtype, void *dst) const {
+void Tensor::read_as(DType dtype, void *dst, std::string_view what) const {
   const detail::TensorImpl &i = impl();
-  runtime::View src = runtime::make_view(i.storage.data(), i.dtype, i.layout);
+  if (i.trace != nullptr) {
+    if (tracer::active() == i.trace)
+      tracer::graph_break(std::string(what), "it needs the tensor's values while tracing");
+    fail("{}: the tensor is a tracing proxy of a compiled function, used outside its trace", what);
+  }
   runtime::View out{static_cast<std::byte *>(dst), dtype, sizes(), contiguous_strides(sizes())};
-  if (numel() > 0) runtime::convert_kernel(src, out);
+  if (numel() > 0) runtime::convert_kernel(runtime::view_of(i), out);
 }
 
 template <class T> T Tensor::item() const {
   if (numel() != 1)
     fail("item: expected a tensor with one element, got shape {} ({} elements)",
          format_shape(sizes()), numel());
-  return tolist<T>()[0];
+  T value;
+  if constexpr (std::is_same_v<T, bool>) {
+    uint8_t raw;
+    read_as(DType::Bool, &raw, "item");
+    value = raw != 0;
+  } else {
+    read_as(dtype_of<T>(), &value, "item");
+  }
+  return value;
 }
 template bool Tensor::item<bool>() const;
 template int32_t Tensor::item<int32_t>() const;
@@ -99,8 +113,13 @@ std::string Tensor::str() const {
   std::string out = fmt::format("{}{} ", dtype_name(dtype()), format_shape(sizes()));
   std::vector<double> values;
   std::vector<int64_t> ints;
-  if (is_floating(dtype())) values = tolist<double>();
-  else ints = tolist<int64_t>();
+  if (is_floating(dtype())) {
+    values.resize(static_cast<size_t>(numel()));
+    read_as(DType::F64, values.data(), "printing a tensor");
+  } else {
+    ints.resize(static_cast<size_t>(numel()));
+    read_as(DType::I64, ints.data(), "printing a tensor");
+  }
   if (dim() == 0) return out + format_element(values, ints, dtype(), 0);
   format_dim(out, sizes(), 0, 0, values, ints, dtype());
   return out;

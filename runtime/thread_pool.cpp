@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "ir/diag.h"
+#include "ir/settings.h"
 
 namespace kiln::runtime {
 namespace {
@@ -19,11 +19,8 @@ namespace {
 thread_local bool t_in_parallel = false;
 
 int default_threads() {
-  if (const char *env = std::getenv("KILN_NUM_THREADS")) {
-    int n = std::atoi(env);
-    if (n >= 1) return n;
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
+  if (int n = env_num_threads(); n >= 1) return n;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 class Pool {

@@ -36,8 +36,8 @@ struct Tolerance {
 
 }  // namespace kiln::test
 
-#define KILN_CHECK_CLOSE(got, want, tol)                              \
-  do {                                                                \
-    std::string kiln_mismatch_ = ::kiln::test::compare(got, want, tol); \
+#define KILN_CHECK_CLOSE(got, want, ...)                                          \
+  do {                                                                            \
+    std::string kiln_mismatch_ = ::kiln::test::compare(got, want, __VA_ARGS__);   \
     CHECK_MESSAGE(kiln_mismatch_.empty(), kiln_mismatch_);            \
   } while (0)

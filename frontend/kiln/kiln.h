@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ir/diag.h"
+#include "kiln/compile.h"
 #include "kiln/ops.h"
 #include "kiln/scalar.h"
 #include "kiln/tensor.h"

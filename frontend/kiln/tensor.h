@@ -14,16 +14,20 @@
 #include "ir/device.h"
 #include "ir/dtype.h"
 #include "ir/shape.h"
-#include "runtime/layout.h"
-#include "runtime/storage.h"
+#include "runtime/array.h"
 
 namespace kiln {
 
+namespace tracer {
+class Trace;
+}
+
 namespace detail {
-struct TensorImpl {
-  runtime::Storage storage;
-  DType dtype = DType::F32;
-  runtime::Layout layout;
+// A tensor's data (runtime::Array: storage, dtype, layout) plus, for a proxy recorded by
+// compile()'s tracer, the trace and IR value it stands for. Proxies have no storage.
+struct TensorImpl : runtime::Array {
+  const tracer::Trace *trace = nullptr;
+  int32_t value = -1;
 };
 }  // namespace detail
 
@@ -73,7 +77,9 @@ class Tensor {
   [[nodiscard]] const std::shared_ptr<detail::TensorImpl> &impl_ptr() const { return impl_; }
 
  private:
-  void read_as(DType dtype, void *dst) const;  // numel() elements, row-major
+  // Copies numel() elements, row-major, converted to dtype. `what` names the reading call
+  // (item, tolist, printing) for the graph break it causes inside a trace.
+  void read_as(DType dtype, void *dst, std::string_view what) const;
   std::shared_ptr<detail::TensorImpl> impl_;
 };
 
@@ -83,11 +89,11 @@ template <class T> std::vector<T> Tensor::tolist() const {
   constexpr DType d = dtype_of<T>();
   if constexpr (std::is_same_v<T, bool>) {
     std::vector<uint8_t> raw(static_cast<size_t>(numel()));
-    read_as(d, raw.data());
+    read_as(d, raw.data(), "tolist");
     return std::vector<bool>(raw.begin(), raw.end());
   } else {
     std::vector<T> out(static_cast<size_t>(numel()));
-    read_as(d, out.data());
+    read_as(d, out.data(), "tolist");
     return out;
   }
 }

@@ -1,0 +1,346 @@
+// compile(): the table of compiled entries behind a CompiledFunction. A call checks each
+// entry's guards (under a shared lock); a miss traces the function with proxy arguments,
+// optimises the graph and adds an entry (one compile at a time per function), or, past
+// the recompile limit or by stance, runs the function eagerly and says why.
+#include "kiln/compile.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+
+#include "dispatch.h"
+#include "guards/guard_set.h"
+#include "ir/diag.h"
+#include "ir/pipeline.h"
+#include "ir/printer.h"
+#include "ir/settings.h"
+#include "runtime/evaluate.h"
+#include "tracer/trace.h"
+
+namespace kiln::detail {
+namespace {
+
+struct Entry {
+  guards::GuardSet guards;
+  bool compiled = false;
+  ir::Graph graph;
+  std::vector<runtime::Array> captured;
+  std::string break_op, break_reason;
+};
+
+// Flattened arguments: one guard row per tensor (a vector<Tensor> contributes one per
+// element, named "xs[i]") and per scalar.
+struct Flat {
+  std::vector<guards::ArgDesc> descs;
+  std::vector<std::string> names;
+  std::vector<const Tensor *> tensors;  // parallel to the tensor rows of descs
+};
+
+guards::ArgDesc describe(const Tensor &t, std::string_view fn, const std::string &name) {
+  if (!t.defined()) fail("{}: tensor '{}' is undefined", fn, name);
+  if (t.impl().trace != nullptr)
+    fail("{}: tensor '{}' is a tracing proxy of another compiled function", fn, name);
+  return {guards::ArgDesc::Kind::Tensor, t.dtype(), t.device(), t.sizes(), t.strides(), 0, 0.0};
+}
+
+Flat flatten(std::span<const Arg> args, const CompileOptions &opt) {
+  Flat f;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string name = i < opt.arg_names.size() ? opt.arg_names[i] : fmt::format("arg{}", i);
+    std::visit(
+        [&](const auto &a) {
+          using A = std::decay_t<decltype(a)>;
+          guards::ArgDesc d;
+          if constexpr (std::is_same_v<A, Tensor>) {
+            f.descs.push_back(describe(a, opt.name, name));
+            f.names.push_back(name);
+            f.tensors.push_back(&a);
+            return;
+          } else if constexpr (std::is_same_v<A, std::vector<Tensor>>) {
+            d.kind = guards::ArgDesc::Kind::Int;  // the list length is guarded too
+            d.int_value = static_cast<int64_t>(a.size());
+            f.descs.push_back(d);
+            f.names.push_back(name + ".size()");
+            for (size_t k = 0; k < a.size(); ++k) {
+              std::string item = fmt::format("{}[{}]", name, k);
+              f.descs.push_back(describe(a[k], opt.name, item));
+              f.names.push_back(item);
+              f.tensors.push_back(&a[k]);
+            }
+            return;
+          } else if constexpr (std::is_same_v<A, bool>) {
+            d.kind = guards::ArgDesc::Kind::Bool;
+            d.int_value = a;
+          } else if constexpr (std::is_same_v<A, int64_t>) {
+            d.kind = guards::ArgDesc::Kind::Int;
+            d.int_value = a;
+          } else {
+            d.kind = guards::ArgDesc::Kind::Double;
+            d.double_value = a;
+          }
+          f.descs.push_back(d);
+          f.names.push_back(name);
+        },
+        args[i]);
+  }
+  return f;
+}
+
+std::string sanitize(std::string_view name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ? c : '_';
+  return out.empty() ? "fn" : out;
+}
+
+void dump(const std::string &fn, int entry, int step, std::string_view stage, const std::string &text) {
+  if (dump_dir().empty()) return;
+  std::filesystem::create_directories(dump_dir());
+  auto path = std::filesystem::path(dump_dir()) / fmt::format("{}.{}.{:02}-{}.kir", sanitize(fn), entry, step, stage);
+  std::ofstream(path) << text;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+struct CompiledCore::State {
+  CompileOptions options;
+  std::shared_mutex entries_mutex;
+  std::vector<std::shared_ptr<const Entry>> entries;
+  std::mutex compile_mutex;  // one trace at a time per function
+  std::atomic<bool> warned_limit{false};
+  int traces = 0;
+
+  std::shared_ptr<const Entry> find(const Flat &f) {
+    std::shared_lock lock(entries_mutex);
+    for (const auto &e : entries)
+      if (e->guards.check(f.descs)) return e;
+    return nullptr;
+  }
+
+  // One reason per cached entry, closest first.
+  std::vector<std::string> miss_reasons(const Flat &f) {
+    std::vector<guards::GuardSet::Miss> misses;
+    {
+      std::shared_lock lock(entries_mutex);
+      for (const auto &e : entries) misses.push_back(e->guards.explain_miss(f.descs));
+    }
+    std::stable_sort(misses.begin(), misses.end(), [](auto &a, auto &b) { return a.passed > b.passed; });
+    std::vector<std::string> out;
+    for (auto &m : misses) out.push_back(std::move(m.reason));
+    return out;
+  }
+
+  std::shared_ptr<const Entry> trace(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
+  std::shared_ptr<const Entry> lookup_or_compile(std::span<const Arg> args, const Flat &f,
+                                                  const Invoke &invoke);
+};
+
+std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> args, const Flat &f,
+                                                        const Invoke &invoke) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int index = traces++;
+  auto entry = std::make_shared<Entry>();
+  entry->guards = guards::GuardSet::capture(f.descs, f.names);
+  tracer::Trace trace(sanitize(options.name));
+  trace.graph.device = Device::cpu();
+
+  // Proxy arguments: each tensor becomes a graph input; scalars stay plain values (their
+  // guards make them constants of this entry).
+  std::vector<Arg> proxies(args.begin(), args.end());
+  size_t next = 0;
+  std::vector<std::string> tensor_names;
+  for (size_t i = 0; i < f.descs.size(); ++i)
+    if (f.descs[i].kind == guards::ArgDesc::Kind::Tensor) tensor_names.push_back(f.names[i]);
+  auto make_proxy = [&](const Tensor &t) {
+    const std::string name = sanitize(tensor_names[next++]);
+    ir::ValueId v = trace.graph.add_input(name, {t.dtype(), t.sizes()});
+    auto impl = std::make_shared<TensorImpl>();
+    impl->dtype = t.dtype();
+    impl->layout = runtime::Layout::contiguous(t.sizes());
+    impl->trace = &trace;
+    impl->value = v;
+    return Tensor(std::move(impl));
+  };
+  for (Arg &a : proxies) {
+    if (auto *t = std::get_if<Tensor>(&a)) *t = make_proxy(*t);
+    if (auto *ts = std::get_if<std::vector<Tensor>>(&a))
+      for (Tensor &t : *ts) t = make_proxy(t);
+  }
+  trace.set_num_arguments(trace.graph.inputs.size());
+  for (size_t i = 0; i < f.descs.size(); ++i)
+    if (f.descs[i].kind != guards::ArgDesc::Kind::Tensor)
+      trace.graph.scalar_guards.push_back({sanitize(f.names[i]), guards::format_scalar(f.descs[i])});
+
+  try {
+    tracer::Scope scope(trace);
+    std::vector<Tensor> outs = invoke(proxies);
+    for (const Tensor &out : outs) {
+      if (!out.defined()) fail("{}: the function returned an undefined tensor", options.name);
+      const TensorImpl &impl = out.impl();
+      trace.graph.outputs.push_back(impl.trace == &trace ? impl.value : trace.capture(out.impl_ptr(), impl));
+    }
+  } catch (const tracer::GraphBreak &brk) {
+    entry->break_op = brk.op();
+    entry->break_reason = brk.reason();
+    if (log_enabled(LogTopic::Breaks))
+      log_line(LogTopic::Breaks, fmt::format("{}: graph break at '{}': {}; this guard set runs eagerly",
+                                             options.name, brk.op(), brk.reason()));
+    return entry;
+  }
+  entry->compiled = true;
+  entry->captured = std::move(trace.captured);
+  entry->graph = std::move(trace.graph);
+  const std::string traced = ir::print(entry->graph);
+  if (log_enabled(LogTopic::Graph)) log_line(LogTopic::Graph, fmt::format("{} traced:\n{}", options.name, traced));
+  int step = 0;
+  dump(options.name, index, step++, "traced", traced);
+  ir::run_pipeline(entry->graph, ir::default_pipeline(), [&](std::string_view pass, bool changed, const ir::Graph &g) {
+    if (log_enabled(LogTopic::Passes))
+      log_line(LogTopic::Passes, fmt::format("{}: {} {}", options.name, pass, changed ? "changed the graph" : "(no change)"));
+    if (changed) dump(options.name, index, step, pass, ir::print(g));
+    ++step;
+  });
+  if (log_enabled(LogTopic::Graph))
+    log_line(LogTopic::Graph, fmt::format("{} optimised:\n{}", options.name, ir::print(entry->graph)));
+  std::string guard_text;
+  for (const std::string &g : entry->guards.describe()) guard_text += g + "\n";
+  if (log_enabled(LogTopic::Guards)) log_line(LogTopic::Guards, fmt::format("{} guards:\n{}", options.name, guard_text));
+  if (!dump_dir().empty()) {
+    std::filesystem::create_directories(dump_dir());
+    std::ofstream(std::filesystem::path(dump_dir()) / fmt::format("{}.{}.guards.txt", sanitize(options.name), index)) << guard_text;
+  }
+  if (log_enabled(LogTopic::CompileTime))
+    log_line(LogTopic::CompileTime, fmt::format("{}: trace + passes {:.3f} ms", options.name, ms_since(t0)));
+  return entry;
+}
+
+std::shared_ptr<const Entry> CompiledCore::State::lookup_or_compile(std::span<const Arg> args, const Flat &f,
+                                                                    const Invoke &invoke) {
+  if (auto hit = find(f)) return hit;
+  std::lock_guard compile_lock(compile_mutex);
+  if (auto hit = find(f)) return hit;  // another thread compiled it meanwhile
+  size_t count;
+  {
+    std::shared_lock lock(entries_mutex);
+    count = entries.size();
+  }
+  if (count > 0) {
+    std::vector<std::string> reasons = miss_reasons(f);
+    const std::string why = fmt::format("{}", fmt::join(reasons, "; "));
+    if (options.stance == Stance::FailOnRecompile)
+      fail("{}: recompiling is not allowed (stance fail_on_recompile): {}", options.name, why);
+    if (options.stance == Stance::EagerOnRecompile) return nullptr;
+    if (static_cast<int>(count) >= options.recompile_limit) {
+      if (!warned_limit.exchange(true))
+        warn(fmt::format("{}: hit the recompile limit ({}); new guard sets run eagerly. Last reason: {}",
+                         options.name, options.recompile_limit, why));
+      return nullptr;
+    }
+    if (log_enabled(LogTopic::Recompiles))
+      log_line(LogTopic::Recompiles, fmt::format("recompiling {}: {}", options.name, why));
+  }
+  auto entry = trace(args, f, invoke);
+  std::unique_lock lock(entries_mutex);
+  entries.push_back(entry);
+  return entry;
+}
+
+CompiledCore::CompiledCore(CompileOptions options) : state_(std::make_unique<State>()) {
+  if (options.backend == Backend::Cuda)
+    fail("{}: backend cuda is not available: kiln has no CUDA backend yet", options.name);
+  if (options.recompile_limit < 0)
+    fail("{}: recompile_limit must be non-negative, got {}", options.name, options.recompile_limit);
+  state_->options = std::move(options);
+}
+
+CompiledCore::~CompiledCore() = default;
+
+std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &invoke) {
+  const CompileOptions &opt = state_->options;
+  if (opt.backend == Backend::Eager || opt.stance == Stance::ForceEager) return invoke(args);
+  Flat f = flatten(args, opt);
+  std::shared_ptr<const Entry> entry = state_->lookup_or_compile(args, f, invoke);
+  if (!entry || !entry->compiled) return invoke(args);
+
+  std::vector<runtime::Array> inputs;
+  inputs.reserve(f.tensors.size() + entry->captured.size());
+  for (const Tensor *t : f.tensors) inputs.push_back(t->impl());
+  inputs.insert(inputs.end(), entry->captured.begin(), entry->captured.end());
+  std::vector<runtime::Array> outs = runtime::evaluate(entry->graph, inputs);
+  std::vector<Tensor> result;
+  result.reserve(outs.size());
+  for (runtime::Array &a : outs) {
+    auto impl = std::make_shared<TensorImpl>();
+    static_cast<runtime::Array &>(*impl) = std::move(a);
+    result.emplace_back(std::move(impl));
+  }
+  return result;
+}
+
+Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invoke) {
+  const CompileOptions &opt = state_->options;
+  Explanation ex;
+  ex.name = opt.name;
+  if (opt.backend != Backend::Eager && opt.stance != Stance::ForceEager) {
+    Flat f = flatten(args, opt);
+    (void)state_->lookup_or_compile(args, f, invoke);
+  }
+  std::shared_lock lock(state_->entries_mutex);
+  for (const auto &e : state_->entries) {
+    Explanation::Entry out;
+    out.guards = e->guards.describe();
+    out.compiled = e->compiled;
+    out.break_op = e->break_op;
+    out.break_reason = e->break_reason;
+    if (e->compiled) {
+      ++ex.graphs;
+      out.graph = ir::print(e->graph);
+      std::map<std::string, int> counts;
+      for (const ir::Node &n : e->graph.nodes) ++counts[std::string(op_name(n.op))];
+      out.op_counts.assign(counts.begin(), counts.end());
+    } else {
+      ++ex.graph_breaks;
+    }
+    ex.entries.push_back(std::move(out));
+  }
+  return ex;
+}
+
+}  // namespace kiln::detail
+
+namespace kiln {
+
+std::string Explanation::str() const {
+  std::string out = fmt::format("{}: {} graph(s), {} graph break(s)\n", name, graphs, graph_breaks);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry &e = entries[i];
+    out += fmt::format("entry {}: {}\n", i, e.compiled ? "compiled" : "runs eagerly");
+    if (!e.compiled) out += fmt::format("  graph break at '{}': {}\n", e.break_op, e.break_reason);
+    out += "  guards:\n";
+    for (const std::string &g : e.guards) out += "    " + g + "\n";
+    if (!e.compiled) continue;
+    std::vector<std::string> counts;
+    for (const auto &[op, n] : e.op_counts) counts.push_back(fmt::format("{} {}", op, n));
+    out += fmt::format("  ops: {}\n", fmt::join(counts, ", "));
+    out += "  graph:\n";
+    std::string_view g = e.graph;
+    while (!g.empty()) {
+      size_t nl = g.find('\n');
+      out += fmt::format("    {}\n", g.substr(0, nl));
+      g = nl == std::string_view::npos ? std::string_view() : g.substr(nl + 1);
+    }
+  }
+  return out;
+}
+
+}  // namespace kiln

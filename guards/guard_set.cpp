@@ -1,0 +1,213 @@
+// Guard layout in flat_, per argument:
+//   tensor: kind, dtype, device kind, device index, rank, sizes..., contiguous(0/1),
+//           strides... (only when not contiguous)
+//   scalar: kind, value bits (int64, double bits, or bool)
+#include "guards/guard_set.h"
+
+#include <bit>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "ir/diag.h"
+#include "ir/shape.h"
+
+namespace kiln::guards {
+namespace {
+
+bool contiguous(std::span<const int64_t> sizes, std::span<const int64_t> strides) {
+  int64_t expected = 1;
+  for (size_t i = sizes.size(); i-- > 0;) {
+    if (sizes[i] == 1) continue;
+    if (strides[i] != expected) return numel(sizes) == 0;
+    expected *= sizes[i];
+  }
+  return true;
+}
+
+int64_t scalar_bits(const ArgDesc &a) {
+  switch (a.kind) {
+    case ArgDesc::Kind::Double: return std::bit_cast<int64_t>(a.double_value);
+    case ArgDesc::Kind::Int: case ArgDesc::Kind::Bool: return a.int_value;
+    case ArgDesc::Kind::Tensor: break;
+  }
+  KILN_CHECK(false, "scalar_bits of a tensor");
+}
+
+std::string_view kind_name(ArgDesc::Kind k) {
+  switch (k) {
+    case ArgDesc::Kind::Tensor: return "a tensor";
+    case ArgDesc::Kind::Int: return "an int";
+    case ArgDesc::Kind::Double: return "a double";
+    case ArgDesc::Kind::Bool: return "a bool";
+  }
+  return "?";
+}
+
+Device device_of(int64_t kind, int64_t index) {
+  return kind == 0 ? Device::cpu() : Device::cuda(static_cast<int>(index));
+}
+
+std::string scalar_text(ArgDesc::Kind kind, int64_t bits) {
+  ArgDesc a;
+  a.kind = kind;
+  a.int_value = bits;
+  a.double_value = std::bit_cast<double>(bits);
+  return format_scalar(a);
+}
+
+}  // namespace
+
+std::string format_scalar(const ArgDesc &arg) {
+  switch (arg.kind) {
+    case ArgDesc::Kind::Int: return fmt::format("{}", arg.int_value);
+    case ArgDesc::Kind::Bool: return arg.int_value ? "true" : "false";
+    case ArgDesc::Kind::Double: {
+      std::string s = fmt::format("{}", arg.double_value);
+      if (s.find_first_of(".en") == std::string::npos) s += ".0";
+      return s;
+    }
+    case ArgDesc::Kind::Tensor: break;
+  }
+  return "<tensor>";
+}
+
+GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::string> names) {
+  KILN_CHECK(args.size() == names.size(), "guard names do not match arguments");
+  GuardSet g;
+  g.names_.assign(names.begin(), names.end());
+  for (const ArgDesc &a : args) {
+    g.flat_.push_back(static_cast<int64_t>(a.kind));
+    if (a.kind != ArgDesc::Kind::Tensor) {
+      g.flat_.push_back(scalar_bits(a));
+      continue;
+    }
+    g.flat_.push_back(static_cast<int64_t>(a.dtype));
+    g.flat_.push_back(static_cast<int64_t>(a.device.kind));
+    g.flat_.push_back(a.device.index);
+    g.flat_.push_back(static_cast<int64_t>(a.sizes.size()));
+    g.flat_.insert(g.flat_.end(), a.sizes.begin(), a.sizes.end());
+    const bool dense = contiguous(a.sizes, a.strides);
+    g.flat_.push_back(dense);
+    if (!dense) g.flat_.insert(g.flat_.end(), a.strides.begin(), a.strides.end());
+  }
+  return g;
+}
+
+bool GuardSet::check(std::span<const ArgDesc> args) const {
+  if (args.size() != names_.size()) return false;
+  const int64_t *p = flat_.data();
+  for (const ArgDesc &a : args) {
+    if (*p++ != static_cast<int64_t>(a.kind)) return false;
+    if (a.kind != ArgDesc::Kind::Tensor) {
+      if (*p++ != scalar_bits(a)) return false;
+      continue;
+    }
+    if (*p++ != static_cast<int64_t>(a.dtype)) return false;
+    if (*p++ != static_cast<int64_t>(a.device.kind)) return false;
+    if (*p++ != a.device.index) return false;
+    const int64_t rank = *p++;
+    if (rank != static_cast<int64_t>(a.sizes.size())) return false;
+    for (int64_t d = 0; d < rank; ++d)
+      if (p[d] != a.sizes[d]) return false;
+    p += rank;
+    const bool dense = *p++ != 0;
+    if (dense) {
+      if (!contiguous(a.sizes, a.strides)) return false;
+      continue;
+    }
+    for (int64_t d = 0; d < rank; ++d)
+      if (p[d] != a.strides[d]) return false;
+    p += rank;
+  }
+  return true;
+}
+
+GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
+  if (args.size() != names_.size())
+    return {0, fmt::format("argument count mismatch: expected {}, got {}", names_.size(), args.size())};
+  const int64_t *p = flat_.data();
+  int passed = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const ArgDesc &a = args[i];
+    const std::string who = fmt::format("'{}' (arg {})", names_[i], i);
+    const auto kind = static_cast<ArgDesc::Kind>(*p++);
+    if (kind != a.kind)
+      return {passed, fmt::format("argument {} kind mismatch: expected {}, got {}", who, kind_name(kind),
+                                  kind_name(a.kind))};
+    ++passed;
+    if (kind != ArgDesc::Kind::Tensor) {
+      const int64_t bits = *p++;
+      if (bits != scalar_bits(a))
+        return {passed, fmt::format("scalar {} value mismatch: expected {}, got {}", who,
+                                    scalar_text(kind, bits), format_scalar(a))};
+      ++passed;
+      continue;
+    }
+    const auto dtype = static_cast<DType>(*p++);
+    if (dtype != a.dtype)
+      return {passed, fmt::format("tensor {} dtype mismatch: expected {}, got {}", who,
+                                  dtype_name(dtype), dtype_name(a.dtype))};
+    ++passed;
+    const Device device = device_of(p[0], p[1]);
+    p += 2;
+    if (device != a.device)
+      return {passed, fmt::format("tensor {} device mismatch: expected {}, got {}", who,
+                                  device.name(), a.device.name())};
+    ++passed;
+    const int64_t rank = *p++;
+    if (rank != static_cast<int64_t>(a.sizes.size()))
+      return {passed, fmt::format("tensor {} rank mismatch: expected {}, got {}", who, rank, a.sizes.size())};
+    ++passed;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (p[d] != a.sizes[d])
+        return {passed, fmt::format("tensor {} size mismatch at dim {}: expected {}, got {}", who, d,
+                                    p[d], a.sizes[d])};
+      ++passed;
+    }
+    p += rank;
+    const bool dense = *p++ != 0;
+    if (dense) {
+      if (!contiguous(a.sizes, a.strides))
+        return {passed, fmt::format("tensor {} layout mismatch: expected contiguous, got strides {}",
+                                    who, format_shape(a.strides))};
+      ++passed;
+      continue;
+    }
+    std::span<const int64_t> strides(p, static_cast<size_t>(rank));
+    if (!std::equal(strides.begin(), strides.end(), a.strides.begin(), a.strides.end()))
+      return {passed, fmt::format("tensor {} stride mismatch: expected {}, got {}", who,
+                                  format_shape(strides), format_shape(a.strides))};
+    ++passed;
+    p += rank;
+  }
+  return {passed, "no guard failed"};
+}
+
+std::vector<std::string> GuardSet::describe() const {
+  std::vector<std::string> out;
+  const int64_t *p = flat_.data();
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const auto kind = static_cast<ArgDesc::Kind>(*p++);
+    if (kind != ArgDesc::Kind::Tensor) {
+      out.push_back(fmt::format("scalar '{}' (arg {}) == {}", names_[i], i, scalar_text(kind, *p++)));
+      continue;
+    }
+    const auto dtype = static_cast<DType>(*p++);
+    const Device device = device_of(p[0], p[1]);
+    p += 2;
+    const int64_t rank = *p++;
+    std::span<const int64_t> sizes(p, static_cast<size_t>(rank));
+    p += rank;
+    const bool dense = *p++ != 0;
+    std::string layout = "contiguous";
+    if (!dense) {
+      layout = fmt::format("strides {}", format_shape(std::span<const int64_t>(p, static_cast<size_t>(rank))));
+      p += rank;
+    }
+    out.push_back(fmt::format("tensor '{}' (arg {}): {}{} on {}, {}", names_[i], i, dtype_name(dtype),
+                              format_shape(sizes), device.name(), layout));
+  }
+  return out;
+}
+
+}  // namespace kiln::guards

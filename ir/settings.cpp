@@ -1,0 +1,123 @@
+// Reading the environment switches listed in settings.h.
+#include "ir/settings.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+namespace kiln {
+namespace {
+
+constexpr std::array<std::string_view, 10> kTopicNames = {
+    "graph", "passes",  "guards",       "recompiles", "breaks",
+    "fused", "kernels", "compile_time", "cache",      "autotune"};
+
+std::atomic<uint32_t> &topic_mask() {
+  static std::atomic<uint32_t> mask{0};
+  return mask;
+}
+
+uint32_t parse_topics(std::string_view list) {
+  uint32_t mask = 0;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    if (item.empty()) continue;
+    if (item == "all") {
+      mask = ~0u;
+      continue;
+    }
+    bool known = false;
+    for (size_t i = 0; i < kTopicNames.size(); ++i)
+      if (kTopicNames[i] == item) mask |= 1u << i, known = true;
+    if (!known)
+      fmt::print(stderr,
+                 "[kiln] KILN_LOGS: unknown topic '{}': expected all or a comma list of graph, "
+                 "passes, guards, recompiles, breaks, fused, kernels, compile_time, cache, "
+                 "autotune\n",
+                 item);
+  }
+  return mask;
+}
+
+void read_env_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (const char *env = std::getenv("KILN_LOGS")) topic_mask() = parse_topics(env);
+  });
+}
+
+struct Sink {
+  std::mutex mutex;
+  std::function<void(std::string_view, std::string_view)> fn;
+};
+
+Sink &sink() {
+  static Sink s;
+  return s;
+}
+
+void emit(std::string_view name, std::string_view text) {
+  Sink &s = sink();
+  std::lock_guard lock(s.mutex);
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    if (s.fn)
+      s.fn(name, line);
+    else if (name == "warning")
+      fmt::print(stderr, "[kiln] {}\n", line);
+    else
+      fmt::print(stderr, "[kiln:{}] {}\n", name, line);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  }
+}
+
+}  // namespace
+
+bool log_enabled(LogTopic topic) {
+  read_env_once();
+  return (topic_mask().load(std::memory_order_relaxed) >> static_cast<int>(topic)) & 1u;
+}
+
+void log_line(LogTopic topic, std::string_view text) {
+  emit(kTopicNames[static_cast<size_t>(topic)], text);
+}
+
+void warn(std::string_view text) { emit("warning", text); }
+
+void set_log_sink(std::function<void(std::string_view topic, std::string_view line)> fn) {
+  Sink &s = sink();
+  std::lock_guard lock(s.mutex);
+  s.fn = std::move(fn);
+}
+
+void set_logs(std::string_view topics) {
+  read_env_once();
+  topic_mask() = parse_topics(topics);
+}
+
+int env_num_threads() {
+  const char *env = std::getenv("KILN_NUM_THREADS");
+  if (env == nullptr) return 0;
+  int n = std::atoi(env);
+  if (n >= 1) return n;
+  fmt::print(stderr, "[kiln] KILN_NUM_THREADS='{}' is not a positive integer; using all cores\n",
+             env);
+  return 0;
+}
+
+const std::string &dump_dir() {
+  static const std::string dir = [] {
+    const char *env = std::getenv("KILN_DUMP_DIR");
+    return std::string(env ? env : "");
+  }();
+  return dir;
+}
+
+}  // namespace kiln

@@ -1,0 +1,35 @@
+// Every environment switch kiln reads, with its default, in one place:
+//   KILN_NUM_THREADS  threads in the runtime pool                  default: hardware cores
+//   KILN_LOGS         comma list of log topics printed to stderr   default: none
+//                     (graph, passes, guards, recompiles, breaks, fused, kernels,
+//                      compile_time, cache, autotune; "all" turns every topic on)
+//   KILN_DUMP_DIR     folder that receives every stage of every compiled function
+//                     (IR text after tracing and after each changing pass, guards)  default: unset
+// Values are read once, on first use.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace kiln {
+
+enum class LogTopic : uint8_t {
+  Graph, Passes, Guards, Recompiles, Breaks, Fused, Kernels, CompileTime, Cache, Autotune
+};
+
+[[nodiscard]] bool log_enabled(LogTopic topic);
+// Prints "[kiln:<topic>] <text>" to stderr, one line per line of text.
+void log_line(LogTopic topic, std::string_view text);
+// Overrides KILN_LOGS for this process (tests and tools); same syntax.
+void set_logs(std::string_view topics);
+// A warning the user should see once, whatever KILN_LOGS says: "[kiln] <text>" on stderr.
+void warn(std::string_view text);
+// Redirects log lines and warnings (topic name "warning") from stderr to `sink`, or back
+// to stderr when sink is empty. For tests that assert what kiln says.
+void set_log_sink(std::function<void(std::string_view topic, std::string_view line)> sink);
+
+[[nodiscard]] int env_num_threads();          // KILN_NUM_THREADS, or 0 when unset/invalid
+[[nodiscard]] const std::string &dump_dir();  // KILN_DUMP_DIR, or "" when unset
+
+}  // namespace kiln

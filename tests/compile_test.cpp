@@ -1,0 +1,291 @@
+// compile(): results equal eager; guards trigger one recompile each with the reason in
+// words; graph breaks fall back once; stances, limits, captures, outputs, threads.
+#include <doctest/doctest.h>
+
+#include <mutex>
+#include <thread>
+
+#include "check.h"
+#include "ir/settings.h"
+#include "ops/op_cases.h"
+
+namespace kiln::test {
+namespace {
+
+// Collects what kiln logs while alive.
+class LogCapture {
+ public:
+  explicit LogCapture(std::string_view topics) {
+    set_logs(topics);
+    set_log_sink([this](std::string_view topic, std::string_view line) {
+      std::lock_guard lock(mutex_);
+      lines_.push_back(std::string(topic) + ": " + std::string(line));
+    });
+  }
+  ~LogCapture() {
+    set_log_sink({});
+    set_logs("");
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+Tensor linear_relu(Tensor x, Tensor w, Tensor b) { return relu(matmul(x, w) + b); }
+
+CompileOptions named(std::string name, std::vector<std::string> args) {
+  CompileOptions o;
+  o.name = std::move(name);
+  o.arg_names = std::move(args);
+  return o;
+}
+
+}  // namespace
+
+TEST_SUITE("compile") {
+  TEST_CASE("a compiled function equals eager and compiles once per guard set") {
+    manual_seed(0);
+    Tensor x = randn({8, 4}), w = randn({4, 3}), b = randn({3});
+    auto f = compile(linear_relu, named("linear_relu", {"x", "w", "b"}));
+    KILN_CHECK_CLOSE(f(x, w, b), linear_relu(x, w, b), Tolerance{1e-6, 1e-6});
+    KILN_CHECK_CLOSE(f(x, w, b), linear_relu(x, w, b), Tolerance{1e-6, 1e-6});
+    Explanation ex = explain(f, x, w, b);
+    CHECK(ex.graphs == 1);
+    CHECK(ex.graph_breaks == 0);
+    REQUIRE(ex.entries.size() == 1);
+    CHECK(ex.entries[0].guards == std::vector<std::string>{
+                                      "tensor 'x' (arg 0): f32[8,4] on cpu, contiguous",
+                                      "tensor 'w' (arg 1): f32[4,3] on cpu, contiguous",
+                                      "tensor 'b' (arg 2): f32[3] on cpu, contiguous"});
+    CHECK(ex.entries[0].op_counts ==
+          std::vector<std::pair<std::string, int>>{{"add", 1}, {"broadcast", 1}, {"matmul", 1}, {"relu", 1}});
+  }
+
+  TEST_CASE("each guard kind triggers one recompile with its reason") {
+    struct GuardCase {
+      std::string what;
+      std::function<Tensor()> second;  // the argument for the second call
+      std::string reason;
+    };
+    Tensor base = arange(12, DType::F32).reshape({3, 4});
+    std::vector<GuardCase> cases = {
+        {"size", [] { return zeros({4, 4}); },
+         "recompiling g: tensor 'x' (arg 0) size mismatch at dim 0: expected 3, got 4"},
+        {"dtype", [] { return zeros({3, 4}, DType::F64); },
+         "recompiling g: tensor 'x' (arg 0) dtype mismatch: expected f32, got f64"},
+        {"rank", [] { return zeros({12}); },
+         "recompiling g: tensor 'x' (arg 0) rank mismatch: expected 2, got 1"},
+        {"layout", [] { return zeros({4, 3}).transpose(0, 1); },
+         "recompiling g: tensor 'x' (arg 0) layout mismatch: expected contiguous, got strides [1,3]"},
+    };
+    for (const GuardCase &c : cases) {
+      CAPTURE(c.what);
+      auto g = compile([](Tensor x) { return exp(x) * 2; }, named("g", {"x"}));
+      LogCapture log("recompiles");
+      (void)g(base);
+      (void)g(base);
+      Tensor other = c.second();
+      KILN_CHECK_CLOSE(g(other), exp(other) * 2, Tolerance{1e-6, 1e-6});
+      (void)g(other);
+      CHECK(log.lines() == std::vector<std::string>{"recompiles: " + c.reason});
+      CHECK(explain(g, other).graphs == 2);
+    }
+  }
+
+  TEST_CASE("scalar arguments are guarded by value and kind") {
+    auto g = compile([](Tensor x, double alpha) { return x * alpha; }, named("scale", {"x", "alpha"}));
+    Tensor x = ones({3});
+    LogCapture log("recompiles");
+    KILN_CHECK_CLOSE(g(x, 0.5), full({3}, 0.5), Tolerance{});
+    KILN_CHECK_CLOSE(g(x, 0.25), full({3}, 0.25), Tolerance{});
+    (void)g(x, 0.25);
+    CHECK(log.lines() == std::vector<std::string>{
+                             "recompiles: recompiling scale: scalar 'alpha' (arg 1) value mismatch: "
+                             "expected 0.5, got 0.25"});
+    Explanation ex = explain(g, x, 0.25);
+    REQUIRE(ex.entries.size() == 2);
+    CHECK(ex.entries[1].guards[1] == "scalar 'alpha' (arg 1) == 0.25");
+    CHECK(ex.entries[1].graph.find("where [device=cpu, alpha=0.25]") != std::string::npos);
+  }
+
+  TEST_CASE("a recompile report lists one reason per entry, closest first") {
+    auto g = compile([](Tensor x, Tensor y) { return x + sum(y); }, named("g2", {"x", "y"}));
+    (void)g(zeros({2}), zeros({2}));
+    (void)g(zeros({3}), zeros({2}));
+    LogCapture log("recompiles");
+    (void)g(zeros({3}), zeros({5}));
+    CHECK(log.lines() == std::vector<std::string>{
+                             "recompiles: recompiling g2: tensor 'y' (arg 1) size mismatch at dim 0: "
+                             "expected 2, got 5; tensor 'x' (arg 0) size mismatch at dim 0: expected 2, got 3"});
+  }
+
+  TEST_CASE("past the recompile limit the function runs eagerly and says so once") {
+    CompileOptions o = named("limited", {"x"});
+    o.recompile_limit = 2;
+    auto g = compile([](Tensor x) { return x * 3; }, o);
+    LogCapture log("");
+    for (int64_t n = 1; n <= 5; ++n) KILN_CHECK_CLOSE(g(ones({n})), full({n}, 3.0), Tolerance{});
+    CHECK(log.lines() == std::vector<std::string>{
+                             "warning: limited: hit the recompile limit (2); new guard sets run eagerly. "
+                             "Last reason: tensor 'x' (arg 0) size mismatch at dim 0: expected 1, got 3; "
+                             "tensor 'x' (arg 0) size mismatch at dim 0: expected 2, got 3"});
+    CHECK(explain(g, ones({1})).graphs == 2);
+  }
+
+  TEST_CASE("stances decide what a guard miss does") {
+    CompileOptions fail_on = named("strict", {"x"});
+    fail_on.stance = Stance::FailOnRecompile;
+    auto strict = compile([](Tensor x) { return x + 1; }, fail_on);
+    (void)strict(zeros({2}));
+    CHECK(error_message([&] { (void)strict(zeros({3})); }) ==
+          "strict: recompiling is not allowed (stance fail_on_recompile): tensor 'x' (arg 0) size "
+          "mismatch at dim 0: expected 2, got 3");
+
+    CompileOptions eager_on = named("relaxed", {"x"});
+    eager_on.stance = Stance::EagerOnRecompile;
+    auto relaxed = compile([](Tensor x) { return x + 1; }, eager_on);
+    (void)relaxed(zeros({2}));
+    KILN_CHECK_CLOSE(relaxed(zeros({3})), ones({3}), Tolerance{});
+    CHECK(explain(relaxed, zeros({2})).entries.size() == 1);
+
+    CompileOptions never = named("never", {"x"});
+    never.stance = Stance::ForceEager;
+    auto forced = compile([](Tensor x) { return x + 1; }, never);
+    KILN_CHECK_CLOSE(forced(zeros({2})), ones({2}), Tolerance{});
+    CHECK(explain(forced, zeros({2})).entries.empty());
+
+    CompileOptions cuda = named("gpu", {});
+    cuda.backend = Backend::Cuda;
+    CHECK(error_message([&] { (void)compile([](Tensor x) { return x; }, cuda); }) ==
+          "gpu: backend cuda is not available: kiln has no CUDA backend yet");
+  }
+
+  TEST_CASE("item() inside a compiled function is a graph break: eager, once, explained") {
+    int traces = 0;
+    auto g = compile(
+        [&](Tensor x) {
+          ++traces;
+          double m = max(x).item<double>();
+          return x / m;
+        },
+        named("normalize", {"x"}));
+    Tensor x = from_vector<float>({1, 2, 4});
+    LogCapture log("breaks");
+    KILN_CHECK_CLOSE(g(x), from_vector<float>({0.25f, 0.5f, 1.0f}), Tolerance{});
+    KILN_CHECK_CLOSE(g(x), from_vector<float>({0.25f, 0.5f, 1.0f}), Tolerance{});
+    CHECK(traces == 3);  // one trace that broke, then two eager runs: no retrace
+    CHECK(log.lines() == std::vector<std::string>{
+                             "breaks: normalize: graph break at 'item': it needs the tensor's values "
+                             "while tracing; this guard set runs eagerly"});
+    Explanation ex = explain(g, x);
+    CHECK(ex.graphs == 0);
+    CHECK(ex.graph_breaks == 1);
+    CHECK(ex.entries[0].break_op == "item");
+    CHECK(ex.str().find("graph break at 'item'") != std::string::npos);
+  }
+
+  TEST_CASE("random ops and printing are graph breaks, never wrong answers") {
+    auto noisy = compile([](Tensor x) { return x + rand(x.sizes()); }, named("noisy", {"x"}));
+    manual_seed(3);
+    Tensor a = noisy(zeros({4}));
+    Tensor b = noisy(zeros({4}));
+    CHECK(compare(a, b, Tolerance{}) != "");  // a fresh draw each call, as eagerly
+    CHECK(explain(noisy, zeros({4})).entries[0].break_op == "rand");
+    auto printer = compile([](Tensor x) { return from_vector<float>({static_cast<float>(x.str().size())}); },
+                           named("printer", {"x"}));
+    CHECK(printer(zeros({2})).item<float>() > 0);
+    CHECK(explain(printer, zeros({2})).entries[0].break_op == "printing a tensor");
+  }
+
+  TEST_CASE("tensors from a closure are captured, outputs may be tuples and vectors") {
+    manual_seed(1);
+    Tensor w = randn({4, 2});
+    auto g = compile([w](Tensor x) { return std::make_tuple(matmul(x, w), x * 2); }, named("pair", {"x"}));
+    Tensor x = randn({3, 4});
+    auto [y, z] = g(x);
+    KILN_CHECK_CLOSE(y, matmul(x, w), Tolerance{1e-6, 1e-6});
+    KILN_CHECK_CLOSE(z, x * 2, Tolerance{});
+    CHECK(explain(g, x).entries[0].graph.find("%captured0: f32[4,2]") != std::string::npos);
+
+    auto split3 = compile([](Tensor x) { return chunk(x, 3, 0); }, named("split3", {"x"}));
+    std::vector<Tensor> parts = split3(arange(6, DType::F32));
+    REQUIRE(parts.size() == 3);
+    KILN_CHECK_CLOSE(parts[2], from_vector<float>({4, 5}), Tolerance{});
+
+    auto total = compile([](std::vector<Tensor> xs) { return xs[0] + xs[1]; }, named("total", {"xs"}));
+    KILN_CHECK_CLOSE(total(std::vector<Tensor>{ones({2}), ones({2})}), full({2}, 2.0), Tolerance{});
+    auto identity = compile([](Tensor x) { return x; }, named("identity", {"x"}));
+    KILN_CHECK_CLOSE(identity(ones({2})), ones({2}), Tolerance{});
+  }
+
+  TEST_CASE("an exception while tracing propagates, leaves no entry, and the next call works") {
+    bool throw_now = true;
+    auto g = compile(
+        [&](Tensor x) {
+          if (throw_now) throw std::runtime_error("user failure");
+          return x + 1;
+        },
+        named("flaky", {"x"}));
+    CHECK(error_message([&] { (void)g(zeros({2})); }) == "<other exception: user failure>");
+    throw_now = false;
+    KILN_CHECK_CLOSE(g(zeros({2})), ones({2}), Tolerance{});
+    CHECK(explain(g, zeros({2})).entries.size() == 1);
+  }
+
+  TEST_CASE("a proxy kept past its trace is refused with a clear message") {
+    Tensor leaked;
+    auto g = compile(
+        [&](Tensor x) {
+          leaked = x * 2;
+          return x;
+        },
+        named("leaky", {"x"}));
+    (void)g(ones({2}));
+    CHECK(error_message([&] { (void)(leaked + 1); }) ==
+          "add: argument 0 is a tracing proxy of a compiled function, used outside its trace\n"
+          "  hint: a function passed to compile() must not store its tensors for later use");
+  }
+
+  TEST_CASE("two threads with different shapes get correct results and one compile each") {
+    auto g = compile([](Tensor x) { return tanh(x) * 2 + 1; }, named("threaded", {"x"}));
+    std::vector<std::string> problems;
+    std::mutex mutex;
+    auto worker = [&](int64_t n) {
+      Tensor x = linspace(-2, 2, n);
+      Tensor want = tanh(x) * 2 + 1;
+      for (int i = 0; i < 50; ++i)
+        if (std::string m = compare(g(x), want, Tolerance{1e-6, 1e-6}); !m.empty()) {
+          std::lock_guard lock(mutex);
+          problems.push_back(m);
+        }
+    };
+    std::thread a(worker, 100), b(worker, 37);
+    a.join();
+    b.join();
+    CHECK(problems.empty());
+    CHECK(explain(g, linspace(-2, 2, 100)).graphs == 2);
+  }
+
+  TEST_CASE("every op case gives the eager answer when compiled") {
+    int compiled = 0, eager = 0;
+    for (const OpCase &c : all_op_cases()) {
+      CAPTURE(c.name);
+      auto g = compile(c.fn, named(std::string(op_name(c.op)), {"inputs"}));
+      Tensor got;
+      std::string error = error_message([&] { got = g(c.inputs); });
+      REQUIRE_MESSAGE(error == "<no error>", op_name(c.op), ": ", c.name, ": ", error);
+      std::string mismatch = compare(got, c.expected, c.tol);
+      CHECK_MESSAGE(mismatch.empty(), op_name(c.op), ": ", c.name, ": ", mismatch);
+      (explain(g, c.inputs).graphs > 0 ? compiled : eager)++;
+    }
+    MESSAGE(compiled, " op cases compiled, ", eager, " ran eagerly after a graph break");
+    CHECK(compiled > eager);
+  }
+}
+
+}  // namespace kiln::test

@@ -1,0 +1,35 @@
+// The thread-local active trace and captured constants.
+#include "tracer/trace.h"
+
+#include <fmt/format.h>
+
+namespace kiln::tracer {
+namespace {
+thread_local Trace *t_active = nullptr;
+}  // namespace
+
+GraphBreak::GraphBreak(std::string op, std::string reason)
+    : op_(std::move(op)), reason_(std::move(reason)),
+      message_(fmt::format("graph break at '{}': {}", op_, reason_)) {}
+
+void graph_break(std::string op, std::string reason) {
+  throw GraphBreak(std::move(op), std::move(reason));
+}
+
+Trace::Trace(std::string graph_name) { graph.name = std::move(graph_name); }
+
+ir::ValueId Trace::capture(const std::shared_ptr<const void> &owner, const runtime::Array &array) {
+  auto [it, fresh] = captured_ids_.try_emplace(owner.get(), -1);
+  if (!fresh) return it->second;
+  it->second = graph.add_input(fmt::format("captured{}", captured.size()), array.type());
+  captured.push_back(array);
+  owners_.push_back(owner);
+  return it->second;
+}
+
+Trace *active() { return t_active; }
+
+Scope::Scope(Trace &trace) : previous_(t_active) { t_active = &trace; }
+Scope::~Scope() { t_active = previous_; }
+
+}  // namespace kiln::tracer

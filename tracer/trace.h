@@ -1,0 +1,70 @@
+// Trace mode: while a Trace is active on a thread, the dispatcher records each op as an
+// ir::Graph node instead of running it, and tensors are proxies standing for IR values.
+// Anything that needs a concrete value (item(), printing, random draws) ends the trace
+// with a GraphBreak, and compile() runs that guard set eagerly.
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/graph.h"
+#include "runtime/array.h"
+
+namespace kiln::tracer {
+
+// Not a kiln::Error: it is control flow between the dispatcher and compile(), and a user's
+// catch (kiln::Error&) inside the traced function must not swallow it.
+class GraphBreak : public std::exception {
+ public:
+  GraphBreak(std::string op, std::string reason);
+  [[nodiscard]] const char *what() const noexcept override { return message_.c_str(); }
+  [[nodiscard]] const std::string &op() const { return op_; }
+  [[nodiscard]] const std::string &reason() const { return reason_; }
+
+ private:
+  std::string op_, reason_, message_;
+};
+
+[[noreturn]] void graph_break(std::string op, std::string reason);
+
+class Trace {
+ public:
+  explicit Trace(std::string graph_name);
+
+  ir::Graph graph;
+  // Concrete arrays the function used without receiving them as arguments (weights held
+  // in a closure): each became a graph input named captured0, captured1, ….
+  std::vector<runtime::Array> captured;
+
+  // The graph input standing for a concrete tensor, made on first use. `owner` keeps the
+  // tensor alive (and its address unique) for the life of the trace.
+  ir::ValueId capture(const std::shared_ptr<const void> &owner, const runtime::Array &array);
+  // Argument inputs are added before the function runs; captures come after them.
+  [[nodiscard]] size_t num_arguments() const { return num_arguments_; }
+  void set_num_arguments(size_t n) { num_arguments_ = n; }
+
+ private:
+  std::unordered_map<const void *, ir::ValueId> captured_ids_;
+  std::vector<std::shared_ptr<const void>> owners_;
+  size_t num_arguments_ = 0;
+};
+
+// The trace active on this thread, or nullptr in eager mode.
+[[nodiscard]] Trace *active();
+
+// Makes `trace` active on this thread for the scope's lifetime (scopes nest).
+class Scope {
+ public:
+  explicit Scope(Trace &trace);
+  ~Scope();
+  Scope(const Scope &) = delete;
+  Scope &operator=(const Scope &) = delete;
+
+ private:
+  Trace *previous_;
+};
+
+}  // namespace kiln::tracer
