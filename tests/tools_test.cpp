@@ -1,0 +1,66 @@
+// The command-line driver kiln-opt, run as a user would: passes on a file, --run on
+// seeded inputs, stdin, and bad IR exiting 1 with a located message.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string &args) {
+  const std::string cmd = std::string(KILN_OPT_PATH) + " " + args + " 2>&1";
+  FILE *pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const std::string kDir = std::string(KILN_SOURCE_ROOT) + "/tests/tools/";
+
+}  // namespace
+
+TEST_SUITE("tools") {
+  TEST_CASE("kiln-opt runs passes and prints the result") {
+    Result r = run(kDir + "linear_relu.kir --passes=cse,dce --print");
+    CHECK(r.status == 0);
+    CHECK(r.output ==
+          "graph @linear_relu(%x: f32[4,3], %w: f32[3,2], %b: f32[2]) -> f32[4,2]\n"
+          "    where [device=cpu] {\n"
+          "  %0: f32[4,2] = matmul %x, %w\n"
+          "  %1: f32[4,2] = broadcast[shape=[4,2]] %b\n"
+          "  %2: f32[4,2] = add %0, %1\n"
+          "  %3: f32[4,2] = relu %2\n"
+          "  return %3\n"
+          "}\n");
+  }
+
+  TEST_CASE("kiln-opt --run evaluates on seeded inputs, the same way every time") {
+    Result a = run("--run --seed=7 < " + kDir + "linear_relu.kir");
+    Result b = run("--run --seed=7 - < " + kDir + "linear_relu.kir");
+    CHECK(a.status == 0);
+    CHECK(a.output == b.output);
+    CHECK(a.output.find("%x = f32[4,3] [[") == 0);
+    CHECK(a.output.find("output 0 = f32[4,2] [[") != std::string::npos);
+  }
+
+  TEST_CASE("kiln-opt reports bad IR with its location and exits 1") {
+    Result r = run(kDir + "bad_op.kir");
+    CHECK(r.status == 1);
+    CHECK(r.output == kDir + "bad_op.kir:3:16: error: unknown op 'relux'\n");
+    Result p = run(kDir + "linear_relu.kir --passes=cse,fuse-everything");
+    CHECK(p.status == 1);
+    CHECK(p.output.find("unknown pass 'fuse-everything'") == 0);
+    Result missing = run(kDir + "no_such_file.kir");
+    CHECK(missing.status == 1);
+    CHECK(missing.output == "kiln-opt: cannot read '" + kDir + "no_such_file.kir'\n");
+  }
+}
