@@ -99,11 +99,16 @@ std::string sanitize(std::string_view name) {
   return out.empty() ? "fn" : out;
 }
 
-void dump(const std::string &fn, int entry, int step, std::string_view stage, const std::string &text) {
-  if (dump_dir().empty()) return;
-  std::filesystem::create_directories(dump_dir());
-  auto path = std::filesystem::path(dump_dir()) / fmt::format("{}.{}.{:02}-{}.kir", sanitize(fn), entry, step, stage);
-  std::ofstream(path) << text;
+// Writes one stage of one compiled entry to KILN_DUMP_DIR as <fn>.<entry>.<file>.
+void dump(const std::string &fn, int entry, const std::string &file, const std::string &text) {
+  const std::string dir = dump_dir();
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const auto path = std::filesystem::path(dir) / fmt::format("{}.{}.{}", sanitize(fn), entry, file);
+  std::ofstream out(path);
+  out << text;
+  if (ec || !out) warn(fmt::format("KILN_DUMP_DIR: cannot write '{}'", path.string()));
 }
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -203,11 +208,11 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   const std::string traced = ir::print(entry->graph);
   if (log_enabled(LogTopic::Graph)) log_line(LogTopic::Graph, fmt::format("{} traced:\n{}", options.name, traced));
   int step = 0;
-  dump(options.name, index, step++, "traced", traced);
+  dump(options.name, index, fmt::format("{:02}-traced.kir", step++), traced);
   ir::run_pipeline(entry->graph, ir::default_pipeline(), [&](std::string_view pass, bool changed, const ir::Graph &g) {
     if (log_enabled(LogTopic::Passes))
       log_line(LogTopic::Passes, fmt::format("{}: {} {}", options.name, pass, changed ? "changed the graph" : "(no change)"));
-    if (changed) dump(options.name, index, step, pass, ir::print(g));
+    if (changed) dump(options.name, index, fmt::format("{:02}-{}.kir", step, pass), ir::print(g));
     ++step;
   });
   if (log_enabled(LogTopic::Graph))
@@ -215,10 +220,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   std::string guard_text;
   for (const std::string &g : entry->guards.describe()) guard_text += g + "\n";
   if (log_enabled(LogTopic::Guards)) log_line(LogTopic::Guards, fmt::format("{} guards:\n{}", options.name, guard_text));
-  if (!dump_dir().empty()) {
-    std::filesystem::create_directories(dump_dir());
-    std::ofstream(std::filesystem::path(dump_dir()) / fmt::format("{}.{}.guards.txt", sanitize(options.name), index)) << guard_text;
-  }
+  dump(options.name, index, "guards.txt", guard_text);
   if (log_enabled(LogTopic::CompileTime))
     log_line(LogTopic::CompileTime, fmt::format("{}: trace + passes {:.3f} ms", options.name, ms_since(t0)));
   return entry;

@@ -112,12 +112,34 @@ int env_num_threads() {
   return 0;
 }
 
-const std::string &dump_dir() {
-  static const std::string dir = [] {
-    const char *env = std::getenv("KILN_DUMP_DIR");
-    return std::string(env ? env : "");
+namespace {
+
+struct DumpDir {
+  std::mutex mutex;
+  std::string dir;
+};
+
+DumpDir &dump_setting() {
+  static DumpDir *d = [] {
+    auto *d = new DumpDir;
+    if (const char *env = std::getenv("KILN_DUMP_DIR")) d->dir = env;
+    return d;
   }();
-  return dir;
+  return *d;
+}
+
+}  // namespace
+
+std::string dump_dir() {
+  DumpDir &d = dump_setting();
+  std::lock_guard lock(d.mutex);
+  return d.dir;
+}
+
+void set_dump_dir(std::string dir) {
+  DumpDir &d = dump_setting();
+  std::lock_guard lock(d.mutex);
+  d.dir = std::move(dir);
 }
 
 }  // namespace kiln

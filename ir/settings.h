@@ -30,6 +30,7 @@ void warn(std::string_view text);
 void set_log_sink(std::function<void(std::string_view topic, std::string_view line)> sink);
 
 [[nodiscard]] int env_num_threads();          // KILN_NUM_THREADS, or 0 when unset/invalid
-[[nodiscard]] const std::string &dump_dir();  // KILN_DUMP_DIR, or "" when unset
+[[nodiscard]] std::string dump_dir();  // KILN_DUMP_DIR, or "" when unset
+void set_dump_dir(std::string dir);    // overrides KILN_DUMP_DIR ("" turns dumping off)
 
 }  // namespace kiln

@@ -2,6 +2,8 @@
 // words; graph breaks fall back once; stances, limits, captures, outputs, threads.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -269,6 +271,30 @@ TEST_SUITE("compile") {
     b.join();
     CHECK(problems.empty());
     CHECK(explain(g, linspace(-2, 2, 100)).graphs == 2);
+  }
+
+  TEST_CASE("KILN_DUMP_DIR receives the traced graph, each changing pass and the guards") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / "kiln-dump-test";
+    fs::remove_all(dir);
+    set_dump_dir(dir.string());
+    auto g = compile([](Tensor x) { return softmax(x, -1) * 1; }, named("dumped", {"x"}));
+    (void)g(ones({2, 3}));
+    set_dump_dir("");
+    std::vector<std::string> files;
+    for (const auto &e : fs::directory_iterator(dir)) files.push_back(e.path().filename().string());
+    std::sort(files.begin(), files.end());
+    REQUIRE(files.size() >= 3);
+    CHECK(files.front() == "dumped.0.00-traced.kir");
+    CHECK(std::find(files.begin(), files.end(), "dumped.0.guards.txt") != files.end());
+    CHECK(std::find_if(files.begin(), files.end(), [](const std::string &f) {
+            return f.find("-decompose.kir") != std::string::npos;
+          }) != files.end());
+    std::ifstream traced(dir / "dumped.0.00-traced.kir");
+    std::string first_line;
+    std::getline(traced, first_line);
+    CHECK(first_line == "graph @dumped(%x: f32[2,3]) -> f32[2,3]");
+    fs::remove_all(dir);
   }
 
   TEST_CASE("every op case gives the eager answer when compiled") {
