@@ -270,6 +270,9 @@ CompiledCore::~CompiledCore() = default;
 std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &invoke) {
   const CompileOptions &opt = state_->options;
   if (opt.backend == Backend::Eager || opt.stance == Stance::ForceEager) return invoke(args);
+  // Called while another compiled function is being traced: trace straight through, so
+  // the inner function becomes part of the outer graph (and recursion cannot deadlock).
+  if (tracer::active() != nullptr) return invoke(args);
   Flat f = flatten(args, opt);
   std::shared_ptr<const Entry> entry = state_->lookup_or_compile(args, f, invoke);
   if (!entry || !entry->compiled) return invoke(args);

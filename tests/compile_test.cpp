@@ -239,6 +239,18 @@ TEST_SUITE("compile") {
     CHECK(explain(g, zeros({2})).entries.size() == 1);
   }
 
+  TEST_CASE("a compiled function called inside another is traced into the outer graph") {
+    auto inner = compile([](Tensor x) { return exp(x); }, named("inner", {"x"}));
+    auto outer = compile([&](Tensor x) { return inner(x) + 1; }, named("outer", {"x"}));
+    Tensor x = from_vector<float>({0, 1});
+    KILN_CHECK_CLOSE(outer(x), exp(x) + 1, Tolerance{1e-6, 1e-6});
+    Explanation ex = explain(outer, x);
+    REQUIRE(ex.graphs == 1);
+    CHECK(ex.entries[0].op_counts ==
+          std::vector<std::pair<std::string, int>>{{"add", 1}, {"exp", 1}, {"full", 1}});
+    CHECK(explain(inner, x).graphs == 1);  // the inner function still compiles on its own
+  }
+
   TEST_CASE("a proxy kept past its trace is refused with a clear message") {
     Tensor leaked;
     auto g = compile(
