@@ -1,7 +1,9 @@
-// kiln-bench: times the eager workloads W1-W6 at each thread count and prints median ms,
-// spread, and achieved GB/s or GFLOP/s (with the fraction of STREAM-triad bandwidth for
-// memory-bound workloads). --json writes every figure for scripts.
+// kiln-bench: W1-W6 with kiln eager, kiln compiled and libtorch eager side by side, at each
+// thread count, same inputs, outputs checked against kiln eager before anything is timed.
+// Runners are timed interleaved and speedups are medians of per-round ratios. Prints a
+// table; --json writes every figure with the machine facts.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -11,6 +13,7 @@
 #include <thread>
 
 #include "kiln/kiln.h"
+#include "libtorch_baseline.h"
 #include "overhead.h"
 #include "timing.h"
 #include "workloads.h"
@@ -23,6 +26,7 @@ struct Options {
   double budget_s = 2.0;
   bool list = false;
   std::string json_path;
+  std::string libtorch = "tuned";
 };
 
 std::vector<std::string> split_list(const std::string &s) {
@@ -36,7 +40,7 @@ std::vector<std::string> split_list(const std::string &s) {
 [[noreturn]] void usage(const std::string &problem) {
   fmt::print(stderr,
              "kiln-bench: {}\nusage: kiln-bench [--threads 1,2] [--filter W1,W3] [--quick] "
-             "[--budget SECONDS] [--json out.json] [--list]\n",
+             "[--budget SECONDS] [--json out.json] [--libtorch stock|tuned] [--list]\n",
              problem);
   std::exit(2);
 }
@@ -61,13 +65,23 @@ Options parse(int argc, char **argv) {
     else if (arg == "--budget") o.budget_s = std::atof(value().c_str());
     else if (arg == "--json") o.json_path = value();
     else if (arg == "--list") o.list = true;
-    else usage(fmt::format("unknown argument '{}'", arg));
+    else if (arg == "--libtorch") {
+      o.libtorch = value();
+      if (o.libtorch != "stock" && o.libtorch != "tuned") usage("--libtorch takes stock or tuned");
+    } else usage(fmt::format("unknown argument '{}'", arg));
   }
   return o;
 }
 
-bool selected(const Options &o, const std::string &id) {
-  return o.filter.empty() || std::find(o.filter.begin(), o.filter.end(), id) != o.filter.end();
+// The tuned libtorch settings must be in the environment before libtorch and OpenBLAS
+// start (see ../shared/WORKLOADS.md), so kiln-bench re-executes itself with them.
+void ensure_tuned_environment(const Options &o, char **argv) {
+  if (!kiln::perf::libtorch_available() || o.libtorch != "tuned") return;
+  if (std::getenv("OPENBLAS_CORETYPE") && std::getenv("ATEN_CPU_CAPABILITY")) return;
+  setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
+  setenv("ATEN_CPU_CAPABILITY", "avx512", 0);
+  execv("/proc/self/exe", argv);
+  fmt::print(stderr, "kiln-bench: could not re-execute with tuned libtorch settings: {}\n", std::strerror(errno));
 }
 
 std::string cpu_model() {
@@ -77,47 +91,103 @@ std::string cpu_model() {
   return "unknown";
 }
 
+kiln::perf::RawTensor raw(const kiln::Tensor &t) {
+  return {t.sizes(), t.to(kiln::DType::F32).tolist<float>()};
+}
+
+kiln::Tensor from_raw(const kiln::perf::RawTensor &r) { return kiln::from_vector(r.data, r.shape); }
+
+nlohmann::json or_null(double v, bool present) { return present ? nlohmann::json(v) : nlohmann::json(); }
+
+std::string cell(double v, bool present, const char *format = "{:.3f}") {
+  return present ? fmt::format(fmt::runtime(format), v) : "n/a";
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   Options opt = parse(argc, argv);
+  ensure_tuned_environment(opt, argv);
   std::vector<kiln::perf::Workload> workloads = kiln::perf::eager_workloads();
   if (opt.list) {
     for (const auto &w : workloads) fmt::print("{}  {}\n", w.id, w.description);
     return 0;
   }
+  const bool torch = kiln::perf::libtorch_available();
   nlohmann::json results = nlohmann::json::array();
   nlohmann::json machine = {{"cpu", cpu_model()},
                             {"cores", std::thread::hardware_concurrency()},
-                            {"compiler", __VERSION__}};
-  fmt::print("kiln-bench (eager) on {}, {} cores, budget {:.2f} s per row\n", cpu_model(),
-             std::thread::hardware_concurrency(), opt.budget_s);
+                            {"compiler", __VERSION__},
+                            {"libtorch", torch ? kiln::perf::libtorch_version() : ""},
+                            {"libtorch_config", torch ? opt.libtorch : ""}};
+  fmt::print("kiln-bench on {}, {} cores, budget {:.2f} s per row; libtorch: {}\n", cpu_model(),
+             std::thread::hardware_concurrency(), opt.budget_s,
+             torch ? fmt::format("{} ({})", kiln::perf::libtorch_version(), opt.libtorch) : "not built in");
   for (int threads : opt.threads) {
     kiln::set_num_threads(threads);
+    kiln::perf::libtorch_set_threads(threads);
     const double triad = kiln::perf::stream_triad_gbs(std::min(opt.budget_s, 1.0));
     machine[fmt::format("stream_triad_gbs_{}t", threads)] = triad;
     fmt::print("\nthreads {}: STREAM triad {:.1f} GB/s\n", threads, triad);
-    fmt::print("{:<4} {:>10} {:>21} {:>5}  {:>14} {:>9}  {}\n", "id", "median ms", "min..max ms",
-               "runs", "throughput", "of triad", "workload");
+    fmt::print("{:<4} {:>12} {:>12} {:>12} {:>9} {:>9} {:>10} {:>11}  {}\n", "id", "eager ms", "compiled ms",
+               "libtorch ms", "vs eager", "vs torch", "of limit", "compile ms", "workload");
     for (const auto &w : workloads) {
-      if (!selected(opt, w.id)) continue;
+      if (!opt.filter.empty() && std::find(opt.filter.begin(), opt.filter.end(), w.id) == opt.filter.end())
+        continue;
       kiln::manual_seed(0);
       std::vector<kiln::Tensor> inputs = w.make_inputs();
-      kiln::perf::Timing t = kiln::perf::measure([&] { (void)w.run(inputs); }, opt.budget_s);
-      const double s = t.median_ms * 1e-3;
-      std::string throughput = w.bytes > 0 ? fmt::format("{:.1f} GB/s", w.bytes / s / 1e9)
-                                           : fmt::format("{:.1f} GFLOP/s", w.flops / s / 1e9);
-      std::string fraction = w.bytes > 0 ? fmt::format("{:.0f}%", 100 * w.bytes / s / 1e9 / triad) : "";
-      fmt::print("{:<4} {:>10.3f} {:>10.3f}..{:<10.3f} {:>5}  {:>14} {:>9}  {}\n", w.id, t.median_ms,
-                 t.min_ms, t.max_ms, t.runs, throughput, fraction, w.description);
+      auto compiled = kiln::compile(w.run, {.name = w.id, .arg_names = {"inputs"}});
+      const auto t0 = std::chrono::steady_clock::now();
+      kiln::Tensor got = compiled(inputs);
+      const double first_call_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      kiln::Tensor want = w.run(inputs);
+      const double tol = 1e-4;
+      if (!kiln::all(kiln::abs(got - want) <= tol + tol * kiln::abs(want)).item<bool>())
+        fmt::print(stderr, "{}: compiled output differs from eager beyond {}\n", w.id, tol);
+
+      std::vector<std::function<void()>> runners = {[&] { (void)w.run(inputs); },
+                                                    [&] { (void)compiled(inputs); }};
+      kiln::perf::TorchRunner torch_runner;
+      if (torch) {
+        std::vector<kiln::perf::RawTensor> raws;
+        for (const kiln::Tensor &t : inputs) raws.push_back(raw(t));
+        torch_runner = kiln::perf::libtorch_workload(w.id, raws);
+        kiln::Tensor theirs = from_raw(torch_runner.output());
+        if (!kiln::all(kiln::abs(theirs - want) <= tol + tol * kiln::abs(want)).item<bool>())
+          fmt::print(stderr, "{}: libtorch output differs from kiln eager beyond {}\n", w.id, tol);
+        runners.push_back(torch_runner.run);
+      }
+      for (auto &r : runners) r();  // warm-up
+      std::vector<kiln::perf::Timing> t = kiln::perf::measure_interleaved(runners, opt.budget_s);
+      const double compiled_s = t[1].median_ms * 1e-3;
+      const double speedup_eager = kiln::perf::median_ratio(t[0], t[1]);
+      const double speedup_torch = torch ? kiln::perf::median_ratio(t[2], t[1]) : 0.0;
+      const double fraction = w.bytes > 0 ? w.bytes / compiled_s / 1e9 / triad : 0.0;
+      const double cold_compile_ms = std::max(0.0, first_call_ms - t[1].median_ms);
+      int kernels = 0;
+      for (const auto &e : kiln::explain(compiled, inputs).entries)
+        for (const auto &[op, n] : e.op_counts) kernels += n;
+      fmt::print("{:<4} {:>12.3f} {:>12.3f} {:>12} {:>8.2f}x {:>9} {:>10} {:>11.2f}  {}\n", w.id, t[0].median_ms,
+                 t[1].median_ms, cell(torch ? t[2].median_ms : 0, torch), speedup_eager,
+                 cell(speedup_torch, torch, "{:.2f}x"), cell(100 * fraction, w.bytes > 0, "{:.0f}%"),
+                 cold_compile_ms, w.description);
       results.push_back({{"workload", w.id},
                          {"threads", threads},
-                         {"kiln_eager_ms", t.median_ms},
-                         {"kiln_eager_min_ms", t.min_ms},
-                         {"kiln_eager_max_ms", t.max_ms},
-                         {"runs", t.runs},
-                         {"gbs", w.bytes > 0 ? nlohmann::json(w.bytes / s / 1e9) : nlohmann::json()},
-                         {"gflops", w.flops > 0 ? nlohmann::json(w.flops / s / 1e9) : nlohmann::json()}});
+                         {"kiln_eager_ms", t[0].median_ms},
+                         {"kiln_compiled_ms", t[1].median_ms},
+                         {"libtorch_eager_ms", or_null(torch ? t[2].median_ms : 0, torch)},
+                         {"speedup_vs_kiln_eager", speedup_eager},
+                         {"speedup_vs_libtorch", or_null(speedup_torch, torch)},
+                         {"fraction_of_limit", or_null(fraction, w.bytes > 0)},
+                         {"cold_compile_ms", cold_compile_ms},
+                         {"warm_compile_ms", nullptr},
+                         {"kernels", kernels},
+                         {"runs", t[0].runs},
+                         {"kiln_eager_min_ms", t[0].min_ms},
+                         {"kiln_eager_max_ms", t[0].max_ms},
+                         {"kiln_compiled_min_ms", t[1].min_ms},
+                         {"kiln_compiled_max_ms", t[1].max_ms}});
     }
   }
   nlohmann::json overhead = kiln::perf::run_overhead(std::min(opt.budget_s, 0.5));

@@ -10,20 +10,51 @@
 
 namespace kiln::perf {
 
-Timing measure(const std::function<void()> &fn, double budget_s, int min_runs, int warmups) {
-  using clock = std::chrono::steady_clock;
-  for (int i = 0; i < warmups; ++i) fn();
-  std::vector<double> ms;
-  const auto start = clock::now();
-  while (static_cast<int>(ms.size()) < min_runs ||
-         std::chrono::duration<double>(clock::now() - start).count() < budget_s) {
-    const auto t0 = clock::now();
-    fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
-    if (ms.size() >= 1000) break;
-  }
+namespace {
+
+Timing summarize(std::vector<double> ms) {
+  Timing t;
+  t.samples_ms = ms;
   std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms.front(), ms.back(), static_cast<int>(ms.size())};
+  t.median_ms = ms[ms.size() / 2];
+  t.min_ms = ms.front();
+  t.max_ms = ms.back();
+  t.runs = static_cast<int>(ms.size());
+  return t;
+}
+
+}  // namespace
+
+Timing measure(const std::function<void()> &fn, double budget_s, int min_runs, int warmups) {
+  for (int i = 0; i < warmups; ++i) fn();
+  return measure_interleaved({fn}, budget_s, min_runs)[0];
+}
+
+std::vector<Timing> measure_interleaved(const std::vector<std::function<void()>> &fns, double budget_s,
+                                        int min_rounds) {
+  using clock = std::chrono::steady_clock;
+  std::vector<std::vector<double>> ms(fns.size());
+  const auto start = clock::now();
+  for (int round = 0;; ++round) {
+    const bool spent = std::chrono::duration<double>(clock::now() - start).count() >= budget_s;
+    if ((round >= min_rounds && spent) || round >= 1000) break;
+    for (size_t k = 0; k < fns.size(); ++k) {
+      const auto t0 = clock::now();
+      fns[k]();
+      ms[k].push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+    }
+  }
+  std::vector<Timing> out;
+  for (auto &m : ms) out.push_back(summarize(std::move(m)));
+  return out;
+}
+
+double median_ratio(const Timing &a, const Timing &b) {
+  std::vector<double> r;
+  for (size_t i = 0; i < a.samples_ms.size() && i < b.samples_ms.size(); ++i)
+    r.push_back(a.samples_ms[i] / b.samples_ms[i]);
+  std::sort(r.begin(), r.end());
+  return r.empty() ? 0.0 : r[r.size() / 2];
 }
 
 double stream_triad_gbs(double budget_s) {

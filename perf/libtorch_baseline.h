@@ -1,0 +1,33 @@
+// The libtorch side of kiln-bench, behind a plain interface: libtorch's headers need
+// C++17 and stay in libtorch_baseline.cpp, which is built only when Debian's libtorch-dev
+// is found (meson option -Dlibtorch=auto).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kiln::perf {
+
+struct RawTensor {  // a float32 tensor's contiguous data and shape
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+// Whether this kiln-bench was built with libtorch.
+[[nodiscard]] bool libtorch_available();
+[[nodiscard]] std::string libtorch_version();
+
+// Sets libtorch's (and OpenBLAS's, when that is the BLAS) thread count.
+void libtorch_set_threads(int threads);
+
+struct TorchRunner {
+  std::function<void()> run;         // computes the workload once (what is timed)
+  std::function<RawTensor()> output; // computes it and copies the result out (for checking)
+};
+
+// Workload `id` (W1..W6) on copies of `inputs`; empty functions when libtorch is absent.
+[[nodiscard]] TorchRunner libtorch_workload(const std::string &id, const std::vector<RawTensor> &inputs);
+
+}  // namespace kiln::perf
