@@ -1,5 +1,6 @@
-// kiln-bench: W1-W6 with kiln eager, kiln compiled and libtorch eager side by side, at each
-// thread count, same inputs, outputs checked against kiln eager before anything is timed.
+// kiln-bench: the workloads of ../shared/WORKLOADS.md with kiln eager, kiln compiled and
+// libtorch eager side by side, at each thread count, same inputs, outputs checked against
+// kiln eager before anything is timed.
 // Runners are timed interleaved and speedups are medians of per-round ratios. Prints a
 // table; --json writes every figure with the machine facts.
 #include <fmt/format.h>

@@ -1,9 +1,11 @@
-// W1-W6 written against libtorch, the best a libtorch user gets: no autograd, and the
+// The workloads written against libtorch, the best a libtorch user gets: no autograd, and the
 // thread count passed to OpenBLAS too (torch 1.13 does not do that itself).
 #include "libtorch_baseline.h"
 
 #include <dlfcn.h>
 #include <torch/torch.h>
+
+#include <cmath>
 
 namespace kiln::perf {
 namespace {
@@ -48,6 +50,33 @@ TorchRunner libtorch_workload(const std::string &id, const std::vector<RawTensor
       return F::linear(h, in[3], in[4]);
     };
   if (id == "W6") run = [in] { return torch::matmul(torch::softmax(torch::matmul(in[0], in[1].transpose(1, 2)) / 8, -1), in[2]); };
+  if (id == "W8")
+    run = [in] {
+      auto heads = [](const torch::Tensor &t) { return t.reshape({8, 128, 8, 32}).permute({0, 2, 1, 3}); };
+      auto z = torch::layer_norm(in[0], {256}, in[9], in[10]);
+      auto q = heads(F::linear(z, in[1], in[2])), k = heads(F::linear(z, in[3], in[4]));
+      auto v = heads(F::linear(z, in[5], in[6]));
+      auto p = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(32.0), -1);
+      auto o = torch::matmul(p, v).permute({0, 2, 1, 3}).reshape({8, 128, 256});
+      auto h = in[0] + F::linear(o, in[7], in[8]);
+      return h + F::linear(torch::gelu(F::linear(torch::layer_norm(h, {256}, in[11], in[12]), in[13], in[14])),
+                           in[15], in[16]);
+    };
+  if (id.rfind("W9-", 0) == 0) {
+    const int n = std::stoi(id.substr(3));
+    run = [in, n] {
+      torch::Tensor x = in[0];
+      for (int i = 0; i < n; ++i) {
+        switch (i % 4) {
+          case 0: x = x + 0.5; break;
+          case 1: x = x * 0.9; break;
+          case 2: x = torch::tanh(x); break;
+          default: x = torch::sigmoid(x); break;
+        }
+      }
+      return x;
+    };
+  }
   if (!run) return {};
   return {[run] {
             torch::NoGradGuard no_grad;

@@ -1,5 +1,7 @@
-// W1-W6 as eager kiln code.
+// W1-W6, W8 and W9 as eager kiln code (W7 needs autograd, which kiln does not have yet).
 #include "workloads.h"
+
+#include <fmt/format.h>
 
 #include <cmath>
 
@@ -57,7 +59,54 @@ std::vector<Workload> eager_workloads() {
                [](const std::vector<Tensor> &in) {
                  return matmul(softmax(matmul(in[0], in[1].transpose(1, 2)) / 8.0, -1), in[2]);
                }});
+  w.push_back({"W8", "transformer block, 8 heads, mlp 4x with gelu, x [8,128,256]", 0, 1.6e9,
+               [] {
+                 std::vector<Tensor> in = {randn({8, 128, 256})};
+                 for (int i = 0; i < 4; ++i) {  // q, k, v, o projections
+                   in.push_back(weight(256, 256));
+                   in.push_back(bias(256, 256));
+                 }
+                 for (int i = 0; i < 2; ++i) {  // the two layer_norms
+                   in.push_back(ones({256}));
+                   in.push_back(zeros({256}));
+                 }
+                 in.push_back(weight(1024, 256));
+                 in.push_back(bias(1024, 256));
+                 in.push_back(weight(256, 1024));
+                 in.push_back(bias(256, 1024));
+                 return in;
+               },
+               transformer_block});
+  for (int n : {10, 100, 1000})
+    w.push_back({fmt::format("W9-{}", n), fmt::format("chain of {} pointwise ops, x [1M]", n),
+                 2.0 * (1 << 20) * kFloat, 0, [] { return std::vector<Tensor>{randn({1 << 20})}; },
+                 [n](const std::vector<Tensor> &in) { return pointwise_chain(in[0], n); }});
   return w;
+}
+
+Tensor transformer_block(const std::vector<Tensor> &in) {
+  const Tensor &x = in[0];
+  auto heads = [](const Tensor &t) { return t.reshape({8, 128, 8, 32}).permute({0, 2, 1, 3}); };
+  Tensor z = layer_norm(x, {256}, in[9], in[10]);
+  Tensor q = heads(linear(z, in[1], in[2])), k = heads(linear(z, in[3], in[4]));
+  Tensor v = heads(linear(z, in[5], in[6]));
+  Tensor p = softmax(matmul(q, k.transpose(-2, -1)) / std::sqrt(32.0), -1);
+  Tensor o = matmul(p, v).permute({0, 2, 1, 3}).reshape({8, 128, 256});
+  Tensor h = x + linear(o, in[7], in[8]);
+  Tensor m = linear(gelu(linear(layer_norm(h, {256}, in[11], in[12]), in[13], in[14])), in[15], in[16]);
+  return h + m;
+}
+
+Tensor pointwise_chain(Tensor x, int n) {
+  for (int i = 0; i < n; ++i) {
+    switch (i % 4) {
+      case 0: x = x + 0.5; break;
+      case 1: x = x * 0.9; break;
+      case 2: x = tanh(x); break;
+      default: x = sigmoid(x); break;
+    }
+  }
+  return x;
 }
 
 }  // namespace kiln::perf

@@ -1,6 +1,6 @@
-// The benchmark workloads W1-W6 of ../shared/WORKLOADS.md, defined once: inputs from
-// manual_seed(0) + randn (weights scaled by 1/sqrt(fan_in)), the eager function, and the
-// least work a perfect implementation must do (bytes moved or FLOPs).
+// The benchmark workloads of ../shared/WORKLOADS.md (W1-W6, W8, W9 with N = 10, 100, 1000),
+// defined once: inputs from manual_seed(0) + randn (weights scaled by 1/sqrt(fan_in)), the
+// eager function, and the least work a perfect implementation must do (bytes or FLOPs).
 #pragma once
 
 #include <functional>
@@ -21,5 +21,9 @@ struct Workload {
 };
 
 [[nodiscard]] std::vector<Workload> eager_workloads();
+
+// W8 and W9 as functions, shared with the libtorch baseline's definitions by shape only.
+[[nodiscard]] Tensor transformer_block(const std::vector<Tensor> &inputs);
+[[nodiscard]] Tensor pointwise_chain(Tensor x, int n);
 
 }  // namespace kiln::perf
