@@ -16,6 +16,7 @@
 #include "kiln/kiln.h"
 #include "libtorch_baseline.h"
 #include "overhead.h"
+#include "plot.h"
 #include "timing.h"
 #include "workloads.h"
 
@@ -27,6 +28,7 @@ struct Options {
   double budget_s = 2.0;
   bool list = false;
   std::string json_path;
+  std::string plot_path;
   std::string libtorch = "tuned";
 };
 
@@ -41,7 +43,7 @@ std::vector<std::string> split_list(const std::string &s) {
 [[noreturn]] void usage(const std::string &problem) {
   fmt::print(stderr,
              "kiln-bench: {}\nusage: kiln-bench [--threads 1,2] [--filter W1,W3] [--quick] "
-             "[--budget SECONDS] [--json out.json] [--libtorch stock|tuned] [--list]\n",
+             "[--budget SECONDS] [--json out.json] [--plot out.svg] [--libtorch stock|tuned] [--list]\n",
              problem);
   std::exit(2);
 }
@@ -65,6 +67,7 @@ Options parse(int argc, char **argv) {
     else if (arg == "--quick") o.budget_s = 0.05;
     else if (arg == "--budget") o.budget_s = std::atof(value().c_str());
     else if (arg == "--json") o.json_path = value();
+    else if (arg == "--plot") o.plot_path = value();
     else if (arg == "--list") o.list = true;
     else if (arg == "--libtorch") {
       o.libtorch = value();
@@ -197,5 +200,7 @@ int main(int argc, char **argv) {
     out << nlohmann::json{{"machine", machine}, {"results", results}, {"overhead", overhead}}.dump(2) << "\n";
     fmt::print("\nwrote {}\n", opt.json_path);
   }
+  if (!opt.plot_path.empty() && kiln::perf::plot_speedups(results, opt.plot_path))
+    fmt::print("wrote {}\n", opt.plot_path);
   return 0;
 }
