@@ -78,12 +78,17 @@ Options parse(int argc, char **argv) {
 }
 
 // The tuned libtorch settings must be in the environment before libtorch and OpenBLAS
-// start (see ../shared/WORKLOADS.md), so kiln-bench re-executes itself with them.
+// start (see ../shared/WORKLOADS.md), so kiln-bench re-executes itself with them. Passive
+// OpenMP waiting is part of tuned: with spinning workers, libtorch's threads keep both
+// cores busy after each call, which slows libtorch's own nested BLAS calls (W6: 6.4 ms
+// spinning, 1.8 ms passive at 2 threads here) and whatever runs next.
 void ensure_tuned_environment(const Options &o, char **argv) {
   if (!kiln::perf::libtorch_available() || o.libtorch != "tuned") return;
-  if (std::getenv("OPENBLAS_CORETYPE") && std::getenv("ATEN_CPU_CAPABILITY")) return;
+  if (std::getenv("OPENBLAS_CORETYPE") && std::getenv("ATEN_CPU_CAPABILITY") && std::getenv("OMP_WAIT_POLICY"))
+    return;
   setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
   setenv("ATEN_CPU_CAPABILITY", "avx512", 0);
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
   execv("/proc/self/exe", argv);
   fmt::print(stderr, "kiln-bench: could not re-execute with tuned libtorch settings: {}\n", std::strerror(errno));
 }
