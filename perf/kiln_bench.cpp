@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "kiln/kiln.h"
+#include "runtime/allocator.h"
+#include "commit.h"
 #include "libtorch_baseline.h"
 #include "overhead.h"
 #include "plot.h"
@@ -127,6 +129,7 @@ int main(int argc, char **argv) {
   nlohmann::json machine = {{"cpu", cpu_model()},
                             {"cores", std::thread::hardware_concurrency()},
                             {"compiler", __VERSION__},
+                            {"kiln_commit", KILN_COMMIT},
                             {"libtorch", torch ? kiln::perf::libtorch_version() : ""},
                             {"libtorch_config", torch ? opt.libtorch : ""}};
   fmt::print("kiln-bench on {}, {} cores, budget {:.2f} s per row; libtorch: {}\n", cpu_model(),
@@ -136,8 +139,13 @@ int main(int argc, char **argv) {
     kiln::set_num_threads(threads);
     kiln::perf::libtorch_set_threads(threads);
     const double triad = kiln::perf::stream_triad_gbs(std::min(opt.budget_s, 1.0));
+    // The GEMM peak is libtorch's (OpenBLAS) when present, else kiln's own.
+    const double gemm_peak = torch ? kiln::perf::libtorch_gemm_gflops(std::min(opt.budget_s, 1.0))
+                                   : kiln::perf::kiln_gemm_gflops(std::min(opt.budget_s, 1.0));
     machine[fmt::format("stream_triad_gbs_{}t", threads)] = triad;
-    fmt::print("\nthreads {}: STREAM triad {:.1f} GB/s\n", threads, triad);
+    machine[fmt::format("gemm_peak_gflops_{}t", threads)] = gemm_peak;
+    fmt::print("\nthreads {}: STREAM triad {:.1f} GB/s, GEMM peak {:.0f} GFLOP/s ({})\n", threads, triad,
+               gemm_peak, torch ? "libtorch sgemm 2048^3" : "kiln matmul 2048^3");
     fmt::print("{:<4} {:>12} {:>12} {:>12} {:>9} {:>9} {:>10} {:>11}  {}\n", "id", "eager ms", "compiled ms",
                "libtorch ms", "vs eager", "vs torch", "of limit", "compile ms", "workload");
     for (const auto &w : workloads) {
@@ -168,18 +176,28 @@ int main(int argc, char **argv) {
         runners.push_back(torch_runner.run);
       }
       for (auto &r : runners) r();  // warm-up
+      // Peak memory of one call each, eager and compiled, from the caching allocator.
+      auto peak_of = [](const std::function<void()> &run) {
+        kiln::runtime::reset_peak_live_bytes();
+        const int64_t before = kiln::runtime::allocator_stats().live_bytes;
+        run();
+        return kiln::runtime::allocator_stats().peak_live_bytes - before;
+      };
+      const int64_t peak_eager = peak_of(runners[0]), peak_compiled = peak_of(runners[1]);
       std::vector<kiln::perf::Timing> t = kiln::perf::measure_interleaved(runners, opt.budget_s);
       const double compiled_s = t[1].median_ms * 1e-3;
       const double speedup_eager = kiln::perf::median_ratio(t[0], t[1]);
       const double speedup_torch = torch ? kiln::perf::median_ratio(t[2], t[1]) : 0.0;
-      const double fraction = w.bytes > 0 ? w.bytes / compiled_s / 1e9 / triad : 0.0;
+      const double fraction = w.bytes > 0 ? w.bytes / compiled_s / 1e9 / triad
+                                           : w.flops / compiled_s / 1e9 / gemm_peak;
+      const bool has_limit = w.bytes > 0 || (w.flops > 1e8 && gemm_peak > 0);
       const double cold_compile_ms = std::max(0.0, first_call_ms - t[1].median_ms);
       int kernels = 0;
       for (const auto &e : kiln::explain(compiled, inputs).entries)
         for (const auto &[op, n] : e.op_counts) kernels += n;
       fmt::print("{:<4} {:>12.3f} {:>12.3f} {:>12} {:>8.2f}x {:>9} {:>10} {:>11.2f}  {}\n", w.id, t[0].median_ms,
                  t[1].median_ms, cell(torch ? t[2].median_ms : 0, torch), speedup_eager,
-                 cell(speedup_torch, torch, "{:.2f}x"), cell(100 * fraction, w.bytes > 0, "{:.0f}%"),
+                 cell(speedup_torch, torch, "{:.2f}x"), cell(100 * fraction, has_limit, "{:.0f}%"),
                  cold_compile_ms, w.description);
       results.push_back({{"workload", w.id},
                          {"threads", threads},
@@ -188,7 +206,9 @@ int main(int argc, char **argv) {
                          {"libtorch_eager_ms", or_null(torch ? t[2].median_ms : 0, torch)},
                          {"speedup_vs_kiln_eager", speedup_eager},
                          {"speedup_vs_libtorch", or_null(speedup_torch, torch)},
-                         {"fraction_of_limit", or_null(fraction, w.bytes > 0)},
+                         {"fraction_of_limit", or_null(fraction, has_limit)},
+                         {"peak_bytes_eager", peak_eager},
+                         {"peak_bytes_compiled", peak_compiled},
                          {"cold_compile_ms", cold_compile_ms},
                          {"warm_compile_ms", nullptr},
                          {"kernels", kernels},

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 
 namespace kiln::perf {
@@ -33,6 +34,23 @@ void libtorch_set_threads(int threads) {
   using SetThreads = void (*)(int);
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     set(threads);
+}
+
+double libtorch_gemm_gflops(double budget_s) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = 2048;
+  torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
+  (void)torch::mm(a, b);
+  int runs = 0;
+  const auto start = std::chrono::steady_clock::now();
+  double best = 1e30;
+  while (runs < 3 || std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < budget_s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    (void)torch::mm(a, b);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    ++runs;
+  }
+  return 2.0 * n * n * n / best / 1e9;
 }
 
 TorchRunner libtorch_workload(const std::string &id, const std::vector<RawTensor> &inputs) {

@@ -22,6 +22,10 @@ struct RawTensor {  // a float32 tensor's contiguous data and shape
 // Sets libtorch's (and OpenBLAS's, when that is the BLAS) thread count.
 void libtorch_set_threads(int threads);
 
+// libtorch's sgemm rate on 2048x2048 matrices at the current thread count, in GFLOP/s
+// (the GEMM peak W4, W6 and W8 are measured against); 0 without libtorch.
+[[nodiscard]] double libtorch_gemm_gflops(double budget_s);
+
 struct TorchRunner {
   std::function<void()> run;         // computes the workload once (what is timed)
   std::function<RawTensor()> output; // computes it and copies the result out (for checking)

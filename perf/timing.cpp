@@ -5,6 +5,7 @@
 #include <chrono>
 #include <vector>
 
+#include "kiln/kiln.h"
 #include "runtime/allocator.h"
 #include "runtime/thread_pool.h"
 
@@ -71,6 +72,13 @@ double stream_triad_gbs(double budget_s) {
   }, budget_s);
   for (float *p : {a, b, c}) runtime::release(p, n * sizeof(float));
   return 3.0 * n * sizeof(float) / (t.median_ms * 1e-3) / 1e9;
+}
+
+double kiln_gemm_gflops(double budget_s) {
+  const int64_t n = 2048;
+  Tensor a = randn({n, n}), b = randn({n, n});
+  Timing t = measure([&] { (void)matmul(a, b); }, budget_s, 3, 1);
+  return 2.0 * n * n * n / (t.min_ms * 1e-3) / 1e9;
 }
 
 }  // namespace kiln::perf

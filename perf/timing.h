@@ -28,4 +28,7 @@ struct Timing {
 // (counting 3 arrays moved, as STREAM does).
 [[nodiscard]] double stream_triad_gbs(double budget_s);
 
+// kiln's own f32 matmul rate on 2048x2048 matrices, in GFLOP/s (best run).
+[[nodiscard]] double kiln_gemm_gflops(double budget_s);
+
 }  // namespace kiln::perf
