@@ -14,16 +14,6 @@
 namespace kiln::guards {
 namespace {
 
-bool contiguous(std::span<const int64_t> sizes, std::span<const int64_t> strides) {
-  int64_t expected = 1;
-  for (size_t i = sizes.size(); i-- > 0;) {
-    if (sizes[i] == 1) continue;
-    if (strides[i] != expected) return numel(sizes) == 0;
-    expected *= sizes[i];
-  }
-  return true;
-}
-
 int64_t scalar_bits(const ArgDesc &a) {
   switch (a.kind) {
     case ArgDesc::Kind::Double: return std::bit_cast<int64_t>(a.double_value);
@@ -86,7 +76,7 @@ GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::s
     g.flat_.push_back(a.device.index);
     g.flat_.push_back(static_cast<int64_t>(a.sizes.size()));
     g.flat_.insert(g.flat_.end(), a.sizes.begin(), a.sizes.end());
-    const bool dense = contiguous(a.sizes, a.strides);
+    const bool dense = is_contiguous(a.sizes, a.strides);
     g.flat_.push_back(dense);
     if (!dense) g.flat_.insert(g.flat_.end(), a.strides.begin(), a.strides.end());
   }
@@ -112,7 +102,7 @@ bool GuardSet::check(std::span<const ArgDesc> args) const {
     p += rank;
     const bool dense = *p++ != 0;
     if (dense) {
-      if (!contiguous(a.sizes, a.strides)) return false;
+      if (!is_contiguous(a.sizes, a.strides)) return false;
       continue;
     }
     for (int64_t d = 0; d < rank; ++d)
@@ -167,7 +157,7 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
     p += rank;
     const bool dense = *p++ != 0;
     if (dense) {
-      if (!contiguous(a.sizes, a.strides))
+      if (!is_contiguous(a.sizes, a.strides))
         return {passed, fmt::format("tensor {} layout mismatch: expected contiguous, got strides {}",
                                     who, format_shape(a.strides))};
       ++passed;

@@ -26,6 +26,16 @@ Shape contiguous_strides(std::span<const int64_t> shape) {
   return strides;
 }
 
+bool is_contiguous(std::span<const int64_t> sizes, std::span<const int64_t> strides) {
+  int64_t expected = 1;
+  for (size_t i = sizes.size(); i-- > 0;) {
+    if (sizes[i] == 1) continue;
+    if (strides[i] != expected) return numel(sizes) == 0;
+    expected *= sizes[i];
+  }
+  return true;
+}
+
 std::string format_shape(std::span<const int64_t> shape) {
   return fmt::format("[{}]", fmt::join(shape, ","));
 }

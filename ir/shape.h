@@ -15,6 +15,8 @@ using Shape = std::vector<int64_t>;
 [[nodiscard]] int64_t numel(std::span<const int64_t> shape);
 [[nodiscard]] Shape contiguous_strides(std::span<const int64_t> shape);
 [[nodiscard]] std::string format_shape(std::span<const int64_t> shape);  // "[3,4]"
+// Row-major dense: strides are the contiguous ones, ignoring size-1 dims; empty counts.
+[[nodiscard]] bool is_contiguous(std::span<const int64_t> sizes, std::span<const int64_t> strides);
 
 // NumPy broadcasting of two shapes; throws naming `op` and both shapes when impossible.
 [[nodiscard]] Shape broadcast_shapes(std::string_view op, std::span<const int64_t> a,

@@ -10,15 +10,7 @@ Layout Layout::contiguous(Shape sizes) {
   return l;
 }
 
-bool Layout::is_contiguous() const {
-  int64_t expected = 1;
-  for (size_t i = sizes.size(); i-- > 0;) {
-    if (sizes[i] == 1) continue;
-    if (strides[i] != expected) return numel(sizes) == 0;
-    expected *= sizes[i];
-  }
-  return true;
-}
+bool Layout::is_contiguous() const { return kiln::is_contiguous(sizes, strides); }
 
 Layout permute_layout(const Layout &in, std::span<const int64_t> perm) {
   Layout out{{}, {}, in.offset};

@@ -22,15 +22,7 @@ struct View {
   template <class T> [[nodiscard]] T *ptr() const { return reinterpret_cast<T *>(data); }
 };
 
-inline bool View::is_contiguous() const {
-  int64_t expected = 1;
-  for (size_t i = sizes.size(); i-- > 0;) {
-    if (sizes[i] == 1) continue;
-    if (strides[i] != expected) return numel() == 0;
-    expected *= sizes[i];
-  }
-  return true;
-}
+inline bool View::is_contiguous() const { return kiln::is_contiguous(sizes, strides); }
 
 // The view of `layout` over memory starting at `base` (the storage's first byte).
 [[nodiscard]] inline View make_view(std::byte *base, DType dtype, const Layout &layout) {

@@ -105,15 +105,9 @@ R reduce_row(OpKind op, const T *x, int64_t n, double correction) {
   }
 }
 
-// True when the trailing `count` dims of l form one unit-stride run.
+// True when the trailing `count` dims of v form one unit-stride run.
 bool trailing_contiguous(const View &v, size_t count) {
-  int64_t expected = 1;
-  for (size_t d = v.sizes.size(); d-- > v.sizes.size() - count;) {
-    if (v.sizes[d] == 1) continue;
-    if (v.strides[d] != expected) return false;
-    expected *= v.sizes[d];
-  }
-  return true;
+  return is_contiguous(std::span(v.sizes).last(count), std::span(v.strides).last(count));
 }
 
 }  // namespace
