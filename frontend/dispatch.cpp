@@ -4,6 +4,7 @@
 
 #include "ir/diag.h"
 #include "ir/infer.h"
+#include "ir/small_buffer.h"
 #include "runtime/execute.h"
 #include "tracer/trace.h"
 
@@ -61,33 +62,20 @@ Tensor record(tracer::Trace &trace, OpKind op, std::span<const Tensor> inputs, c
 Tensor empty(const Shape &shape, DType dtype) { return wrap(runtime::empty_array(shape, dtype)); }
 
 Tensor dispatch(OpKind op, std::span<const Tensor> inputs, const Attrs &attrs) {
-  constexpr size_t kInline = 4;
-  TensorType inline_types[kInline];
-  std::vector<TensorType> heap_types;
-  std::span<TensorType> types(inline_types, std::min(inputs.size(), kInline));
-  if (inputs.size() > kInline) {
-    heap_types.resize(inputs.size());
-    types = heap_types;
-  }
+  SmallBuffer<TensorType, 4> types(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined()) fail("{}: argument {} is an undefined tensor", op_name(op), i);
     types[i] = {inputs[i].dtype(), inputs[i].sizes()};
   }
-  TensorType type = infer_type(op, types, attrs);
+  TensorType type = infer_type(op, types.span(), attrs);
   if (tracer::Trace *trace = tracer::active()) return record(*trace, op, inputs, attrs, type);
 
-  const runtime::Array *inline_arrays[kInline];
-  std::vector<const runtime::Array *> heap_arrays;
-  std::span<const runtime::Array *> arrays(inline_arrays, std::min(inputs.size(), kInline));
-  if (inputs.size() > kInline) {
-    heap_arrays.resize(inputs.size());
-    arrays = heap_arrays;
-  }
+  SmallBuffer<const runtime::Array *, 4> arrays(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].impl().trace != nullptr) stray_proxy(op, i);
     arrays[i] = &inputs[i].impl();
   }
-  return wrap(runtime::execute(op, arrays, attrs, type));
+  return wrap(runtime::execute(op, arrays.span(), attrs, type));
 }
 
 Tensor dispatch(OpKind op, std::initializer_list<Tensor> inputs, const Attrs &attrs) {

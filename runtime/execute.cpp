@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ir/diag.h"
+#include "ir/small_buffer.h"
 #include "runtime/kernels.h"
 #include "runtime/reference/movement.h"
 
@@ -31,16 +32,9 @@ Array execute(OpKind op, std::span<const Array *const> inputs, const Attrs &attr
       return {inputs[0]->storage, inputs[0]->dtype, std::move(*layout)};
   }
   Array out = empty_array(result.shape, result.dtype);
-  constexpr size_t kInline = 4;
-  View inline_views[kInline];
-  std::vector<View> heap_views;
-  std::span<View> views(inline_views, std::min(inputs.size(), kInline));
-  if (inputs.size() > kInline) {
-    heap_views.resize(inputs.size());
-    views = heap_views;
-  }
+  SmallBuffer<View, 4> views(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) views[i] = view_of(*inputs[i]);
-  run_kernel(op, views, attrs, view_of(out));
+  run_kernel(op, views.span(), attrs, view_of(out));
   return out;
 }
 
