@@ -93,10 +93,12 @@ Flat flatten(std::span<const Arg> args, const CompileOptions &opt) {
   return f;
 }
 
+// A name the IR text accepts: letters, digits, '_' and '.', not starting with a digit.
 std::string sanitize(std::string_view name) {
   std::string out;
   for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ? c : '_';
-  return out.empty() ? "fn" : out;
+  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
+  return out;
 }
 
 // Writes one stage of one compiled entry to KILN_DUMP_DIR as <fn>.<entry>.<file>.
@@ -181,7 +183,6 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
     if (auto *ts = std::get_if<std::vector<Tensor>>(&a))
       for (Tensor &t : *ts) t = make_proxy(t);
   }
-  trace.set_num_arguments(trace.graph.inputs.size());
   for (size_t i = 0; i < f.descs.size(); ++i)
     if (f.descs[i].kind != guards::ArgDesc::Kind::Tensor)
       trace.graph.scalar_guards.push_back({sanitize(f.names[i]), guards::format_scalar(f.descs[i])});
@@ -210,8 +211,6 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   int step = 0;
   dump(options.name, index, fmt::format("{:02}-traced.kir", step++), traced);
   ir::run_pipeline(entry->graph, ir::default_pipeline(), [&](std::string_view pass, bool changed, const ir::Graph &g) {
-    if (log_enabled(LogTopic::Passes))
-      log_line(LogTopic::Passes, fmt::format("{}: {} {}", options.name, pass, changed ? "changed the graph" : "(no change)"));
     if (changed) dump(options.name, index, fmt::format("{:02}-{}.kir", step, pass), ir::print(g));
     ++step;
   });

@@ -42,14 +42,10 @@ class Trace {
   // The graph input standing for a concrete tensor, made on first use. `owner` keeps the
   // tensor alive (and its address unique) for the life of the trace.
   ir::ValueId capture(const std::shared_ptr<const void> &owner, const runtime::Array &array);
-  // Argument inputs are added before the function runs; captures come after them.
-  [[nodiscard]] size_t num_arguments() const { return num_arguments_; }
-  void set_num_arguments(size_t n) { num_arguments_ = n; }
 
  private:
   std::unordered_map<const void *, ir::ValueId> captured_ids_;
   std::vector<std::shared_ptr<const void>> owners_;
-  size_t num_arguments_ = 0;
 };
 
 // The trace active on this thread, or nullptr in eager mode.
