@@ -1,5 +1,6 @@
-// Constant folding: elementwise ops whose operands are all `full` nodes, and movement ops
-// (reshape, broadcast, permute, slice) of a `full`, become one `full` of the result type.
+// Constant folding: elementwise ops whose operands are all constants (a `full`, or a
+// broadcast of one), and movement ops of a constant, become a constant: a `full` when the
+// result has at most one element, else broadcast(full[]) — a view, never a filled buffer.
 #pragma once
 
 #include "ir/graph.h"
