@@ -215,7 +215,7 @@ TensorType movement_type(OpKind op, Operands in, const Attrs &attrs) {
         fail("slice: range [{}, {}) is outside dim {} of size {}", start, stop, dim,
              x.shape[dim]);
       Shape shape = x.shape;
-      shape[dim] = (stop - start + step - 1) / step;
+      shape[dim] = stop > start ? 1 + (stop - start - 1) / step : 0;  // no overflow for huge steps
       return {x.dtype, shape};
     }
     case OpKind::Cat: {
@@ -233,7 +233,8 @@ TensorType movement_type(OpKind op, Operands in, const Attrs &attrs) {
         if (!same)
           fail("cat: tensor {} has shape {}, expected {} except at dim {}", i,
                format_shape(t.shape), format_shape(x.shape), dim);
-        shape[dim] += t.shape[dim];
+        if (__builtin_add_overflow(shape[dim], t.shape[dim], &shape[dim]))
+          fail("cat: the result's size at dim {} overflows a 64-bit integer", dim);
       }
       return {x.dtype, shape};
     }

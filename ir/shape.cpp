@@ -12,7 +12,9 @@ namespace kiln {
 
 int64_t numel(std::span<const int64_t> shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n))
+      fail("shape {} has too many elements: the count overflows a 64-bit integer", format_shape(shape));
   return n;
 }
 
@@ -21,7 +23,8 @@ Shape contiguous_strides(std::span<const int64_t> shape) {
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= std::max<int64_t>(shape[i], 1);
+    if (__builtin_mul_overflow(s, std::max<int64_t>(shape[i], 1), &s))
+      fail("shape {} is too large: its strides overflow a 64-bit integer", format_shape(shape));
   }
   return strides;
 }

@@ -31,7 +31,7 @@ Layout broadcast_layout(const Layout &in, std::span<const int64_t> shape) {
 
 Layout slice_layout(const Layout &in, int64_t dim, int64_t start, int64_t stop, int64_t step) {
   Layout out = in;
-  out.sizes[dim] = stop > start ? (stop - start + step - 1) / step : 0;
+  out.sizes[dim] = stop > start ? 1 + (stop - start - 1) / step : 0;
   if (out.sizes[dim] > 0) out.offset += start * in.strides[dim];
   out.strides[dim] = in.strides[dim] * step;
   return out;
