@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Fuzzes the IR text parser and verifier (tests/fuzz_ir/parse_fuzzer.cpp) with libFuzzer,
+# ASan and UBSan for a bounded time. Usage: tools/fuzz_parser.sh [seconds=60] [libFuzzer args…]
+# Builds build-fuzz/parse_fuzzer with clang++ straight from ir/*.cpp and ir/passes/*.cpp,
+# seeds a corpus from the tests' .kir files, runs on one core, and exits non-zero on a crash,
+# hang, leak or round-trip failure (the reproducer is left in build-fuzz/artifacts/).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+seconds=${1:-60}
+shift $(($# > 0 ? 1 : 0))
+out=$root/build-fuzz
+# Clang 19: clang 14 (Debian's default clang) rejects lambdas that capture structured
+# bindings (C++20 P1091, clang >= 16), which ir/verify.cpp uses. CXX_FUZZ overrides it.
+cxx=${CXX_FUZZ:-clang++-19}
+
+# Packages (non-interactive, only when missing): clang, libFuzzer's runtime, fmt.
+packages=(clang-19 libclang-rt-19-dev libfmt-dev)
+[ -n "${CXX_FUZZ:-}" ] && packages=(libfmt-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "fuzz_parser: installing Debian packages: ${missing[*]}"
+  as_root=()
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq < /dev/null
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" < /dev/null
+fi
+
+mkdir -p "$out/obj" "$out/corpus" "$out/artifacts"
+rm -rf "$out/seeds" && mkdir -p "$out/seeds"
+
+# Build: one object per source (one job at a time), relinking only what changed.
+flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       -I"$root")
+objects=()
+for src in "$root"/ir/*.cpp "$root"/ir/passes/*.cpp "$root"/tests/fuzz_ir/parse_fuzzer.cpp; do
+  rel=${src#"$root"/}
+  obj=$out/obj/${rel//\//_}.o
+  objects+=("$obj")
+  # Rebuild when the source or any header under ir/ is newer than the object.
+  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] ||
+     [ -n "$(find "$root/ir" -name '*.h' -newer "$obj" -print -quit)" ] ||
+     [ -n "$(find "$root/ir" -name '*.def' -newer "$obj" -print -quit)" ]; then
+    echo "fuzz_parser: compiling $rel"
+    "$cxx" "${flags[@]}" -c "$src" -o "$obj"
+  fi
+done
+"$cxx" "${flags[@]}" "${objects[@]}" -lfmt -o "$out/parse_fuzzer"
+
+# Seeds: every test .kir, split into one seed per case at '# ----' and '# EXPECT:' lines.
+shopt -s globstar nullglob
+n=0
+for f in "$root"/tests/ir/**/*.kir "$root"/tests/tools/*.kir; do
+  base=$(echo "${f#"$root"/tests/}" | tr '/' '_')
+  awk -v prefix="$out/seeds/${base%.kir}" '
+    function flush() { if (buf != "") printf "%s", buf > (prefix "-" part ".kir"); close(prefix "-" part ".kir"); buf = ""; part++ }
+    BEGIN { part = 0; buf = "" }
+    /^# ----/ || /^# EXPECT:/ { flush(); next }
+    { buf = buf $0 "\n" }
+    END { flush() }' "$f"
+  n=$((n + 1))
+done
+echo "fuzz_parser: $(ls "$out/seeds" | wc -l) seeds from $n files"
+
+# Dictionary: keywords, punctuation, dtypes, op names (ir/ops.def) and attribute keys.
+{
+  for w in graph where device cpu cuda return true false inf nan -inf bool i32 i64 f32 f64 \
+           '->' '%' '@' '[' ']' '(' ')' '{' '}' , : = '"' '# ----' 1e308 9223372036854775807 \
+           -9223372036854775808 2147483648 4294967296 3037000500 0.5 -1 dims keepdim shape dtype value start step \
+           end seed offset low high min max approximate correction perm dim stop axes eps p \
+           train reduction ignore_index classes '"mean"' '"sum"' '"none"'; do
+    printf '"%s"\n' "$(printf '%s' "$w" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+  done
+  sed -n 's/^KILN_OP([A-Za-z0-9]*, "\([a-z0-9_]*\)".*/"\1"/p' "$root/ir/ops.def"
+} > "$out/kir.dict"
+
+# New inputs go to the first directory, build-fuzz/corpus, so extra directories given after
+# the seconds (e.g. tests/fuzz_ir/crashes) are only read. One process, one core. A crash,
+# timeout (>10 s per input), leak or OOM stops the run and libFuzzer exits non-zero, which
+# this script passes on.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+exec "$out/parse_fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  -dict="$out/kir.dict" -artifact_prefix="$out/artifacts/" -print_final_stats=1 \
+  "$out/corpus" "$out/seeds" "$@"
