@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Fuzzes the IR text parser and verifier (tests/fuzz_ir/parse_fuzzer.cpp) with libFuzzer,
 # ASan and UBSan for a bounded time. Usage: tools/fuzz_parser.sh [seconds=60] [libFuzzer args…]
-# Builds build-fuzz/parse_fuzzer with clang++ straight from ir/*.cpp and ir/passes/*.cpp,
+# Builds build-parser-fuzz/parse_fuzzer with clang++ straight from ir/*.cpp and ir/passes/*.cpp,
 # seeds a corpus from the tests' .kir files, runs on one core, and exits non-zero on a crash,
-# hang, leak or round-trip failure (the reproducer is left in build-fuzz/artifacts/).
+# hang, leak or round-trip failure (the reproducer is left in build-parser-fuzz/artifacts/).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-60}
 shift $(($# > 0 ? 1 : 0))
-out=$root/build-fuzz
+out=$root/build-parser-fuzz
 # Clang 19: clang 14 (Debian's default clang) rejects lambdas that capture structured
 # bindings (C++20 P1091, clang >= 16), which ir/verify.cpp uses. CXX_FUZZ overrides it.
 cxx=${CXX_FUZZ:-clang++-19}
@@ -78,7 +78,7 @@ echo "fuzz_parser: $(ls "$out/seeds" | wc -l) seeds from $n files"
   sed -n 's/^KILN_OP([A-Za-z0-9]*, "\([a-z0-9_]*\)".*/"\1"/p' "$root/ir/ops.def"
 } > "$out/kir.dict"
 
-# New inputs go to the first directory, build-fuzz/corpus, so extra directories given after
+# New inputs go to the first directory, build-parser-fuzz/corpus, so extra directories given after
 # the seconds (e.g. tests/fuzz_ir/crashes) are only read. One process, one core. A crash,
 # timeout (>10 s per input), leak or OOM stops the run and libFuzzer exits non-zero, which
 # this script passes on.
