@@ -11,8 +11,10 @@
 namespace kiln {
 namespace {
 
-bool is_random(OpKind op) {
-  return op == OpKind::Rand || op == OpKind::Randn || op == OpKind::Randint || op == OpKind::Dropout;
+// Ops that draw from the global generator when they run (dropout only when training).
+bool is_random(OpKind op, const Attrs &attrs) {
+  if (op == OpKind::Dropout) return attrs.get_bool("train", true) && attrs.get_double("p", 0.5) > 0.0;
+  return op == OpKind::Rand || op == OpKind::Randn || op == OpKind::Randint;
 }
 
 Tensor wrap(runtime::Array array) {
@@ -46,7 +48,7 @@ ir::ValueId value_in(tracer::Trace &trace, OpKind op, const Tensor &t, size_t in
 
 Tensor record(tracer::Trace &trace, OpKind op, std::span<const Tensor> inputs, const Attrs &attrs,
               const TensorType &type) {
-  if (is_random(op))
+  if (is_random(op, attrs))
     tracer::graph_break(std::string(op_name(op)),
                         "random ops draw from the global generator on every call, which kiln "
                         "does not trace yet");

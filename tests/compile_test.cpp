@@ -198,6 +198,9 @@ TEST_SUITE("compile") {
     Tensor b = noisy(zeros({4}));
     CHECK(compare(a, b, Tolerance{}) != "");  // a fresh draw each call, as eagerly
     CHECK(explain(noisy, zeros({4})).entries[0].break_op == "rand");
+    auto eval_dropout = compile([](Tensor x) { return dropout(x, 0.5, false) * 2; }, named("eval", {"x"}));
+    KILN_CHECK_CLOSE(eval_dropout(ones({3})), full({3}, 2.0), Tolerance{});
+    CHECK(explain(eval_dropout, ones({3})).graphs == 1);  // dropout in eval mode is no draw
     auto printer = compile([](Tensor x) { return from_vector<float>({static_cast<float>(x.str().size())}); },
                            named("printer", {"x"}));
     CHECK(printer(zeros({2})).item<float>() > 0);

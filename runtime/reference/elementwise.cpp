@@ -170,8 +170,10 @@ template <class T> void unary_typed(OpKind op, const View &in, const Attrs &attr
       return convert_kernel(in, out);
     case OpKind::LogicalNot: return map1<T, bool>(in, out, [](T x) { return x == T(0); });
     case OpKind::Clamp: {
-      const T lo = clamp_bound<T>(attrs, "min", std::numeric_limits<T>::lowest());
-      const T hi = clamp_bound<T>(attrs, "max", std::numeric_limits<T>::max());
+      // A missing bound is no bound: ±infinity for floats, so infinities pass through.
+      constexpr bool kHasInf = std::numeric_limits<T>::has_infinity;
+      const T lo = clamp_bound<T>(attrs, "min", kHasInf ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest());
+      const T hi = clamp_bound<T>(attrs, "max", kHasInf ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max());
       if constexpr (kFloat<T>) {
         if (lo != lo || hi != hi)  // a NaN bound makes every element NaN, as in PyTorch
           return map1<T, T>(in, out, [](T) { return std::numeric_limits<T>::quiet_NaN(); });

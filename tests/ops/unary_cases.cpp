@@ -358,6 +358,14 @@ std::vector<OpCase> unary_cases() {
                    from_vector<float>({0.5f, 1, 2}),
                    {}});
   cases.push_back({OpKind::Clamp,
+                   "clamp with one bound lets infinities through (found by the fuzzer)",
+                   [](const std::vector<Tensor> &in) {
+                     return cat({clamp(in[0], 0.25), clamp(in[0], {}, 0.25)}, 0);
+                   },
+                   {from_vector<float>({INFINITY, -INFINITY})},
+                   from_vector<float>({INFINITY, 0.25f, 0.25f, -INFINITY}),
+                   {}});
+  cases.push_back({OpKind::Clamp,
                    "clamp with min > max gives max",
                    [](const std::vector<Tensor> &in) { return clamp(in[0], 3, 1); },
                    {from_vector<float>({0, 2, 5})},

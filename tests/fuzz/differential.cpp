@@ -1,0 +1,142 @@
+// Eager replay against compile(): the same dispatch() calls run now and recorded, then the
+// outputs compared per dtype. Inputs are made exactly as kiln-opt --run makes them.
+#include "differential.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "frontend/dispatch.h"
+#include "ir/pipeline.h"
+#include "ir/printer.h"
+#include "shrink.h"
+
+namespace kiln::test::fuzz {
+
+std::vector<Tensor> make_inputs(const ir::Graph &g, uint64_t seed) {
+  manual_seed(seed);
+  std::vector<Tensor> inputs;
+  for (ir::ValueId v : g.inputs) {
+    const TensorType &t = g.type(v);
+    if (is_floating(t.dtype)) inputs.push_back(randn(t.shape, t.dtype));
+    else if (t.dtype == DType::Bool) inputs.push_back(rand(t.shape) < 0.5);
+    else inputs.push_back(randint(0, 10, t.shape, t.dtype));
+  }
+  return inputs;
+}
+
+std::vector<Tensor> replay(const ir::Graph &g, std::span<const Tensor> inputs) {
+  std::vector<Tensor> values(static_cast<size_t>(g.num_values()));
+  for (size_t i = 0; i < g.inputs.size(); ++i) values[g.inputs[i]] = inputs[i];
+  std::vector<Tensor> operands;
+  for (const ir::Node &n : g.nodes) {
+    operands.clear();
+    for (ir::ValueId v : n.operands) operands.push_back(values[v]);
+    values[n.result] = dispatch(n.op, std::span<const Tensor>(operands), n.attrs);
+  }
+  std::vector<Tensor> outputs;
+  for (ir::ValueId v : g.outputs) outputs.push_back(values[v]);
+  return outputs;
+}
+
+Tolerance tolerance(DType dtype) {
+  if (dtype == DType::F32) return {1e-4, 1e-4};
+  if (dtype == DType::F64) return {1e-9, 1e-9};
+  return {0, 0};
+}
+
+std::string mismatch(const Tensor &got, const Tensor &want, Tolerance tol) {
+  if (got.dtype() != want.dtype())
+    return fmt::format("dtype: expected {}, got {}", dtype_name(want.dtype()), dtype_name(got.dtype()));
+  if (got.sizes() != want.sizes())
+    return fmt::format("shape: expected {}, got {}", format_shape(want.sizes()), format_shape(got.sizes()));
+  if (!is_floating(want.dtype())) {
+    std::vector<int64_t> g = got.tolist<int64_t>(), w = want.tolist<int64_t>();
+    for (size_t i = 0; i < g.size(); ++i)
+      if (g[i] != w[i]) return fmt::format("element {}: expected {}, got {}", i, w[i], g[i]);
+    return "";
+  }
+  std::vector<double> g = got.tolist<double>(), w = want.tolist<double>();
+  for (size_t i = 0; i < g.size(); ++i) {
+    bool ok = std::isnan(w[i]) || std::isnan(g[i]) ? std::isnan(w[i]) && std::isnan(g[i])
+              : std::isinf(w[i]) || std::isinf(g[i]) ? w[i] == g[i]
+              : std::abs(g[i] - w[i]) <= tol.atol + tol.rtol * std::abs(w[i]);
+    if (!ok)
+      return fmt::format("element {}: expected {}, got {} (atol {}, rtol {})", i, w[i], g[i],
+                         tol.atol, tol.rtol);
+  }
+  return "";
+}
+
+namespace {
+
+// The loosest tolerance of any float value v depends on: an f64 output computed in f32
+// carries f32 rounding.
+Tolerance cone_tolerance(const ir::Graph &g, ir::ValueId out) {
+  std::vector<bool> in_cone(static_cast<size_t>(g.num_values()), false);
+  in_cone[out] = true;
+  Tolerance tol = tolerance(g.type(out).dtype);
+  for (auto n = g.nodes.rbegin(); n != g.nodes.rend(); ++n) {
+    if (!in_cone[n->result]) continue;
+    for (ir::ValueId v : n->operands) in_cone[v] = true;
+    if (g.type(n->result).dtype == DType::F32 && !n->operands.empty()) tol = tolerance(DType::F32);
+  }
+  return tol;
+}
+
+// What kind of failure a check message reports; shrinking keeps the kind.
+std::string_view failure_kind(std::string_view what) {
+  if (what.starts_with("eager replay threw")) return "eager throws";
+  if (what.find("threw") != std::string_view::npos) return "compiled throws";
+  return "mismatch";
+}
+
+}  // namespace
+
+std::string differential_check(const ir::Graph &g, uint64_t seed) {
+  std::vector<Tensor> inputs = make_inputs(g, seed), want;
+  try {
+    want = replay(g, inputs);
+  } catch (const Error &e) {
+    return fmt::format("eager replay threw: {}", e.what());
+  }
+  auto compiled = compile([&g](std::vector<Tensor> xs) { return replay(g, xs); },
+                          {.name = "fuzz", .arg_names = {"x"}});
+  for (int call = 0; call < 2; ++call) {
+    std::vector<Tensor> got;
+    try {
+      got = compiled(inputs);
+    } catch (const Error &e) {
+      return fmt::format("compiled call {} threw: {}", call, e.what());
+    }
+    if (got.size() != want.size())
+      return fmt::format("compiled call {} returned {} outputs, expected {}", call, got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      if (std::string m = mismatch(got[i], want[i], cone_tolerance(g, g.outputs[i])); !m.empty())
+        return fmt::format("output {} (compiled call {}): {}", i, call, m);
+  }
+  return "";
+}
+
+std::optional<Failure> fuzz_one(uint64_t seed, const GenOptions &options) {
+  ir::Graph g = generate(seed, options);
+  std::string first = differential_check(g, seed);
+  if (first.empty()) return std::nullopt;
+  Failure f{.seed = seed, .what = first, .reduced = {}, .report = {}};
+  f.reduced = shrink(g, [&](const ir::Graph &c) {
+    std::string what = differential_check(c, seed);
+    return !what.empty() && failure_kind(what) == failure_kind(first);
+  });
+  f.what = differential_check(f.reduced, seed);
+  f.report = fmt::format(
+      "seed {}: eager and compiled differ: {}\n"
+      "reduced from {} to {} instruction(s); the reduced program: {}\n"
+      "replay (save the IR below as repro.kir; the two runs should agree):\n"
+      "  build/tools/kiln-opt repro.kir --run --seed={}\n"
+      "  build/tools/kiln-opt repro.kir --passes={} --run --seed={}\n{}",
+      seed, first, g.nodes.size(), f.reduced.nodes.size(), f.what, seed,
+      ir::default_pipeline(), seed, ir::print(f.reduced));
+  return f;
+}
+
+}  // namespace kiln::test::fuzz
