@@ -15,6 +15,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "build_program.h"
 #include "dispatch.h"
 #include "guards/guard_set.h"
 #include "ir/diag.h"
@@ -33,6 +34,7 @@ struct Entry {
   ir::Graph graph;
   std::vector<runtime::Array> captured;
   std::string break_op, break_reason;
+  BuiltProgram built;  // Backend::Cpu; otherwise the graph runs in the reference evaluator
 };
 
 // Flattened arguments: one guard row per tensor (a vector<Tensor> contributes one per
@@ -148,6 +150,7 @@ struct CompiledCore::State {
   }
 
   std::shared_ptr<const Entry> trace(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
+  void lower(Entry &entry, int index) const;
   std::shared_ptr<const Entry> lookup_or_compile(std::span<const Arg> args, const Flat &f,
                                                   const Invoke &invoke);
 };
@@ -222,10 +225,29 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   for (const std::string &g : entry->guards.describe()) guard_text += g + "\n";
   if (log_enabled(LogTopic::Guards)) log_line(LogTopic::Guards, fmt::format("{} guards:\n{}", options.name, guard_text));
   dump(options.name, index, "guards.txt", guard_text);
+  const double passes_ms = ms_since(passes_start);
+  if (options.backend == Backend::Cpu) lower(*entry, index);
   if (log_enabled(LogTopic::CompileTime))
-    log_line(LogTopic::CompileTime, fmt::format("{}: trace {:.3f} ms, passes {:.3f} ms ({} nodes)", options.name,
-                                                trace_ms, ms_since(passes_start), entry->graph.nodes.size()));
+    log_line(LogTopic::CompileTime,
+             fmt::format("{}: trace {:.3f} ms, passes {:.3f} ms ({} nodes){}", options.name, trace_ms,
+                         passes_ms, entry->graph.nodes.size(),
+                         entry->built.program ? ", " + entry->built.timing : ""));
   return entry;
+}
+
+// Fusion and code generation for Backend::Cpu, with their logs and dumps.
+void CompiledCore::State::lower(Entry &entry, int index) const {
+  const bool dumping = !dump_dir().empty();
+  entry.built = build_program(entry.graph, dumping || log_enabled(LogTopic::Kernels));
+  const BuiltProgram &b = entry.built;
+  if (log_enabled(LogTopic::Fused)) log_line(LogTopic::Fused, fmt::format("{} fused:\n{}", options.name, b.fused));
+  if (log_enabled(LogTopic::Kernels))
+    log_line(LogTopic::Kernels, fmt::format("{} kernels:\n{}", options.name, b.kernels));
+  dump(options.name, index, "fused.kir", b.fused);
+  dump(options.name, index, "kernels.txt", b.kernels);
+  dump(options.name, index, "llvm.ll", b.llvm_ir);
+  dump(options.name, index, "llvm-opt.ll", b.llvm_ir_optimized);
+  dump(options.name, index, "asm.s", b.assembly);
 }
 
 std::shared_ptr<const Entry> CompiledCore::State::lookup_or_compile(std::span<const Arg> args, const Flat &f,
@@ -283,7 +305,8 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
   inputs.reserve(f.tensors.size() + entry->captured.size());
   for (const Tensor *t : f.tensors) inputs.push_back(t->impl());
   inputs.insert(inputs.end(), entry->captured.begin(), entry->captured.end());
-  std::vector<runtime::Array> outs = runtime::evaluate(entry->graph, inputs);
+  std::vector<runtime::Array> outs = entry->built.program ? entry->built.program->run(inputs)
+                                                         : runtime::evaluate(entry->graph, inputs);
   std::vector<Tensor> result;
   result.reserve(outs.size());
   for (runtime::Array &a : outs) {
@@ -315,6 +338,13 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
       std::map<std::string, int> counts;
       for (const ir::Node &n : e->graph.nodes) ++counts[std::string(op_name(n.op))];
       out.op_counts.assign(counts.begin(), counts.end());
+      if (const auto &program = e->built.program) {
+        out.fused = e->built.fused;
+        out.kernels = e->built.kernel_count;
+        out.peak_bytes = program->peak_bytes();
+        out.arena_bytes = program->arena_bytes;
+        out.unshared_bytes = program->unshared_bytes;
+      }
     } else {
       ++ex.graph_breaks;
     }
@@ -339,13 +369,20 @@ std::string Explanation::str() const {
     std::vector<std::string> counts;
     for (const auto &[op, n] : e.op_counts) counts.push_back(fmt::format("{} {}", op, n));
     out += fmt::format("  ops: {}\n", fmt::join(counts, ", "));
+    auto indented = [&](std::string_view text) {
+      while (!text.empty()) {
+        size_t nl = text.find('\n');
+        out += fmt::format("    {}\n", text.substr(0, nl));
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+      }
+    };
     out += "  graph:\n";
-    std::string_view g = e.graph;
-    while (!g.empty()) {
-      size_t nl = g.find('\n');
-      out += fmt::format("    {}\n", g.substr(0, nl));
-      g = nl == std::string_view::npos ? std::string_view() : g.substr(nl + 1);
-    }
+    indented(e.graph);
+    if (e.fused.empty()) continue;
+    out += fmt::format("  kernels: {}; peak memory per call: {} bytes (intermediates {} bytes, {} without reuse)\n",
+                       e.kernels, e.peak_bytes, e.arena_bytes, e.unshared_bytes);
+    out += "  fused:\n";
+    indented(e.fused);
   }
   return out;
 }

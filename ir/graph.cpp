@@ -54,4 +54,10 @@ std::vector<int32_t> use_counts(const Graph &g) {
   return uses;
 }
 
+std::vector<int32_t> producer_nodes(const Graph &g) {
+  std::vector<int32_t> producer(g.num_values(), -1);
+  for (size_t n = 0; n < g.nodes.size(); ++n) producer[g.nodes[n].result] = static_cast<int32_t>(n);
+  return producer;
+}
+
 }  // namespace kiln::ir

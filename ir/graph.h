@@ -67,4 +67,7 @@ void replace_uses(Graph &g, ValueId from, ValueId to);
 // Number of uses of each value (operands and outputs), indexed by value id.
 [[nodiscard]] std::vector<int32_t> use_counts(const Graph &g);
 
+// The index of the node defining each value (-1 for graph inputs), indexed by value id.
+[[nodiscard]] std::vector<int32_t> producer_nodes(const Graph &g);
+
 }  // namespace kiln::ir

@@ -100,9 +100,13 @@ std::string print_node(const Graph &g, const Node &node, const std::vector<std::
   return text + " " + value_list(names, node.operands);
 }
 
+std::string print_header(const Graph &g, const std::vector<std::string> &names) {
+  return print_signature(g, names) + "\n    " + print_where(g) + " {\n";
+}
+
 std::string print(const Graph &g) {
   std::vector<std::string> names = print_names(g);
-  std::string out = print_signature(g, names) + "\n    " + print_where(g) + " {\n";
+  std::string out = print_header(g, names);
   for (const Node &node : g.nodes) out += "  " + print_node(g, node, names) + "\n";
   out += g.outputs.empty() ? "  return\n" : "  return " + value_list(names, g.outputs) + "\n";
   return out + "}\n";

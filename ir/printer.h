@@ -20,6 +20,9 @@ namespace kiln::ir {
 [[nodiscard]] std::string print_node(const Graph &g, const Node &node,
                                      const std::vector<std::string> &names);
 
+// The first lines of print(g), through the opening brace: signature and where clause.
+[[nodiscard]] std::string print_header(const Graph &g, const std::vector<std::string> &names);
+
 // An attribute value as printed: 1, 0.5, true, f32, "mean", [1,2].
 [[nodiscard]] std::string print_attr(const AttrValue &value);
 

@@ -32,12 +32,13 @@ const std::map<std::string, std::set<std::string>> kMayInclude = {
     {"guards", {"ir", "runtime", "guards"}},
     {"tracer", {"ir", "guards", "runtime", "tracer"}},
     {"cache", {"ir", "cache"}},
-    {"lowering", {"ir", "runtime", "lowering/backend.h"}},
+    {"lowering", {"ir", "runtime", "lowering", "lowering/backend.h"}},
+    {"lowering/backend.h", {"ir", "runtime"}},
     {"lowering/cpu_llvm", {"ir", "runtime", "lowering/backend.h", "lowering/cpu_llvm"}},
     {"lowering/cuda_nvrtc", {"ir", "runtime", "lowering/backend.h", "lowering/cuda_nvrtc"}},
     {"autotune", {"ir", "runtime", "cache", "lowering/backend.h", "autotune"}},
     {"frontend",
-     {"ir", "runtime", "guards", "tracer", "cache", "lowering/backend.h", "lowering/cpu_llvm",
+     {"ir", "runtime", "guards", "tracer", "cache", "lowering", "lowering/backend.h", "lowering/cpu_llvm",
       "lowering/cuda_nvrtc", "autotune", "frontend"}},
 };
 

@@ -12,6 +12,7 @@
 #include "ir/diag.h"
 #include "ir/parser.h"
 #include "ir/pipeline.h"
+#include "ir/fusion.h"
 #include "ir/printer.h"
 #include "kiln/kiln.h"
 #include "runtime/evaluate.h"
@@ -19,14 +20,16 @@
 namespace {
 
 constexpr const char *kUsage =
-    "usage: kiln-opt [FILE.kir | -] [--passes=a,b,c] [--print] [--run] [--seed=N] [--list-passes]\n"
+    "usage: kiln-opt [FILE.kir | -] [--passes=a,b,c] [--fuse] [--print] [--run] [--seed=N]\n"
+    "                [--list-passes]\n"
     "  reads IR text from FILE (or stdin), runs the passes in order, then prints the IR\n"
-    "  (--print, the default) and/or evaluates it on seeded random inputs (--run)\n";
+    "  (--print, the default) and/or evaluates it on seeded random inputs (--run).\n"
+    "  --fuse (or `fuse` last in --passes) prints the kernel groups fusion makes\n";
 
 struct Options {
   std::string input = "-";
   std::string passes;
-  bool print = false, run = false, list = false;
+  bool print = false, run = false, list = false, fuse = false;
   uint64_t seed = 0;
 };
 
@@ -37,6 +40,7 @@ Options parse_args(int argc, char **argv) {
     std::string a = argv[i];
     if (a.rfind("--passes=", 0) == 0) o.passes = a.substr(9);
     else if (a == "--print") o.print = true;
+    else if (a == "--fuse") o.fuse = true;
     else if (a == "--run") o.run = true;
     else if (a.rfind("--seed=", 0) == 0) o.seed = std::stoull(a.substr(7));
     else if (a == "--list-passes") o.list = true;
@@ -51,6 +55,7 @@ Options parse_args(int argc, char **argv) {
     }
   }
   if (!o.run) o.print = true;
+  if (kiln::ir::take_trailing_fuse(o.passes)) o.fuse = true;
   return o;
 }
 
@@ -83,7 +88,7 @@ int run(const Options &o) {
   const std::string source = o.input == "-" ? "<stdin>" : o.input;
   kiln::ir::Graph g = kiln::ir::parse(read_input(o.input), source);
   if (!o.passes.empty()) kiln::ir::run_pipeline(g, o.passes);
-  if (o.print) std::cout << kiln::ir::print(g);
+  if (o.print) std::cout << (o.fuse ? kiln::ir::print_fused(g, kiln::ir::fuse(g)) : kiln::ir::print(g));
   if (!o.run) return 0;
   kiln::manual_seed(o.seed);
   std::vector<kiln::runtime::Array> inputs;

@@ -19,7 +19,9 @@
 
 namespace kiln {
 
-enum class Backend { Cpu, Cuda, Eager };  // Eager: never compile (for debugging)
+// Cpu: generated native kernels (LLVM). Reference: the optimised graph run op by op by the
+// reference evaluator (the oracle kernels are checked against). Eager: never compile.
+enum class Backend { Cpu, Cuda, Reference, Eager };
 enum class Stance { Default, ForceEager, EagerOnRecompile, FailOnRecompile };
 enum class AutotuneMode { Off, Default, Max };
 
@@ -40,6 +42,10 @@ struct Explanation {
     std::string break_op, break_reason;  // why, when not compiled
     std::string graph;                // optimised IR text, when compiled
     std::vector<std::pair<std::string, int>> op_counts;  // op name -> nodes, sorted by name
+    std::string fused;      // the kernel groups (Backend::Cpu), as IR text
+    int kernels = 0;        // generated kernels per call
+    int64_t peak_bytes = 0; // memory a call holds at most (arena + results + library ops)
+    int64_t arena_bytes = 0, unshared_bytes = 0;  // intermediates with and without reuse
   };
   std::string name;
   std::vector<Entry> entries;

@@ -1,0 +1,86 @@
+// Kernel IR text: loops indented by nesting, one statement per line, indices written as
+// affine sums so a reader sees the strides of every access.
+#include "ir/kernel_ir.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace kiln::ir {
+namespace {
+
+std::string print_index(const Index &index) {
+  std::vector<std::string> terms;
+  for (size_t l = 0; l < index.strides.size(); ++l) {
+    if (index.strides[l] == 0) continue;
+    terms.push_back(index.strides[l] == 1 ? fmt::format("i{}", l)
+                                          : fmt::format("{}*i{}", index.strides[l], l));
+  }
+  if (index.offset != 0 || terms.empty()) terms.push_back(fmt::format("{}", index.offset));
+  return fmt::format("{}", fmt::join(terms, " + "));
+}
+
+std::string print_scalar(const Kernel &k, int32_t id) {
+  const Scalar &s = k.scalars[id];
+  std::string head = fmt::format("s{}: {} = ", id, dtype_name(s.dtype));
+  switch (s.kind) {
+    case Scalar::Kind::Load:
+      return head + fmt::format("load %{}[{}]", k.args[s.arg].name, print_index(s.index));
+    case Scalar::Kind::Constant: return head + fmt::format("{}", s.value);
+    case Scalar::Kind::Acc: return head + fmt::format("a{}", s.acc);
+    case Scalar::Kind::Op: {
+      std::vector<std::string> attrs, operands;
+      for (const auto &[key, value] : s.attrs.items())
+        attrs.push_back(fmt::format("{}={}", key, std::visit([](const auto &v) {
+                                      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, DType>)
+                                        return std::string(dtype_name(v));
+                                      else return fmt::format("{}", v);
+                                    }, value)));
+      for (int32_t o : s.operands) operands.push_back(fmt::format("s{}", o));
+      return head + fmt::format("{}{} {}", op_name(s.op),
+                                attrs.empty() ? "" : fmt::format("[{}]", fmt::join(attrs, ", ")),
+                                fmt::join(operands, ", "));
+    }
+  }
+  return head;
+}
+
+void print_stmts(const Kernel &k, const std::vector<Stmt> &stmts, int depth, std::string &out) {
+  const std::string pad(static_cast<size_t>(2 * depth), ' ');
+  for (const Stmt &s : stmts) {
+    switch (s.kind) {
+      case Stmt::Kind::Let: out += pad + print_scalar(k, s.id) + "\n"; break;
+      case Stmt::Kind::Store:
+        out += pad + fmt::format("store %{}[{}] = s{}\n", k.args[s.arg].name, print_index(s.index), s.id);
+        break;
+      case Stmt::Kind::AccInit:
+        out += pad + fmt::format("a{}: {} = {} identity\n", s.id, dtype_name(k.accs[s.id].dtype),
+                                 op_name(k.accs[s.id].combine));
+        break;
+      case Stmt::Kind::AccUpdate:
+        out += pad + fmt::format("a{} = {} a{}, s{}\n", s.id, op_name(k.accs[s.id].combine), s.id, s.value);
+        break;
+      case Stmt::Kind::For: {
+        const Loop &loop = k.loops[s.id];
+        std::string marks = std::string(loop.parallel ? "parallel " : "") + (loop.vector ? "vector " : "");
+        out += pad + fmt::format("{}for i{} in 0..{} {{\n", marks, s.id, loop.extent);
+        print_stmts(k, s.body, depth + 1, out);
+        out += pad + "}\n";
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string print_kernel(const Kernel &k) {
+  std::vector<std::string> args;
+  for (const KernelArg &a : k.args)
+    args.push_back(fmt::format("%{}: {}[{}]{}", a.name, dtype_name(a.dtype), a.numel,
+                               a.written ? " out" : ""));
+  std::string out = fmt::format("kernel @{}({}) {{\n", k.name, fmt::join(args, ", "));
+  print_stmts(k, k.body, 1, out);
+  return out + "}\n";
+}
+
+}  // namespace kiln::ir

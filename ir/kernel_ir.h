@@ -1,0 +1,78 @@
+// Kernel IR: the loop-level form of one fused group, shared by the backends. A kernel is a
+// tree of counted loops (the outermost may be split across threads, the innermost may be
+// vectorized) over flat buffers, whose bodies define scalars (loads, constants, elementwise
+// ops, accumulator results), fold scalars into accumulators, and store. Every index is
+// affine in the loop variables, so a backend never re-derives a view.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/attrs.h"
+#include "ir/dtype.h"
+#include "ir/op_kind.h"
+
+namespace kiln::ir {
+
+struct KernelArg {
+  std::string name;  // the IR value's print name
+  DType dtype;
+  int64_t numel;
+  bool written;
+};
+
+// offset + sum over loops of strides[loop] * (that loop's variable).
+struct Index {
+  int64_t offset = 0;
+  std::vector<int64_t> strides;  // one per loop of the kernel, 0 where the loop is unused
+};
+
+struct Scalar {
+  enum class Kind : uint8_t { Load, Constant, Op, Acc } kind;
+  DType dtype;
+  int32_t arg = -1;  // Load
+  Index index;       // Load
+  double value = 0;  // Constant (integers up to 2^53 are exact)
+  OpKind op = OpKind::Add;       // Op: an elementwise op applied to `operands`
+  Attrs attrs;                   // Op
+  std::vector<int32_t> operands;  // Op: scalar ids
+  int32_t acc = -1;               // Acc: the accumulator's value after its loop
+};
+
+struct Accumulator {
+  OpKind combine;  // Sum, Prod, Max, Min, All, Any
+  DType dtype;     // the type it accumulates in (f64 for float sums and products)
+};
+
+struct Loop {
+  int64_t extent;
+  bool parallel;  // the outermost loop: the runtime hands each thread a range of it
+  bool vector;    // innermost: the backend processes several iterations at once
+};
+
+struct Stmt {
+  enum class Kind : uint8_t { Let, Store, AccInit, AccUpdate, For } kind;
+  int32_t id = -1;     // Let, Store: the scalar; AccInit, AccUpdate: the accumulator; For: loop
+  int32_t value = -1;  // AccUpdate: the scalar folded in
+  int32_t arg = -1;    // Store
+  Index index;         // Store
+  std::vector<Stmt> body;  // For
+};
+
+struct Kernel {
+  std::string name;
+  std::vector<KernelArg> args;  // inputs first, then outputs
+  std::vector<Loop> loops;
+  std::vector<Scalar> scalars;
+  std::vector<Accumulator> accs;
+  std::vector<Stmt> body;  // one For over loop 0, the parallel loop
+
+  [[nodiscard]] int64_t parallel_extent() const { return loops.empty() ? 1 : loops[0].extent; }
+};
+
+// Kernel IR as text, e.g. `vector for i1 in 0..1024 {` / `s3: f32 = exp s2` /
+// `store %y[1024*i0 + i1] = s7`.
+[[nodiscard]] std::string print_kernel(const Kernel &k);
+
+}  // namespace kiln::ir

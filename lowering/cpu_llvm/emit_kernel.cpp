@@ -1,0 +1,256 @@
+// Kernel IR → one LLVM function `void(ptr args, i64 begin, i64 end)`. The innermost vector
+// loop is emitted twice: a main loop over whole vectors (explicit <W x T> values, so the
+// code is vectorized whatever the loop vectorizer decides) and a scalar tail. Reductions in
+// a vector loop keep a vector accumulator, folded lane by lane into the scalar one after it.
+#include "lowering/cpu_llvm/emit_kernel.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "ir/diag.h"
+#include "lowering/cpu_llvm/emit_op.h"
+
+namespace kiln::lower::cpu {
+namespace {
+
+using llvm::Value;
+using ir::Stmt;
+
+class KernelEmitter {
+ public:
+  KernelEmitter(llvm::Module &m, const ir::Kernel &k)
+      : k_(k), ctx_(m.getContext()), m_(m), b_(ctx_), acc_slots_(k.accs.size()),
+        vacc_slots_(k.accs.size()), loop_vars_(k.loops.size()), scalars_(k.scalars.size()) {
+    int64_t widest = 1;
+    for (const ir::Scalar &s : k.scalars)
+      if (s.kind == ir::Scalar::Kind::Load) widest = std::max(widest, dtype_size(s.dtype));
+    for (const ir::KernelArg &a : k.args)
+      if (a.written) widest = std::max(widest, dtype_size(a.dtype));
+    vector_width_ = static_cast<unsigned>(std::clamp<int64_t>(64 / widest, 8, 16));
+  }
+
+  llvm::Function *emit(const std::string &symbol, const std::string &cpu, const std::string &features) {
+    auto *type = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty()}, false);
+    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol, m_);
+    fn_->addFnAttr("target-cpu", cpu);
+    fn_->addFnAttr("target-features", features);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn_);
+    b_.SetInsertPoint(entry_);
+    auto arg = fn_->arg_begin();
+    Value *args = &*arg++;
+    begin_ = &*arg++;
+    end_ = &*arg;
+    for (size_t i = 0; i < k_.args.size(); ++i)
+      args_.push_back(b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, i)));
+    for (size_t a = 0; a < k_.accs.size(); ++a)
+      acc_slots_[a] = b_.CreateAlloca(register_type(ctx_, k_.accs[a].dtype));
+    emit_block(k_.body);
+    b_.CreateRetVoid();
+    return fn_;
+  }
+
+ private:
+  const ir::Kernel &k_;
+  llvm::LLVMContext &ctx_;
+  llvm::Module &m_;
+  llvm::IRBuilder<> b_;
+  llvm::Function *fn_ = nullptr;
+  llvm::BasicBlock *entry_ = nullptr;
+  Value *begin_ = nullptr, *end_ = nullptr;
+  std::vector<Value *> args_, acc_slots_, vacc_slots_, loop_vars_, scalars_;
+  unsigned vector_width_ = 16;
+  unsigned width_ = 1;     // lanes of the values being emitted now
+  int vector_loop_ = -1;   // the loop whose variable is the lane index, while width_ > 1
+
+  Value *entry_alloca(llvm::Type *type) {
+    llvm::IRBuilder<> at(entry_, entry_->begin());
+    return at.CreateAlloca(type);
+  }
+
+  // A scalar's value at the current width (scalars defined outside a vector loop are splat).
+  Value *value(int32_t id) {
+    Value *v = scalars_[id];
+    if (width_ > 1 && !v->getType()->isVectorTy()) return b_.CreateVectorSplat(width_, v);
+    return v;
+  }
+
+  Value *index_value(const ir::Index &index) {
+    Value *at = b_.getInt64(index.offset);
+    for (size_t l = 0; l < index.strides.size(); ++l) {
+      if (index.strides[l] == 0) continue;
+      KILN_CHECK(loop_vars_[l] != nullptr, "@{}: index uses loop {} outside it", k_.name, l);
+      at = b_.CreateAdd(at, b_.CreateMul(loop_vars_[l], b_.getInt64(index.strides[l])));
+    }
+    return at;
+  }
+
+  int64_t lane_stride(const ir::Index &index) const {
+    return width_ > 1 ? index.strides[static_cast<size_t>(vector_loop_)] : 0;
+  }
+
+  // Pointers to each lane's element: base + lane * stride.
+  Value *lane_pointers(llvm::Type *elem, Value *base_ptr, Value *base, int64_t stride) {
+    std::vector<llvm::Constant *> lanes;
+    for (unsigned i = 0; i < width_; ++i) lanes.push_back(b_.getInt64(static_cast<int64_t>(i) * stride));
+    Value *offsets = b_.CreateAdd(b_.CreateVectorSplat(width_, base), llvm::ConstantVector::get(lanes));
+    return b_.CreateGEP(elem, base_ptr, offsets);
+  }
+
+  Value *load(const ir::Scalar &s) {
+    llvm::Type *elem = memory_type(ctx_, s.dtype);
+    Value *base = index_value(s.index);
+    const int64_t stride = lane_stride(s.index);
+    Value *loaded;
+    if (stride == 0) {
+      loaded = b_.CreateLoad(elem, b_.CreateGEP(elem, args_[s.arg], base));
+    } else if (stride == 1) {
+      // Buffers are only element-aligned: a vector access must say so, or LLVM assumes the
+      // vector's own alignment and emits aligned moves that fault.
+      loaded = b_.CreateAlignedLoad(llvm::FixedVectorType::get(elem, width_),
+                                    b_.CreateGEP(elem, args_[s.arg], base), llvm::Align(dtype_size(s.dtype)));
+    } else {
+      auto *type = llvm::FixedVectorType::get(elem, width_);
+      loaded = b_.CreateMaskedGather(type, lane_pointers(elem, args_[s.arg], base, stride),
+                                     llvm::Align(dtype_size(s.dtype)));
+    }
+    if (s.dtype == DType::Bool) loaded = b_.CreateICmpNE(loaded, llvm::Constant::getNullValue(loaded->getType()));
+    return loaded;
+  }
+
+  void store(const Stmt &st) {
+    const DType dtype = k_.args[st.arg].dtype;
+    llvm::Type *elem = memory_type(ctx_, dtype);
+    Value *v = value(st.id);
+    if (dtype == DType::Bool) v = b_.CreateZExt(v, width_ > 1 ? llvm::FixedVectorType::get(elem, width_) : elem);
+    Value *base = index_value(st.index);
+    const int64_t stride = lane_stride(st.index);
+    if (width_ == 1) {
+      b_.CreateStore(v, b_.CreateGEP(elem, args_[st.arg], base));
+    } else if (stride == 1) {
+      b_.CreateAlignedStore(v, b_.CreateGEP(elem, args_[st.arg], base), llvm::Align(dtype_size(dtype)));
+    } else if (stride == 0) {  // every lane writes one element: the last lane wins, as in order
+      b_.CreateStore(b_.CreateExtractElement(v, width_ - 1), b_.CreateGEP(elem, args_[st.arg], base));
+    } else {
+      b_.CreateMaskedScatter(v, lane_pointers(elem, args_[st.arg], base, stride), llvm::Align(dtype_size(dtype)));
+    }
+  }
+
+  Value *scalar(const ir::Scalar &s) {
+    switch (s.kind) {
+      case ir::Scalar::Kind::Load: return load(s);
+      case ir::Scalar::Kind::Constant: return emit_constant(b_, register_type(ctx_, s.dtype), s.dtype, s.value);
+      case ir::Scalar::Kind::Acc: return b_.CreateLoad(register_type(ctx_, s.dtype), acc_slots_[s.acc]);
+      case ir::Scalar::Kind::Op: {
+        std::vector<Value *> operands;
+        for (int32_t o : s.operands) operands.push_back(value(o));
+        const int32_t typed = s.op == OpKind::Where ? s.operands[1] : s.operands[0];
+        return emit_op(b_, s.op, s.attrs, operands, k_.scalars[typed].dtype, s.dtype);
+      }
+    }
+    KILN_CHECK(false, "unknown scalar kind");
+  }
+
+  void update(const Stmt &st) {
+    const ir::Accumulator &acc = k_.accs[st.id];
+    Value *slot = vacc_slots_[st.id] != nullptr && width_ > 1 ? vacc_slots_[st.id] : acc_slots_[st.id];
+    llvm::Type *type = register_type(ctx_, acc.dtype, slot == acc_slots_[st.id] ? 1 : width_);
+    Value *x = slot == acc_slots_[st.id] ? scalars_[st.value] : value(st.value);
+    b_.CreateStore(emit_combine(b_, acc.combine, acc.dtype, b_.CreateLoad(type, slot), x), slot);
+  }
+
+  void emit_block(const std::vector<Stmt> &stmts) {
+    for (const Stmt &st : stmts) {
+      switch (st.kind) {
+        case Stmt::Kind::Let: scalars_[st.id] = scalar(k_.scalars[st.id]); break;
+        case Stmt::Kind::Store: store(st); break;
+        case Stmt::Kind::AccInit: {
+          const ir::Accumulator &acc = k_.accs[st.id];
+          b_.CreateStore(emit_identity(b_, register_type(ctx_, acc.dtype), acc.combine, acc.dtype), acc_slots_[st.id]);
+          break;
+        }
+        case Stmt::Kind::AccUpdate: update(st); break;
+        case Stmt::Kind::For: emit_for(st); break;
+      }
+    }
+  }
+
+  // for (i = lo; step == 1 ? i < hi : i + step <= hi; i += step) body(i); returns the exit i.
+  Value *counted_loop(Value *lo, Value *hi, int64_t step, const std::function<void(Value *)> &body) {
+    llvm::BasicBlock *before = b_.GetInsertBlock();
+    auto *header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
+    auto *inside = llvm::BasicBlock::Create(ctx_, "body", fn_);
+    auto *after = llvm::BasicBlock::Create(ctx_, "exit", fn_);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode *i = b_.CreatePHI(b_.getInt64Ty(), 2);
+    i->addIncoming(lo, before);
+    Value *more = step == 1 ? b_.CreateICmpSLT(i, hi)
+                            : b_.CreateICmpSGE(b_.CreateSub(hi, i), b_.getInt64(step));
+    b_.CreateCondBr(more, inside, after);
+    b_.SetInsertPoint(inside);
+    body(i);
+    i->addIncoming(b_.CreateAdd(i, b_.getInt64(step)), b_.GetInsertBlock());
+    b_.CreateBr(header);
+    b_.SetInsertPoint(after);
+    return i;
+  }
+
+  Value *horizontal(OpKind combine, DType dtype, Value *v) {
+    for (unsigned w = width_; w > 1; w /= 2) {
+      std::vector<int> low, high;
+      for (unsigned i = 0; i < w / 2; ++i) {
+        low.push_back(static_cast<int>(i));
+        high.push_back(static_cast<int>(i + w / 2));
+      }
+      v = emit_combine(b_, combine, dtype, b_.CreateShuffleVector(v, low), b_.CreateShuffleVector(v, high));
+    }
+    return b_.CreateExtractElement(v, uint64_t{0});
+  }
+
+  void emit_for(const Stmt &st) {
+    const ir::Loop &loop = k_.loops[st.id];
+    Value *lo = loop.parallel ? begin_ : b_.getInt64(0);
+    Value *hi = loop.parallel ? end_ : b_.getInt64(loop.extent);
+    auto body = [&](Value *i) {
+      loop_vars_[st.id] = i;
+      emit_block(st.body);
+    };
+    if (loop.vector) {
+      std::vector<int32_t> accs;
+      for (const Stmt &inner : st.body)
+        if (inner.kind == Stmt::Kind::AccUpdate) accs.push_back(inner.id);
+      width_ = vector_width_;
+      vector_loop_ = st.id;
+      for (int32_t a : accs) {
+        const ir::Accumulator &acc = k_.accs[a];
+        llvm::Type *type = register_type(ctx_, acc.dtype, width_);
+        vacc_slots_[a] = entry_alloca(type);
+        b_.CreateStore(emit_identity(b_, type, acc.combine, acc.dtype), vacc_slots_[a]);
+      }
+      lo = counted_loop(lo, hi, width_, body);
+      for (int32_t a : accs) {
+        const ir::Accumulator &acc = k_.accs[a];
+        llvm::Type *type = register_type(ctx_, acc.dtype, width_);
+        Value *lanes = horizontal(acc.combine, acc.dtype, b_.CreateLoad(type, vacc_slots_[a]));
+        llvm::Type *scalar_type = register_type(ctx_, acc.dtype);
+        b_.CreateStore(emit_combine(b_, acc.combine, acc.dtype, b_.CreateLoad(scalar_type, acc_slots_[a]), lanes),
+                       acc_slots_[a]);
+        vacc_slots_[a] = nullptr;
+      }
+      width_ = 1;
+      vector_loop_ = -1;
+    }
+    counted_loop(lo, hi, 1, body);
+    loop_vars_[st.id] = nullptr;
+  }
+};
+
+}  // namespace
+
+llvm::Function *emit_kernel(llvm::Module &m, const ir::Kernel &k, const std::string &symbol,
+                            const std::string &cpu, const std::string &features) {
+  return KernelEmitter(m, k).emit(symbol, cpu, features);
+}
+
+}  // namespace kiln::lower::cpu

@@ -1,0 +1,16 @@
+// Kernel IR → LLVM IR: one function per kernel, named `symbol`, for the given CPU.
+#pragma once
+
+#include <string>
+
+#include "ir/kernel_ir.h"
+#include "lowering/cpu_llvm/jit.h"
+
+namespace kiln::lower::cpu {
+
+// Adds `void symbol(ptr args, i64 begin, i64 end)` to `m`; it runs iterations [begin, end)
+// of the kernel's outermost loop over the data pointers args[0..].
+llvm::Function *emit_kernel(llvm::Module &m, const ir::Kernel &k, const std::string &symbol,
+                            const std::string &cpu, const std::string &features);
+
+}  // namespace kiln::lower::cpu

@@ -1,0 +1,351 @@
+// Group → kernel IR in two steps: collect the strides of every access over the iteration
+// shape and merge loops where all of them allow it; then emit the loop tree, computing each
+// member where it is needed (element values are recomputed in each pass that reads them
+// rather than stored, which costs arithmetic but no memory traffic).
+#include "lowering/schedule.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "ir/diag.h"
+#include "ir/printer.h"
+#include "runtime/layout.h"
+#include "runtime/reference/movement.h"
+
+namespace kiln::lower {
+namespace {
+
+using ir::Group;
+using ir::Index;
+using ir::Kernel;
+using ir::Role;
+using ir::Scalar;
+using ir::Stmt;
+using ir::ValueId;
+using ir::ViewChain;
+
+struct LoopDims {
+  std::vector<size_t> dims;  // iteration dims, outer to inner
+  int64_t extent;
+  bool inner;  // a reduced dim of a row group
+};
+
+class Scheduler {
+ public:
+  Scheduler(const ir::Graph &g, const Group &group, std::string name)
+      : g_(g), group_(group), producer_(ir::producer_nodes(g)), names_(ir::print_names(g)),
+        role_of_(g.num_values(), -1) {
+    k_.name = std::move(name);
+    for (size_t i = 0; i < group.members.size(); ++i)
+      role_of_[g.nodes[group.members[i]].result] = static_cast<int8_t>(group.roles[i]);
+    for (ValueId v : group.inputs) add_arg(v, false);
+    for (ValueId v : group.outputs) add_arg(v, true);
+  }
+
+  Kernel run() {
+    plan_loops();
+    if (group_.kind == ir::GroupKind::Row) build_row();
+    else build_pointwise();
+    return std::move(k_);
+  }
+
+ private:
+  const ir::Graph &g_;
+  const Group &group_;
+  std::vector<int32_t> producer_;
+  std::vector<std::string> names_;
+  std::vector<int8_t> role_of_;  // value -> Role of a member, -1 otherwise
+  std::map<ValueId, int32_t> arg_of_;
+  Kernel k_;
+  std::vector<LoopDims> loops_;
+  using Cache = std::map<ValueId, int32_t>;  // value -> scalar defined in the current block
+
+  bool is_member(ValueId v) const { return role_of_[v] >= 0; }
+  Role role(ValueId v) const { return static_cast<Role>(role_of_[v]); }
+  bool reduced(size_t d) const {
+    return std::binary_search(group_.reduce_dims.begin(), group_.reduce_dims.end(),
+                              static_cast<int64_t>(d));
+  }
+  const ir::Node &node_of(ValueId v) const { return g_.nodes[producer_[v]]; }
+
+  void add_arg(ValueId v, bool written) {
+    arg_of_[v] = static_cast<int32_t>(k_.args.size());
+    k_.args.push_back({names_[v], g_.type(v).dtype, numel(g_.type(v).shape), written});
+  }
+
+  // Strides over the iteration shape of a value of shape `shape` laid out as `layout`: a
+  // per-row value has stride 0 along the reduced dims.
+  std::vector<int64_t> iteration_strides(const Shape &shape, const Shape &strides) const {
+    if (shape == group_.shape) return strides;
+    std::vector<int64_t> out(group_.shape.size(), 0);
+    const bool keepdim = shape.size() == group_.shape.size();
+    size_t at = 0;
+    for (size_t d = 0; d < group_.shape.size(); ++d) {
+      if (reduced(d)) {
+        at += keepdim ? 1 : 0;
+        continue;
+      }
+      out[d] = strides[at++];
+    }
+    return out;
+  }
+
+  // The layout of an operand read from a buffer through its views.
+  runtime::Layout layout_of(const ViewChain &chain) const {
+    runtime::Layout l = runtime::Layout::contiguous(g_.type(chain.root).shape);
+    for (auto it = chain.views.rbegin(); it != chain.views.rend(); ++it) {
+      const ir::Node &view = g_.nodes[*it];
+      std::optional<runtime::Layout> next = runtime::movement_view(view.op, l, view.attrs);
+      KILN_CHECK(next, "@{}: {} inside a kernel must be a view", g_.name, op_name(view.op));
+      l = std::move(*next);
+    }
+    return l;
+  }
+
+  // How operand `o` of a member is read, as fusion decided it.
+  enum class Read { Member, Buffer, Constant };
+  Read classify(const ViewChain &chain) const {
+    if (chain.constant) return Read::Constant;
+    if (is_member(chain.root)) return Read::Member;
+    return Read::Buffer;
+  }
+
+  std::vector<std::vector<int64_t>> all_access_strides() const {
+    std::vector<std::vector<int64_t>> out;
+    for (int32_t m : group_.members)
+      for (ValueId o : g_.nodes[m].operands) {
+        ViewChain chain = ir::resolve_views(g_, producer_, o);
+        if (classify(chain) != Read::Buffer) continue;
+        runtime::Layout l = layout_of(chain);
+        out.push_back(iteration_strides(g_.type(o).shape, l.strides));
+      }
+    for (ValueId v : group_.outputs)
+      out.push_back(iteration_strides(g_.type(v).shape, contiguous_strides(g_.type(v).shape)));
+    return out;
+  }
+
+  // Kept dims then reduced dims, size-1 dims dropped, neighbours merged where every access
+  // steps through them as through one dim.
+  void plan_loops() {
+    const auto strides = all_access_strides();
+    std::vector<size_t> order;
+    for (size_t d = 0; d < group_.shape.size(); ++d)
+      if (!reduced(d)) order.push_back(d);
+    for (int64_t d : group_.reduce_dims) order.push_back(static_cast<size_t>(d));
+    for (size_t d : order) {
+      if (group_.shape[d] == 1) continue;
+      const bool inner = reduced(d);
+      if (!loops_.empty() && loops_.back().inner == inner) {
+        const size_t prev = loops_.back().dims.back();
+        bool mergeable = true;
+        for (const auto &s : strides) mergeable &= s[prev] == s[d] * group_.shape[d];
+        if (mergeable) {
+          loops_.back().dims.push_back(d);
+          loops_.back().extent *= group_.shape[d];
+          continue;
+        }
+      }
+      loops_.push_back({{d}, group_.shape[d], inner});
+    }
+    // Every kernel has one outer loop (the parallel one) and a row kernel one inner loop.
+    if (loops_.empty() || loops_.front().inner) loops_.insert(loops_.begin(), {{}, 1, false});
+    if (group_.kind == ir::GroupKind::Row && !loops_.back().inner) loops_.push_back({{}, 1, true});
+    for (size_t l = 0; l < loops_.size(); ++l) {
+      const bool innermost = l + 1 == loops_.size() || (loops_[l + 1].inner && !loops_[l].inner);
+      k_.loops.push_back({loops_[l].extent, l == 0, innermost});
+    }
+    if (group_.kind == ir::GroupKind::Row)  // only the innermost reduced loop is vector
+      for (size_t l = 0; l < loops_.size(); ++l) k_.loops[l].vector = l + 1 == loops_.size();
+  }
+
+  Index index_of(const std::vector<int64_t> &strides, int64_t offset) const {
+    Index index{offset, std::vector<int64_t>(loops_.size(), 0)};
+    for (size_t l = 0; l < loops_.size(); ++l)
+      if (!loops_[l].dims.empty()) index.strides[l] = strides[loops_[l].dims.back()];
+    return index;
+  }
+
+  int32_t add_scalar(Scalar s, std::vector<Stmt> &block) {
+    k_.scalars.push_back(std::move(s));
+    int32_t id = static_cast<int32_t>(k_.scalars.size() - 1);
+    block.push_back({.kind = Stmt::Kind::Let, .id = id});
+    return id;
+  }
+
+  int32_t convert(int32_t s, DType to, std::vector<Stmt> &block) {
+    if (k_.scalars[s].dtype == to) return s;
+    Scalar c{.kind = Scalar::Kind::Op, .dtype = to, .op = OpKind::Convert, .operands = {s}};
+    c.attrs.set("dtype", to);
+    return add_scalar(std::move(c), block);
+  }
+
+  // The scalar for operand `o`, defining loads and constants in `block` on first use.
+  int32_t operand(ValueId o, std::vector<Stmt> &block, Cache &local, const Cache &outer) {
+    ViewChain chain = ir::resolve_views(g_, producer_, o);
+    const Read read = classify(chain);
+    const ValueId key = read == Read::Member ? chain.root : o;
+    if (auto it = local.find(key); it != local.end()) return it->second;
+    if (auto it = outer.find(key); it != outer.end()) return it->second;
+    KILN_CHECK(read != Read::Member, "@{}: member %{} used before it is computed", g_.name,
+               names_[chain.root]);
+    int32_t id;
+    if (read == Read::Constant) {
+      const ir::Node &full = node_of(chain.root);
+      const AttrValue *value = full.attrs.find("value");
+      double v = value == nullptr ? 0.0 : full.attrs.get_double("value");
+      if (value != nullptr && std::holds_alternative<bool>(*value)) v = std::get<bool>(*value);
+      id = add_scalar({.kind = Scalar::Kind::Constant, .dtype = g_.type(o).dtype, .value = v}, block);
+    } else {
+      runtime::Layout l = layout_of(chain);
+      id = add_scalar({.kind = Scalar::Kind::Load, .dtype = g_.type(o).dtype,
+                       .arg = arg_of_.at(chain.root),
+                       .index = index_of(iteration_strides(g_.type(o).shape, l.strides), l.offset)},
+                      block);
+    }
+    local[key] = id;
+    return id;
+  }
+
+  int32_t compute(int32_t n, std::vector<Stmt> &block, Cache &local, const Cache &outer) {
+    const ir::Node &node = g_.nodes[n];
+    Scalar s{.kind = Scalar::Kind::Op, .dtype = g_.type(node.result).dtype, .op = node.op,
+             .attrs = node.attrs};
+    for (ValueId o : node.operands) s.operands.push_back(operand(o, block, local, outer));
+    int32_t id = add_scalar(std::move(s), block);
+    local[node.result] = id;
+    return id;
+  }
+
+  void store(ValueId v, int32_t scalar, std::vector<Stmt> &block) {
+    const Shape &shape = g_.type(v).shape;
+    block.push_back({.kind = Stmt::Kind::Store, .id = scalar, .arg = arg_of_.at(v),
+                     .index = index_of(iteration_strides(shape, contiguous_strides(shape)), 0)});
+  }
+
+  bool is_output(ValueId v) const {
+    return std::find(group_.outputs.begin(), group_.outputs.end(), v) != group_.outputs.end();
+  }
+
+  // Wraps loops [first, last) around `body`, returning the outermost statement list.
+  std::vector<Stmt> nest(size_t first, size_t last, std::vector<Stmt> body) const {
+    for (size_t l = last; l-- > first;) {
+      Stmt loop{.kind = Stmt::Kind::For, .id = static_cast<int32_t>(l)};
+      loop.body = std::move(body);
+      body = {std::move(loop)};
+    }
+    return body;
+  }
+
+  void build_pointwise() {
+    std::vector<Stmt> body;
+    Cache local;
+    for (int32_t m : group_.members) {
+      int32_t s = compute(m, body, local, {});
+      if (is_output(g_.nodes[m].result)) store(g_.nodes[m].result, s, body);
+    }
+    k_.body = nest(0, loops_.size(), std::move(body));
+  }
+
+  void build_row();
+};
+
+void Scheduler::build_row() {
+  const size_t first_inner = static_cast<size_t>(
+      std::find_if(loops_.begin(), loops_.end(), [](const LoopDims &l) { return l.inner; }) -
+      loops_.begin());
+  // Pass numbers: an element value can be computed in pass p once every row value it reads
+  // is known; a row value is known after the pass of the reductions it reads.
+  std::map<ValueId, int> level;  // element values: first pass; row values: passes before known
+  int passes = 1;
+  for (int32_t m : group_.members) {
+    const ir::Node &node = g_.nodes[m];
+    int l = 0;
+    for (ValueId o : node.operands) {
+      ViewChain chain = ir::resolve_views(g_, producer_, o);
+      if (classify(chain) == Read::Member) l = std::max(l, level.at(chain.root));
+    }
+    const bool reduction = op_info(node.op).category == OpCategory::Reduce;
+    level[node.result] = reduction ? l + 1 : l;
+    if (role(node.result) == Role::Element && is_output(node.result)) passes = std::max(passes, l + 1);
+    if (reduction) passes = std::max(passes, l + 1);
+  }
+
+  std::vector<Stmt> row;
+  Cache row_values;
+  auto emit_row_values = [&](int known) {  // row values whose inputs are known by now
+    for (int32_t m : group_.members) {
+      const ir::Node &node = g_.nodes[m];
+      if (role(node.result) != Role::Row || op_info(node.op).category == OpCategory::Reduce) continue;
+      if (level.at(node.result) == known && !row_values.count(node.result))
+        compute(m, row, row_values, {});
+    }
+  };
+  emit_row_values(0);
+  for (int pass = 0; pass < passes; ++pass) {
+    std::vector<int32_t> reductions;
+    for (int32_t m : group_.members)
+      if (op_info(g_.nodes[m].op).category == OpCategory::Reduce &&
+          level.at(g_.nodes[m].result) == pass + 1)
+        reductions.push_back(m);
+    // Element values this pass needs: reduction inputs and outputs stored now, with the
+    // element values they read.
+    std::set<ValueId> needed;
+    std::vector<ValueId> pending;
+    for (int32_t r : reductions) pending.push_back(g_.nodes[r].operands[0]);
+    for (int32_t m : group_.members) {
+      ValueId v = g_.nodes[m].result;
+      if (role(v) == Role::Element && is_output(v) && level.at(v) == pass) pending.push_back(v);
+    }
+    while (!pending.empty()) {
+      ValueId v = pending.back();
+      pending.pop_back();
+      if (!is_member(v) || role(v) != Role::Element || !needed.insert(v).second) continue;
+      for (ValueId o : node_of(v).operands) pending.push_back(ir::resolve_views(g_, producer_, o).root);
+    }
+    std::vector<int32_t> accs;
+    for (int32_t r : reductions) {
+      const ir::Node &node = g_.nodes[r];
+      const DType in = g_.type(node.operands[0]).dtype;
+      DType acc = g_.type(node.result).dtype;
+      if (node.op == OpKind::Sum || node.op == OpKind::Prod)
+        acc = is_floating(in) ? DType::F64 : DType::I64;
+      k_.accs.push_back({node.op, acc});
+      accs.push_back(static_cast<int32_t>(k_.accs.size() - 1));
+      row.push_back({.kind = Stmt::Kind::AccInit, .id = accs.back()});
+    }
+    std::vector<Stmt> inner;
+    Cache local;
+    for (int32_t m : group_.members) {
+      ValueId v = g_.nodes[m].result;
+      if (!needed.count(v)) continue;
+      int32_t s = compute(m, inner, local, row_values);
+      if (is_output(v) && level.at(v) == pass) store(v, s, inner);
+    }
+    for (size_t i = 0; i < reductions.size(); ++i) {
+      ValueId in = g_.nodes[reductions[i]].operands[0];
+      int32_t s = convert(operand(in, inner, local, row_values), k_.accs[accs[i]].dtype, inner);
+      inner.push_back({.kind = Stmt::Kind::AccUpdate, .id = accs[i], .value = s});
+    }
+    for (Stmt &s : nest(first_inner, loops_.size(), std::move(inner))) row.push_back(std::move(s));
+    for (size_t i = 0; i < reductions.size(); ++i) {
+      ValueId v = g_.nodes[reductions[i]].result;
+      int32_t s = add_scalar({.kind = Scalar::Kind::Acc, .dtype = k_.accs[accs[i]].dtype,
+                              .acc = accs[i]}, row);
+      row_values[v] = convert(s, g_.type(v).dtype, row);
+    }
+    emit_row_values(pass + 1);
+  }
+  for (ValueId v : group_.outputs)
+    if (role(v) == Role::Row) store(v, row_values.at(v), row);
+  k_.body = nest(0, first_inner, std::move(row));
+}
+
+}  // namespace
+
+ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name) {
+  KILN_CHECK(group.kind != ir::GroupKind::Library, "a library group has no kernel");
+  return Scheduler(g, group, std::move(name)).run();
+}
+
+}  // namespace kiln::lower

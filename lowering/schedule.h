@@ -1,0 +1,18 @@
+// Scheduling: one fused group (ir/fusion.h) becomes kernel IR (ir/kernel_ir.h). Views turn
+// into strides, loops over dims that every access walks contiguously are merged, the
+// outermost loop is marked parallel and the innermost vector; a row group runs one pass over
+// each row per level of reductions that depend on each other (softmax: max, sum, store).
+#pragma once
+
+#include <string>
+
+#include "ir/fusion.h"
+#include "ir/kernel_ir.h"
+
+namespace kiln::lower {
+
+// Requires a Pointwise or Row group of fuse(g). The kernel's args are group.inputs then
+// group.outputs, in that order, each a contiguous buffer of the value's type.
+[[nodiscard]] ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name);
+
+}  // namespace kiln::lower

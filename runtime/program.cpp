@@ -1,0 +1,118 @@
+// Running a Program, and planning its memory: which slots share arena bytes and when each
+// slot's Array can be dropped. A slot read through a view made by an op step stays alive as
+// long as that view, since they share storage.
+#include "runtime/program.h"
+
+#include <algorithm>
+
+#include "ir/diag.h"
+#include "runtime/execute.h"
+#include "runtime/memory_plan.h"
+#include "runtime/thread_pool.h"
+
+namespace kiln::runtime {
+namespace {
+
+int64_t bytes_of(const TensorType &t) { return numel(t.shape) * dtype_size(t.dtype); }
+
+// Kernel arguments are contiguous buffers; a view made by an op step may not be.
+Array dense(const Array &a) {
+  if (a.layout.is_contiguous()) return a;
+  Attrs attrs{{"dtype", a.dtype}};
+  const Array *in[] = {&a};
+  return execute(OpKind::Convert, in, attrs, a.type());
+}
+
+}  // namespace
+
+void Program::plan() {
+  const int32_t end = static_cast<int32_t>(steps.size());
+  std::vector<int32_t> first(slots.size(), -1), last(slots.size(), -1), root(slots.size());
+  for (size_t s = 0; s < slots.size(); ++s) root[s] = static_cast<int32_t>(s);
+  for (int32_t step = 0; step < end; ++step) {
+    std::visit([&](const auto &st) {
+      using T = std::decay_t<decltype(st)>;
+      if constexpr (std::is_same_v<T, KernelStep>) {
+        for (size_t i = 0; i < st.args.size(); ++i) {
+          int32_t r = root[st.args[i]];
+          if (i >= st.num_inputs && first[st.args[i]] < 0) first[st.args[i]] = step;
+          last[r] = std::max(last[r], step);
+        }
+      } else {
+        for (int32_t o : st.operands) last[root[o]] = std::max(last[root[o]], step);
+        first[st.out] = step;
+        // A movement op may return a view of its operand: both live as one.
+        if (op_info(st.op).category == OpCategory::Movement) root[st.out] = root[st.operands[0]];
+      }
+    }, steps[step]);
+  }
+  for (int32_t o : outputs) last[root[o]] = end;
+  for (int32_t i : inputs) last[root[i]] = end;  // the caller's memory, never released early
+  std::vector<BufferLife> lives;
+  std::vector<int32_t> arena_slots;
+  for (size_t s = 0; s < slots.size(); ++s)
+    if (slots[s].place == Slot::Place::Arena) {
+      lives.push_back({bytes_of(slots[s].type), first[s], last[s]});
+      arena_slots.push_back(static_cast<int32_t>(s));
+    }
+  MemoryPlan mp = plan_memory(lives);
+  for (size_t i = 0; i < arena_slots.size(); ++i) slots[arena_slots[i]].arena_offset = mp.offsets[i];
+  arena_bytes = mp.arena_bytes;
+  unshared_bytes = mp.unshared_bytes;
+  release_after.assign(steps.size(), {});
+  for (size_t s = 0; s < slots.size(); ++s)
+    if (last[root[s]] >= 0 && last[root[s]] < end) release_after[last[root[s]]].push_back(static_cast<int32_t>(s));
+}
+
+int64_t Program::peak_bytes() const {
+  int64_t total = arena_bytes;
+  for (const Slot &s : slots)
+    if (s.place == Slot::Place::Fresh || s.place == Slot::Place::ByOp) total += bytes_of(s.type);
+  return total;
+}
+
+std::vector<Array> Program::run(std::span<const Array> in) const {
+  KILN_CHECK(in.size() == inputs.size(), "program takes {} inputs, got {}", inputs.size(), in.size());
+  std::vector<Array> values(slots.size());
+  for (size_t i = 0; i < in.size(); ++i) values[inputs[i]] = in[i];
+  Storage arena = arena_bytes > 0 ? Storage::allocate(static_cast<size_t>(arena_bytes)) : Storage();
+  std::vector<void *> pointers;
+  std::vector<const Array *> operands;
+  for (size_t step = 0; step < steps.size(); ++step) {
+    if (const auto *k = std::get_if<KernelStep>(&steps[step])) {
+      pointers.clear();
+      for (size_t i = 0; i < k->args.size(); ++i) {
+        const int32_t s = k->args[i];
+        Array &a = values[s];
+        if (i >= k->num_inputs && a.storage.data() == nullptr) {
+          const Slot &slot = slots[s];
+          if (slot.place == Slot::Place::Arena) {
+            const int64_t elem = dtype_size(slot.type.dtype);
+            a = Array{arena, slot.type.dtype, Layout::contiguous(slot.type.shape)};
+            a.layout.offset = slot.arena_offset / elem;
+          } else {
+            a = empty_array(slot.type.shape, slot.type.dtype);
+          }
+        } else if (i < k->num_inputs) {
+          a = dense(a);
+        }
+        pointers.push_back(a.storage.data() + a.layout.offset * dtype_size(a.dtype));
+      }
+      KernelFn fn = k->fn;
+      void *const *args = pointers.data();
+      parallel_for(k->extent, k->grain, [=](int64_t b, int64_t e) { fn(args, b, e); });
+    } else {
+      const auto &op = std::get<OpStep>(steps[step]);
+      operands.clear();
+      for (int32_t o : op.operands) operands.push_back(&values[o]);
+      values[op.out] = execute(op.op, operands, op.attrs, op.result);
+    }
+    for (int32_t s : release_after[step]) values[s] = Array{};
+  }
+  std::vector<Array> result;
+  result.reserve(outputs.size());
+  for (int32_t o : outputs) result.push_back(values[o]);
+  return result;
+}
+
+}  // namespace kiln::runtime

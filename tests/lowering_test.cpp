@@ -1,0 +1,152 @@
+// The CPU backend: generated kernels against the reference evaluator on sizes that hit
+// vector tails and thread splits, non-contiguous and broadcast inputs, 0-size tensors; the
+// kernel counts fusion promises; vector code in the assembly; the memory plan.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "check.h"
+#include "ir/settings.h"
+#include "runtime/memory_plan.h"
+
+namespace kiln::test {
+namespace {
+
+CompileOptions with_backend(Backend backend, std::string name) {
+  CompileOptions o;
+  o.name = std::move(name);
+  o.backend = backend;
+  return o;
+}
+
+// Runs fn compiled for the CPU backend and for the reference evaluator on the same inputs.
+template <class Fn, class... Args> void check_against_reference(const std::string &name, Fn fn, Args... args) {
+  auto cpu = compile(fn, with_backend(Backend::Cpu, name));
+  auto ref = compile(fn, with_backend(Backend::Reference, name));
+  Tensor got = cpu(args...), want = ref(args...);
+  const DType dtype = want.dtype();
+  Tolerance tol = dtype == DType::F32 ? Tolerance{2e-5, 2e-5} : dtype == DType::F64 ? Tolerance{1e-12, 1e-12} : Tolerance{};
+  std::string mismatch = compare(got, want, tol);
+  CHECK_MESSAGE(mismatch.empty(), name, ": ", mismatch);
+}
+
+Tensor pointwise_chain(Tensor x, Tensor a, Tensor b) {
+  return gelu(x * a + b) * sigmoid(x) + tanh(x) * 0.5;
+}
+
+std::string read(const std::filesystem::path &p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_SUITE("lowering") {
+  TEST_CASE("pointwise kernels equal the reference at sizes around vector and thread edges") {
+    for (int64_t n : {0, 1, 3, 15, 16, 17, 1023, 1025, 70001}) {
+      CAPTURE(n);
+      manual_seed(static_cast<uint64_t>(n));
+      Tensor x = randn({n}), a = randn({n}), b = randn({n});
+      check_against_reference("chain", pointwise_chain, x, a, b);
+      check_against_reference("unary", [](Tensor t) {
+        return exp(t) + log(abs(t) + 1.0) + sqrt(abs(t)) + erf(t) + sin(t) * cos(t) + floor(t) +
+               round(t * 3.0) + sign(t) + clamp(t, -0.5, 0.5) + expm1(t * 0.1) + log1p(abs(t));
+      }, x);
+      check_against_reference("compare", [](Tensor t, Tensor u) {
+        return where(t > u, maximum(t, u), minimum(t, u) * 2.0) + (t <= u).to(DType::F32);
+      }, x, a);
+      check_against_reference("f64", [](Tensor t) { return tanh(t) * exp(t) - sigmoid(t); }, x.to(DType::F64));
+      check_against_reference("ints", [](Tensor t) { return fmod(t * 3 + 7, 5) - abs(t); },
+                              randint(-50, 50, {n}, DType::I64));
+      check_against_reference("convert", [](Tensor t) { return (t * 100.0).to(DType::I32); }, x);
+    }
+  }
+
+  TEST_CASE("row kernels equal the reference, including NaN and infinity rows") {
+    for (int64_t cols : {1, 3, 17, 1023, 1025}) {
+      CAPTURE(cols);
+      manual_seed(7);
+      Tensor x = randn({5, cols}), r = randn({5, cols});
+      Tensor w = randn({cols}), b = randn({cols});
+      check_against_reference("softmax", [](Tensor t) { return softmax(t, -1); }, x);
+      check_against_reference("log_softmax", [](Tensor t) { return log_softmax(t, -1); }, x);
+      check_against_reference("layer_norm", [](Tensor t, Tensor u, Tensor g, Tensor h) {
+        return layer_norm(t + u, {t.sizes()[1]}, g, h);
+      }, x, r, w, b);
+      check_against_reference("rms_norm", [](Tensor t, Tensor g) { return rms_norm(t, {t.sizes()[1]}, g); }, x, w);
+      check_against_reference("reductions", [](Tensor t) {
+        return sum(t, {1}) + max(t, {1}) - min(t, {1}) + mean(t, {1}) + var(t, {1});
+      }, x);
+      check_against_reference("columns", [](Tensor t) { return sum(exp(t), {0}); }, x);
+      check_against_reference("all", [](Tensor t) { return sum(t * t); }, x);
+    }
+    Tensor special = make({1, 2, NAN, 3, -INFINITY, 0, INFINITY, 1}, {2, 4});
+    check_against_reference("nan_softmax", [](Tensor t) { return softmax(t, -1); }, special);
+    check_against_reference("nan_max", [](Tensor t) { return max(t, {1}) + min(t, {1}); }, special);
+  }
+
+  TEST_CASE("non-contiguous, sliced and broadcast inputs read through strides") {
+    manual_seed(3);
+    Tensor x = randn({33, 17});
+    check_against_reference("transposed", [](Tensor t) { return exp(t) * 2.0; }, x.transpose(0, 1));
+    check_against_reference("strided", [](Tensor t) { return softmax(t, -1); }, as_strided_copy(x));
+    check_against_reference("sliced", [](Tensor t) { return relu(t) + 1.0; }, x.slice(1, 1, 17, 3));
+    check_against_reference("expanded", [](Tensor t) { return t + t.transpose(0, 1); },
+                            randn({1, 17}).expand({17, 17}));
+    check_against_reference("inner views", [](Tensor t) {
+      return t.transpose(0, 1).slice(0, 0, 17, 2) * 3.0;
+    }, x);
+  }
+
+  TEST_CASE("fusion makes W1 one kernel and softmax, layer_norm one kernel each") {
+    Tensor x = randn({64, 32}), a = randn({64, 32}), b = randn({64, 32}), w = randn({32});
+    auto w1 = compile(pointwise_chain, with_backend(Backend::Cpu, "w1"));
+    CHECK(explain(w1, x, a, b).entries.at(0).kernels == 1);
+    auto sm = compile([](Tensor t) { return softmax(t, -1); }, with_backend(Backend::Cpu, "softmax"));
+    CHECK(explain(sm, x).entries.at(0).kernels == 1);
+    auto ln = compile([](Tensor t, Tensor r, Tensor g) { return layer_norm(t + r, {32}, g, g); },
+                      with_backend(Backend::Cpu, "w3"));
+    Explanation e = explain(ln, x, a, w);
+    CHECK(e.entries.at(0).kernels == 1);
+    CHECK(e.str().find("kernels: 1; peak memory per call:") != std::string::npos);
+  }
+
+  TEST_CASE("W1's kernel is vectorized: AVX-512 or AVX2 registers in its assembly") {
+    const auto dir = std::filesystem::temp_directory_path() / "kiln_lowering_test_dump";
+    std::filesystem::remove_all(dir);
+    set_dump_dir(dir.string());
+    auto w1 = compile(pointwise_chain, with_backend(Backend::Cpu, "vector_w1"));
+    Tensor x = randn({4096});
+    (void)w1(x, x, x);
+    set_dump_dir("");
+    const std::string assembly = read(dir / "vector_w1.0.asm.s");
+    const std::string kernels = read(dir / "vector_w1.0.kernels.txt");
+    std::filesystem::remove_all(dir);
+    CHECK(kernels.find("parallel vector for i0 in 0..4096") != std::string::npos);
+    const bool zmm = assembly.find("zmm") != std::string::npos, ymm = assembly.find("ymm") != std::string::npos;
+    CHECK_MESSAGE((zmm || ymm), "no vector registers in:\n", assembly.substr(0, 2000));
+  }
+
+  TEST_CASE("the memory plan reuses bytes only between buffers whose lives do not overlap") {
+    using runtime::BufferLife;
+    runtime::MemoryPlan plan = runtime::plan_memory({
+        {1000, 0, 1},  // a: read by step 1
+        {1000, 1, 2},  // b: overlaps a and c
+        {1000, 2, 3},  // c: may reuse a
+        {4000, 3, 4},  // d: larger than any hole
+    });
+    REQUIRE(plan.offsets.size() == 4);
+    CHECK(plan.offsets[0] == 0);
+    CHECK(plan.offsets[1] == 1024);
+    CHECK(plan.offsets[2] == 0);
+    CHECK(plan.offsets[3] == 1024);  // b's bytes are free again at step 3
+    CHECK(plan.arena_bytes == 1024 + 4032);
+    CHECK(plan.unshared_bytes == 3 * 1024 + 4032);
+  }
+}
+
+}  // namespace kiln::test
