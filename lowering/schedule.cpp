@@ -218,9 +218,7 @@ class Scheduler {
   }
 
   void store(ValueId v, int32_t scalar, std::vector<Stmt> &block) {
-    const Shape &shape = g_.type(v).shape;
-    block.push_back({.kind = Stmt::Kind::Store, .id = scalar, .arg = arg_of_.at(v),
-                     .index = index_of(iteration_strides(shape, contiguous_strides(shape)), 0)});
+    block.push_back({.kind = Stmt::Kind::Store, .id = scalar, .arg = arg_of_.at(v), .index = output_index(v)});
   }
 
   bool is_output(ValueId v) const {
@@ -247,6 +245,58 @@ class Scheduler {
     k_.body = nest(0, loops_.size(), std::move(body));
   }
 
+  // An element value computed in an early pass and needed again in a later one, kept in
+  // the output it precedes instead of being recomputed: softmax's exp(x - max) goes to the
+  // output in the sum pass and the last pass divides it in place. Only worth it for values
+  // that cost more than a load (a transcendental somewhere in what they compute).
+  struct Staged {
+    ValueId value, output;
+    int store_pass, load_pass;
+  };
+
+  bool expensive(ValueId v) const {
+    std::vector<ValueId> pending = {v};
+    std::set<ValueId> seen;
+    while (!pending.empty()) {
+      ValueId at = pending.back();
+      pending.pop_back();
+      if (!is_member(at) || role(at) != Role::Element || !seen.insert(at).second) continue;
+      switch (node_of(at).op) {
+        case OpKind::Exp: case OpKind::Log: case OpKind::Log1p: case OpKind::Expm1: case OpKind::Sin:
+        case OpKind::Cos: case OpKind::Tanh: case OpKind::Sigmoid: case OpKind::Erf: case OpKind::Pow:
+        case OpKind::Gelu: case OpKind::Silu:
+          return true;
+        default: break;
+      }
+      for (ValueId o : node_of(at).operands) pending.push_back(ir::resolve_views(g_, producer_, o).root);
+    }
+    return false;
+  }
+
+  std::vector<Staged> choose_staging(const std::vector<std::set<ValueId>> &needed,
+                                     const std::map<ValueId, int> &level) const {
+    std::vector<Staged> staged;
+    for (ValueId out : group_.outputs) {
+      if (role(out) != Role::Element || level.at(out) == 0) continue;
+      const int q = level.at(out);
+      for (auto it = needed[static_cast<size_t>(q)].rbegin(); it != needed[static_cast<size_t>(q)].rend(); ++it) {
+        const ValueId v = *it;  // latest first: staging it saves the most recomputation
+        if (v == out || g_.type(v).dtype != g_.type(out).dtype || !expensive(v)) continue;
+        int p = q - 1;
+        while (p >= 0 && !needed[static_cast<size_t>(p)].count(v)) --p;
+        if (p < 0) continue;
+        staged.push_back({v, out, p, q});
+        break;
+      }
+    }
+    return staged;
+  }
+
+  ir::Index output_index(ValueId v) const {
+    const Shape &shape = g_.type(v).shape;
+    return index_of(iteration_strides(shape, contiguous_strides(shape)), 0);
+  }
+
   void build_row();
 };
 
@@ -271,6 +321,37 @@ void Scheduler::build_row() {
     if (reduction) passes = std::max(passes, l + 1);
   }
 
+  std::vector<std::vector<int32_t>> reductions(static_cast<size_t>(passes));
+  for (int32_t m : group_.members)
+    if (op_info(g_.nodes[m].op).category == OpCategory::Reduce)
+      reductions[static_cast<size_t>(level.at(g_.nodes[m].result) - 1)].push_back(m);
+  // Element values each pass needs: its reductions' inputs and the outputs it stores, with
+  // the element values they read.
+  auto closure = [&](int pass, const std::set<ValueId> &available) {
+    std::set<ValueId> needed;
+    std::vector<ValueId> pending;
+    for (int32_t r : reductions[static_cast<size_t>(pass)]) pending.push_back(g_.nodes[r].operands[0]);
+    for (int32_t m : group_.members) {
+      ValueId v = g_.nodes[m].result;
+      if (role(v) == Role::Element && is_output(v) && level.at(v) == pass) pending.push_back(v);
+    }
+    while (!pending.empty()) {
+      ValueId v = pending.back();
+      pending.pop_back();
+      if (!is_member(v) || role(v) != Role::Element || !needed.insert(v).second) continue;
+      if (available.count(v)) continue;
+      for (ValueId o : node_of(v).operands) pending.push_back(ir::resolve_views(g_, producer_, o).root);
+    }
+    return needed;
+  };
+  std::vector<std::set<ValueId>> needed;
+  for (int pass = 0; pass < passes; ++pass) needed.push_back(closure(pass, {}));
+  const std::vector<Staged> staged = choose_staging(needed, level);
+  for (const Staged &st : staged) {
+    std::set<ValueId> available = {st.value};
+    needed[static_cast<size_t>(st.load_pass)] = closure(st.load_pass, available);
+  }
+
   std::vector<Stmt> row;
   Cache row_values;
   auto emit_row_values = [&](int known) {  // row values whose inputs are known by now
@@ -283,28 +364,9 @@ void Scheduler::build_row() {
   };
   emit_row_values(0);
   for (int pass = 0; pass < passes; ++pass) {
-    std::vector<int32_t> reductions;
-    for (int32_t m : group_.members)
-      if (op_info(g_.nodes[m].op).category == OpCategory::Reduce &&
-          level.at(g_.nodes[m].result) == pass + 1)
-        reductions.push_back(m);
-    // Element values this pass needs: reduction inputs and outputs stored now, with the
-    // element values they read.
-    std::set<ValueId> needed;
-    std::vector<ValueId> pending;
-    for (int32_t r : reductions) pending.push_back(g_.nodes[r].operands[0]);
-    for (int32_t m : group_.members) {
-      ValueId v = g_.nodes[m].result;
-      if (role(v) == Role::Element && is_output(v) && level.at(v) == pass) pending.push_back(v);
-    }
-    while (!pending.empty()) {
-      ValueId v = pending.back();
-      pending.pop_back();
-      if (!is_member(v) || role(v) != Role::Element || !needed.insert(v).second) continue;
-      for (ValueId o : node_of(v).operands) pending.push_back(ir::resolve_views(g_, producer_, o).root);
-    }
+    const std::vector<int32_t> &now = reductions[static_cast<size_t>(pass)];
     std::vector<int32_t> accs;
-    for (int32_t r : reductions) {
+    for (int32_t r : now) {
       const ir::Node &node = g_.nodes[r];
       const DType in = g_.type(node.operands[0]).dtype;
       DType acc = g_.type(node.result).dtype;
@@ -316,20 +378,27 @@ void Scheduler::build_row() {
     }
     std::vector<Stmt> inner;
     Cache local;
+    for (const Staged &st : staged)
+      if (st.load_pass == pass)
+        local[st.value] = add_scalar({.kind = Scalar::Kind::Load, .dtype = g_.type(st.output).dtype,
+                                      .arg = arg_of_.at(st.output), .index = output_index(st.output)},
+                                     inner);
     for (int32_t m : group_.members) {
       ValueId v = g_.nodes[m].result;
-      if (!needed.count(v)) continue;
+      if (!needed[static_cast<size_t>(pass)].count(v) || local.count(v)) continue;
       int32_t s = compute(m, inner, local, row_values);
       if (is_output(v) && level.at(v) == pass) store(v, s, inner);
+      for (const Staged &st : staged)
+        if (st.store_pass == pass && st.value == v) store(st.output, s, inner);
     }
-    for (size_t i = 0; i < reductions.size(); ++i) {
-      ValueId in = g_.nodes[reductions[i]].operands[0];
+    for (size_t i = 0; i < now.size(); ++i) {
+      ValueId in = g_.nodes[now[i]].operands[0];
       int32_t s = convert(operand(in, inner, local, row_values), k_.accs[accs[i]].dtype, inner);
       inner.push_back({.kind = Stmt::Kind::AccUpdate, .id = accs[i], .value = s});
     }
     for (Stmt &s : nest(first_inner, loops_.size(), std::move(inner))) row.push_back(std::move(s));
-    for (size_t i = 0; i < reductions.size(); ++i) {
-      ValueId v = g_.nodes[reductions[i]].result;
+    for (size_t i = 0; i < now.size(); ++i) {
+      ValueId v = g_.nodes[now[i]].result;
       int32_t s = add_scalar({.kind = Scalar::Kind::Acc, .dtype = k_.accs[accs[i]].dtype,
                               .acc = accs[i]}, row);
       row_values[v] = convert(s, g_.type(v).dtype, row);

@@ -1,7 +1,9 @@
 // Kernel IR → one LLVM function `void(ptr args, i64 begin, i64 end)`. The innermost vector
-// loop is emitted twice: a main loop over whole vectors (explicit <W x T> values, so the
-// code is vectorized whatever the loop vectorizer decides) and a scalar tail. Reductions in
-// a vector loop keep a vector accumulator, folded lane by lane into the scalar one after it.
+// loop is emitted twice: a main loop over whole vectors and one masked iteration for the
+// rest. Values are explicit <V x T> vectors of four machine registers, so the code is
+// vectorized whatever the loop vectorizer decides, and each instruction becomes four
+// independent ones: long dependency chains (a chain of tanh) overlap instead of stalling.
+// Reductions keep a vector accumulator, folded lane by lane into the scalar one after.
 #include "lowering/cpu_llvm/emit_kernel.h"
 
 #include <algorithm>
@@ -16,6 +18,9 @@ namespace {
 using llvm::Value;
 using ir::Stmt;
 
+// Four AVX-512 registers (eight AVX2 ones) per value; LLVM splits wider types itself.
+constexpr int64_t kVectorBytes = 256;
+
 class KernelEmitter {
  public:
   KernelEmitter(llvm::Module &m, const ir::Kernel &k)
@@ -26,7 +31,7 @@ class KernelEmitter {
       if (s.kind == ir::Scalar::Kind::Load) widest = std::max(widest, dtype_size(s.dtype));
     for (const ir::KernelArg &a : k.args)
       if (a.written) widest = std::max(widest, dtype_size(a.dtype));
-    vector_width_ = static_cast<unsigned>(std::clamp<int64_t>(64 / widest, 8, 16));
+    vector_width_ = static_cast<unsigned>(std::clamp<int64_t>(kVectorBytes / widest, 8, 64));
   }
 
   llvm::Function *emit(const std::string &symbol, const std::string &cpu, const std::string &features) {
@@ -62,6 +67,8 @@ class KernelEmitter {
   unsigned vector_width_ = 16;
   unsigned width_ = 1;     // lanes of the values being emitted now
   int vector_loop_ = -1;   // the loop whose variable is the lane index, while width_ > 1
+  Value *mask_ = nullptr;  // lanes in range, in the last (partial) vector iteration
+  Value *vector_end_ = nullptr;  // the vector loop's end
 
   Value *entry_alloca(llvm::Type *type) {
     llvm::IRBuilder<> at(entry_, entry_->begin());
@@ -102,8 +109,12 @@ class KernelEmitter {
     Value *base = index_value(s.index);
     const int64_t stride = lane_stride(s.index);
     Value *loaded;
-    if (stride == 0) {
+    if (stride == 0) {  // lane 0 is always in range, so its element may be read
       loaded = b_.CreateLoad(elem, b_.CreateGEP(elem, args_[s.arg], base));
+    } else if (stride == 1 && mask_ != nullptr) {
+      auto *type = llvm::FixedVectorType::get(elem, width_);
+      loaded = b_.CreateMaskedLoad(type, b_.CreateGEP(elem, args_[s.arg], base),
+                                   llvm::Align(dtype_size(s.dtype)), mask_, llvm::Constant::getNullValue(type));
     } else if (stride == 1) {
       // Buffers are only element-aligned: a vector access must say so, or LLVM assumes the
       // vector's own alignment and emits aligned moves that fault.
@@ -112,7 +123,7 @@ class KernelEmitter {
     } else {
       auto *type = llvm::FixedVectorType::get(elem, width_);
       loaded = b_.CreateMaskedGather(type, lane_pointers(elem, args_[s.arg], base, stride),
-                                     llvm::Align(dtype_size(s.dtype)));
+                                     llvm::Align(dtype_size(s.dtype)), mask_);
     }
     if (s.dtype == DType::Bool) loaded = b_.CreateICmpNE(loaded, llvm::Constant::getNullValue(loaded->getType()));
     return loaded;
@@ -125,15 +136,19 @@ class KernelEmitter {
     if (dtype == DType::Bool) v = b_.CreateZExt(v, width_ > 1 ? llvm::FixedVectorType::get(elem, width_) : elem);
     Value *base = index_value(st.index);
     const int64_t stride = lane_stride(st.index);
+    const llvm::Align align(dtype_size(dtype));
+    Value *at = b_.CreateGEP(elem, args_[st.arg], base);
     if (width_ == 1) {
-      b_.CreateStore(v, b_.CreateGEP(elem, args_[st.arg], base));
-    } else if (stride == 1) {
-      b_.CreateAlignedStore(v, b_.CreateGEP(elem, args_[st.arg], base), llvm::Align(dtype_size(dtype)));
-    } else if (stride == 0) {  // every lane writes one element: the last lane wins, as in order
-      b_.CreateStore(b_.CreateExtractElement(v, width_ - 1), b_.CreateGEP(elem, args_[st.arg], base));
-    } else {
-      b_.CreateMaskedScatter(v, lane_pointers(elem, args_[st.arg], base, stride), llvm::Align(dtype_size(dtype)));
+      b_.CreateStore(v, at);
+      return;
     }
+    if (stride == 0) {  // every lane writes one element: the last lane in range wins
+      Value *last = mask_ == nullptr ? b_.getInt64(width_ - 1)
+                                     : b_.CreateSub(b_.CreateSub(vector_end_, loop_vars_[vector_loop_]), b_.getInt64(1));
+      b_.CreateStore(b_.CreateExtractElement(v, last), at);
+    } else if (stride == 1 && mask_ != nullptr) b_.CreateMaskedStore(v, at, align, mask_);
+    else if (stride == 1) b_.CreateAlignedStore(v, at, align);
+    else b_.CreateMaskedScatter(v, lane_pointers(elem, args_[st.arg], base, stride), align, mask_);
   }
 
   Value *scalar(const ir::Scalar &s) {
@@ -156,7 +171,10 @@ class KernelEmitter {
     Value *slot = vacc_slots_[st.id] != nullptr && width_ > 1 ? vacc_slots_[st.id] : acc_slots_[st.id];
     llvm::Type *type = register_type(ctx_, acc.dtype, slot == acc_slots_[st.id] ? 1 : width_);
     Value *x = slot == acc_slots_[st.id] ? scalars_[st.value] : value(st.value);
-    b_.CreateStore(emit_combine(b_, acc.combine, acc.dtype, b_.CreateLoad(type, slot), x), slot);
+    Value *old = b_.CreateLoad(type, slot);
+    Value *updated = emit_combine(b_, acc.combine, acc.dtype, old, x);
+    if (mask_ != nullptr && slot != acc_slots_[st.id]) updated = b_.CreateSelect(mask_, updated, old);
+    b_.CreateStore(updated, slot);
   }
 
   void emit_block(const std::vector<Stmt> &stmts) {
@@ -222,6 +240,7 @@ class KernelEmitter {
         if (inner.kind == Stmt::Kind::AccUpdate) accs.push_back(inner.id);
       width_ = vector_width_;
       vector_loop_ = st.id;
+      vector_end_ = hi;
       for (int32_t a : accs) {
         const ir::Accumulator &acc = k_.accs[a];
         llvm::Type *type = register_type(ctx_, acc.dtype, width_);
@@ -229,17 +248,32 @@ class KernelEmitter {
         b_.CreateStore(emit_identity(b_, type, acc.combine, acc.dtype), vacc_slots_[a]);
       }
       lo = counted_loop(lo, hi, width_, body);
+      // The rest, fewer than width_ iterations, as one masked vector iteration.
+      auto *partial = llvm::BasicBlock::Create(ctx_, "partial", fn_);
+      auto *done = llvm::BasicBlock::Create(ctx_, "done", fn_);
+      b_.CreateCondBr(b_.CreateICmpSLT(lo, hi), partial, done);
+      b_.SetInsertPoint(partial);
+      std::vector<llvm::Constant *> lanes;
+      for (unsigned i = 0; i < width_; ++i) lanes.push_back(b_.getInt64(i));
+      mask_ = b_.CreateICmpSLT(b_.CreateAdd(b_.CreateVectorSplat(width_, lo), llvm::ConstantVector::get(lanes)),
+                               b_.CreateVectorSplat(width_, hi));
+      body(lo);
+      mask_ = nullptr;
+      b_.CreateBr(done);
+      b_.SetInsertPoint(done);
       for (int32_t a : accs) {
         const ir::Accumulator &acc = k_.accs[a];
         llvm::Type *type = register_type(ctx_, acc.dtype, width_);
-        Value *lanes = horizontal(acc.combine, acc.dtype, b_.CreateLoad(type, vacc_slots_[a]));
+        Value *lanes_total = horizontal(acc.combine, acc.dtype, b_.CreateLoad(type, vacc_slots_[a]));
         llvm::Type *scalar_type = register_type(ctx_, acc.dtype);
-        b_.CreateStore(emit_combine(b_, acc.combine, acc.dtype, b_.CreateLoad(scalar_type, acc_slots_[a]), lanes),
+        b_.CreateStore(emit_combine(b_, acc.combine, acc.dtype, b_.CreateLoad(scalar_type, acc_slots_[a]), lanes_total),
                        acc_slots_[a]);
         vacc_slots_[a] = nullptr;
       }
       width_ = 1;
       vector_loop_ = -1;
+      loop_vars_[st.id] = nullptr;
+      return;
     }
     counted_loop(lo, hi, 1, body);
     loop_vars_[st.id] = nullptr;
