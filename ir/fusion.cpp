@@ -14,6 +14,10 @@
 namespace kiln::ir {
 namespace {
 
+// Most nodes one kernel computes. Past this, generated code grows faster to compile than
+// it gets faster to run (one more buffer round trip costs little next to 48 ops).
+constexpr size_t kMaxKernelMembers = 48;
+
 bool is_view(OpKind op) {
   return op == OpKind::Broadcast || op == OpKind::Permute || op == OpKind::Slice ||
          op == OpKind::Reshape;
@@ -120,6 +124,7 @@ class Fuser {
   std::optional<Role> fit(int32_t n, int32_t gid, std::set<int32_t> &sources) const {
     const Node &node = g_.nodes[n];
     const Group &group = groups_[gid];
+    if (group.members.size() >= kMaxKernelMembers) return std::nullopt;
     const Shape &shape = g_.type(node.result).shape;
     Role role = Role::Element;
     if (is_row_reduction(node.op)) {
@@ -232,6 +237,7 @@ class Fuser {
       if (other == gid || !is_kernel_group(other) || dead_[other]) continue;
       if (groups_[other].kind != GroupKind::Pointwise || groups_[other].shape != groups_[gid].shape)
         continue;
+      if (groups_[gid].members.size() + groups_[other].members.size() > kMaxKernelMembers) continue;
       if (reads_through_view(gid, other) || reads_through_view(other, gid)) continue;
       bool cycle = false;
       for (int32_t d : deps_[gid]) cycle |= d != other && reaches(d, other);

@@ -1,6 +1,5 @@
 // Kernel IR → one LLVM function `void(ptr args, i64 begin, i64 end)`. The innermost vector
-// loop is emitted twice: a main loop over whole vectors and one masked iteration for the
-// rest. Values are explicit <V x T> vectors of four machine registers, so the code is
+// loop steps a vector at a time, masked to the lanes in range (no scalar tail). Values are explicit <V x T> vectors of up to four machine registers, so the code is
 // vectorized whatever the loop vectorizer decides, and each instruction becomes four
 // independent ones: long dependency chains (a chain of tanh) overlap instead of stalling.
 // Reductions keep a vector accumulator, folded lane by lane into the scalar one after.
@@ -18,8 +17,6 @@ namespace {
 using llvm::Value;
 using ir::Stmt;
 
-// Four AVX-512 registers (eight AVX2 ones) per value; LLVM splits wider types itself.
-constexpr int64_t kVectorBytes = 256;
 
 class KernelEmitter {
  public:
@@ -31,7 +28,13 @@ class KernelEmitter {
       if (s.kind == ir::Scalar::Kind::Load) widest = std::max(widest, dtype_size(s.dtype));
     for (const ir::KernelArg &a : k.args)
       if (a.written) widest = std::max(widest, dtype_size(a.dtype));
-    vector_width_ = static_cast<unsigned>(std::clamp<int64_t>(kVectorBytes / widest, 8, 64));
+    int64_t ops = 0;
+    for (const ir::Scalar &s : k.scalars) ops += s.kind == ir::Scalar::Kind::Op;
+    // Wide values hide latency but cost compile time on long bodies (register allocation
+    // and scheduling grow faster than linearly); fusion keeps kernels short, so this is
+    // for row kernels that recompute values in several passes.
+    const int64_t registers = ops <= 96 ? 4 : 2;
+    vector_width_ = static_cast<unsigned>(std::clamp<int64_t>(registers * 64 / widest, 8, 64));
   }
 
   llvm::Function *emit(const std::string &symbol, const std::string &cpu, const std::string &features) {
@@ -193,8 +196,8 @@ class KernelEmitter {
     }
   }
 
-  // for (i = lo; step == 1 ? i < hi : i + step <= hi; i += step) body(i); returns the exit i.
-  Value *counted_loop(Value *lo, Value *hi, int64_t step, const std::function<void(Value *)> &body) {
+  // for (i = lo; i < hi; i += step) body(i)
+  void counted_loop(Value *lo, Value *hi, int64_t step, const std::function<void(Value *)> &body) {
     llvm::BasicBlock *before = b_.GetInsertBlock();
     auto *header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
     auto *inside = llvm::BasicBlock::Create(ctx_, "body", fn_);
@@ -203,15 +206,12 @@ class KernelEmitter {
     b_.SetInsertPoint(header);
     llvm::PHINode *i = b_.CreatePHI(b_.getInt64Ty(), 2);
     i->addIncoming(lo, before);
-    Value *more = step == 1 ? b_.CreateICmpSLT(i, hi)
-                            : b_.CreateICmpSGE(b_.CreateSub(hi, i), b_.getInt64(step));
-    b_.CreateCondBr(more, inside, after);
+    b_.CreateCondBr(b_.CreateICmpSLT(i, hi), inside, after);
     b_.SetInsertPoint(inside);
     body(i);
     i->addIncoming(b_.CreateAdd(i, b_.getInt64(step)), b_.GetInsertBlock());
     b_.CreateBr(header);
     b_.SetInsertPoint(after);
-    return i;
   }
 
   Value *horizontal(OpKind combine, DType dtype, Value *v) {
@@ -247,20 +247,18 @@ class KernelEmitter {
         vacc_slots_[a] = entry_alloca(type);
         b_.CreateStore(emit_identity(b_, type, acc.combine, acc.dtype), vacc_slots_[a]);
       }
-      lo = counted_loop(lo, hi, width_, body);
-      // The rest, fewer than width_ iterations, as one masked vector iteration.
-      auto *partial = llvm::BasicBlock::Create(ctx_, "partial", fn_);
-      auto *done = llvm::BasicBlock::Create(ctx_, "done", fn_);
-      b_.CreateCondBr(b_.CreateICmpSLT(lo, hi), partial, done);
-      b_.SetInsertPoint(partial);
+      // One body for whole and partial vectors: every iteration is masked to the lanes
+      // still in range. AVX-512 masked moves cost what plain ones do, and one copy of a long
+      // body compiles in half the time of two.
       std::vector<llvm::Constant *> lanes;
       for (unsigned i = 0; i < width_; ++i) lanes.push_back(b_.getInt64(i));
-      mask_ = b_.CreateICmpSLT(b_.CreateAdd(b_.CreateVectorSplat(width_, lo), llvm::ConstantVector::get(lanes)),
-                               b_.CreateVectorSplat(width_, hi));
-      body(lo);
-      mask_ = nullptr;
-      b_.CreateBr(done);
-      b_.SetInsertPoint(done);
+      Value *lane_offsets = llvm::ConstantVector::get(lanes);
+      counted_loop(lo, hi, width_, [&](Value *i) {
+        mask_ = b_.CreateICmpSLT(b_.CreateAdd(b_.CreateVectorSplat(width_, i), lane_offsets),
+                                 b_.CreateVectorSplat(width_, hi));
+        body(i);
+        mask_ = nullptr;
+      });
       for (int32_t a : accs) {
         const ir::Accumulator &acc = k_.accs[a];
         llvm::Type *type = register_type(ctx_, acc.dtype, width_);
