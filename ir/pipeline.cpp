@@ -11,6 +11,7 @@
 #include "ir/passes/decompose.h"
 #include "ir/passes/fold_constants.h"
 #include "ir/passes/simplify.h"
+#include "ir/passes/small_matmul.h"
 #include "ir/passes/verify_pass.h"
 #include "ir/settings.h"
 #include "ir/verify.h"
@@ -51,7 +52,7 @@ std::vector<std::string_view> split_names(std::string_view pipeline) {
 
 }  // namespace
 
-std::string_view default_pipeline() { return "decompose,simplify,fold-constants,cse,dce"; }
+std::string_view default_pipeline() { return "decompose,small-matmul,simplify,fold-constants,cse,dce"; }
 
 void run_pipeline(Graph &g, std::string_view pipeline, const PassObserver &observer) {
   std::vector<const Pass *> passes;  // resolve every name before running anything

@@ -6,6 +6,7 @@
 #include "lowering/cpu_llvm/emit_kernel.h"
 
 #include <algorithm>
+#include <bit>
 #include <functional>
 
 #include "ir/diag.h"
@@ -234,11 +235,15 @@ class KernelEmitter {
       loop_vars_[st.id] = i;
       emit_block(st.body);
     };
-    if (loop.vector) {
+    // A short loop (a row of 5) gets a vector no wider than itself: masking off most lanes
+    // of a wide one, then folding them, costs more than the loop.
+    const unsigned lanes_needed = static_cast<unsigned>(std::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(loop.extent, 1))));
+    const unsigned width = std::min(vector_width_, lanes_needed);
+    if (loop.vector && width > 1) {
       std::vector<int32_t> accs;
       for (const Stmt &inner : st.body)
         if (inner.kind == Stmt::Kind::AccUpdate) accs.push_back(inner.id);
-      width_ = vector_width_;
+      width_ = width;
       vector_loop_ = st.id;
       vector_end_ = hi;
       for (int32_t a : accs) {

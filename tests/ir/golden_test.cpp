@@ -294,7 +294,7 @@ TEST_SUITE("ir") {
                    seen.push_back(fmt::format("{}={}", pass, changed));
                  });
     CHECK(fmt::format("{}", fmt::join(seen, " ")) ==
-          "decompose=false simplify=true fold-constants=false cse=false dce=true");
+          "decompose=false small-matmul=false simplify=true fold-constants=false cse=false dce=true");
     CHECK(g.nodes.empty());
     CHECK(g.outputs == g.inputs);
   }
