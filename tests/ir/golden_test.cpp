@@ -279,7 +279,7 @@ TEST_SUITE("ir") {
     Graph g;
     CHECK_THROWS_WITH_AS(run_pipeline(g, "dce,foo"),
                          "unknown pass 'foo': expected one of verify, dce, cse, "
-                         "fold-constants, simplify, decompose",
+                         "fold-constants, simplify, decompose, small-matmul",
                          Error);
   }
 
