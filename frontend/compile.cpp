@@ -45,6 +45,7 @@ struct Flat {
   std::vector<const Tensor *> tensors;  // parallel to the tensor rows of descs
 };
 
+// `name` may be empty on the call path; an error then re-flattens with names to say which.
 guards::ArgDesc describe(const Tensor &t, std::string_view fn, const std::string &name) {
   if (!t.defined()) fail("{}: tensor '{}' is undefined", fn, name);
   if (t.impl().trace != nullptr)
@@ -52,28 +53,31 @@ guards::ArgDesc describe(const Tensor &t, std::string_view fn, const std::string
   return {guards::ArgDesc::Kind::Tensor, t.dtype(), t.device(), t.sizes(), t.strides(), 0, 0.0};
 }
 
-Flat flatten(std::span<const Arg> args, const CompileOptions &opt) {
+// Names are for tracing and messages; the call path (with_names=false) skips building them.
+Flat flatten(std::span<const Arg> args, const CompileOptions &opt, bool with_names) {
   Flat f;
   for (size_t i = 0; i < args.size(); ++i) {
-    const std::string name = i < opt.arg_names.size() ? opt.arg_names[i] : fmt::format("arg{}", i);
+    const std::string name = !with_names ? std::string()
+                             : i < opt.arg_names.size() ? opt.arg_names[i]
+                                                        : fmt::format("arg{}", i);
     std::visit(
         [&](const auto &a) {
           using A = std::decay_t<decltype(a)>;
           guards::ArgDesc d;
           if constexpr (std::is_same_v<A, Tensor>) {
             f.descs.push_back(describe(a, opt.name, name));
-            f.names.push_back(name);
+            if (with_names) f.names.push_back(name);
             f.tensors.push_back(&a);
             return;
           } else if constexpr (std::is_same_v<A, std::vector<Tensor>>) {
             d.kind = guards::ArgDesc::Kind::Int;  // the list length is guarded too
             d.int_value = static_cast<int64_t>(a.size());
             f.descs.push_back(d);
-            f.names.push_back(name + ".size()");
+            if (with_names) f.names.push_back(name + ".size()");
             for (size_t k = 0; k < a.size(); ++k) {
-              std::string item = fmt::format("{}[{}]", name, k);
+              std::string item = with_names ? fmt::format("{}[{}]", name, k) : std::string();
               f.descs.push_back(describe(a[k], opt.name, item));
-              f.names.push_back(item);
+              if (with_names) f.names.push_back(item);
               f.tensors.push_back(&a[k]);
             }
             return;
@@ -88,7 +92,7 @@ Flat flatten(std::span<const Arg> args, const CompileOptions &opt) {
             d.double_value = a;
           }
           f.descs.push_back(d);
-          f.names.push_back(name);
+          if (with_names) f.names.push_back(name);
         },
         args[i]);
   }
@@ -275,7 +279,7 @@ std::shared_ptr<const Entry> CompiledCore::State::lookup_or_compile(std::span<co
     if (log_enabled(LogTopic::Recompiles))
       log_line(LogTopic::Recompiles, fmt::format("recompiling {}: {}", options.name, why));
   }
-  auto entry = trace(args, f, invoke);
+  auto entry = trace(args, f.names.size() == f.descs.size() ? f : flatten(args, options, true), invoke);
   std::unique_lock lock(entries_mutex);
   entries.push_back(entry);
   return entry;
@@ -297,7 +301,12 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
   // Called while another compiled function is being traced: trace straight through, so
   // the inner function becomes part of the outer graph (and recursion cannot deadlock).
   if (tracer::active() != nullptr) return invoke(args);
-  Flat f = flatten(args, opt);
+  Flat f;
+  try {
+    f = flatten(args, opt, false);
+  } catch (const Error &) {
+    f = flatten(args, opt, true);  // throws again, naming the argument
+  }
   std::shared_ptr<const Entry> entry = state_->lookup_or_compile(args, f, invoke);
   if (!entry || !entry->compiled) return invoke(args);
 
@@ -322,7 +331,7 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
   Explanation ex;
   ex.name = opt.name;
   if (opt.backend != Backend::Eager && opt.stance != Stance::ForceEager) {
-    Flat f = flatten(args, opt);
+    Flat f = flatten(args, opt, true);
     (void)state_->lookup_or_compile(args, f, invoke);
   }
   std::shared_lock lock(state_->entries_mutex);
