@@ -60,8 +60,8 @@ int main() {
   double eager_ms = median_ms([&] { (void)w1(v, a, c); }, 5);
   double compiled_ms = median_ms([&] { (void)w1_compiled(v, a, c); }, 5);
   std::printf("W1 gelu(x*a+b)*sigmoid(x)+tanh(x)*0.5 on %lld floats, %d threads:\n"
-              "  eager    %8.2f ms\n  compiled %8.2f ms  (speedup %.2fx; compiled graphs run on the "
-              "reference evaluator until the LLVM backend lands)\n",
+              "  eager    %8.2f ms\n  compiled %8.2f ms  (speedup %.2fx: one generated kernel "
+              "instead of one eager kernel per op)\n",
               static_cast<long long>(n), kiln::num_threads(), eager_ms, compiled_ms,
               eager_ms / compiled_ms);
   return 0;

@@ -39,8 +39,7 @@ BuiltProgram build_program(const ir::Graph &g, bool keep_text) {
 #ifndef KILN_HAVE_LLVM
   (void)g;
   (void)keep_text;
-  fail("@{}: this kiln was built without LLVM (meson -Dllvm=disabled); use Backend::Reference",
-       g.name);
+  fail("@{}: this kiln was built without LLVM (-Dllvm=disabled): no CPU code generation", g.name);
 #else
   BuiltProgram built;
   auto t0 = std::chrono::steady_clock::now();

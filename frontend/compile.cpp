@@ -230,7 +230,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   if (log_enabled(LogTopic::Guards)) log_line(LogTopic::Guards, fmt::format("{} guards:\n{}", options.name, guard_text));
   dump(options.name, index, "guards.txt", guard_text);
   const double passes_ms = ms_since(passes_start);
-  if (options.backend == Backend::Cpu) lower(*entry, index);
+  if (options.backend == Backend::Cpu && have_cpu_backend()) lower(*entry, index);
   if (log_enabled(LogTopic::CompileTime))
     log_line(LogTopic::CompileTime,
              fmt::format("{}: trace {:.3f} ms, passes {:.3f} ms ({} nodes){}", options.name, trace_ms,
@@ -290,6 +290,12 @@ CompiledCore::CompiledCore(CompileOptions options) : state_(std::make_unique<Sta
     fail("{}: backend cuda is not available: kiln has no CUDA backend yet", options.name);
   if (options.recompile_limit < 0)
     fail("{}: recompile_limit must be non-negative, got {}", options.name, options.recompile_limit);
+  static std::once_flag said;
+  if (options.backend == Backend::Cpu && !have_cpu_backend())
+    std::call_once(said, [] {
+      warn("this kiln was built without LLVM (-Dllvm=disabled): compiled graphs run on the "
+           "reference evaluator");
+    });
   state_->options = std::move(options);
 }
 

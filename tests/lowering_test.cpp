@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "check.h"
+#include "frontend/build_program.h"
 #include "ir/settings.h"
 #include "runtime/memory_plan.h"
 
@@ -45,7 +46,8 @@ std::string read(const std::filesystem::path &p) {
 
 }  // namespace
 
-TEST_SUITE("lowering") {
+// Skipped, and counted as skipped, in a build without LLVM (-Dllvm=disabled).
+TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
   TEST_CASE("pointwise kernels equal the reference at sizes around vector and thread edges") {
     for (int64_t n : {0, 1, 3, 15, 16, 17, 1023, 1025, 70001}) {
       CAPTURE(n);

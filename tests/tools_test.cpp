@@ -52,6 +52,23 @@ TEST_SUITE("tools") {
     CHECK(a.output.find("output 0 = f32[4,2] [[") != std::string::npos);
   }
 
+  TEST_CASE("kiln-opt prints kernel groups and kernel IR, and checks the backend") {
+    Result fused = run(kDir + "linear_relu.kir --passes=dce,fuse");
+    CHECK(fused.status == 0);
+    CHECK(fused.output.find("  %3: f32[4,2] = call[kernel=@linear_relu.k0] %b, %0\n") != std::string::npos);
+    CHECK(fused.output.find("kernel @linear_relu.k0(%b: f32[2], %0: f32[4,2]) -> (%3) {  # pointwise over [4,2]\n") !=
+          std::string::npos);
+    Result kernels = run(kDir + "linear_relu.kir --kernels");
+    CHECK(kernels.status == 0);
+    CHECK(kernels.output.find("  parallel for i0 in 0..4 {\n    vector for i1 in 0..2 {\n") != std::string::npos);
+    CHECK(kernels.output.find("      s1: f32 = load %b[i1]\n") != std::string::npos);  // broadcast: stride 0 on i0
+    Result check = run(kDir + "linear_relu.kir --passes=small-matmul,simplify,dce --check");
+    if (check.output.find("without LLVM") == std::string::npos) {
+      CHECK(check.status == 0);
+      CHECK(check.output.find("output 0: 8 elements, largest difference ") == 0);
+    }
+  }
+
   TEST_CASE("kiln-opt reports bad IR with its location and exits 1") {
     Result r = run(kDir + "bad_op.kir");
     CHECK(r.status == 1);

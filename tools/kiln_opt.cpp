@@ -1,35 +1,43 @@
 // kiln-opt: the command-line driver for compiler engineers. Reads IR text (a file or
-// stdin), runs a pass pipeline, prints the result and/or evaluates it on seeded random
-// inputs with the reference evaluator. Bad IR exits 1 with "file:line:col: error: ...".
+// stdin), runs a pass pipeline, prints the result, its kernel groups or their kernel IR,
+// evaluates it on seeded random inputs with the reference evaluator, or checks the CPU
+// backend against it. Bad IR exits 1 with "file:line:col: error: ...".
 #include <fmt/format.h>
 
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <sstream>
 #include <string>
 
+#include "frontend/build_program.h"
 #include "ir/diag.h"
+#include "ir/fusion.h"
+#include "ir/kernel_ir.h"
 #include "ir/parser.h"
 #include "ir/pipeline.h"
-#include "ir/fusion.h"
 #include "ir/printer.h"
 #include "kiln/kiln.h"
+#include "lowering/schedule.h"
 #include "runtime/evaluate.h"
 
 namespace {
 
 constexpr const char *kUsage =
-    "usage: kiln-opt [FILE.kir | -] [--passes=a,b,c] [--fuse] [--print] [--run] [--seed=N]\n"
-    "                [--list-passes]\n"
+    "usage: kiln-opt [FILE.kir | -] [--passes=a,b,c] [--fuse] [--kernels] [--print] [--run]\n"
+    "                [--check] [--seed=N] [--list-passes]\n"
     "  reads IR text from FILE (or stdin), runs the passes in order, then prints the IR\n"
     "  (--print, the default) and/or evaluates it on seeded random inputs (--run).\n"
-    "  --fuse (or `fuse` last in --passes) prints the kernel groups fusion makes\n";
+    "  --fuse (or `fuse` last in --passes) prints the kernel groups fusion makes;\n"
+    "  --kernels prints their kernel IR; --check compiles the graph with the CPU backend,\n"
+    "  runs it and the reference evaluator on the same seeded inputs and prints the\n"
+    "  largest difference per output (exit 1 if an output's shape or dtype differs)\n";
 
 struct Options {
   std::string input = "-";
   std::string passes;
-  bool print = false, run = false, list = false, fuse = false;
+  bool print = false, run = false, list = false, fuse = false, kernels = false, check = false;
   uint64_t seed = 0;
 };
 
@@ -41,6 +49,8 @@ Options parse_args(int argc, char **argv) {
     if (a.rfind("--passes=", 0) == 0) o.passes = a.substr(9);
     else if (a == "--print") o.print = true;
     else if (a == "--fuse") o.fuse = true;
+    else if (a == "--kernels") o.kernels = true;
+    else if (a == "--check") o.check = true;
     else if (a == "--run") o.run = true;
     else if (a.rfind("--seed=", 0) == 0) o.seed = std::stoull(a.substr(7));
     else if (a == "--list-passes") o.list = true;
@@ -54,7 +64,7 @@ Options parse_args(int argc, char **argv) {
       have_input = true;
     }
   }
-  if (!o.run) o.print = true;
+  if (!o.run && !o.check && !o.kernels) o.print = true;
   if (kiln::ir::take_trailing_fuse(o.passes)) o.fuse = true;
   return o;
 }
@@ -80,6 +90,47 @@ void print_summary(const std::string &name, const kiln::Tensor &t) {
   std::cout << line << "\n";
 }
 
+kiln::Tensor as_tensor(const kiln::runtime::Array &a) {
+  auto impl = std::make_shared<kiln::detail::TensorImpl>();
+  static_cast<kiln::runtime::Array &>(*impl) = a;
+  return kiln::Tensor(impl);
+}
+
+void print_kernels(const kiln::ir::Graph &g) {
+  const kiln::ir::FusionPlan plan = kiln::ir::fuse(g);
+  int index = 0;
+  for (const kiln::ir::Group &group : plan.groups)
+    if (group.kind != kiln::ir::GroupKind::Library)
+      std::cout << kiln::ir::print_kernel(
+          kiln::lower::schedule(g, group, fmt::format("{}.k{}", g.name, index++)));
+}
+
+// The CPU backend against the reference evaluator on the same inputs.
+int check(const kiln::ir::Graph &g, const std::vector<kiln::runtime::Array> &inputs) {
+  std::vector<kiln::runtime::Array> want = kiln::runtime::evaluate(g, inputs);
+  std::vector<kiln::runtime::Array> got = kiln::detail::build_program(g, false).program->run(inputs);
+  int status = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (got[i].type() != want[i].type()) {
+      std::cout << fmt::format("output {}: expected {}, got {}\n", i, want[i].type().str(), got[i].type().str());
+      status = 1;
+      continue;
+    }
+    std::vector<double> w = as_tensor(want[i]).to(kiln::DType::F64).tolist<double>();
+    std::vector<double> c = as_tensor(got[i]).to(kiln::DType::F64).tolist<double>();
+    double worst = 0;
+    size_t at = 0;
+    for (size_t k = 0; k < w.size(); ++k) {
+      const bool both_nan = std::isnan(w[k]) && std::isnan(c[k]);
+      const double d = both_nan || w[k] == c[k] ? 0.0 : std::abs(c[k] - w[k]);
+      if (!(d <= worst)) worst = d, at = k;  // NaN against a number counts as worst
+    }
+    std::cout << fmt::format("output {}: {} elements, largest difference {:.3g} at element {}\n", i,
+                             w.size(), worst, at);
+  }
+  return status;
+}
+
 int run(const Options &o) {
   if (o.list) {
     for (const std::string &p : kiln::ir::pass_names()) std::cout << p << "\n";
@@ -89,21 +140,19 @@ int run(const Options &o) {
   kiln::ir::Graph g = kiln::ir::parse(read_input(o.input), source);
   if (!o.passes.empty()) kiln::ir::run_pipeline(g, o.passes);
   if (o.print) std::cout << (o.fuse ? kiln::ir::print_fused(g, kiln::ir::fuse(g)) : kiln::ir::print(g));
-  if (!o.run) return 0;
+  if (o.kernels) print_kernels(g);
+  if (!o.run && !o.check) return 0;
   kiln::manual_seed(o.seed);
   std::vector<kiln::runtime::Array> inputs;
   std::vector<std::string> names = kiln::ir::print_names(g);
   for (kiln::ir::ValueId v : g.inputs) {
     kiln::Tensor t = random_input(g.type(v));
-    print_summary("%" + names[v], t);
+    if (o.run) print_summary("%" + names[v], t);
     inputs.push_back(t.impl());
   }
+  if (o.check) return check(g, inputs);
   std::vector<kiln::runtime::Array> outs = kiln::runtime::evaluate(g, inputs);
-  for (size_t i = 0; i < outs.size(); ++i) {
-    auto impl = std::make_shared<kiln::detail::TensorImpl>();
-    static_cast<kiln::runtime::Array &>(*impl) = outs[i];
-    print_summary(fmt::format("output {}", i), kiln::Tensor(impl));
-  }
+  for (size_t i = 0; i < outs.size(); ++i) print_summary(fmt::format("output {}", i), as_tensor(outs[i]));
   return 0;
 }
 
