@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# The tests: sets up and builds if needed, then runs every meson test.
+# The tests: sets up and builds if needed, then runs every meson test. Under CI (CI=true,
+# or KILN_CI_EXTRAS=1) it then runs tools/ci_extras.sh: the ASan + UBSan build of the
+# suites and a bounded fuzz run of the IR parser.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 "$root/tools/setup.sh"
-exec meson test -C "$root/build" --print-errorlogs "$@"
+meson test -C "$root/build" --print-errorlogs "$@"
+if [ "${CI:-}" = "true" ] || [ "${KILN_CI_EXTRAS:-}" = "1" ]; then
+  "$root/tools/ci_extras.sh"
+fi

@@ -20,7 +20,7 @@ int64_t scalar_bits(const ArgDesc &a) {
     case ArgDesc::Kind::Int: case ArgDesc::Kind::Bool: return a.int_value;
     case ArgDesc::Kind::Tensor: break;
   }
-  KILN_CHECK(false, "scalar_bits of a tensor");
+  KILN_UNREACHABLE("scalar_bits of a tensor");
 }
 
 std::string_view kind_name(ArgDesc::Kind k) {

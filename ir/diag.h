@@ -28,6 +28,10 @@ namespace detail {
 }  // namespace kiln
 
 // Broken invariant inside kiln (never a user mistake): print and abort.
+// A place control never reaches (after an exhaustive switch): aborts like a failed check,
+// and the compiler knows it does not return.
+#define KILN_UNREACHABLE(...) ::kiln::detail::check_failed(__FILE__, __LINE__, fmt::format(__VA_ARGS__))
+
 #define KILN_CHECK(cond, ...)                                                        \
   do {                                                                               \
     if (!(cond)) ::kiln::detail::check_failed(__FILE__, __LINE__, fmt::format(__VA_ARGS__)); \

@@ -13,7 +13,7 @@ std::string_view dtype_name(DType dtype) {
     case DType::F32: return "f32";
     case DType::F64: return "f64";
   }
-  KILN_CHECK(false, "bad dtype {}", static_cast<int>(dtype));
+  KILN_UNREACHABLE("bad dtype {}", static_cast<int>(dtype));
 }
 
 int64_t dtype_size(DType dtype) {
@@ -24,7 +24,7 @@ int64_t dtype_size(DType dtype) {
     case DType::F32: return 4;
     case DType::F64: return 8;
   }
-  KILN_CHECK(false, "bad dtype {}", static_cast<int>(dtype));
+  KILN_UNREACHABLE("bad dtype {}", static_cast<int>(dtype));
 }
 
 bool is_floating(DType dtype) { return dtype == DType::F32 || dtype == DType::F64; }

@@ -113,7 +113,10 @@ class Fuser {
   }
 
   int32_t new_group(GroupKind kind, Shape shape) {
-    groups_.push_back(Group{.kind = kind, .shape = std::move(shape)});
+    Group group;
+    group.kind = kind;
+    group.shape = std::move(shape);
+    groups_.push_back(std::move(group));
     dead_.push_back(false);
     deps_.emplace_back();
     return static_cast<int32_t>(groups_.size() - 1);

@@ -149,7 +149,7 @@ TensorType reduce_type(OpKind op, const TensorType &x, const Attrs &attrs) {
       require_not_bool(op, x);
       return {DType::I64, shape};
     case OpKind::All: case OpKind::Any: return {DType::Bool, shape};
-    default: KILN_CHECK(false, "{} is not a reduction", op_name(op));
+    default: KILN_UNREACHABLE("{} is not a reduction", op_name(op));
   }
 }
 
@@ -238,7 +238,7 @@ TensorType movement_type(OpKind op, Operands in, const Attrs &attrs) {
       }
       return {x.dtype, shape};
     }
-    default: KILN_CHECK(false, "{} is not a movement op", op_name(op));
+    default: KILN_UNREACHABLE("{} is not a movement op", op_name(op));
   }
 }
 
@@ -316,7 +316,7 @@ TensorType composite_type(OpKind op, Operands in, const Attrs &attrs) {
       shape.push_back(classes);
       return {DType::I64, shape};
     }
-    default: KILN_CHECK(false, "{} is not a composite op", op_name(op));
+    default: KILN_UNREACHABLE("{} is not a composite op", op_name(op));
   }
 }
 
@@ -343,7 +343,7 @@ TensorType infer_type(OpKind op, std::span<const TensorType> in, const Attrs &at
     case OpCategory::Movement: return movement_type(op, in, attrs);
     case OpCategory::Composite: return composite_type(op, in, attrs);
   }
-  KILN_CHECK(false, "bad category for {}", op_name(op));
+  KILN_UNREACHABLE("bad category for {}", op_name(op));
 }
 
 }  // namespace kiln

@@ -133,7 +133,7 @@ Rules attr_rules(OpKind op) {
     case OpKind::CrossEntropy: return kCrossEntropy;
     case OpKind::OneHot: return kOneHot;
   }
-  KILN_CHECK(false, "bad op {}", static_cast<int>(op));
+  KILN_UNREACHABLE("bad op {}", static_cast<int>(op));
 }
 
 std::string_view kind_name(Kind kind) {
@@ -146,7 +146,7 @@ std::string_view kind_name(Kind kind) {
     case Kind::DType: return "a dtype";
     case Kind::String: return "a string";
   }
-  KILN_CHECK(false, "bad attribute kind {}", static_cast<int>(kind));
+  KILN_UNREACHABLE("bad attribute kind {}", static_cast<int>(kind));
 }
 
 bool has_kind(const AttrValue &value, Kind kind) {
@@ -160,7 +160,7 @@ bool has_kind(const AttrValue &value, Kind kind) {
     case Kind::DType: return std::holds_alternative<DType>(value);
     case Kind::String: return std::holds_alternative<std::string>(value);
   }
-  KILN_CHECK(false, "bad attribute kind {}", static_cast<int>(kind));
+  KILN_UNREACHABLE("bad attribute kind {}", static_cast<int>(kind));
 }
 
 std::string attr_problem(OpKind op, const Attrs &attrs) {

@@ -97,7 +97,7 @@ KernelFamily kernel_family(OpKind op) {
     case OpKind::OneHot:
       return KernelFamily::Nn;
   }
-  KILN_CHECK(false, "op {} has no kernel family", static_cast<int>(op));
+  KILN_UNREACHABLE("op {} has no kernel family", static_cast<int>(op));
 }
 
 void run_kernel(OpKind op, std::span<const View> in, const Attrs &attrs, const View &out) {

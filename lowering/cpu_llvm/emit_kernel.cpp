@@ -167,7 +167,7 @@ class KernelEmitter {
         return emit_op(b_, s.op, s.attrs, operands, k_.scalars[typed].dtype, s.dtype);
       }
     }
-    KILN_CHECK(false, "unknown scalar kind");
+    KILN_UNREACHABLE("unknown scalar kind");
   }
 
   void update(const Stmt &st) {

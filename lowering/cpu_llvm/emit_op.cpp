@@ -108,8 +108,10 @@ Value *gelu(llvm::IRBuilder<> &b, Value *x, DType dtype, bool approximate) {
   auto c = [&](double v) { return emit_constant(b, x->getType(), dtype, v); };
   Value *inner;
   if (approximate) {
-    Value *cube = b.CreateFMul(b.CreateFMul(c(0.044715), x), b.CreateFMul(x, x));
-    inner = emit_unary_math(b, OpKind::Tanh, b.CreateFMul(c(0.7978845608028654), b.CreateFAdd(x, cube)));
+    // x + 0.044715*x*x*x as eager's compiled form computes it: fma((c*x)*x, x, x).
+    Value *cx2 = b.CreateFMul(b.CreateFMul(c(0.044715), x), x);
+    Value *sum = b.CreateIntrinsic(llvm::Intrinsic::fma, {x->getType()}, {cx2, x, x});
+    inner = emit_unary_math(b, OpKind::Tanh, b.CreateFMul(c(0.7978845608028654), sum));
   } else {
     inner = emit_unary_math(b, OpKind::Erf, b.CreateFMul(x, c(0.7071067811865476)));
   }
@@ -234,7 +236,7 @@ Value *emit_op(llvm::IRBuilder<> &b, OpKind op, const Attrs &attrs, std::span<Va
     case OpKind::OneHot:
       break;
   }
-  KILN_CHECK(false, "{} is not an elementwise op a kernel computes", op_name(op));
+  KILN_UNREACHABLE("{} is not an elementwise op a kernel computes", op_name(op));
 }
 
 Value *emit_combine(llvm::IRBuilder<> &b, OpKind combine, DType dtype, Value *acc, Value *x) {
@@ -246,7 +248,7 @@ Value *emit_combine(llvm::IRBuilder<> &b, OpKind combine, DType dtype, Value *ac
     case OpKind::Min: return extreme(b, acc, x, dtype, false);
     case OpKind::All: return b.CreateAnd(acc, x);
     case OpKind::Any: return b.CreateOr(acc, x);
-    default: KILN_CHECK(false, "{} is not an accumulator", op_name(combine));
+    default: KILN_UNREACHABLE("{} is not an accumulator", op_name(combine));
   }
 }
 
@@ -268,7 +270,7 @@ Value *emit_identity(llvm::IRBuilder<> &b, llvm::Type *like, OpKind combine, DTy
       if (dtype == DType::Bool) return emit_constant(b, like, dtype, 1);
       if (!f && dtype == DType::I64) return int_constant(b, like, std::numeric_limits<int64_t>::max());
       return emit_constant(b, like, dtype, f ? inf : highest);
-    default: KILN_CHECK(false, "{} is not an accumulator", op_name(combine));
+    default: KILN_UNREACHABLE("{} is not an accumulator", op_name(combine));
   }
 }
 

@@ -161,7 +161,7 @@ Value *emit_unary_math(llvm::IRBuilder<> &b, OpKind op, Value *x) {
     case OpKind::Erf: return f32 ? erf_f32(f, x) : call_libm(b, "erf", {x});
     default: break;
   }
-  KILN_CHECK(false, "{} is not a unary math op", op_name(op));
+  KILN_UNREACHABLE("{} is not a unary math op", op_name(op));
 }
 
 Value *emit_binary_math(llvm::IRBuilder<> &b, OpKind op, Value *x, Value *y) {
@@ -175,7 +175,7 @@ Value *emit_binary_math(llvm::IRBuilder<> &b, OpKind op, Value *x, Value *y) {
     case OpKind::Fmod: return call_libm(b, "fmod", {x, y});
     default: break;
   }
-  KILN_CHECK(false, "{} is not a binary math op", op_name(op));
+  KILN_UNREACHABLE("{} is not a binary math op", op_name(op));
 }
 
 }  // namespace kiln::lower::cpu

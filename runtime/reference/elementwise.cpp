@@ -140,12 +140,12 @@ template <class T> void float_unary(OpKind op, const View &in, const Attrs &attr
       if (attrs.get_bool("approximate"))
         return map1<T, T>(in, out, [](T x) {
           const T k = T(0.7978845608028654);  // sqrt(2/pi)
-          return T(0.5) * x * (T(1) + k_tanh(k * (x + T(0.044715) * x * x * x)));
+          return T(0.5) * x * (T(1) + k_tanh(k * std::fma(T(0.044715) * x * x, x, x)));
         });
       return map1<T, T>(in, out, [](T x) {
         return T(0.5) * x * (T(1) + k_erf(x * T(0.7071067811865476)));
       });
-    default: KILN_CHECK(false, "{} is not a floating-point unary op", op_name(op));
+    default: KILN_UNREACHABLE("{} is not a floating-point unary op", op_name(op));
   }
 }
 
@@ -183,7 +183,7 @@ template <class T> void unary_typed(OpKind op, const View &in, const Attrs &attr
     }
     default:
       if constexpr (kFloat<T>) return float_unary<T>(op, in, attrs, out);
-      KILN_CHECK(false, "{} does not take {}", op_name(op), dtype_name(in.dtype));
+      KILN_UNREACHABLE("{} does not take {}", op_name(op), dtype_name(in.dtype));
   }
 }
 
@@ -221,7 +221,7 @@ template <class T> void binary_typed(OpKind op, const View &a, const View &b, co
       return map2<T, bool>(a, b, out, [](T x, T y) { return x != T(0) || y != T(0); });
     default: break;
   }
-  KILN_CHECK(false, "{} does not take {}", op_name(op), dtype_name(a.dtype));
+  KILN_UNREACHABLE("{} does not take {}", op_name(op), dtype_name(a.dtype));
 }
 
 }  // namespace

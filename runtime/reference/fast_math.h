@@ -16,7 +16,9 @@ inline float fast_exp(float x) {
   xc = x != x ? 0.0f : xc;
   // Round to nearest by the 1.5 * 2^23 trick: nearbyint is a libm call without fast-math.
   constexpr float kRound = 12582912.0f;
-  float n = (xc * 1.44269504f + kRound) - kRound;
+  // Explicit fmas here and in fast_erf: the generated kernels (lowering/cpu_llvm/
+  // math_emit.cpp) use the same ones, so both agree bit for bit whatever the build flags.
+  float n = std::fma(xc, 1.44269504f, kRound) - kRound;
   float r = std::fma(n, -0.693145752f, xc);
   r = std::fma(n, -1.42860677e-6f, r);
   float p = 1.0f / 5040;
@@ -76,7 +78,7 @@ inline float fast_erf(float x) {
   q = std::fma(q, t, 1.421413741f);
   q = std::fma(q, t, -0.284496736f);
   q = std::fma(q, t, 0.254829592f);
-  float big = 1.0f - q * t * fast_exp(-z);
+  float big = std::fma(-(q * t), fast_exp(-z), 1.0f);
   float e = ax < 0.5f ? small : big;
   return std::copysign(e, x);
 }

@@ -186,7 +186,7 @@ void matmul_kernel(const View &a, const View &b, const View &out) {
     Matrix ma{a.data + off_a * esize, m, k, a.strides[r - 2], a.strides[r - 1]};
     Matrix mb{b.data + off_b * esize, k, n, b.strides[r - 2], b.strides[r - 1]};
     visit_dtype(a.dtype, [&]<class T>() {
-      if constexpr (std::is_same_v<T, bool>) KILN_CHECK(false, "bool matmul reached the kernel");
+      if constexpr (std::is_same_v<T, bool>) KILN_UNREACHABLE("bool matmul reached the kernel");
       else gemm<T>(ma, mb, out.ptr<T>() + bi * m * n, parallel);
     });
   };

@@ -271,7 +271,7 @@ void nn_kernel(OpKind op, std::span<const View> in, const Attrs &attrs, const Vi
         View t = dense(in[1], keep1);
         return visit_index_dtype(t.dtype, [&]<class I>() { cross_entropy<T, I>(x, t, attrs, out); });
       }
-      default: KILN_CHECK(false, "{} is not an nn op", op_name(op));
+      default: KILN_UNREACHABLE("{} is not an nn op", op_name(op));
     }
   });
 }

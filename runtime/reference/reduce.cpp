@@ -101,7 +101,7 @@ R reduce_row(OpKind op, const T *x, int64_t n, double correction) {
       return static_cast<R>(any);
     }
     case OpKind::Logsumexp: return static_cast<R>(row_logsumexp(x, n));
-    default: KILN_CHECK(false, "{} is not a reduction", op_name(op));
+    default: KILN_UNREACHABLE("{} is not a reduction", op_name(op));
   }
 }
 

@@ -84,7 +84,7 @@ template <class T> void source_typed(OpKind op, const Attrs &attrs, const View &
         return static_cast<T>(low + static_cast<int64_t>(bits % range));
       });
     }
-    default: KILN_CHECK(false, "{} is not a source op", op_name(op));
+    default: KILN_UNREACHABLE("{} is not a source op", op_name(op));
   }
 }
 

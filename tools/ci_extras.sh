@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The CI-only part of the test command (test.sh runs it when CI=true, or KILN_CI_EXTRAS=1):
+#   1. the sanitizer job: the test binary and kiln-opt built with ASan + UBSan (at -O0, so
+#      the build stays short; only the targets the suites need), then every suite but
+#      bench-quick, leaks checked, any report fatal;
+#   2. a bounded libFuzzer run (60 s) of the IR parser and verifier (tools/fuzz_parser.sh).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=$root/build-asan
+
+if [ ! -f "$out/build.ninja" ]; then
+  meson setup "$out" --native-file "$root/tools/meson/native.ini" \
+    -Db_sanitize=address,undefined -Dbuildtype=plain -Dcpp_args=-O0 \
+    -Dlibtorch=disabled -Dcuda=disabled
+fi
+# meson test wants every test program to exist, kiln-bench included (its suite is skipped).
+ninja -C "$out" -j"${KILN_BUILD_JOBS:-2}" tests/kiln-tests tools/kiln-opt perf/kiln-bench
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C "$out" --no-rebuild --no-suite bench-quick --timeout-multiplier 4 --print-errorlogs
+
+"$root/tools/fuzz_parser.sh" "${KILN_FUZZ_SECONDS:-60}"
