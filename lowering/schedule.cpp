@@ -25,6 +25,9 @@ using ir::Stmt;
 using ir::ValueId;
 using ir::ViewChain;
 
+// Longest row whose float sum accumulates in the input dtype (see build_row).
+constexpr int64_t kShortRow = 4096;
+
 struct LoopDims {
   std::vector<size_t> dims;  // iteration dims, outer to inner
   int64_t extent;
@@ -59,9 +62,17 @@ class Scheduler {
   std::map<ValueId, int32_t> arg_of_;
   Kernel k_;
   std::vector<LoopDims> loops_;
+  std::vector<Stmt> *row_block_ = nullptr;  // a row kernel's per-row statements, while inner
+                                            // loops are being built
+  std::map<int32_t, int32_t> reciprocal_;   // row scalar -> its reciprocal
   using Cache = std::map<ValueId, int32_t>;  // value -> scalar defined in the current block
 
   bool is_member(ValueId v) const { return role_of_[v] >= 0; }
+  int64_t row_length() const {
+    int64_t n = 1;
+    for (int64_t d : group_.reduce_dims) n *= group_.shape[static_cast<size_t>(d)];
+    return n;
+  }
   Role role(ValueId v) const { return static_cast<Role>(role_of_[v]); }
   bool reduced(size_t d) const {
     return std::binary_search(group_.reduce_dims.begin(), group_.reduce_dims.end(),
@@ -212,9 +223,27 @@ class Scheduler {
     Scalar s{.kind = Scalar::Kind::Op, .dtype = g_.type(node.result).dtype, .op = node.op,
              .attrs = node.attrs};
     for (ValueId o : node.operands) s.operands.push_back(operand(o, block, local, outer));
+    // Dividing by a value that is fixed for the row (softmax's sum): one reciprocal per row
+    // and a multiply per element, as the eager softmax does; a divide costs ten multiplies.
+    if (node.op == OpKind::Div && row_block_ != nullptr && is_floating(s.dtype) &&
+        defined_outside(s.operands[1], local)) {
+      auto [it, fresh] = reciprocal_.try_emplace(s.operands[1], -1);
+      if (fresh)
+        it->second = add_scalar({.kind = Scalar::Kind::Op, .dtype = s.dtype, .op = OpKind::Reciprocal,
+                                 .operands = {s.operands[1]}}, *row_block_);
+      s.op = OpKind::Mul;
+      s.operands[1] = it->second;
+    }
     int32_t id = add_scalar(std::move(s), block);
     local[node.result] = id;
     return id;
+  }
+
+  // Whether scalar `id` comes from the enclosing row block rather than this loop body.
+  bool defined_outside(int32_t id, const Cache &local) const {
+    for (const auto &[value, scalar] : local)
+      if (scalar == id) return false;
+    return true;
   }
 
   void store(ValueId v, int32_t scalar, std::vector<Stmt> &block) {
@@ -354,6 +383,7 @@ void Scheduler::build_row() {
 
   std::vector<Stmt> row;
   Cache row_values;
+  row_block_ = &row;
   auto emit_row_values = [&](int known) {  // row values whose inputs are known by now
     for (int32_t m : group_.members) {
       const ir::Node &node = g_.nodes[m];
@@ -372,6 +402,10 @@ void Scheduler::build_row() {
       DType acc = g_.type(node.result).dtype;
       if (node.op == OpKind::Sum || node.op == OpKind::Prod)
         acc = is_floating(in) ? DType::F64 : DType::I64;
+      // A float sum of a short row stays in its dtype: spread over the vector's lanes, each
+      // lane adds at most a few dozen terms, and widening every element costs as much as
+      // the rest of a softmax pass. Long rows (a full reduction) accumulate in f64.
+      if (node.op == OpKind::Sum && is_floating(in) && row_length() <= kShortRow) acc = in;
       k_.accs.push_back({node.op, acc});
       accs.push_back(static_cast<int32_t>(k_.accs.size() - 1));
       row.push_back({.kind = Stmt::Kind::AccInit, .id = accs.back()});
@@ -405,6 +439,7 @@ void Scheduler::build_row() {
     }
     emit_row_values(pass + 1);
   }
+  row_block_ = nullptr;
   for (ValueId v : group_.outputs)
     if (role(v) == Role::Row) store(v, row_values.at(v), row);
   k_.body = nest(0, first_inner, std::move(row));
