@@ -289,6 +289,40 @@ TEST_SUITE("compile") {
     CHECK(explain(g, linspace(-2, 2, 100)).graphs == 2);
   }
 
+  TEST_CASE("four threads share two compiled functions while shapes change under them") {
+    // Recompiles under contention: every thread walks the same shapes in a different
+    // order, so entries are added while other threads check guards and run kernels.
+    auto pointwise = compile([](Tensor x) { return sigmoid(x) * x + 1; }, named("stress_pointwise", {"x"}));
+    auto rows = compile([](Tensor x) { return softmax(x, -1) + layer_norm(x, {x.sizes()[1]}); },
+                        named("stress_rows", {"x"}));
+    const std::vector<Shape> shapes = {{3, 17}, {64, 33}, {1, 1}, {8, 1025}, {0, 5}};
+    manual_seed(11);
+    std::vector<Tensor> inputs;  // made here: the generator is not for concurrent use
+    for (const Shape &shape : shapes) inputs.push_back(randn(shape));
+    std::vector<std::string> problems;
+    std::mutex mutex;
+    auto worker = [&](size_t first) {
+      for (int round = 0; round < 10; ++round)
+        for (size_t k = 0; k < shapes.size(); ++k) {
+          const Shape &shape = shapes[(first + k) % shapes.size()];
+          const Tensor &x = inputs[(first + k) % shapes.size()];
+          std::string a = compare(pointwise(x), sigmoid(x) * x + 1, Tolerance{1e-6, 1e-6});
+          std::string b = compare(rows(x), softmax(x, -1) + layer_norm(x, {shape[1]}), Tolerance{1e-5, 1e-5});
+          if (!a.empty() || !b.empty()) {
+            std::lock_guard lock(mutex);
+            problems.push_back(format_shape(shape) + ": " + a + b);
+          }
+        }
+    };
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < 4; ++t) threads.emplace_back(worker, t);
+    for (std::thread &t : threads) t.join();
+    const std::string first = problems.empty() ? std::string() : problems.front();
+    CHECK_MESSAGE(problems.empty(), first);
+    CHECK(explain(pointwise, inputs[0]).graphs == 5);
+    CHECK(explain(rows, inputs[0]).graphs == 5);
+  }
+
   TEST_CASE("KILN_DUMP_DIR receives the traced graph, each changing pass and the guards") {
     namespace fs = std::filesystem;
     const fs::path dir = fs::temp_directory_path() / "kiln-dump-test";
