@@ -387,7 +387,8 @@ std::string Explanation::str() const {
     auto indented = [&](std::string_view text) {
       while (!text.empty()) {
         size_t nl = text.find('\n');
-        out += fmt::format("    {}\n", text.substr(0, nl));
+        std::string_view line = text.substr(0, nl);
+        out += line.empty() ? "\n" : fmt::format("    {}\n", line);
         text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
       }
     };
