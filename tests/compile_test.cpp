@@ -243,6 +243,32 @@ TEST_SUITE("compile") {
     CHECK(explain(g, zeros({2})).entries.size() == 1);
   }
 
+  TEST_CASE("bad input to a compiled function fails with eager's message; the next call works") {
+    auto add = compile([](Tensor a, Tensor b) { return exp(a + b); }, named("bad_add", {"a", "b"}));
+    auto eager_add = [](Tensor a, Tensor b) { return exp(a + b); };
+    // Mismatched shapes and dtypes: the same type rule runs while tracing, so the same words.
+    const std::string shapes = error_message([&] { (void)add(zeros({2, 3}), zeros({4})); });
+    CHECK(shapes == "add: shapes [2,3] and [4] cannot be broadcast together (dim 1: 3 vs 4)");
+    CHECK(shapes == error_message([&] { (void)eager_add(zeros({2, 3}), zeros({4})); }));
+    auto mm = compile([](Tensor a, Tensor b) { return matmul(a, b); }, named("bad_mm", {"a", "b"}));
+    const std::string inner = error_message([&] { (void)mm(zeros({3, 4}), zeros({5, 6})); });
+    CHECK(inner == "matmul: shapes [3,4] and [5,6] cannot be multiplied (4 != 5)");
+    // A result too large to allocate: the clear error, not a crash, from the compiled path.
+    const Tensor tall = zeros({int64_t{1} << 24, 1}), wide = zeros({1, int64_t{1} << 24});
+    const std::string huge = error_message([&] { (void)add(tall, wide); });
+    CHECK(huge == "cannot allocate a f32 tensor of shape [16777216,16777216]: 281474976710656 "
+                  "elements is too many");
+    CHECK(huge == error_message([&] { (void)eager_add(tall, wide); }));
+    // NaN and infinities propagate exactly as in eager.
+    Tensor special = make({NAN, INFINITY, -INFINITY, 0, 1e30, -1e30}, {6});
+    KILN_CHECK_CLOSE(add(special, special), eager_add(special, special), Tolerance{});
+    auto rows = compile([](Tensor x) { return softmax(x, -1) + max(x, {1}, true); }, named("nan_rows", {"x"}));
+    Tensor grid = make({NAN, 1, 2, INFINITY, 1, 2, -INFINITY, -INFINITY, 0, 1, 2, 3}, {4, 3});
+    KILN_CHECK_CLOSE(rows(grid), softmax(grid, -1) + max(grid, {1}, true), Tolerance{1e-6, 1e-6});
+    // After all of that, good calls still compile and run.
+    KILN_CHECK_CLOSE(add(zeros({2, 3}), zeros({3})), ones({2, 3}), Tolerance{});
+  }
+
   TEST_CASE("a compiled function called inside another is traced into the outer graph") {
     auto inner = compile([](Tensor x) { return exp(x); }, named("inner", {"x"}));
     auto outer = compile([&](Tensor x) { return inner(x) + 1; }, named("outer", {"x"}));
