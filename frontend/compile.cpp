@@ -316,12 +316,20 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
   std::shared_ptr<const Entry> entry = state_->lookup_or_compile(args, f, invoke);
   if (!entry || !entry->compiled) return invoke(args);
 
-  std::vector<runtime::Array> inputs;
-  inputs.reserve(f.tensors.size() + entry->captured.size());
-  for (const Tensor *t : f.tensors) inputs.push_back(t->impl());
-  inputs.insert(inputs.end(), entry->captured.begin(), entry->captured.end());
-  std::vector<runtime::Array> outs = entry->built.program ? entry->built.program->run(inputs)
-                                                         : runtime::evaluate(entry->graph, inputs);
+  std::vector<runtime::Array> outs;
+  if (entry->built.program) {
+    std::vector<const runtime::Array *> inputs;
+    inputs.reserve(f.tensors.size() + entry->captured.size());
+    for (const Tensor *t : f.tensors) inputs.push_back(&t->impl());
+    for (const runtime::Array &c : entry->captured) inputs.push_back(&c);
+    outs = entry->built.program->run(inputs);
+  } else {
+    std::vector<runtime::Array> inputs;
+    inputs.reserve(f.tensors.size() + entry->captured.size());
+    for (const Tensor *t : f.tensors) inputs.push_back(t->impl());
+    inputs.insert(inputs.end(), entry->captured.begin(), entry->captured.end());
+    outs = runtime::evaluate(entry->graph, inputs);
+  }
   std::vector<Tensor> result;
   result.reserve(outs.size());
   for (runtime::Array &a : outs) {

@@ -71,10 +71,11 @@ int64_t Program::peak_bytes() const {
   return total;
 }
 
-std::vector<Array> Program::run(std::span<const Array> in) const {
+std::vector<Array> Program::run(std::span<const Array *const> in) const {
   KILN_CHECK(in.size() == inputs.size(), "program takes {} inputs, got {}", inputs.size(), in.size());
   std::vector<Array> values(slots.size());
-  for (size_t i = 0; i < in.size(); ++i) values[inputs[i]] = in[i];
+  std::vector<const Array *> at(slots.size(), nullptr);  // the caller's arrays or values[s]
+  for (size_t i = 0; i < in.size(); ++i) at[inputs[i]] = in[i];
   Storage arena = arena_bytes > 0 ? Storage::allocate(static_cast<size_t>(arena_bytes)) : Storage();
   std::vector<void *> pointers;
   std::vector<const Array *> operands;
@@ -83,35 +84,41 @@ std::vector<Array> Program::run(std::span<const Array> in) const {
       pointers.clear();
       for (size_t i = 0; i < k->args.size(); ++i) {
         const int32_t s = k->args[i];
-        Array &a = values[s];
-        if (i >= k->num_inputs && a.storage.data() == nullptr) {
+        if (i >= k->num_inputs && at[s] == nullptr) {
           const Slot &slot = slots[s];
           if (slot.place == Slot::Place::Arena) {
-            const int64_t elem = dtype_size(slot.type.dtype);
-            a = Array{arena, slot.type.dtype, Layout::contiguous(slot.type.shape)};
-            a.layout.offset = slot.arena_offset / elem;
+            values[s] = Array{arena, slot.type.dtype, Layout::contiguous(slot.type.shape)};
+            values[s].layout.offset = slot.arena_offset / dtype_size(slot.type.dtype);
           } else {
-            a = empty_array(slot.type.shape, slot.type.dtype);
+            values[s] = empty_array(slot.type.shape, slot.type.dtype);
           }
-        } else if (i < k->num_inputs) {
-          a = dense(a);
+          at[s] = &values[s];
+        } else if (i < k->num_inputs && !at[s]->layout.is_contiguous()) {
+          values[s] = dense(*at[s]);
+          at[s] = &values[s];
         }
+        const Array &a = *at[s];
         pointers.push_back(a.storage.data() + a.layout.offset * dtype_size(a.dtype));
       }
       KernelFn fn = k->fn;
       void *const *args = pointers.data();
-      parallel_for(k->extent, k->grain, [=](int64_t b, int64_t e) { fn(args, b, e); });
+      if (k->extent <= k->grain) fn(args, 0, k->extent);  // one task: no pool round trip
+      else parallel_for(k->extent, k->grain, [=](int64_t b, int64_t e) { fn(args, b, e); });
     } else {
       const auto &op = std::get<OpStep>(steps[step]);
       operands.clear();
-      for (int32_t o : op.operands) operands.push_back(&values[o]);
+      for (int32_t o : op.operands) operands.push_back(at[o]);
       values[op.out] = execute(op.op, operands, op.attrs, op.result);
+      at[op.out] = &values[op.out];
     }
-    for (int32_t s : release_after[step]) values[s] = Array{};
+    for (int32_t s : release_after[step]) {
+      values[s] = Array{};
+      at[s] = nullptr;
+    }
   }
   std::vector<Array> result;
   result.reserve(outputs.size());
-  for (int32_t o : outputs) result.push_back(values[o]);
+  for (int32_t o : outputs) result.push_back(*at[o]);
   return result;
 }
 

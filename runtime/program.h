@@ -61,8 +61,9 @@ class Program {
   void plan();
   // Bytes a call holds at most: the arena, fresh results and what op steps allocate.
   [[nodiscard]] int64_t peak_bytes() const;
-  // inputs[i] binds slot inputs[i]; types are the caller's guarantee (the guards).
-  [[nodiscard]] std::vector<Array> run(std::span<const Array> inputs) const;
+  // inputs[i] binds slot inputs[i]; types are the caller's guarantee (the guards). Taken
+  // by pointer: the call path copies no layouts.
+  [[nodiscard]] std::vector<Array> run(std::span<const Array *const> inputs) const;
 };
 
 }  // namespace kiln::runtime
