@@ -364,6 +364,7 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
       if (const auto &program = e->built.program) {
         out.fused = e->built.fused;
         out.kernels = e->built.kernel_count;
+        out.library_steps = static_cast<int>(program->steps.size()) - e->built.kernel_count;
         out.peak_bytes = program->peak_bytes();
         out.arena_bytes = program->arena_bytes;
         out.unshared_bytes = program->unshared_bytes;
@@ -403,8 +404,9 @@ std::string Explanation::str() const {
     out += "  graph:\n";
     indented(e.graph);
     if (e.fused.empty()) continue;
-    out += fmt::format("  kernels: {}; peak memory per call: {} bytes (intermediates {} bytes, {} without reuse)\n",
-                       e.kernels, e.peak_bytes, e.arena_bytes, e.unshared_bytes);
+    out += fmt::format("  kernels: {}; library steps: {}; peak memory per call: {} bytes (intermediates {} "
+                       "bytes, {} without reuse)\n",
+                       e.kernels, e.library_steps, e.peak_bytes, e.arena_bytes, e.unshared_bytes);
     out += "  fused:\n";
     indented(e.fused);
   }

@@ -192,9 +192,11 @@ int main(int argc, char **argv) {
                                            : w.flops / compiled_s / 1e9 / gemm_peak;
       const bool has_limit = w.bytes > 0 || (w.flops > 1e8 && gemm_peak > 0);
       const double cold_compile_ms = std::max(0.0, first_call_ms - t[1].median_ms);
-      int kernels = 0;
-      for (const auto &e : kiln::explain(compiled, inputs).entries)
-        for (const auto &[op, n] : e.op_counts) kernels += n;
+      int kernels = 0, library_steps = 0;  // per call, summed over entries (one here)
+      for (const auto &e : kiln::explain(compiled, inputs).entries) {
+        kernels += e.kernels;
+        library_steps += e.library_steps;
+      }
       fmt::print("{:<4} {:>12.3f} {:>12.3f} {:>12} {:>8.2f}x {:>9} {:>10} {:>11.2f}  {}\n", w.id, t[0].median_ms,
                  t[1].median_ms, cell(torch ? t[2].median_ms : 0, torch), speedup_eager,
                  cell(speedup_torch, torch, "{:.2f}x"), cell(100 * fraction, has_limit, "{:.0f}%"),
@@ -212,6 +214,7 @@ int main(int argc, char **argv) {
                          {"cold_compile_ms", cold_compile_ms},
                          {"warm_compile_ms", nullptr},
                          {"kernels", kernels},
+                         {"library_steps", library_steps},
                          {"runs", t[0].runs},
                          {"kiln_eager_min_ms", t[0].min_ms},
                          {"kiln_eager_max_ms", t[0].max_ms},

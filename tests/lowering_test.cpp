@@ -114,7 +114,8 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
                       with_backend(Backend::Cpu, "w3"));
     Explanation e = explain(ln, x, a, w);
     CHECK(e.entries.at(0).kernels == 1);
-    CHECK(e.str().find("kernels: 1; peak memory per call:") != std::string::npos);
+    CHECK(e.entries.at(0).library_steps == 0);
+    CHECK(e.str().find("kernels: 1; library steps: 0; peak memory per call:") != std::string::npos);
   }
 
   TEST_CASE("W1's kernel is vectorized: AVX-512 or AVX2 registers in its assembly") {
