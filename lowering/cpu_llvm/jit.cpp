@@ -15,8 +15,10 @@ void fail_llvm(std::string_view what, llvm::Error error) {
 }
 
 Jit &Jit::instance() {
-  static Jit jit;
-  return jit;
+  // Never destroyed: compiled functions in the user's own statics may release their code
+  // after every function-local static here is gone.
+  static Jit *jit = new Jit();
+  return *jit;
 }
 
 Jit::Jit() {
