@@ -25,7 +25,8 @@ std::string print_scalar(const Kernel &k, int32_t id) {
   switch (s.kind) {
     case Scalar::Kind::Load:
       return head + fmt::format("load %{}[{}]", k.args[s.arg].name, print_index(s.index));
-    case Scalar::Kind::Constant: return head + fmt::format("{}", s.value);
+    case Scalar::Kind::Constant:
+      return head + (is_integral(s.dtype) ? fmt::format("{}", s.int_value) : fmt::format("{}", s.value));
     case Scalar::Kind::Acc: return head + fmt::format("a{}", s.acc);
     case Scalar::Kind::Op: {
       std::vector<std::string> attrs, operands;

@@ -33,7 +33,8 @@ struct Scalar {
   DType dtype;
   int32_t arg = -1;  // Load
   Index index;       // Load
-  double value = 0;  // Constant (integers up to 2^53 are exact)
+  double value = 0;        // Constant of a float or bool dtype
+  int64_t int_value = 0;   // Constant of an integer dtype (exact, beyond 2^53 too)
   OpKind op = OpKind::Add;       // Op: an elementwise op applied to `operands`
   Attrs attrs;                   // Op
   std::vector<int32_t> operands;  // Op: scalar ids

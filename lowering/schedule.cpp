@@ -27,6 +27,8 @@ using ir::ViewChain;
 
 // Longest row whose float sum accumulates in the input dtype (see build_row).
 constexpr int64_t kShortRow = 4096;
+// Longest row that is vectorized across rows rather than along itself (see plan_loops).
+constexpr int64_t kAcrossRows = 16;
 
 struct LoopDims {
   std::vector<size_t> dims;  // iteration dims, outer to inner
@@ -166,8 +168,15 @@ class Scheduler {
       const bool innermost = l + 1 == loops_.size() || (loops_[l + 1].inner && !loops_[l].inner);
       k_.loops.push_back({loops_[l].extent, l == 0, innermost});
     }
-    if (group_.kind == ir::GroupKind::Row)  // only the innermost reduced loop is vector
-      for (size_t l = 0; l < loops_.size(); ++l) k_.loops[l].vector = l + 1 == loops_.size();
+    if (group_.kind != ir::GroupKind::Row) return;
+    // Vectorize the innermost reduced loop, or, for rows too short to fill a vector (a small
+    // matmul's dot products of 5), the innermost kept loop: lanes then hold neighbouring
+    // rows, each with its own accumulator, and the reduction runs as a scalar loop inside.
+    size_t last_kept = 0;
+    while (last_kept + 1 < loops_.size() && !loops_[last_kept + 1].inner) ++last_kept;
+    const bool across_rows = row_length() <= kAcrossRows && loops_[last_kept].extent >= 8;
+    for (size_t l = 0; l < loops_.size(); ++l)
+      k_.loops[l].vector = across_rows ? l == last_kept : l + 1 == loops_.size();
   }
 
   Index index_of(const std::vector<int64_t> &strides, int64_t offset) const {
@@ -204,9 +213,13 @@ class Scheduler {
     if (read == Read::Constant) {
       const ir::Node &full = node_of(chain.root);
       const AttrValue *value = full.attrs.find("value");
-      double v = value == nullptr ? 0.0 : full.attrs.get_double("value");
+      double v = 0.0;
       if (value != nullptr && std::holds_alternative<bool>(*value)) v = std::get<bool>(*value);
-      id = add_scalar({.kind = Scalar::Kind::Constant, .dtype = g_.type(o).dtype, .value = v}, block);
+      else if (value != nullptr) v = full.attrs.get_double("value");
+      Scalar c{.kind = Scalar::Kind::Constant, .dtype = g_.type(o).dtype, .value = v};
+      if (value != nullptr && std::holds_alternative<int64_t>(*value)) c.int_value = std::get<int64_t>(*value);
+      else if (v == v) c.int_value = static_cast<int64_t>(std::clamp(v, -9.2e18, 9.2e18));
+      id = add_scalar(std::move(c), block);
     } else {
       runtime::Layout l = layout_of(chain);
       id = add_scalar({.kind = Scalar::Kind::Load, .dtype = g_.type(o).dtype,

@@ -91,6 +91,27 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     check_against_reference("nan_max", [](Tensor t) { return max(t, {1}) + min(t, {1}); }, special);
   }
 
+  TEST_CASE("integer constants past 2^53 stay exact in generated code") {
+    const int64_t big = (int64_t{1} << 60) + 1;
+    auto f = compile([big](Tensor t) { return t + big; }, with_backend(Backend::Cpu, "big_constant"));
+    Tensor t = randint(0, 100, {37}, DType::I64);
+    KILN_CHECK_CLOSE(f(t), t + big, Tolerance{});
+    CHECK(f(t).tolist<int64_t>()[0] == t.tolist<int64_t>()[0] + big);
+  }
+
+  TEST_CASE("short rows, vectorized across rows, equal the reference") {
+    for (Shape shape : {Shape{37, 5}, Shape{1025, 3}, Shape{9, 16}, Shape{8, 1}}) {
+      CAPTURE(format_shape(shape));
+      manual_seed(5);
+      Tensor x = randn(shape), w = randn({10, shape[1]}), b = randn({10});
+      check_against_reference("short_rows", [](Tensor t) {
+        return sum(t, {1}) * max(t, {1}) + sum(softmax(t, -1), {1});
+      }, x);
+      check_against_reference("small_linear", [](Tensor t, Tensor u, Tensor c) { return relu(linear(t, u, c)); },
+                              x, w, b);
+    }
+  }
+
   TEST_CASE("non-contiguous, sliced and broadcast inputs read through strides") {
     manual_seed(3);
     Tensor x = randn({33, 17});

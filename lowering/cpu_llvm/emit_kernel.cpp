@@ -23,7 +23,8 @@ class KernelEmitter {
  public:
   KernelEmitter(llvm::Module &m, const ir::Kernel &k)
       : k_(k), ctx_(m.getContext()), m_(m), b_(ctx_), acc_slots_(k.accs.size()),
-        vacc_slots_(k.accs.size()), loop_vars_(k.loops.size()), scalars_(k.scalars.size()) {
+        vacc_slots_(k.accs.size()), loop_vars_(k.loops.size()), scalars_(k.scalars.size()),
+        lane_slots_(k.accs.size()) {
     int64_t widest = 1;
     for (const ir::Scalar &s : k.scalars)
       if (s.kind == ir::Scalar::Kind::Load) widest = std::max(widest, dtype_size(s.dtype));
@@ -68,6 +69,9 @@ class KernelEmitter {
   llvm::BasicBlock *entry_ = nullptr;
   Value *begin_ = nullptr, *end_ = nullptr;
   std::vector<Value *> args_, acc_slots_, vacc_slots_, loop_vars_, scalars_;
+  // Accumulators started inside a vector loop (short rows vectorized across rows): one
+  // per lane, never folded together.
+  std::vector<Value *> lane_slots_;
   unsigned vector_width_ = 16;
   unsigned width_ = 1;     // lanes of the values being emitted now
   int vector_loop_ = -1;   // the loop whose variable is the lane index, while width_ > 1
@@ -158,8 +162,13 @@ class KernelEmitter {
   Value *scalar(const ir::Scalar &s) {
     switch (s.kind) {
       case ir::Scalar::Kind::Load: return load(s);
-      case ir::Scalar::Kind::Constant: return emit_constant(b_, register_type(ctx_, s.dtype), s.dtype, s.value);
-      case ir::Scalar::Kind::Acc: return b_.CreateLoad(register_type(ctx_, s.dtype), acc_slots_[s.acc]);
+      case ir::Scalar::Kind::Constant:
+        if (is_integral(s.dtype)) return llvm::ConstantInt::getSigned(register_type(ctx_, s.dtype), s.int_value);
+        return emit_constant(b_, register_type(ctx_, s.dtype), s.dtype, s.value);
+      case ir::Scalar::Kind::Acc:
+        if (lane_slots_[s.acc] != nullptr)
+          return b_.CreateLoad(register_type(ctx_, s.dtype, width_), lane_slots_[s.acc]);
+        return b_.CreateLoad(register_type(ctx_, s.dtype), acc_slots_[s.acc]);
       case ir::Scalar::Kind::Op: {
         std::vector<Value *> operands;
         for (int32_t o : s.operands) operands.push_back(value(o));
@@ -172,6 +181,11 @@ class KernelEmitter {
 
   void update(const Stmt &st) {
     const ir::Accumulator &acc = k_.accs[st.id];
+    if (Value *lanes = lane_slots_[st.id]) {
+      llvm::Type *type = register_type(ctx_, acc.dtype, width_);
+      b_.CreateStore(emit_combine(b_, acc.combine, acc.dtype, b_.CreateLoad(type, lanes), value(st.value)), lanes);
+      return;
+    }
     Value *slot = vacc_slots_[st.id] != nullptr && width_ > 1 ? vacc_slots_[st.id] : acc_slots_[st.id];
     llvm::Type *type = register_type(ctx_, acc.dtype, slot == acc_slots_[st.id] ? 1 : width_);
     Value *x = slot == acc_slots_[st.id] ? scalars_[st.value] : value(st.value);
@@ -188,6 +202,13 @@ class KernelEmitter {
         case Stmt::Kind::Store: store(st); break;
         case Stmt::Kind::AccInit: {
           const ir::Accumulator &acc = k_.accs[st.id];
+          if (width_ > 1) {  // inside a vector loop: one accumulator per lane
+            llvm::Type *type = register_type(ctx_, acc.dtype, width_);
+            lane_slots_[st.id] = entry_alloca(type);
+            b_.CreateStore(emit_identity(b_, type, acc.combine, acc.dtype), lane_slots_[st.id]);
+            break;
+          }
+          lane_slots_[st.id] = nullptr;
           b_.CreateStore(emit_identity(b_, register_type(ctx_, acc.dtype), acc.combine, acc.dtype), acc_slots_[st.id]);
           break;
         }
