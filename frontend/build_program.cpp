@@ -35,10 +35,9 @@ bool have_cpu_backend() {
 #endif
 }
 
-BuiltProgram build_program(const ir::Graph &g, bool keep_text) {
+BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
 #ifndef KILN_HAVE_LLVM
-  (void)g;
-  (void)keep_text;
+  (void)options;
   fail("@{}: this kiln was built without LLVM (-Dllvm=disabled): no CPU code generation", g.name);
 #else
   BuiltProgram built;
@@ -80,6 +79,7 @@ BuiltProgram build_program(const ir::Graph &g, bool keep_text) {
     step.num_inputs = step.args.size();
     for (ir::ValueId v : group.outputs)
       step.args.push_back(add_slot(v, is_output[v] ? runtime::Slot::Place::Fresh : runtime::Slot::Place::Arena));
+    if (kernels.size() < options.kernel_symbols.size()) step.symbol = options.kernel_symbols[kernels.size()];
     kernel_steps.push_back(program->steps.size());
     program->steps.emplace_back(std::move(step));
     built.kernels += ir::print_kernel(kernel);
@@ -89,8 +89,9 @@ BuiltProgram build_program(const ir::Graph &g, bool keep_text) {
   const double schedule_ms = ms_since(t0);
 
   lower::CompiledKernels compiled;
-  if (!kernels.empty()) compiled = lower::cpu::compile_kernels(kernels, {.keep_text = keep_text});
-  for (size_t i = 0; i < kernels.size(); ++i)
+  if (!kernels.empty() && options.codegen)
+    compiled = lower::cpu::compile_kernels(kernels, {.keep_text = options.keep_text});
+  for (size_t i = 0; i < compiled.fns.size(); ++i)
     std::get<runtime::KernelStep>(program->steps[kernel_steps[i]]).fn = compiled.fns[i];
   program->code = compiled.code;
   program->plan();
@@ -99,11 +100,13 @@ BuiltProgram build_program(const ir::Graph &g, bool keep_text) {
   built.llvm_ir = std::move(compiled.source);
   built.llvm_ir_optimized = std::move(compiled.optimized);
   built.assembly = std::move(compiled.assembly);
+  built.kernel_ir = std::move(kernels);
+  built.kernel_steps = std::move(kernel_steps);
   built.timing = fmt::format(
       "fuse {:.3f} ms, schedule {:.3f} ms, llvm emit {:.3f} ms, llvm -O3 {:.3f} ms, jit {:.3f} ms "
       "({} kernels)",
       fuse_ms, schedule_ms, compiled.emit_ms, compiled.optimize_ms, compiled.codegen_ms,
-      kernels.size());
+      built.kernel_count);
   return built;
 #endif
 }

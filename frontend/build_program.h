@@ -5,8 +5,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
+#include "ir/kernel_ir.h"
 #include "runtime/program.h"
 
 namespace kiln::detail {
@@ -18,12 +20,20 @@ struct BuiltProgram {
   int kernel_count = 0;
   std::string timing;   // "fuse 0.1 ms, schedule …" for KILN_LOGS=compile_time
   std::string llvm_ir, llvm_ir_optimized, assembly;  // filled when `keep_text`
+  std::vector<ir::Kernel> kernel_ir;  // one per kernel step, in step order
+  std::vector<size_t> kernel_steps;   // the step index of each kernel
+};
+
+struct BuildOptions {
+  bool keep_text = false;  // keep LLVM IR and assembly (dumps, KILN_LOGS=kernels)
+  bool codegen = true;     // false: fuse and schedule only; kernel steps get no function
+  std::vector<int32_t> kernel_symbols;  // dynamic shapes: KernelStep::symbol per kernel
 };
 
 // Whether this build has a code-generating backend (LLVM).
 [[nodiscard]] bool have_cpu_backend();
 
 // Requires a verified, decomposed graph. Throws kiln::Error when the backend fails.
-[[nodiscard]] BuiltProgram build_program(const ir::Graph &g, bool keep_text);
+[[nodiscard]] BuiltProgram build_program(const ir::Graph &g, BuildOptions options);
 
 }  // namespace kiln::detail

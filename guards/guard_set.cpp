@@ -1,9 +1,11 @@
 // Guard layout in flat_, per argument:
 //   tensor: kind, dtype, device kind, device index, rank, sizes..., contiguous(0/1),
-//           strides... (only when not contiguous)
+//           strides... (only when not contiguous); a symbolic size s<k> is stored as -(k+1)
 //   scalar: kind, value bits (int64, double bits, or bool)
 #include "guards/guard_set.h"
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -61,11 +63,19 @@ std::string format_scalar(const ArgDesc &arg) {
   return "<tensor>";
 }
 
-GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::string> names) {
+GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::string> names,
+                           std::span<const SymbolicDim> symbols) {
   KILN_CHECK(args.size() == names.size(), "guard names do not match arguments");
   GuardSet g;
   g.names_.assign(names.begin(), names.end());
-  for (const ArgDesc &a : args) {
+  for (const SymbolicDim &s : symbols) {
+    KILN_CHECK(s.symbol >= 0 && s.symbol < kMaxSymbols, "symbol s{} out of range", s.symbol);
+    KILN_CHECK(args[s.row].kind == ArgDesc::Kind::Tensor && is_contiguous(args[s.row].sizes, args[s.row].strides),
+               "a symbolic dim needs a contiguous tensor argument");
+    g.num_symbols_ = std::max(g.num_symbols_, s.symbol + 1);
+  }
+  for (size_t row = 0; row < args.size(); ++row) {
+    const ArgDesc &a = args[row];
     g.flat_.push_back(static_cast<int64_t>(a.kind));
     if (a.kind != ArgDesc::Kind::Tensor) {
       g.flat_.push_back(scalar_bits(a));
@@ -75,7 +85,10 @@ GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::s
     g.flat_.push_back(static_cast<int64_t>(a.device.kind));
     g.flat_.push_back(a.device.index);
     g.flat_.push_back(static_cast<int64_t>(a.sizes.size()));
+    const size_t first = g.flat_.size();
     g.flat_.insert(g.flat_.end(), a.sizes.begin(), a.sizes.end());
+    for (const SymbolicDim &s : symbols)
+      if (s.row == static_cast<int32_t>(row)) g.flat_[first + s.dim] = -(s.symbol + 1);
     const bool dense = is_contiguous(a.sizes, a.strides);
     g.flat_.push_back(dense);
     if (!dense) g.flat_.insert(g.flat_.end(), a.strides.begin(), a.strides.end());
@@ -84,7 +97,13 @@ GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::s
 }
 
 bool GuardSet::check(std::span<const ArgDesc> args) const {
+  std::array<int64_t, kMaxSymbols> bindings;
+  return check(args, bindings);
+}
+
+bool GuardSet::check(std::span<const ArgDesc> args, std::span<int64_t> bindings) const {
   if (args.size() != names_.size()) return false;
+  std::fill_n(bindings.begin(), num_symbols_, 0);
   const int64_t *p = flat_.data();
   for (const ArgDesc &a : args) {
     if (*p++ != static_cast<int64_t>(a.kind)) return false;
@@ -97,8 +116,17 @@ bool GuardSet::check(std::span<const ArgDesc> args) const {
     if (*p++ != a.device.index) return false;
     const int64_t rank = *p++;
     if (rank != static_cast<int64_t>(a.sizes.size())) return false;
-    for (int64_t d = 0; d < rank; ++d)
-      if (p[d] != a.sizes[d]) return false;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (p[d] >= 0) {
+        if (p[d] != a.sizes[d]) return false;
+        continue;
+      }
+      // A symbol binds at its first dim; sizes 0 and 1 are never symbolic (they change
+      // broadcasting and emptiness, so a trace may not hold for them).
+      int64_t &bound = bindings[-p[d] - 1];
+      if (a.sizes[d] < 2 || (bound != 0 && bound != a.sizes[d])) return false;
+      bound = a.sizes[d];
+    }
     p += rank;
     const bool dense = *p++ != 0;
     if (dense) {
@@ -112,11 +140,35 @@ bool GuardSet::check(std::span<const ArgDesc> args) const {
   return true;
 }
 
+std::vector<std::pair<int32_t, int32_t>> GuardSet::changed_dims(std::span<const ArgDesc> args) const {
+  if (args.size() != names_.size()) return {};
+  std::vector<std::pair<int32_t, int32_t>> out;
+  const int64_t *p = flat_.data();
+  for (size_t row = 0; row < args.size(); ++row) {
+    const ArgDesc &a = args[row];
+    if (*p++ != static_cast<int64_t>(a.kind)) return {};
+    if (a.kind != ArgDesc::Kind::Tensor) {
+      ++p;
+      continue;
+    }
+    p += 3;  // dtype, device kind and index
+    const int64_t rank = *p++;
+    if (rank != static_cast<int64_t>(a.sizes.size())) return {};
+    for (int64_t d = 0; d < rank; ++d)
+      if (p[d] < 0 || p[d] != a.sizes[d]) out.push_back({static_cast<int32_t>(row), static_cast<int32_t>(d)});
+    p += rank;
+    if (*p++ == 0) p += rank;  // strides of a non-contiguous tensor
+  }
+  return out;
+}
+
 GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
   if (args.size() != names_.size())
     return {0, fmt::format("argument count mismatch: expected {}, got {}", names_.size(), args.size())};
   const int64_t *p = flat_.data();
   int passed = 0;
+  std::array<int64_t, kMaxSymbols> bound{};
+  std::array<std::string, kMaxSymbols> bound_by;
   for (size_t i = 0; i < args.size(); ++i) {
     const ArgDesc &a = args[i];
     const std::string who = fmt::format("'{}' (arg {})", names_[i], i);
@@ -149,9 +201,21 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
       return {passed, fmt::format("tensor {} rank mismatch: expected {}, got {}", who, rank, a.sizes.size())};
     ++passed;
     for (int64_t d = 0; d < rank; ++d) {
-      if (p[d] != a.sizes[d])
-        return {passed, fmt::format("tensor {} size mismatch at dim {}: expected {}, got {}", who, d,
-                                    p[d], a.sizes[d])};
+      const int64_t got = a.sizes[d];
+      if (p[d] >= 0 && p[d] != got)
+        return {passed, fmt::format("tensor {} size mismatch at dim {}: expected {}, got {}", who, d, p[d], got)};
+      if (p[d] < 0) {
+        const int64_t k = -p[d] - 1;
+        if (got < 2)
+          return {passed, fmt::format("tensor {} size mismatch at dim {}: expected s{} >= 2, got {}", who, d, k, got)};
+        if (bound[k] != 0 && bound[k] != got)
+          return {passed, fmt::format("tensor {} size mismatch at dim {}: expected s{} = {} (as {}), got {}", who,
+                                      d, k, bound[k], bound_by[k], got)};
+        if (bound[k] == 0) {
+          bound[k] = got;
+          bound_by[k] = fmt::format("tensor '{}' dim {}", names_[i], d);
+        }
+      }
       ++passed;
     }
     p += rank;
@@ -175,6 +239,7 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
 
 std::vector<std::string> GuardSet::describe() const {
   std::vector<std::string> out;
+  std::vector<std::string> symbols(static_cast<size_t>(num_symbols_));
   const int64_t *p = flat_.data();
   for (size_t i = 0; i < names_.size(); ++i) {
     const auto kind = static_cast<ArgDesc::Kind>(*p++);
@@ -186,7 +251,16 @@ std::vector<std::string> GuardSet::describe() const {
     const Device device = device_of(p[0], p[1]);
     p += 2;
     const int64_t rank = *p++;
-    std::span<const int64_t> sizes(p, static_cast<size_t>(rank));
+    std::vector<std::string> sizes;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (p[d] >= 0) {
+        sizes.push_back(fmt::format("{}", p[d]));
+        continue;
+      }
+      const size_t k = static_cast<size_t>(-p[d] - 1);
+      sizes.push_back(fmt::format("s{}", k));
+      if (symbols[k].empty()) symbols[k] = fmt::format("symbol s{} >= 2: tensor '{}' (arg {}) dim {}", k, names_[i], i, d);
+    }
     p += rank;
     const bool dense = *p++ != 0;
     std::string layout = "contiguous";
@@ -194,9 +268,10 @@ std::vector<std::string> GuardSet::describe() const {
       layout = fmt::format("strides {}", format_shape(std::span<const int64_t>(p, static_cast<size_t>(rank))));
       p += rank;
     }
-    out.push_back(fmt::format("tensor '{}' (arg {}): {}{} on {}, {}", names_[i], i, dtype_name(dtype),
-                              format_shape(sizes), device.name(), layout));
+    out.push_back(fmt::format("tensor '{}' (arg {}): {}[{}] on {}, {}", names_[i], i, dtype_name(dtype),
+                              fmt::join(sizes, ","), device.name(), layout));
   }
+  out.insert(out.end(), symbols.begin(), symbols.end());
   return out;
 }
 

@@ -1,12 +1,14 @@
 // GuardSet: what a trace assumed about its arguments — each tensor's dtype, device, rank,
 // sizes and layout (contiguous, or its exact strides), each scalar's value — flattened into
-// one array so checking a call is a single linear comparison. The reason for a miss is
+// one array so checking a call is a single linear comparison. A dynamic entry's symbolic
+// dims accept any size >= 2, equal wherever one symbol appears. The reason for a miss is
 // rebuilt only after a miss, in the user's words.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/device.h"
@@ -26,14 +28,32 @@ struct ArgDesc {
   double double_value = 0.0;
 };
 
+// Dim `dim` of the tensor in argument row `row` is symbol s<symbol> (dynamic shapes).
+struct SymbolicDim {
+  int32_t row = 0, dim = 0, symbol = 0;
+};
+
+// Most symbols one entry may have (the call path binds them in a fixed array).
+inline constexpr int kMaxSymbols = 8;
+
 class GuardSet {
  public:
-  // names[i] is argument i's name as the user knows it ("x", "arg1", "xs[0]").
+  // names[i] is argument i's name as the user knows it ("x", "arg1", "xs[0]"). A tensor
+  // with a symbolic dim must be contiguous (its strides then follow from its sizes).
   [[nodiscard]] static GuardSet capture(std::span<const ArgDesc> args,
-                                        std::span<const std::string> names);
+                                        std::span<const std::string> names,
+                                        std::span<const SymbolicDim> symbols = {});
 
-  // True when every guard holds. Allocation-free; this runs on every call.
+  // True when every guard holds. Allocation-free; this runs on every call. The second form
+  // also returns each symbol's size in `bindings` (at least num_symbols() long).
   [[nodiscard]] bool check(std::span<const ArgDesc> args) const;
+  [[nodiscard]] bool check(std::span<const ArgDesc> args, std::span<int64_t> bindings) const;
+  [[nodiscard]] int num_symbols() const { return num_symbols_; }
+
+  // (row, dim) of every tensor dim that is symbolic here or whose size differs in `args`,
+  // when `args` have the same kinds and ranks; empty otherwise. Dynamic shapes (auto)
+  // make these symbols at the next compile.
+  [[nodiscard]] std::vector<std::pair<int32_t, int32_t>> changed_dims(std::span<const ArgDesc> args) const;
 
   struct Miss {
     int passed = 0;      // guards that held before the first failing one (closeness)
@@ -49,6 +69,7 @@ class GuardSet {
  private:
   std::vector<int64_t> flat_;  // per argument: kind, then its facts (see guard_set.cpp)
   std::vector<std::string> names_;
+  int num_symbols_ = 0;
 };
 
 // "3", "0.5", "true": how a scalar argument's value is printed in guards and IR.

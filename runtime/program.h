@@ -26,6 +26,7 @@ struct KernelStep {
   std::string name;
   KernelFn fn = nullptr;
   int64_t extent = 1;  // iterations of the outermost loop
+  int32_t symbol = -1; // in a dynamic program: extent is a multiple of symbol s<symbol>
   int64_t grain = 1;   // fewest iterations worth a thread
   std::vector<int32_t> args;  // slots: inputs then outputs
   size_t num_inputs = 0;

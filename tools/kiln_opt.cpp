@@ -110,7 +110,7 @@ int check(const kiln::ir::Graph &g, const std::vector<kiln::runtime::Array> &inp
   std::vector<kiln::runtime::Array> want = kiln::runtime::evaluate(g, inputs);
   std::vector<const kiln::runtime::Array *> pointers;
   for (const kiln::runtime::Array &a : inputs) pointers.push_back(&a);
-  std::vector<kiln::runtime::Array> got = kiln::detail::build_program(g, false).program->run(pointers);
+  std::vector<kiln::runtime::Array> got = kiln::detail::build_program(g, {}).program->run(pointers);
   int status = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     if (got[i].type() != want[i].type()) {

@@ -24,6 +24,11 @@ namespace kiln {
 enum class Backend { Cpu, Cuda, Reference, Eager };
 enum class Stance { Default, ForceEager, EagerOnRecompile, FailOnRecompile };
 enum class AutotuneMode { Off, Default, Max };
+// Off: every new size is a new guard set. Auto: a dim seen to change becomes a symbol at the
+// next compile (any size >= 2), so later sizes reuse that entry. On: every dim of size >= 2
+// is a symbol from the first compile. A dim that cannot be symbolic stays static, with the
+// reason under KILN_LOGS=recompiles.
+enum class Dynamic { Off, Auto, On };
 
 struct CompileOptions {
   std::string name = "fn";             // used in logs, dumps, IR (@name) and messages
@@ -31,6 +36,7 @@ struct CompileOptions {
   Backend backend = Backend::Cpu;
   int recompile_limit = 8;             // guard sets per function before it runs eagerly
   Stance stance = Stance::Default;
+  Dynamic dynamic = Dynamic::Auto;
   AutotuneMode autotune = AutotuneMode::Default;  // used once the backends autotune
 };
 
@@ -47,6 +53,8 @@ struct Explanation {
     int library_steps = 0;  // ops the runtime runs itself per call (large matmuls, cat, …)
     int64_t peak_bytes = 0; // memory a call holds at most (arena + results + library ops)
     int64_t arena_bytes = 0, unshared_bytes = 0;  // intermediates with and without reuse
+    int symbols = 0;     // dynamic shapes: symbols in the guards and IR (s0, s1, …)
+    int sizes_seen = 0;  // dynamic shapes: distinct sizes this entry has run
   };
   std::string name;
   std::vector<Entry> entries;

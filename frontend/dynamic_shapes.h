@@ -1,0 +1,33 @@
+// Dynamic shapes: which dims of a call become symbols, the witness sizes a symbolic trace
+// runs at, and the checks that a graph's kernels hold for every size of their symbols.
+// A symbolic trace runs twice, at two witness sets; a number that is the symbol changes
+// with the witness, anything else computed from it (a mean's 1/s0, a reshape to 4*s0)
+// shows up as a difference, and the dims stay static.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "build_program.h"
+#include "guards/guard_set.h"
+
+namespace kiln::detail {
+
+// Witness sizes of `n` symbols, set 0 or 1: odd numbers (about a million) no real shape uses.
+[[nodiscard]] std::vector<int64_t> witness_sizes(int n, int set);
+
+// Symbols for the candidate dims (row, dim) of a call, skipping sizes 0 and 1 and
+// non-contiguous tensors. Dims of equal size share a symbol, as they usually must (a batch
+// dim of x and of y); the guards then require them to stay equal.
+[[nodiscard]] std::vector<guards::SymbolicDim> assign_symbols(
+    std::span<const guards::ArgDesc> args, std::span<const std::pair<int32_t, int32_t>> candidates);
+
+// Compares builds of one graph at witness sets a and b: every kernel must be the same but
+// for its outer loop's extent, which may walk one symbol. Fills `symbols` (per kernel, -1
+// for a static extent) for BuildOptions::kernel_symbols; returns why not, or "".
+[[nodiscard]] std::string generalize_kernels(const BuiltProgram &built, const BuiltProgram &other,
+                                             std::span<const int64_t> a, std::span<const int64_t> b,
+                                             std::vector<int32_t> &symbols);
+
+}  // namespace kiln::detail

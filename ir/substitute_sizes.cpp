@@ -1,0 +1,75 @@
+// Substituting sizes in shapes, attributes and whole graphs, and writing witnesses as
+// symbols in IR text.
+#include "ir/substitute_sizes.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <charconv>
+
+namespace kiln::ir {
+
+int64_t SizeMap::operator()(int64_t v) const {
+  for (size_t k = 0; k < from.size(); ++k)
+    if (v == from[k]) return to[k];
+  return v;
+}
+
+Shape substitute(const Shape &shape, const SizeMap &map) {
+  Shape out(shape);
+  for (int64_t &d : out) d = map(d);
+  return out;
+}
+
+Attrs substitute(const Attrs &attrs, const SizeMap &map) {
+  Attrs out;
+  for (const auto &[key, value] : attrs.items()) {
+    if (const auto *i = std::get_if<int64_t>(&value)) out.set(key, map(*i));
+    else if (const auto *v = std::get_if<std::vector<int64_t>>(&value)) out.set(key, substitute(*v, map));
+    else out.set(key, value);
+  }
+  return out;
+}
+
+Graph substitute(const Graph &g, const SizeMap &map) {
+  Graph out;
+  out.name = g.name;
+  out.device = g.device;
+  out.scalar_guards = g.scalar_guards;
+  std::vector<ValueId> id(static_cast<size_t>(g.num_values()), -1);
+  auto type_of = [&](ValueId v) { return TensorType{g.type(v).dtype, substitute(g.type(v).shape, map)}; };
+  for (ValueId v : g.inputs) id[v] = out.add_input(g.value(v).name, type_of(v));
+  for (const Node &n : g.nodes) {
+    std::vector<ValueId> operands;
+    for (ValueId o : n.operands) operands.push_back(id[o]);
+    id[n.result] = out.add_node_typed(n.op, std::move(operands), substitute(n.attrs, map), type_of(n.result));
+  }
+  for (ValueId v : g.outputs) out.outputs.push_back(id[v]);
+  return out;
+}
+
+std::string symbolize_text(std::string_view text, std::span<const int64_t> witnesses) {
+  auto part_of_number = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '%'; };
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const bool starts = std::isdigit(static_cast<unsigned char>(text[i])) && (i == 0 || !part_of_number(text[i - 1]));
+    if (!starts) {
+      out += text[i++];
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && part_of_number(text[j])) ++j;
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data() + i, text.data() + j, v);
+    int symbol = -1;
+    if (ec == std::errc() && end == text.data() + j)
+      for (size_t k = 0; k < witnesses.size(); ++k)
+        if (v == witnesses[k]) symbol = static_cast<int>(k);
+    out += symbol >= 0 ? fmt::format("s{}", symbol) : std::string(text.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace kiln::ir
