@@ -332,7 +332,7 @@ void CompiledCore::State::lower(Entry &entry, int index, std::vector<int32_t> ke
   BuiltProgram &b = entry.built;
   if (entry.dynamic) {
     b.fused = ir::symbolize_text(b.fused, entry.dynamic->witnesses);
-    b.kernels = ir::symbolize_text(b.kernels, entry.dynamic->witnesses);
+    b.kernels = ir::symbolize_text(b.kernels, entry.dynamic->witnesses, true);
   }
   if (log_enabled(LogTopic::Fused)) log_line(LogTopic::Fused, fmt::format("{} fused:\n{}", options.name, b.fused));
   if (log_enabled(LogTopic::Kernels))
@@ -354,7 +354,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(
   if (symbols.empty()) return nullptr;
   int n = 0;
   for (const auto &s : symbols) n = std::max(n, s.symbol + 1);
-  const std::vector<int64_t> w0 = witness_sizes(n, 0), w1 = witness_sizes(n, 1);
+  const std::vector<int64_t> w0 = ir::witness_sizes(n, 0), w1 = ir::witness_sizes(n, 1);
   Traced a, b;
   ir::Graph ga, gb;
   try {

@@ -22,12 +22,6 @@ std::string shape_free_text(ir::Kernel k) {
 
 }  // namespace
 
-std::vector<int64_t> witness_sizes(int n, int set) {
-  std::vector<int64_t> out;
-  for (int k = 0; k < n; ++k) out.push_back((set == 0 ? 1000003 : 1100009) + 20 * k);
-  return out;
-}
-
 std::vector<guards::SymbolicDim> assign_symbols(std::span<const guards::ArgDesc> args,
                                                 std::span<const std::pair<int32_t, int32_t>> candidates) {
   std::vector<guards::SymbolicDim> out;

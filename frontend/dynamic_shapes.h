@@ -14,9 +14,6 @@
 
 namespace kiln::detail {
 
-// Witness sizes of `n` symbols, set 0 or 1: odd numbers (about a million) no real shape uses.
-[[nodiscard]] std::vector<int64_t> witness_sizes(int n, int set);
-
 // Symbols for the candidate dims (row, dim) of a call, skipping sizes 0 and 1 and
 // non-contiguous tensors. Dims of equal size share a symbol, as they usually must (a batch
 // dim of x and of y); the guards then require them to stay equal.

@@ -13,6 +13,7 @@
 
 #include "ir/device.h"
 #include "ir/dtype.h"
+#include "ir/substitute_sizes.h"
 
 namespace kiln::guards {
 
@@ -34,7 +35,7 @@ struct SymbolicDim {
 };
 
 // Most symbols one entry may have (the call path binds them in a fixed array).
-inline constexpr int kMaxSymbols = 8;
+inline constexpr int kMaxSymbols = ir::kMaxSymbols;
 
 class GuardSet {
  public:

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "ir/diag.h"
+#include "ir/substitute_sizes.h"
 #include "ir/verify.h"
 
 namespace kiln::ir {
@@ -260,6 +261,16 @@ class Parser {
     return value;
   }
 
+  // `s0`, `s1`, …: a symbolic size (dynamic shapes), read as its witness.
+  std::optional<int64_t> symbol_size(const Token &t) const {
+    if (t.kind != TokenKind::Ident || t.text.size() < 2 || t.text[0] != 's') return std::nullopt;
+    int k = 0;
+    auto [end, ec] = std::from_chars(t.text.data() + 1, t.text.data() + t.text.size(), k);
+    if (ec != std::errc() || end != t.text.data() + t.text.size()) return std::nullopt;
+    if (k >= kMaxSymbols) error(t, fmt::format("symbol '{}': at most {} symbols, s0 to s{}", t.text, kMaxSymbols, kMaxSymbols - 1));
+    return witness_sizes(k + 1, 0)[k];
+  }
+
   // A non-negative integer: a dimension size or a device index.
   int64_t to_size(const Token &t, std::string_view what) const {
     if (t.kind != TokenKind::Number || is_double_text(t.text) || t.text.starts_with('-'))
@@ -275,7 +286,12 @@ class Parser {
       error(t, fmt::format("unknown dtype '{}': expected one of bool, i32, i64, f32, f64", t.text));
     expect("[");
     Shape shape;
-    if (!at("]")) comma_list([&] { shape.push_back(to_size(next(), "a dimension size")); });
+    if (!at("]"))
+      comma_list([&] {
+        const Token &d = next();
+        const std::optional<int64_t> symbol = symbol_size(d);
+        shape.push_back(symbol ? *symbol : to_size(d, "a dimension size"));
+      });
     expect("]");
     return {*dtype, shape};
   }
@@ -386,6 +402,7 @@ class Parser {
       if (!at("]"))
         comma_list([&] {
           const Token &item = next();
+          if (std::optional<int64_t> symbol = symbol_size(item)) return items.push_back(*symbol);
           if (item.kind != TokenKind::Number || is_double_text(item.text))
             error(item, "expected an integer in the list");
           items.push_back(to_int(item));
@@ -394,6 +411,7 @@ class Parser {
       return items;
     }
     if (t.kind != TokenKind::Ident) error(t, "expected an attribute value");
+    if (std::optional<int64_t> symbol = symbol_size(t)) return *symbol;
     if (t.text == "true" || t.text == "false") return t.text == "true";
     if (t.text == "inf" || t.text == "nan") return to_double(t);
     if (std::optional<DType> dtype = dtype_from_name(t.text)) return *dtype;

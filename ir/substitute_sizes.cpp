@@ -9,6 +9,12 @@
 
 namespace kiln::ir {
 
+std::vector<int64_t> witness_sizes(int n, int set) {
+  std::vector<int64_t> out;
+  for (int k = 0; k < n; ++k) out.push_back((set == 0 ? 1000003 : 1100009) + 20 * k);
+  return out;
+}
+
 int64_t SizeMap::operator()(int64_t v) const {
   for (size_t k = 0; k < from.size(); ++k)
     if (v == from[k]) return to[k];
@@ -48,25 +54,33 @@ Graph substitute(const Graph &g, const SizeMap &map) {
   return out;
 }
 
-std::string symbolize_text(std::string_view text, std::span<const int64_t> witnesses) {
+std::string symbolize_text(std::string_view text, std::span<const int64_t> witnesses, bool multiples) {
   auto part_of_number = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '%'; };
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
-    const bool starts = std::isdigit(static_cast<unsigned char>(text[i])) && (i == 0 || !part_of_number(text[i - 1]));
+    // A range `0..n` in kernel IR holds two numbers.
+    const bool after_range = i >= 2 && text.substr(i - 2, 2) == "..";
+    const bool starts = std::isdigit(static_cast<unsigned char>(text[i])) &&
+                        (i == 0 || after_range || !part_of_number(text[i - 1]));
     if (!starts) {
       out += text[i++];
       continue;
     }
     size_t j = i;
-    while (j < text.size() && part_of_number(text[j])) ++j;
+    while (j < text.size() && part_of_number(text[j]) && text.substr(j, 2) != "..") ++j;
     int64_t v = 0;
     const auto [end, ec] = std::from_chars(text.data() + i, text.data() + j, v);
     int symbol = -1;
+    int64_t factor = 1;
     if (ec == std::errc() && end == text.data() + j)
-      for (size_t k = 0; k < witnesses.size(); ++k)
-        if (v == witnesses[k]) symbol = static_cast<int>(k);
-    out += symbol >= 0 ? fmt::format("s{}", symbol) : std::string(text.substr(i, j - i));
+      for (size_t k = 0; k < witnesses.size() && symbol < 0; ++k)
+        if (v == witnesses[k] || (multiples && v > 0 && v % witnesses[k] == 0 && v / witnesses[k] < witnesses[0])) {
+          symbol = static_cast<int>(k);
+          factor = v / witnesses[k];
+        }
+    if (symbol < 0) out += text.substr(i, j - i);
+    else out += factor == 1 ? fmt::format("s{}", symbol) : fmt::format("{}*s{}", factor, symbol);
     i = j;
   }
   return out;

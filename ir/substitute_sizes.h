@@ -6,12 +6,20 @@
 
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ir/attrs.h"
 #include "ir/graph.h"
 #include "ir/shape.h"
 
 namespace kiln::ir {
+
+// Most symbols one graph may have.
+inline constexpr int kMaxSymbols = 8;
+
+// Witness sizes of `n` symbols, set 0 or 1: odd numbers (about a million) no real shape
+// uses. Set 0 is what IR text spells s0, s1, …: the parser reads `s1` as set 0's second.
+[[nodiscard]] std::vector<int64_t> witness_sizes(int n, int set);
 
 // from[k] -> to[k] for every k; values matching no witness are kept.
 struct SizeMap {
@@ -24,7 +32,9 @@ struct SizeMap {
 [[nodiscard]] Graph substitute(const Graph &g, const SizeMap &map);
 
 // IR text with each witness written as its symbol (s0, s1, …) where it stands alone as a
-// number: what logs, dumps and explain() show for a dynamic graph.
-[[nodiscard]] std::string symbolize_text(std::string_view text, std::span<const int64_t> witnesses);
+// number: what logs, dumps and explain() show for a dynamic graph. With `multiples`, a
+// multiple of one witness is written `8*s0` too (kernel IR: extents, buffer sizes).
+[[nodiscard]] std::string symbolize_text(std::string_view text, std::span<const int64_t> witnesses,
+                                         bool multiples = false);
 
 }  // namespace kiln::ir

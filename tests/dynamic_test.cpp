@@ -3,6 +3,9 @@
 // a function that branches on a size still gets the right answer at every size.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "check.h"
 #include "log_capture.h"
 
@@ -136,6 +139,28 @@ TEST_SUITE("compile") {
       REQUIRE(ex.entries.size() == 2);
       CHECK(ex.entries[1].symbols == 1);
     }
+  }
+
+  TEST_CASE("dynamic: threads sharing one dynamic function, each size admitted once") {
+    auto f = compile([](Tensor x) { return sigmoid(x) * x; }, options("threads", {"x"}));
+    (void)f(ones({2, 4}));
+    (void)f(ones({3, 4}));  // the dynamic entry
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 25; ++i) {
+          const int64_t n = 2 + (t * 7 + i * 3) % 11;
+          Tensor x = full({n, 4}, 0.25 * (t + 1));
+          Tensor got = f(x), want = sigmoid(x) * x;
+          if (!(max(abs(got - want)).item<double>() <= 1e-6)) ++wrong;
+        }
+      });
+    for (auto &th : threads) th.join();
+    CHECK(wrong == 0);
+    Explanation ex = explain(f, ones({5, 4}));
+    CHECK(ex.entries.size() == 2);
+    CHECK(ex.entries[1].sizes_seen == 10);  // 3..12; size 2 is entry 0, static
   }
 
   TEST_CASE("dynamic: reshapes and views through a symbolic dim") {

@@ -43,6 +43,32 @@ TEST_SUITE("tools") {
           "}\n");
   }
 
+  TEST_CASE("kiln-opt reads symbolic sizes, keeps them through passes, and binds them with --sizes") {
+    Result r = run(kDir + "dynamic_batch.kir --passes=simplify,dce");
+    CHECK(r.status == 0);
+    CHECK(r.output ==
+          "graph @scaled(%x: f32[s0,8], %b: f32[8]) -> f32[s0,8]\n"
+          "    where [device=cpu] {\n"
+          "  %0: f32[s0,8] = broadcast[shape=[s0,8]] %b\n"
+          "  %1: f32[s0,8] = add %x, %0\n"
+          "  %2: f32[s0,8] = tanh %1\n"
+          "  return %2\n"
+          "}\n");
+    Result k = run(kDir + "dynamic_batch.kir --passes=simplify,dce --kernels");
+    CHECK(k.output.find("kernel @scaled.k0(%x: f32[8*s0], %b: f32[8], %2: f32[8*s0] out) {\n"
+                        "  parallel for i0 in 0..s0 {\n") != std::string::npos);
+    Result run5 = run(kDir + "dynamic_batch.kir --run --sizes=s0=5");
+    CHECK(run5.status == 0);
+    CHECK(run5.output.find("%x = f32[5,8]") != std::string::npos);
+    CHECK(run5.output.find("output 0 = f32[5,8]") != std::string::npos);
+    Result check = run(kDir + "dynamic_batch.kir --check --sizes=s0=17");
+    CHECK(check.status == 0);
+    CHECK(check.output.find("output 0: 136 elements") != std::string::npos);
+    Result bad = run(kDir + "dynamic_batch.kir --run --sizes=s1=4");
+    CHECK(bad.status == 1);
+    CHECK(bad.output == "kiln-opt: --sizes: expected s0=N with N >= 2, got 's1=4'\n");
+  }
+
   TEST_CASE("kiln-opt --run evaluates on seeded inputs, the same way every time") {
     Result a = run("--run --seed=7 < " + kDir + "linear_relu.kir");
     Result b = run("--run --seed=7 - < " + kDir + "linear_relu.kir");

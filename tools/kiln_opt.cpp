@@ -4,6 +4,7 @@
 // backend against it. Bad IR exits 1 with "file:line:col: error: ...".
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "ir/parser.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
+#include "ir/substitute_sizes.h"
 #include "kiln/kiln.h"
 #include "lowering/schedule.h"
 #include "runtime/evaluate.h"
@@ -26,20 +28,40 @@ namespace {
 
 constexpr const char *kUsage =
     "usage: kiln-opt [FILE.kir | -] [--passes=a,b,c] [--fuse] [--kernels] [--print] [--run]\n"
-    "                [--check] [--seed=N] [--list-passes]\n"
+    "                [--check] [--seed=N] [--sizes=s0=N,...] [--list-passes]\n"
     "  reads IR text from FILE (or stdin), runs the passes in order, then prints the IR\n"
     "  (--print, the default) and/or evaluates it on seeded random inputs (--run).\n"
     "  --fuse (or `fuse` last in --passes) prints the kernel groups fusion makes;\n"
     "  --kernels prints their kernel IR; --check compiles the graph with the CPU backend,\n"
     "  runs it and the reference evaluator on the same seeded inputs and prints the\n"
-    "  largest difference per output (exit 1 if an output's shape or dtype differs)\n";
+    "  largest difference per output (exit 1 if an output's shape or dtype differs).\n"
+    "  Symbolic sizes (s0, s1, … as in dynamic-shape dumps) print as symbols; --run and\n"
+    "  --check bind them with --sizes (default 3 each)\n";
 
 struct Options {
   std::string input = "-";
   std::string passes;
   bool print = false, run = false, list = false, fuse = false, kernels = false, check = false;
   uint64_t seed = 0;
+  std::vector<int64_t> sizes;  // --sizes: s0, s1, … in order
 };
+
+// "s0=4,s1=8" -> {4, 8}; symbols must come in order.
+std::vector<int64_t> parse_sizes(std::string_view text) {
+  std::vector<int64_t> sizes;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    const std::string want = fmt::format("s{}=", sizes.size());
+    int64_t n = 0;
+    const bool ok = item.starts_with(want) &&
+                    std::from_chars(item.data() + want.size(), item.data() + item.size(), n).ptr == item.data() + item.size();
+    if (!ok || n < 2) kiln::fail("kiln-opt: --sizes: expected {}N with N >= 2, got '{}'", want, item);
+    sizes.push_back(n);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return sizes;
+}
 
 Options parse_args(int argc, char **argv) {
   Options o;
@@ -53,6 +75,7 @@ Options parse_args(int argc, char **argv) {
     else if (a == "--check") o.check = true;
     else if (a == "--run") o.run = true;
     else if (a.rfind("--seed=", 0) == 0) o.seed = std::stoull(a.substr(7));
+    else if (a.rfind("--sizes=", 0) == 0) o.sizes = parse_sizes(std::string_view(a).substr(8));
     else if (a == "--list-passes") o.list = true;
     else if (a == "--help" || a == "-h") {
       std::cout << kUsage;
@@ -101,8 +124,9 @@ void print_kernels(const kiln::ir::Graph &g) {
   int index = 0;
   for (const kiln::ir::Group &group : plan.groups)
     if (group.kind != kiln::ir::GroupKind::Library)
-      std::cout << kiln::ir::print_kernel(
-          kiln::lower::schedule(g, group, fmt::format("{}.k{}", g.name, index++)));
+      std::cout << kiln::ir::symbolize_text(
+          kiln::ir::print_kernel(kiln::lower::schedule(g, group, fmt::format("{}.k{}", g.name, index++))),
+          kiln::ir::witness_sizes(kiln::ir::kMaxSymbols, 0), true);
 }
 
 // The CPU backend against the reference evaluator on the same inputs.
@@ -141,9 +165,14 @@ int run(const Options &o) {
   const std::string source = o.input == "-" ? "<stdin>" : o.input;
   kiln::ir::Graph g = kiln::ir::parse(read_input(o.input), source);
   if (!o.passes.empty()) kiln::ir::run_pipeline(g, o.passes);
-  if (o.print) std::cout << (o.fuse ? kiln::ir::print_fused(g, kiln::ir::fuse(g)) : kiln::ir::print(g));
+  const std::vector<int64_t> witnesses = kiln::ir::witness_sizes(kiln::ir::kMaxSymbols, 0);
+  auto symbolic = [&](const std::string &text) { return kiln::ir::symbolize_text(text, witnesses); };
+  if (o.print) std::cout << symbolic(o.fuse ? kiln::ir::print_fused(g, kiln::ir::fuse(g)) : kiln::ir::print(g));
   if (o.kernels) print_kernels(g);
   if (!o.run && !o.check) return 0;
+  std::vector<int64_t> sizes = o.sizes;
+  sizes.resize(witnesses.size(), 3);
+  g = kiln::ir::substitute(g, {witnesses, sizes});
   kiln::manual_seed(o.seed);
   std::vector<kiln::runtime::Array> inputs;
   std::vector<std::string> names = kiln::ir::print_names(g);
