@@ -110,7 +110,10 @@ template <class T> Tensor from_data(const T *data, const Shape &shape) {
 }
 
 template <class T> Tensor from_vector(const std::vector<T> &data, std::optional<Shape> shape) {
-  Shape s = shape.value_or(Shape{static_cast<int64_t>(data.size())});
+  // Sizes first: [-1,-2] would pass the count check below and fail in empty(), a name the
+  // user never called.
+  const Shape s =
+      checked_shape("from_vector", shape.value_or(Shape{static_cast<int64_t>(data.size())}));
   if (numel(s) != static_cast<int64_t>(data.size()))
     fail("from_vector: shape {} needs {} elements, got {}", format_shape(s), numel(s), data.size());
   if constexpr (std::is_same_v<T, bool>) {

@@ -163,13 +163,13 @@ std::vector<std::pair<int32_t, int32_t>> GuardSet::changed_dims(std::span<const 
 }
 
 GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
-  if (args.size() != names_.size())
-    return {0, fmt::format("argument count mismatch: expected {}, got {}", names_.size(), args.size())};
   const int64_t *p = flat_.data();
   int passed = 0;
   std::array<int64_t, kMaxSymbols> bound{};
   std::array<std::string, kMaxSymbols> bound_by;
-  for (size_t i = 0; i < args.size(); ++i) {
+  // Rows are compared first, so a vector<Tensor> of another length says so by its size guard.
+  const size_t rows = std::min(args.size(), names_.size());
+  for (size_t i = 0; i < rows; ++i) {
     const ArgDesc &a = args[i];
     const std::string who = fmt::format("'{}' (arg {})", names_[i], i);
     const auto kind = static_cast<ArgDesc::Kind>(*p++);
@@ -234,6 +234,8 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
     ++passed;
     p += rank;
   }
+  if (args.size() != names_.size())
+    return {passed, fmt::format("argument count mismatch: expected {}, got {}", names_.size(), args.size())};
   return {passed, "no guard failed"};
 }
 

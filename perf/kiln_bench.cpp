@@ -1,11 +1,15 @@
 // kiln-bench: the workloads of ../shared/WORKLOADS.md with kiln eager, kiln compiled and
 // libtorch eager side by side, at each thread count, same inputs, outputs checked against
-// kiln eager before anything is timed.
+// kiln eager before anything is timed; a wrong answer stops the run with exit status 1.
 // Runners are timed interleaved and speedups are medians of per-round ratios. Prints a
 // table; --json writes every figure with the machine facts.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -17,6 +21,7 @@
 #include "runtime/allocator.h"
 #include "commit.h"
 #include "libtorch_baseline.h"
+#include "libtorch_stock.h"
 #include "overhead.h"
 #include "plot.h"
 #include "timing.h"
@@ -24,11 +29,14 @@
 
 namespace {
 
+using kiln::perf::Workload;
+
 struct Options {
   std::vector<int> threads = {1, 2};
   std::vector<std::string> filter;
   double budget_s = 2.0;
   bool list = false;
+  bool libtorch_only = false;  // the stock child of --libtorch both (libtorch_stock.h)
   std::string json_path;
   std::string plot_path;
   std::string libtorch = "tuned";
@@ -45,7 +53,8 @@ std::vector<std::string> split_list(const std::string &s) {
 [[noreturn]] void usage(const std::string &problem) {
   fmt::print(stderr,
              "kiln-bench: {}\nusage: kiln-bench [--threads 1,2] [--filter W1,W3] [--quick] "
-             "[--budget SECONDS] [--json out.json] [--plot out.svg] [--libtorch stock|tuned] [--list]\n",
+             "[--budget SECONDS] [--json out.json] [--plot out.svg] [--libtorch stock|tuned|both] "
+             "[--list]\n",
              problem);
   std::exit(2);
 }
@@ -71,9 +80,11 @@ Options parse(int argc, char **argv) {
     else if (arg == "--json") o.json_path = value();
     else if (arg == "--plot") o.plot_path = value();
     else if (arg == "--list") o.list = true;
+    else if (arg == "--libtorch-only") o.libtorch_only = true;
     else if (arg == "--libtorch") {
       o.libtorch = value();
-      if (o.libtorch != "stock" && o.libtorch != "tuned") usage("--libtorch takes stock or tuned");
+      if (o.libtorch != "stock" && o.libtorch != "tuned" && o.libtorch != "both")
+        usage(fmt::format("--libtorch takes stock, tuned or both, got '{}'", o.libtorch));
     } else usage(fmt::format("unknown argument '{}'", arg));
   }
   return o;
@@ -83,16 +94,19 @@ Options parse(int argc, char **argv) {
 // start (see ../shared/WORKLOADS.md), so kiln-bench re-executes itself with them. Passive
 // OpenMP waiting is part of tuned: with spinning workers, libtorch's threads keep both
 // cores busy after each call, which slows libtorch's own nested BLAS calls (W6: 6.4 ms
-// spinning, 1.8 ms passive at 2 threads here) and whatever runs next.
+// spinning, 1.8 ms passive at 2 threads here) and whatever runs next. --libtorch both runs
+// tuned here and stock in a child process started without them.
 void ensure_tuned_environment(const Options &o, char **argv) {
-  if (!kiln::perf::libtorch_available() || o.libtorch != "tuned") return;
-  if (std::getenv("OPENBLAS_CORETYPE") && std::getenv("ATEN_CPU_CAPABILITY") && std::getenv("OMP_WAIT_POLICY"))
+  if (!kiln::perf::libtorch_available() || o.libtorch == "stock") return;
+  if (std::getenv("OPENBLAS_CORETYPE") && std::getenv("ATEN_CPU_CAPABILITY") &&
+      std::getenv("OMP_WAIT_POLICY"))
     return;
   setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
   setenv("ATEN_CPU_CAPABILITY", "avx512", 0);
   setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
   execv("/proc/self/exe", argv);
-  fmt::print(stderr, "kiln-bench: could not re-execute with tuned libtorch settings: {}\n", std::strerror(errno));
+  fmt::print(stderr, "kiln-bench: could not re-execute with tuned libtorch settings: {}\n",
+             std::strerror(errno));
 }
 
 std::string cpu_model() {
@@ -102,39 +116,296 @@ std::string cpu_model() {
   return "unknown";
 }
 
+// The compiler of this build (kiln and kiln-bench are built together), by name and version.
+std::string compiler_name() {
+#if defined(__clang__)
+  return fmt::format("clang {}.{}.{}", __clang_major__, __clang_minor__, __clang_patchlevel__);
+#elif defined(__GNUC__)
+  return fmt::format("GCC {}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+#else
+  return __VERSION__;
+#endif
+}
+
+bool selected(const Options &opt, const Workload &w) {
+  return opt.filter.empty() ||
+         std::find(opt.filter.begin(), opt.filter.end(), w.id) != opt.filter.end();
+}
+
 kiln::perf::RawTensor raw(const kiln::Tensor &t) {
   return {t.sizes(), t.to(kiln::DType::F32).tolist<float>()};
 }
 
 kiln::Tensor from_raw(const kiln::perf::RawTensor &r) { return kiln::from_vector(r.data, r.shape); }
 
-nlohmann::json or_null(double v, bool present) { return present ? nlohmann::json(v) : nlohmann::json(); }
+nlohmann::json or_null(double v, bool present) {
+  return present ? nlohmann::json(v) : nlohmann::json();
+}
 
 std::string cell(double v, bool present, const char *format = "{:.3f}") {
   return present ? fmt::format(fmt::runtime(format), v) : "n/a";
 }
 
-}  // namespace
+constexpr double kTolerance = 1e-4;
 
-int main(int argc, char **argv) {
-  Options opt = parse(argc, argv);
-  ensure_tuned_environment(opt, argv);
-  std::vector<kiln::perf::Workload> workloads = kiln::perf::eager_workloads();
+// "" when |got - want| <= tol + tol * |want| everywhere (NaN only against NaN), else the
+// largest error and where it is.
+std::string mismatch(const kiln::Tensor &got, const kiln::Tensor &want, double tol) {
+  if (got.sizes() != want.sizes())
+    return fmt::format("shape mismatch: expected {}, got {}", kiln::format_shape(want.sizes()),
+                       kiln::format_shape(got.sizes()));
+  const std::vector<float> g = raw(got).data, w = raw(want).data;
+  bool wrong = false;
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const bool same = g[i] == w[i] || (std::isnan(g[i]) && std::isnan(w[i]));
+    const double error = same ? 0.0 : std::abs(static_cast<double>(g[i]) - w[i]);
+    wrong = wrong || !(error <= tol + tol * std::abs(w[i]));
+    if (!(error <= worst)) worst = error, at = i;  // NaN against a number counts as worst
+  }
+  if (!wrong) return "";
+  return fmt::format(
+      "largest error {:.3g} at element {}: expected {}, got {} (tolerance {} + {}*|expected|)",
+      worst, at, w[at], g[at], tol, tol);
+}
+
+// A wrong answer is not a benchmark result: stop (main prints this and exits 1).
+void check_answer(const Workload &w, std::string_view runner, const kiln::Tensor &got,
+                  const kiln::Tensor &want) {
+  if (std::string m = mismatch(got, want, kTolerance); !m.empty())
+    kiln::fail("kiln-bench: {}: {} output differs from kiln eager: {}", w.id, runner, m);
+}
+
+// libtorch's runner for w on copies of inputs, its output checked against kiln eager's.
+kiln::perf::TorchRunner checked_torch_runner(const Workload &w,
+                                             const std::vector<kiln::Tensor> &inputs,
+                                             const kiln::Tensor &want, std::string_view runner) {
+  std::vector<kiln::perf::RawTensor> raws;
+  for (const kiln::Tensor &t : inputs) raws.push_back(raw(t));
+  kiln::perf::TorchRunner r = kiln::perf::libtorch_workload(w.id, raws);
+  check_answer(w, runner, from_raw(r.output()), want);
+  return r;
+}
+
+// The rate a run of `ms` reaches on w's least work (WORKLOADS.md): GB/s for memory-bound
+// rows, GFLOP/s for GEMM-bound ones. W5's few FLOPs are overhead-bound and give no rate.
+enum class RateKind { None, Bandwidth, Compute };
+
+RateKind rate_kind(const Workload &w) {
+  return w.bytes > 0 ? RateKind::Bandwidth : w.flops > 1e8 ? RateKind::Compute : RateKind::None;
+}
+
+double rate(const Workload &w, double ms) {
+  return (w.bytes > 0 ? w.bytes : w.flops) / (ms * 1e-3) / 1e9;
+}
+
+std::string rate_cell(RateKind kind, double v) {
+  switch (kind) {
+    case RateKind::None: return "n/a";
+    case RateKind::Bandwidth: return fmt::format("{:.3g} GB/s", v);
+    case RateKind::Compute: return fmt::format("{:.3g} GFLOP/s", v);
+  }
+  return "n/a";
+}
+
+// The table: the id left-aligned, figures right-aligned, the description last. The stock
+// libtorch columns appear only with --libtorch both.
+struct Table {
+  bool stock = false;
+  std::vector<int> widths() const {
+    return stock ? std::vector<int>{7, 11, 12, 12, 12, 9, 9, 9, 15, 15, 9, 11}
+                 : std::vector<int>{7, 11, 12, 12, 9, 9, 15, 15, 9, 11};
+  }
+  void print(const std::vector<std::string> &cells) const {
+    const std::vector<int> w = widths();
+    std::string line = fmt::format("{:<{}}", cells[0], w[0]);
+    for (size_t i = 1; i < w.size(); ++i) line += fmt::format(" {:>{}}", cells[i], w[i]);
+    fmt::print("{}  {}\n", line, cells.back());
+  }
+  void header() const {
+    if (stock)
+      print({"id", "eager ms", "compiled ms", "libtorch ms", "stock ms", "vs eager", "vs torch",
+             "vs stock", "eager rate", "compiled rate", "of limit", "compile ms", "workload"});
+    else
+      print({"id", "eager ms", "compiled ms", "libtorch ms", "vs eager", "vs torch", "eager rate",
+             "compiled rate", "of limit", "compile ms", "workload"});
+  }
+};
+
+struct Context {
+  const Options &opt;
+  bool torch = false;
+  int threads = 1;
+  double triad = 0, gemm_peak = 0;
+  const kiln::perf::StockTimes &stock;
+  Table table;
+};
+
+// One row: check the answers, time the runners interleaved, print and return the figures.
+nlohmann::json bench_row(const Workload &w, const Context &c) {
+  kiln::manual_seed(0);
+  std::vector<kiln::Tensor> inputs = w.make_inputs();
+  auto compiled = kiln::compile(w.run, {.name = w.id, .arg_names = {"inputs"}});
+  const auto t0 = std::chrono::steady_clock::now();
+  kiln::Tensor got = compiled(inputs);
+  const double first_call_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  kiln::Tensor want = w.run(inputs);
+  check_answer(w, "kiln compiled", got, want);
+
+  std::vector<std::function<void()>> runners = {[&] { (void)w.run(inputs); },
+                                                [&] { (void)compiled(inputs); }};
+  kiln::perf::TorchRunner torch_runner;
+  if (c.torch) {
+    torch_runner = checked_torch_runner(w, inputs, want, "libtorch");
+    runners.push_back(torch_runner.run);
+  }
+  for (auto &r : runners) r();  // warm-up
+  // Peak memory of one call each, eager and compiled, from the caching allocator.
+  auto peak_of = [](const std::function<void()> &run) {
+    kiln::runtime::reset_peak_live_bytes();
+    const int64_t before = kiln::runtime::allocator_stats().live_bytes;
+    run();
+    return kiln::runtime::allocator_stats().peak_live_bytes - before;
+  };
+  const int64_t peak_eager = peak_of(runners[0]), peak_compiled = peak_of(runners[1]);
+  std::vector<kiln::perf::Timing> t = kiln::perf::measure_interleaved(runners, c.opt.budget_s);
+  const double speedup_eager = kiln::perf::median_ratio(t[0], t[1]);
+  const double torch_ms = c.torch ? t[2].median_ms : 0.0;
+  const double speedup_torch = c.torch ? kiln::perf::median_ratio(t[2], t[1]) : 0.0;
+  const auto stock = c.stock.find({w.id, c.threads});
+  const bool has_stock = stock != c.stock.end();
+  const double stock_ms = has_stock ? stock->second : 0.0;
+  // The stock run is another process, so this ratio is of medians, not per round.
+  const double speedup_stock = has_stock ? stock_ms / t[1].median_ms : 0.0;
+  const RateKind kind = rate_kind(w);
+  const double eager_rate = rate(w, t[0].median_ms), compiled_rate = rate(w, t[1].median_ms);
+  const bool has_limit =
+      kind == RateKind::Bandwidth || (kind == RateKind::Compute && c.gemm_peak > 0);
+  const double fraction = compiled_rate / (kind == RateKind::Bandwidth ? c.triad : c.gemm_peak);
+  const double cold_compile_ms = std::max(0.0, first_call_ms - t[1].median_ms);
+  int kernels = 0, library_steps = 0;  // per call, summed over entries (one here)
+  for (const auto &e : kiln::explain(compiled, inputs).entries) {
+    kernels += e.kernels;
+    library_steps += e.library_steps;
+  }
+
+  std::vector<std::string> cells = {w.id, fmt::format("{:.3f}", t[0].median_ms),
+                                    fmt::format("{:.3f}", t[1].median_ms), cell(torch_ms, c.torch)};
+  if (c.table.stock) cells.push_back(cell(stock_ms, has_stock));
+  cells.push_back(fmt::format("{:.2f}x", speedup_eager));
+  cells.push_back(cell(speedup_torch, c.torch, "{:.2f}x"));
+  if (c.table.stock) cells.push_back(cell(speedup_stock, has_stock, "{:.2f}x"));
+  cells.insert(cells.end(), {rate_cell(kind, eager_rate), rate_cell(kind, compiled_rate),
+                             cell(100 * fraction, has_limit, "{:.0f}%"),
+                             fmt::format("{:.2f}", cold_compile_ms), w.description});
+  c.table.print(cells);
+
+  const bool bandwidth = kind == RateKind::Bandwidth, compute = kind == RateKind::Compute;
+  return {{"workload", w.id},
+          {"threads", c.threads},
+          {"kiln_eager_ms", t[0].median_ms},
+          {"kiln_compiled_ms", t[1].median_ms},
+          {"libtorch_eager_ms", or_null(torch_ms, c.torch)},
+          {"libtorch_stock_ms", or_null(stock_ms, has_stock)},
+          {"speedup_vs_kiln_eager", speedup_eager},
+          {"speedup_vs_libtorch", or_null(speedup_torch, c.torch)},
+          {"speedup_vs_libtorch_stock", or_null(speedup_stock, has_stock)},
+          {"fraction_of_limit", or_null(fraction, has_limit)},
+          {"kiln_eager_gbps", or_null(eager_rate, bandwidth)},
+          {"kiln_compiled_gbps", or_null(compiled_rate, bandwidth)},
+          {"kiln_eager_gflops", or_null(eager_rate, compute)},
+          {"kiln_compiled_gflops", or_null(compiled_rate, compute)},
+          {"peak_bytes_eager", peak_eager},
+          {"peak_bytes_compiled", peak_compiled},
+          {"cold_compile_ms", cold_compile_ms},
+          {"warm_compile_ms", nullptr},
+          {"kernels", kernels},
+          {"library_steps", library_steps},
+          {"runs", t[0].runs},
+          {"kiln_eager_min_ms", t[0].min_ms},
+          {"kiln_eager_max_ms", t[0].max_ms},
+          {"kiln_compiled_min_ms", t[1].min_ms},
+          {"kiln_compiled_max_ms", t[1].max_ms}};
+}
+
+void write_json(const std::string &path, const nlohmann::json &report) {
+  std::ofstream out(path);
+  out << report.dump(2) << "\n";
+  fmt::print("\nwrote {}\n", path);
+}
+
+// --libtorch-only: libtorch's runner alone, checked against kiln eager like the main run, one
+// median per row (what --libtorch both reads back from its stock child).
+int run_libtorch_only(const Options &opt, const std::vector<Workload> &workloads) {
+  if (!kiln::perf::libtorch_available())
+    kiln::fail("kiln-bench: --libtorch-only needs libtorch, which this kiln-bench was built without");
+  nlohmann::json results = nlohmann::json::array();
+  for (int threads : opt.threads) {
+    kiln::set_num_threads(threads);
+    kiln::perf::libtorch_set_threads(threads);
+    for (const Workload &w : workloads) {
+      if (!selected(opt, w)) continue;
+      kiln::manual_seed(0);
+      std::vector<kiln::Tensor> inputs = w.make_inputs();
+      kiln::perf::TorchRunner r =
+          checked_torch_runner(w, inputs, w.run(inputs), "libtorch " + opt.libtorch);
+      kiln::perf::Timing t = kiln::perf::measure(r.run, opt.budget_s);
+      fmt::print("{:<7} {:>2} threads {:>12.3f} ms  libtorch {}\n", w.id, threads, t.median_ms,
+                 opt.libtorch);
+      results.push_back({{"workload", w.id},
+                         {"threads", threads},
+                         {"libtorch_eager_ms", t.median_ms},
+                         {"libtorch_eager_min_ms", t.min_ms},
+                         {"libtorch_eager_max_ms", t.max_ms}});
+    }
+  }
+  if (!opt.json_path.empty())
+    write_json(opt.json_path, {{"libtorch_config", opt.libtorch}, {"results", results}});
+  return 0;
+}
+
+// What the stock child of --libtorch both is told: the same rows and budget as this run.
+std::vector<std::string> stock_child_args(const Options &opt) {
+  std::vector<std::string> threads;
+  for (int n : opt.threads) threads.push_back(std::to_string(n));
+  std::vector<std::string> args = {"--threads", fmt::format("{}", fmt::join(threads, ",")),
+                                   "--budget", fmt::format("{}", opt.budget_s)};
+  if (!opt.filter.empty())
+    args.insert(args.end(), {"--filter", fmt::format("{}", fmt::join(opt.filter, ","))});
+  return args;
+}
+
+int run(const Options &opt) {
+  std::vector<Workload> workloads = kiln::perf::eager_workloads();
   if (opt.list) {
     for (const auto &w : workloads) fmt::print("{}  {}\n", w.id, w.description);
     return 0;
   }
+  if (opt.libtorch_only) return run_libtorch_only(opt, workloads);
   const bool torch = kiln::perf::libtorch_available();
   nlohmann::json results = nlohmann::json::array();
   nlohmann::json machine = {{"cpu", cpu_model()},
                             {"cores", std::thread::hardware_concurrency()},
-                            {"compiler", __VERSION__},
+                            {"compiler", compiler_name()},
+                            {"llvm", KILN_LLVM_VERSION},
                             {"kiln_commit", KILN_COMMIT},
                             {"libtorch", torch ? kiln::perf::libtorch_version() : ""},
                             {"libtorch_config", torch ? opt.libtorch : ""}};
-  fmt::print("kiln-bench on {}, {} cores, budget {:.2f} s per row; libtorch: {}\n", cpu_model(),
-             std::thread::hardware_concurrency(), opt.budget_s,
-             torch ? fmt::format("{} ({})", kiln::perf::libtorch_version(), opt.libtorch) : "not built in");
+  fmt::print(
+      "kiln-bench on {}, {} cores, budget {:.2f} s per row; libtorch: {}\n", cpu_model(),
+      std::thread::hardware_concurrency(), opt.budget_s,
+      torch ? fmt::format("{} ({})", kiln::perf::libtorch_version(), opt.libtorch)
+            : fmt::format("unavailable, kiln-bench was built without it (Debian libtorch-dev); "
+                          "--libtorch {} ignored",
+                          opt.libtorch));
+  kiln::perf::StockTimes stock;
+  if (torch && opt.libtorch == "both") {
+    fmt::print("timing stock libtorch in a child process without {}...\n",
+               fmt::join(kiln::perf::kTunedVariables, ", "));
+    stock = kiln::perf::run_stock_child(stock_child_args(opt));
+  }
   for (int threads : opt.threads) {
     kiln::set_num_threads(threads);
     kiln::perf::libtorch_set_threads(threads);
@@ -144,91 +415,37 @@ int main(int argc, char **argv) {
                                    : kiln::perf::kiln_gemm_gflops(std::min(opt.budget_s, 1.0));
     machine[fmt::format("stream_triad_gbs_{}t", threads)] = triad;
     machine[fmt::format("gemm_peak_gflops_{}t", threads)] = gemm_peak;
-    fmt::print("\nthreads {}: STREAM triad {:.1f} GB/s, GEMM peak {:.0f} GFLOP/s ({})\n", threads, triad,
-               gemm_peak, torch ? "libtorch sgemm 2048^3" : "kiln matmul 2048^3");
-    fmt::print("{:<4} {:>12} {:>12} {:>12} {:>9} {:>9} {:>10} {:>11}  {}\n", "id", "eager ms", "compiled ms",
-               "libtorch ms", "vs eager", "vs torch", "of limit", "compile ms", "workload");
-    for (const auto &w : workloads) {
-      if (!opt.filter.empty() && std::find(opt.filter.begin(), opt.filter.end(), w.id) == opt.filter.end())
-        continue;
-      kiln::manual_seed(0);
-      std::vector<kiln::Tensor> inputs = w.make_inputs();
-      auto compiled = kiln::compile(w.run, {.name = w.id, .arg_names = {"inputs"}});
-      const auto t0 = std::chrono::steady_clock::now();
-      kiln::Tensor got = compiled(inputs);
-      const double first_call_ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      kiln::Tensor want = w.run(inputs);
-      const double tol = 1e-4;
-      if (!kiln::all(kiln::abs(got - want) <= tol + tol * kiln::abs(want)).item<bool>())
-        fmt::print(stderr, "{}: compiled output differs from eager beyond {}\n", w.id, tol);
-
-      std::vector<std::function<void()>> runners = {[&] { (void)w.run(inputs); },
-                                                    [&] { (void)compiled(inputs); }};
-      kiln::perf::TorchRunner torch_runner;
-      if (torch) {
-        std::vector<kiln::perf::RawTensor> raws;
-        for (const kiln::Tensor &t : inputs) raws.push_back(raw(t));
-        torch_runner = kiln::perf::libtorch_workload(w.id, raws);
-        kiln::Tensor theirs = from_raw(torch_runner.output());
-        if (!kiln::all(kiln::abs(theirs - want) <= tol + tol * kiln::abs(want)).item<bool>())
-          fmt::print(stderr, "{}: libtorch output differs from kiln eager beyond {}\n", w.id, tol);
-        runners.push_back(torch_runner.run);
-      }
-      for (auto &r : runners) r();  // warm-up
-      // Peak memory of one call each, eager and compiled, from the caching allocator.
-      auto peak_of = [](const std::function<void()> &run) {
-        kiln::runtime::reset_peak_live_bytes();
-        const int64_t before = kiln::runtime::allocator_stats().live_bytes;
-        run();
-        return kiln::runtime::allocator_stats().peak_live_bytes - before;
-      };
-      const int64_t peak_eager = peak_of(runners[0]), peak_compiled = peak_of(runners[1]);
-      std::vector<kiln::perf::Timing> t = kiln::perf::measure_interleaved(runners, opt.budget_s);
-      const double compiled_s = t[1].median_ms * 1e-3;
-      const double speedup_eager = kiln::perf::median_ratio(t[0], t[1]);
-      const double speedup_torch = torch ? kiln::perf::median_ratio(t[2], t[1]) : 0.0;
-      const double fraction = w.bytes > 0 ? w.bytes / compiled_s / 1e9 / triad
-                                           : w.flops / compiled_s / 1e9 / gemm_peak;
-      const bool has_limit = w.bytes > 0 || (w.flops > 1e8 && gemm_peak > 0);
-      const double cold_compile_ms = std::max(0.0, first_call_ms - t[1].median_ms);
-      int kernels = 0, library_steps = 0;  // per call, summed over entries (one here)
-      for (const auto &e : kiln::explain(compiled, inputs).entries) {
-        kernels += e.kernels;
-        library_steps += e.library_steps;
-      }
-      fmt::print("{:<4} {:>12.3f} {:>12.3f} {:>12} {:>8.2f}x {:>9} {:>10} {:>11.2f}  {}\n", w.id, t[0].median_ms,
-                 t[1].median_ms, cell(torch ? t[2].median_ms : 0, torch), speedup_eager,
-                 cell(speedup_torch, torch, "{:.2f}x"), cell(100 * fraction, has_limit, "{:.0f}%"),
-                 cold_compile_ms, w.description);
-      results.push_back({{"workload", w.id},
-                         {"threads", threads},
-                         {"kiln_eager_ms", t[0].median_ms},
-                         {"kiln_compiled_ms", t[1].median_ms},
-                         {"libtorch_eager_ms", or_null(torch ? t[2].median_ms : 0, torch)},
-                         {"speedup_vs_kiln_eager", speedup_eager},
-                         {"speedup_vs_libtorch", or_null(speedup_torch, torch)},
-                         {"fraction_of_limit", or_null(fraction, has_limit)},
-                         {"peak_bytes_eager", peak_eager},
-                         {"peak_bytes_compiled", peak_compiled},
-                         {"cold_compile_ms", cold_compile_ms},
-                         {"warm_compile_ms", nullptr},
-                         {"kernels", kernels},
-                         {"library_steps", library_steps},
-                         {"runs", t[0].runs},
-                         {"kiln_eager_min_ms", t[0].min_ms},
-                         {"kiln_eager_max_ms", t[0].max_ms},
-                         {"kiln_compiled_min_ms", t[1].min_ms},
-                         {"kiln_compiled_max_ms", t[1].max_ms}});
-    }
+    fmt::print("\nthreads {}: STREAM triad {:.1f} GB/s, GEMM peak {:.0f} GFLOP/s ({})\n", threads,
+               triad, gemm_peak, torch ? "libtorch sgemm 2048^3" : "kiln matmul 2048^3");
+    const Context c{.opt = opt,
+                    .torch = torch,
+                    .threads = threads,
+                    .triad = triad,
+                    .gemm_peak = gemm_peak,
+                    .stock = stock,
+                    .table = {.stock = torch && opt.libtorch == "both"}};
+    c.table.header();
+    for (const Workload &w : workloads)
+      if (selected(opt, w)) results.push_back(bench_row(w, c));
   }
   nlohmann::json overhead = kiln::perf::run_overhead(std::min(opt.budget_s, 0.5));
-  if (!opt.json_path.empty()) {
-    std::ofstream out(opt.json_path);
-    out << nlohmann::json{{"machine", machine}, {"results", results}, {"overhead", overhead}}.dump(2) << "\n";
-    fmt::print("\nwrote {}\n", opt.json_path);
-  }
+  if (!opt.json_path.empty())
+    write_json(opt.json_path, {{"machine", machine}, {"results", results}, {"overhead", overhead}});
   if (!opt.plot_path.empty() && kiln::perf::plot_speedups(results, opt.plot_path))
     fmt::print("wrote {}\n", opt.plot_path);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  Options opt = parse(argc, argv);
+  ensure_tuned_environment(opt, argv);
+  try {
+    return run(opt);
+  } catch (const kiln::Error &e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "{}\n", e.what());
+    return 1;
+  }
 }

@@ -37,8 +37,16 @@ struct Tolerance {
 
 // Replays g eagerly and through compile() (called twice: trace, then the guarded entry) on
 // make_inputs(g, seed). "" when every output matches, else the first difference. An output
-// is held to the loosest tolerance of the float values it is computed from.
-[[nodiscard]] std::string differential_check(const ir::Graph &g, uint64_t seed);
+// is held to the loosest tolerance of the float values it is computed from. Backend::Reference
+// runs the optimised graph in the reference evaluator instead of generated code.
+[[nodiscard]] std::string differential_check(const ir::Graph &g, uint64_t seed,
+                                             Backend backend = Backend::Cpu);
+
+// The kiln-opt commands that replay a failing check of g at seed. compile() is the default
+// pipeline, then the CPU backend: when the optimised graph still gives eager's answer in the
+// reference evaluator, the backend is what differs and `--check` compares the two on it;
+// otherwise a pass (or eager) is at fault and `--run` before and after the pipeline shows it.
+[[nodiscard]] std::string replay_commands(const ir::Graph &g, uint64_t seed);
 
 struct Failure {
   uint64_t seed = 0;

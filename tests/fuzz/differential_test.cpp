@@ -7,6 +7,8 @@
 #include "fuzz/differential.h"
 #include "fuzz/program_gen.h"
 #include "fuzz/shrink.h"
+#include "ir/parser.h"
+#include "ir/pipeline.h"
 #include "ir/printer.h"
 
 namespace kiln::test::fuzz {
@@ -34,6 +36,36 @@ TEST_SUITE("fuzz") {
       FAIL_CHECK(f->report);
     }
     CHECK(failures == 0);
+  }
+
+  TEST_CASE("the replay hint names the kiln-opt command that replays the failing comparison") {
+    // The optimised graph agrees with eager in the reference evaluator: only the CPU backend
+    // can differ, so the hint is --check after the pipeline.
+    const ir::Graph agrees = ir::parse(
+        "graph @g(%x: f32[8]) -> f32[8]\n"
+        "    where [device=cpu] {\n"
+        "  %0: f32[8] = exp %x\n"
+        "  return %0\n"
+        "}\n");
+    CHECK(replay_commands(agrees, 3) ==
+          fmt::format("replay (save the IR below as repro.kir): the optimised graph gives eager's "
+                      "answer in\nthe reference evaluator, so the CPU backend differs from it; "
+                      "this prints how much:\n"
+                      "  build/tools/kiln-opt repro.kir --passes={} --check --seed=3\n",
+                      ir::default_pipeline()));
+    // Eager itself fails (integer fmod by one of randint(0, 10)'s zeros): --run shows it.
+    const ir::Graph throws = ir::parse(
+        "graph @g(%x: i32[64], %y: i32[64]) -> i32[64]\n"
+        "    where [device=cpu] {\n"
+        "  %0: i32[64] = fmod %x, %y\n"
+        "  return %0\n"
+        "}\n");
+    REQUIRE(differential_check(throws, 3) == "eager replay threw: fmod: integer division by zero");
+    CHECK(replay_commands(throws, 3) ==
+          fmt::format("replay (save the IR below as repro.kir; the two runs should agree):\n"
+                      "  build/tools/kiln-opt repro.kir --run --seed=3\n"
+                      "  build/tools/kiln-opt repro.kir --passes={} --run --seed=3\n",
+                      ir::default_pipeline()));
   }
 
   TEST_CASE("the shrinker reduces a deliberately failing predicate to a small graph") {
