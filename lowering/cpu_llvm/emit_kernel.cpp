@@ -53,6 +53,7 @@ class KernelEmitter {
     end_ = &*arg;
     for (size_t i = 0; i < k_.args.size(); ++i)
       args_.push_back(b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, i)));
+    make_alias_scopes();
     for (size_t a = 0; a < k_.accs.size(); ++a)
       acc_slots_[a] = b_.CreateAlloca(register_type(ctx_, k_.accs[a].dtype));
     emit_block(k_.body);
@@ -77,6 +78,30 @@ class KernelEmitter {
   int vector_loop_ = -1;   // the loop whose variable is the lane index, while width_ > 1
   Value *mask_ = nullptr;  // lanes in range, in the last (partial) vector iteration
   Value *vector_end_ = nullptr;  // the vector loop's end
+
+  // One alias scope per buffer: the runtime never passes a kernel an output that overlaps
+  // another of its buffers (the memory plan keeps a step's inputs and outputs apart), and
+  // saying so lets LLVM keep loads of small invariant inputs (a weight) out of the loops.
+  std::vector<llvm::MDNode *> scope_of_, noalias_of_;
+  void make_alias_scopes() {
+    llvm::MDBuilder md(ctx_);
+    llvm::MDNode *domain = md.createAnonymousAliasScopeDomain(k_.name);
+    std::vector<llvm::Metadata *> scopes;
+    for (size_t i = 0; i < k_.args.size(); ++i) scopes.push_back(md.createAnonymousAliasScope(domain, k_.args[i].name));
+    for (size_t i = 0; i < k_.args.size(); ++i) {
+      std::vector<llvm::Metadata *> others;
+      for (size_t j = 0; j < scopes.size(); ++j)
+        if (j != i) others.push_back(scopes[j]);
+      scope_of_.push_back(llvm::MDNode::get(ctx_, {scopes[i]}));
+      noalias_of_.push_back(llvm::MDNode::get(ctx_, others));
+    }
+  }
+  Value *tag(Value *access, int32_t arg) {
+    auto *inst = llvm::cast<llvm::Instruction>(access);
+    inst->setMetadata(llvm::LLVMContext::MD_alias_scope, scope_of_[arg]);
+    inst->setMetadata(llvm::LLVMContext::MD_noalias, noalias_of_[arg]);
+    return access;
+  }
 
   Value *entry_alloca(llvm::Type *type) {
     llvm::IRBuilder<> at(entry_, entry_->begin());
@@ -112,26 +137,45 @@ class KernelEmitter {
     return b_.CreateGEP(elem, base_ptr, offsets);
   }
 
+  // A strided vector load that does not depend on the parallel loop (a small matmul's
+  // weight read across its rows) as one scalar load per lane: LLVM keeps those out of the
+  // parallel loop once the inner loops are unrolled, where it never moves a gather. Lanes
+  // past the loop's end read the last lane's element, so every address stays in bounds.
+  Value *invariant_lanes(const ir::Scalar &s, llvm::Type *elem, Value *base, int64_t stride) {
+    Value *vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(elem, width_));
+    Value *last = b_.CreateSub(b_.CreateSub(vector_end_, loop_vars_[vector_loop_]), b_.getInt64(1));
+    for (unsigned lane = 0; lane < width_; ++lane) {
+      Value *in_range = b_.CreateIntrinsic(llvm::Intrinsic::smin, {b_.getInt64Ty()}, {b_.getInt64(lane), last});
+      Value *at = b_.CreateAdd(base, b_.CreateMul(in_range, b_.getInt64(stride)));
+      Value *one = tag(b_.CreateLoad(elem, b_.CreateGEP(elem, args_[s.arg], at)), s.arg);
+      vec = b_.CreateInsertElement(vec, one, uint64_t{lane});
+    }
+    return vec;
+  }
+
   Value *load(const ir::Scalar &s) {
     llvm::Type *elem = memory_type(ctx_, s.dtype);
     Value *base = index_value(s.index);
     const int64_t stride = lane_stride(s.index);
     Value *loaded;
     if (stride == 0) {  // lane 0 is always in range, so its element may be read
-      loaded = b_.CreateLoad(elem, b_.CreateGEP(elem, args_[s.arg], base));
+      loaded = tag(b_.CreateLoad(elem, b_.CreateGEP(elem, args_[s.arg], base)), s.arg);
     } else if (stride == 1 && mask_ != nullptr) {
       auto *type = llvm::FixedVectorType::get(elem, width_);
-      loaded = b_.CreateMaskedLoad(type, b_.CreateGEP(elem, args_[s.arg], base),
-                                   llvm::Align(dtype_size(s.dtype)), mask_, llvm::Constant::getNullValue(type));
+      loaded = tag(b_.CreateMaskedLoad(type, b_.CreateGEP(elem, args_[s.arg], base), llvm::Align(dtype_size(s.dtype)),
+                                       mask_, llvm::Constant::getNullValue(type)), s.arg);
     } else if (stride == 1) {
       // Buffers are only element-aligned: a vector access must say so, or LLVM assumes the
       // vector's own alignment and emits aligned moves that fault.
-      loaded = b_.CreateAlignedLoad(llvm::FixedVectorType::get(elem, width_),
-                                    b_.CreateGEP(elem, args_[s.arg], base), llvm::Align(dtype_size(s.dtype)));
+      loaded = tag(b_.CreateAlignedLoad(llvm::FixedVectorType::get(elem, width_),
+                                        b_.CreateGEP(elem, args_[s.arg], base), llvm::Align(dtype_size(s.dtype))),
+                   s.arg);
+    } else if (s.index.strides[0] == 0 && vector_loop_ != 0) {
+      loaded = invariant_lanes(s, elem, base, stride);
     } else {
       auto *type = llvm::FixedVectorType::get(elem, width_);
-      loaded = b_.CreateMaskedGather(type, lane_pointers(elem, args_[s.arg], base, stride),
-                                     llvm::Align(dtype_size(s.dtype)), mask_);
+      loaded = tag(b_.CreateMaskedGather(type, lane_pointers(elem, args_[s.arg], base, stride),
+                                         llvm::Align(dtype_size(s.dtype)), mask_), s.arg);
     }
     if (s.dtype == DType::Bool) loaded = b_.CreateICmpNE(loaded, llvm::Constant::getNullValue(loaded->getType()));
     return loaded;
@@ -147,16 +191,16 @@ class KernelEmitter {
     const llvm::Align align(dtype_size(dtype));
     Value *at = b_.CreateGEP(elem, args_[st.arg], base);
     if (width_ == 1) {
-      b_.CreateStore(v, at);
+      tag(b_.CreateStore(v, at), st.arg);
       return;
     }
     if (stride == 0) {  // every lane writes one element: the last lane in range wins
       Value *last = mask_ == nullptr ? b_.getInt64(width_ - 1)
                                      : b_.CreateSub(b_.CreateSub(vector_end_, loop_vars_[vector_loop_]), b_.getInt64(1));
-      b_.CreateStore(b_.CreateExtractElement(v, last), at);
-    } else if (stride == 1 && mask_ != nullptr) b_.CreateMaskedStore(v, at, align, mask_);
-    else if (stride == 1) b_.CreateAlignedStore(v, at, align);
-    else b_.CreateMaskedScatter(v, lane_pointers(elem, args_[st.arg], base, stride), align, mask_);
+      tag(b_.CreateStore(b_.CreateExtractElement(v, last), at), st.arg);
+    } else if (stride == 1 && mask_ != nullptr) tag(b_.CreateMaskedStore(v, at, align, mask_), st.arg);
+    else if (stride == 1) tag(b_.CreateAlignedStore(v, at, align), st.arg);
+    else tag(b_.CreateMaskedScatter(v, lane_pointers(elem, args_[st.arg], base, stride), align, mask_), st.arg);
   }
 
   Value *scalar(const ir::Scalar &s) {
