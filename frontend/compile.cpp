@@ -91,6 +91,11 @@ guards::ArgDesc describe(const Tensor &t, std::string_view fn, const std::string
 // Names are for tracing and messages; the call path (with_names=false) skips building them.
 Flat flatten(std::span<const Arg> args, const CompileOptions &opt, bool with_names) {
   Flat f;
+  size_t rows = 0;  // reserved up front: growing the lists was a third of a call's allocations
+  for (const Arg &a : args)
+    rows += 1 + (std::holds_alternative<std::vector<Tensor>>(a) ? std::get<std::vector<Tensor>>(a).size() : 0);
+  f.descs.reserve(rows);
+  f.tensors.reserve(rows);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string name = !with_names ? std::string()
                              : i < opt.arg_names.size() ? opt.arg_names[i]

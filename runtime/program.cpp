@@ -26,6 +26,12 @@ Array dense(const Array &a) {
 }  // namespace
 
 void Program::plan() {
+  max_step_args = 0;
+  for (const Step &step : steps)
+    max_step_args = std::max(max_step_args, std::visit([](const auto &st) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(st)>, KernelStep>) return st.args.size();
+      else return st.operands.size();
+    }, step));
   const int32_t end = static_cast<int32_t>(steps.size());
   std::vector<int32_t> first(slots.size(), -1), last(slots.size(), -1), root(slots.size());
   for (size_t s = 0; s < slots.size(); ++s) root[s] = static_cast<int32_t>(s);
@@ -79,6 +85,8 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
   Storage arena = arena_bytes > 0 ? Storage::allocate(static_cast<size_t>(arena_bytes)) : Storage();
   std::vector<void *> pointers;
   std::vector<const Array *> operands;
+  pointers.reserve(max_step_args);
+  operands.reserve(max_step_args);
   for (size_t step = 0; step < steps.size(); ++step) {
     if (const auto *k = std::get_if<KernelStep>(&steps[step])) {
       pointers.clear();

@@ -56,6 +56,7 @@ class Program {
   std::vector<std::vector<int32_t>> release_after;  // per step: slots no longer read
   int64_t arena_bytes = 0;
   int64_t unshared_bytes = 0;  // the arena's buffers without reuse, for reports
+  size_t max_step_args = 0;    // the most buffers one step takes (run() reserves that)
   std::shared_ptr<const void> code;  // keeps the backend's generated code alive
 
   // Lays out Arena slots and computes release_after; call once after steps are final.
