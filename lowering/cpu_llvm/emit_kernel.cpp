@@ -19,6 +19,15 @@ using llvm::Value;
 using ir::Stmt;
 
 
+// About how many vector instructions an op becomes: the math functions are inline
+// polynomials (math_emit.cpp), everything else about one instruction.
+int64_t instructions_per_op(OpKind op) {
+  constexpr OpKind kPolynomials[] = {OpKind::Exp, OpKind::Log,     OpKind::Log1p, OpKind::Expm1,
+                                     OpKind::Sin, OpKind::Cos,     OpKind::Tanh,  OpKind::Sigmoid,
+                                     OpKind::Erf, OpKind::Pow,     OpKind::Gelu,  OpKind::Silu};
+  return std::ranges::find(kPolynomials, op) != std::end(kPolynomials) ? 16 : 1;
+}
+
 class KernelEmitter {
  public:
   KernelEmitter(llvm::Module &m, const ir::Kernel &k)
@@ -30,12 +39,14 @@ class KernelEmitter {
       if (s.kind == ir::Scalar::Kind::Load) widest = std::max(widest, dtype_size(s.dtype));
     for (const ir::KernelArg &a : k.args)
       if (a.written) widest = std::max(widest, dtype_size(a.dtype));
-    int64_t ops = 0;
-    for (const ir::Scalar &s : k.scalars) ops += s.kind == ir::Scalar::Kind::Op;
-    // Wide values hide latency but cost compile time on long bodies (register allocation
-    // and scheduling grow faster than linearly); fusion keeps kernels short, so this is
-    // for row kernels that recompute values in several passes.
-    const int64_t registers = ops <= 96 ? 4 : 2;
+    int64_t cost = 0;
+    for (const ir::Scalar &s : k.scalars)
+      if (s.kind == ir::Scalar::Kind::Op) cost += instructions_per_op(s.op);
+    // Wide values hide latency while they fit the 32 vector registers; past that they
+    // spill, and a long body (W1's erf, exp and tanh polynomials) runs 3x slower with four
+    // registers per value than with one (measured on AMD Zen 4). They also cost compile
+    // time: register allocation grows faster than linearly with the body.
+    const int64_t registers = cost <= 24 ? 4 : cost <= 48 ? 2 : 1;
     vector_width_ = static_cast<unsigned>(std::clamp<int64_t>(registers * 64 / widest, 8, 64));
   }
 
