@@ -17,6 +17,10 @@ namespace {
 // Most nodes one kernel computes. Past this, generated code grows faster to compile than
 // it gets faster to run (one more buffer round trip costs little next to 48 ops).
 constexpr size_t kMaxKernelMembers = 48;
+// Longest chain of math functions (exp, tanh, erf, …) one kernel computes. Each is a long
+// dependent polynomial; a kernel computing three in a row per element is latency-bound
+// (too little independent work in flight) and ran slower than eager's separate passes.
+constexpr int32_t kMaxMathDepth = 1;
 
 bool is_view(OpKind op) {
   return op == OpKind::Broadcast || op == OpKind::Permute || op == OpKind::Slice ||
@@ -66,7 +70,7 @@ class Fuser {
  public:
   explicit Fuser(const Graph &g)
       : g_(g), producer_(producer_nodes(g)), group_of_(g.num_values(), -1),
-        role_(g.num_values(), Role::Element) {}
+        role_(g.num_values(), Role::Element), depth_(g.num_values(), 0) {}
 
   FusionPlan run() {
     for (size_t n = 0; n < g_.nodes.size(); ++n) place(static_cast<int32_t>(n));
@@ -79,6 +83,7 @@ class Fuser {
   std::vector<int32_t> producer_;
   std::vector<int32_t> group_of_;  // value -> group computing it (kernel member or library)
   std::vector<Role> role_;         // value -> role in its kernel group
+  std::vector<int32_t> depth_;     // value -> math functions on its longest path in its group
   std::vector<Group> groups_;
   std::vector<bool> dead_;                  // merged into another group
   std::vector<std::set<int32_t>> deps_;     // group -> groups whose buffers it reads
@@ -128,6 +133,7 @@ class Fuser {
     const Node &node = g_.nodes[n];
     const Group &group = groups_[gid];
     if (group.members.size() >= kMaxKernelMembers) return std::nullopt;
+    if (math_depth(n, gid) > kMaxMathDepth) return std::nullopt;
     const Shape &shape = g_.type(node.result).shape;
     Role role = Role::Element;
     if (is_row_reduction(node.op)) {
@@ -168,12 +174,30 @@ class Fuser {
            g_.type(o).shape == group.shape;
   }
 
+  // Math functions on the longest path to node n's result within group gid, n included.
+  int32_t math_depth(int32_t n, int32_t gid) const {
+    const Node &node = g_.nodes[n];
+    int32_t deepest = 0;
+    for (ValueId o : node.operands) {
+      ViewChain chain = resolve_views(g_, producer_, o);
+      if (!chain.constant && group_of_[chain.root] == gid) deepest = std::max(deepest, depth_[chain.root]);
+    }
+    return deepest + (is_math_function(node.op) ? 1 : 0);
+  }
+
+  int32_t max_depth(int32_t gid) const {
+    int32_t deepest = 0;
+    for (int32_t m : groups_[gid].members) deepest = std::max(deepest, depth_[g_.nodes[m].result]);
+    return deepest;
+  }
+
   void join(int32_t n, int32_t gid, Role role, const std::set<int32_t> &sources) {
     Group &group = groups_[gid];
     group.members.push_back(n);
     group.roles.push_back(role);
     group_of_[g_.nodes[n].result] = gid;
     role_[g_.nodes[n].result] = role;
+    depth_[g_.nodes[n].result] = math_depth(n, gid);
     deps_[gid].insert(sources.begin(), sources.end());
     for (ValueId o : g_.nodes[n].operands) {
       ViewChain chain = resolve_views(g_, producer_, o);
@@ -241,6 +265,7 @@ class Fuser {
       if (groups_[other].kind != GroupKind::Pointwise || groups_[other].shape != groups_[gid].shape)
         continue;
       if (groups_[gid].members.size() + groups_[other].members.size() > kMaxKernelMembers) continue;
+      if (max_depth(gid) + max_depth(other) > kMaxMathDepth) continue;
       if (reads_through_view(gid, other) || reads_through_view(other, gid)) continue;
       bool cycle = false;
       for (int32_t d : deps_[gid]) cycle |= d != other && reaches(d, other);
@@ -285,6 +310,7 @@ class Fuser {
     deps_[into].erase(into);
     dead_[from] = true;
     src.members.clear();
+    for (int32_t m : dst.members) depth_[g_.nodes[m].result] = math_depth(m, into);  // in node order
   }
 
   // Makes `v` a buffer: a view or constant that a library node, the caller or a cut view

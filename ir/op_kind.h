@@ -43,5 +43,8 @@ inline constexpr std::array<OpInfo, kNumOps> kOpTable = {{
 [[nodiscard]] constexpr std::string_view op_name(OpKind op) { return op_info(op).name; }
 [[nodiscard]] std::optional<OpKind> op_from_name(std::string_view name);
 [[nodiscard]] std::string_view category_name(OpCategory category);
+// Elementwise math functions that code generation expands into a polynomial or a libm
+// call: tens of instructions each, where other elementwise ops are about one.
+[[nodiscard]] bool is_math_function(OpKind op);
 
 }  // namespace kiln

@@ -19,15 +19,6 @@ using llvm::Value;
 using ir::Stmt;
 
 
-// About how many vector instructions an op becomes: the math functions are inline
-// polynomials (math_emit.cpp), everything else about one instruction.
-int64_t instructions_per_op(OpKind op) {
-  constexpr OpKind kPolynomials[] = {OpKind::Exp, OpKind::Log,     OpKind::Log1p, OpKind::Expm1,
-                                     OpKind::Sin, OpKind::Cos,     OpKind::Tanh,  OpKind::Sigmoid,
-                                     OpKind::Erf, OpKind::Pow,     OpKind::Gelu,  OpKind::Silu};
-  return std::ranges::find(kPolynomials, op) != std::end(kPolynomials) ? 16 : 1;
-}
-
 class KernelEmitter {
  public:
   KernelEmitter(llvm::Module &m, const ir::Kernel &k)
@@ -41,12 +32,14 @@ class KernelEmitter {
       if (a.written) widest = std::max(widest, dtype_size(a.dtype));
     int64_t cost = 0;
     for (const ir::Scalar &s : k.scalars)
-      if (s.kind == ir::Scalar::Kind::Op) cost += instructions_per_op(s.op);
+      if (s.kind == ir::Scalar::Kind::Op) cost += is_math_function(s.op) ? 16 : 1;  // ~instructions
     // Wide values hide latency while they fit the 32 vector registers; past that they
-    // spill, and a long body (W1's erf, exp and tanh polynomials) runs 3x slower with four
-    // registers per value than with one (measured on AMD Zen 4). They also cost compile
-    // time: register allocation grows faster than linearly with the body.
-    const int64_t registers = cost <= 24 ? 4 : cost <= 48 ? 2 : 1;
+    // spill. Measured on AMD Zen 4 (this project's machine, 2026-12-02): two registers per
+    // value are as fast as four or faster everywhere; a pointwise body with a math function
+    // (tanh: spilled constants) or a long body (W1: 82 ms at four, 36 at one) wants one.
+    // Register allocation time also grows faster than linearly with the body.
+    const bool rows = !k.accs.empty();
+    const int64_t registers = cost > (rows ? 48 : 8) ? 1 : 2;
     vector_width_ = static_cast<unsigned>(std::clamp<int64_t>(registers * 64 / widest, 8, 64));
   }
 
