@@ -1,6 +1,6 @@
 // Dynamic shapes: one compiled model called with a batch size that changes on every call.
 // The second size recompiles once with the batch dim as a symbol (s0); every later size
-// reuses that entry: no trace, no code generation, only a check that the trace holds.
+// reuses that entry: no passes or code generation, only one trace to check that it holds.
 #include <kiln/kiln.h>
 
 #include <cmath>

@@ -20,6 +20,7 @@
 #include "build_program.h"
 #include "dispatch.h"
 #include "dynamic_shapes.h"
+#include "generator.h"
 #include "guards/guard_set.h"
 #include "ir/diag.h"
 #include "ir/pipeline.h"
@@ -39,14 +40,18 @@ struct Instance {
   ir::Graph graph;
 };
 
+// A call's symbol sizes (unused symbols 0): the key of a dynamic entry's instances.
+using SymbolSizes = std::array<int64_t, guards::kMaxSymbols>;
+
 // What a dynamic entry knows beyond a static one: the witness sizes its graph and program
 // were made at, the trace before passes (each new size is checked against it), and the
-// sizes seen so far (nullptr: the function traces differently there; a static entry runs).
+// sizes seen so far (nullptr: the function traces differently there, so those sizes get
+// an entry of their own).
 struct DynamicState {
   std::vector<int64_t> witnesses;
   ir::Graph traced;
-  std::mutex mutex;
-  std::map<std::vector<int64_t>, std::shared_ptr<const Instance>> instances;
+  std::shared_mutex mutex;
+  std::map<SymbolSizes, std::shared_ptr<const Instance>> instances;
 };
 
 struct Entry {
@@ -139,6 +144,18 @@ Flat flatten(std::span<const Arg> args, const CompileOptions &opt, bool with_nam
   return f;
 }
 
+// Whether two traces captured the same tensors: closure weights are the same arrays in
+// every trace, while a tensor the function makes from data is new each time.
+bool same_captures(const std::vector<runtime::Array> &a, const std::vector<runtime::Array> &b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].storage.data() != b[i].storage.data() || a[i].dtype != b[i].dtype ||
+        a[i].layout.sizes != b[i].layout.sizes || a[i].layout.strides != b[i].layout.strides ||
+        a[i].layout.offset != b[i].layout.offset)
+      return false;
+  return true;
+}
+
 // "'x' dim 0, 'y' dim 0" for logs.
 std::string describe_dims(const Flat &f, const DimList &dims) {
   std::vector<std::string> parts;
@@ -186,26 +203,32 @@ struct CompiledCore::State {
   struct Hit {
     std::shared_ptr<const Entry> entry;
     std::shared_ptr<const Instance> instance;
-    std::vector<int64_t> bindings;
+    SymbolSizes bindings{};
     explicit operator bool() const { return entry != nullptr; }
   };
 
+  // The first entry that holds. A dynamic entry at sizes it has not run yet is returned
+  // (without an instance) only when no later entry holds outright.
   Hit find(const Flat &f) {
     std::shared_lock lock(entries_mutex);
-    std::array<int64_t, guards::kMaxSymbols> bound;
+    Hit unknown;
     for (const auto &e : entries) {
       if (!e->dynamic) {
         if (e->guards.check(f.descs)) return {e, nullptr, {}};
         continue;
       }
-      if (!e->guards.check(f.descs, bound)) continue;
-      std::vector<int64_t> sizes(bound.begin(), bound.begin() + e->guards.num_symbols());
-      std::lock_guard dyn_lock(e->dynamic->mutex);
+      SymbolSizes sizes{};
+      if (!e->guards.check(f.descs, sizes)) continue;
+      std::fill(sizes.begin() + e->guards.num_symbols(), sizes.end(), 0);
+      std::shared_lock dyn_lock(e->dynamic->mutex);
       auto it = e->dynamic->instances.find(sizes);
-      if (it == e->dynamic->instances.end()) return {e, nullptr, std::move(sizes)};
-      if (it->second) return {e, it->second, {}};
+      if (it == e->dynamic->instances.end()) {
+        if (!unknown) unknown = {e, nullptr, sizes};
+      } else if (it->second) {
+        return {e, it->second, {}};
+      }
     }
-    return {};
+    return unknown;
   }
 
   // One reason per cached entry, closest first.
@@ -230,7 +253,7 @@ struct CompiledCore::State {
   void optimise(Entry &entry, Traced traced, int index, double trace_ms);
   void lower(Entry &entry, int index, std::vector<int32_t> kernel_symbols = {}) const;
   std::vector<DimList> dynamic_candidates(const Flat &f);
-  std::shared_ptr<const Instance> admit_sizes(const Entry &e, const std::vector<int64_t> &sizes,
+  std::shared_ptr<const Instance> admit_sizes(const Entry &e, const SymbolSizes &sizes,
                                               std::span<const Arg> args, const Flat &f, const Invoke &invoke,
                                               std::string &why);
   Hit lookup_or_compile(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
@@ -360,45 +383,53 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(
   int n = 0;
   for (const auto &s : symbols) n = std::max(n, s.symbol + 1);
   const std::vector<int64_t> w0 = ir::witness_sizes(n, 0), w1 = ir::witness_sizes(n, 1);
-  Traced a, b;
-  ir::Graph ga, gb;
+  // Anything that fails on the way (a shape error at witness sizes, a backend error) only
+  // means these dims stay static; the static trace that follows reports real errors.
   try {
-    a = trace_graph(args, f, invoke, symbols, w0);
-    b = trace_graph(args, f, invoke, symbols, w1);
-    ga = a.graph;
-    gb = b.graph;
+    GeneratorCheckpoint keep_random_stream;
+    Traced a = trace_graph(args, f, invoke, symbols, w0);
+    Traced b = trace_graph(args, f, invoke, symbols, w1);
+    if (!same_captures(a.captured, b.captured)) {
+      why = "the function makes tensors from data while tracing (they would be constants of one size)";
+      return nullptr;
+    }
+    ir::Graph ga = a.graph, gb = b.graph;
     ir::run_pipeline(ga, ir::default_pipeline());
     ir::run_pipeline(gb, ir::default_pipeline());
+    if (ir::print(ir::substitute(gb, {w1, w0})) != ir::print(ga)) {
+      why = "the function uses a dynamic size other than as a size (a mean over it, a shape or constant "
+            "computed from it)";
+      return nullptr;
+    }
+    for (ir::ValueId v = 0; v < ga.num_values(); ++v)
+      if (numel(ga.type(v).shape) > (int64_t{1} << 52)) {  // byte counts at witness sizes stay in int64
+        why = "too many symbols in one tensor";
+        return nullptr;
+      }
+    std::vector<int32_t> kernel_symbols;
+    const bool codegen = options.backend == Backend::Cpu && have_cpu_backend();
+    if (codegen) {
+      why = generalize_kernels(build_program(ga, {.codegen = false}), build_program(gb, {.codegen = false}), w0,
+                               w1, kernel_symbols);
+      if (!why.empty()) return nullptr;
+    }
+    const int index = traces++;
+    auto entry = std::make_shared<Entry>();
+    entry->guards = guards::GuardSet::capture(f.descs, f.names, symbols);
+    entry->dynamic = std::make_unique<DynamicState>();
+    entry->dynamic->witnesses = w0;
+    entry->dynamic->traced = a.graph;
+    optimise(*entry, std::move(a), index, ms_since(t0));
+    if (codegen) lower(*entry, index, std::move(kernel_symbols));
+    return entry;
   } catch (const tracer::GraphBreak &brk) {
     why = fmt::format("tracing with symbolic sizes stopped at '{}'", brk.op());
-    return nullptr;
   } catch (const std::exception &e) {
     const std::string_view msg = e.what();
     why = fmt::format("tracing with symbolic sizes failed: {}",
                       ir::symbolize_text(ir::symbolize_text(msg.substr(0, msg.find('\n')), w0), w1));
-    return nullptr;
   }
-  if (ir::print(ir::substitute(gb, {w1, w0})) != ir::print(ga)) {
-    why = "the function uses a dynamic size other than as a size (a mean over it, a shape or constant "
-          "computed from it)";
-    return nullptr;
-  }
-  std::vector<int32_t> kernel_symbols;
-  const bool codegen = options.backend == Backend::Cpu && have_cpu_backend();
-  if (codegen) {
-    why = generalize_kernels(build_program(ga, {.codegen = false}), build_program(gb, {.codegen = false}), w0, w1,
-                             kernel_symbols);
-    if (!why.empty()) return nullptr;
-  }
-  const int index = traces++;
-  auto entry = std::make_shared<Entry>();
-  entry->guards = guards::GuardSet::capture(f.descs, f.names, symbols);
-  entry->dynamic = std::make_unique<DynamicState>();
-  entry->dynamic->witnesses = w0;
-  entry->dynamic->traced = a.graph;
-  optimise(*entry, std::move(a), index, ms_since(t0));
-  if (codegen) lower(*entry, index, std::move(kernel_symbols));
-  return entry;
+  return nullptr;
 }
 
 // Sets of dims to try making symbolic for this call, best first: in Auto, those that
@@ -427,28 +458,36 @@ std::vector<DimList> CompiledCore::State::dynamic_candidates(const Flat &f) {
 // Whether a dynamic entry holds at sizes it has not run before: the function traced at
 // these sizes must be the entry's trace with the symbols replaced by them (a function
 // that branches on a size traces differently). Remembers the answer either way.
-std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(const Entry &e, const std::vector<int64_t> &sizes,
+std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(const Entry &e, const SymbolSizes &sizes,
                                                                  std::span<const Arg> args, const Flat &f,
                                                                  const Invoke &invoke, std::string &why) {
-  const ir::SizeMap to_call{e.dynamic->witnesses, sizes};
-  std::shared_ptr<Instance> instance;
-  try {
-    const Traced t = trace_graph(args, f, invoke, {}, {});
-    if (ir::print(t.graph) == ir::print(ir::substitute(e.dynamic->traced, to_call))) instance = std::make_shared<Instance>();
-  } catch (const tracer::GraphBreak &) {
-  }
+  const size_t n = e.dynamic->witnesses.size();
+  const ir::SizeMap to_call{e.dynamic->witnesses, std::span<const int64_t>(sizes.data(), n)};
   std::vector<std::string> bound;
-  for (size_t k = 0; k < sizes.size(); ++k) bound.push_back(fmt::format("s{}={}", k, sizes[k]));
-  if (!instance) {
-    why = fmt::format("the dynamic entry does not hold at {}: the function traces a different graph there",
-                      fmt::join(bound, ", "));
-  } else if (e.built.program) {
-    instance->program = runtime::resize_program(*e.built.program, to_call);
-  } else {
-    instance->graph = ir::substitute(e.graph, to_call);
+  for (size_t k = 0; k < n; ++k) bound.push_back(fmt::format("s{}={}", k, sizes[k]));
+  std::shared_ptr<Instance> instance;
+  why = fmt::format("the dynamic entry does not hold at {}: the function traces a different graph there",
+                    fmt::join(bound, ", "));
+  try {
+    GeneratorCheckpoint keep_random_stream;
+    const Traced t = trace_graph(args, f, invoke, {}, {});
+    if (!same_captures(t.captured, e.captured))
+      why = fmt::format("the dynamic entry does not hold at {}: the function makes tensors from data while "
+                        "tracing (they would be constants of one size)", fmt::join(bound, ", "));
+    else if (ir::print(t.graph) == ir::print(ir::substitute(e.dynamic->traced, to_call)))
+      instance = std::make_shared<Instance>();
+  } catch (const tracer::GraphBreak &brk) {
+    why = fmt::format("the dynamic entry does not hold at {}: tracing stops at '{}' there", fmt::join(bound, ", "),
+                      brk.op());
   }
-  std::lock_guard lock(e.dynamic->mutex);
-  if (e.dynamic->instances.size() >= kMaxInstances) e.dynamic->instances.clear();
+  if (instance) {
+    why.clear();
+    if (e.built.program) instance->program = runtime::resize_program(*e.built.program, to_call);
+    else instance->graph = ir::substitute(e.graph, to_call);
+  }
+  std::unique_lock lock(e.dynamic->mutex);
+  if (e.dynamic->instances.size() >= kMaxInstances)  // forget the sizes that held, keep the refusals
+    std::erase_if(e.dynamic->instances, [](const auto &kv) { return kv.second != nullptr; });
   e.dynamic->instances[sizes] = instance;
   return instance;
 }
@@ -496,7 +535,7 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
     if (entry || why.empty()) continue;
     failed_dynamic.insert(candidates);
     if (log_enabled(LogTopic::Recompiles))
-      log_line(LogTopic::Recompiles, fmt::format("{}: dynamic shapes: {} stay static: {}", options.name,
+      log_line(LogTopic::Recompiles, fmt::format("{}: dynamic shapes: {} cannot all be symbols: {}", options.name,
                                                  describe_dims(named, candidates), why));
   }
   if (!entry) entry = trace(args, named, invoke);
@@ -510,7 +549,8 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
   if (made.entry == entry && !made.instance) made.instance = admit_sizes(*entry, made.bindings, args, named, invoke, unused);
   if (made.entry == entry && made.instance) return made;
   // The function traces differently at this call's own sizes than at the witnesses (it
-  // branches on a size): these sizes get a static entry of their own.
+  // branches on a size): these sizes get a static entry of their own, within the limit.
+  if (static_cast<int>(count) + 1 >= options.recompile_limit) return {};
   auto fixed = trace(args, named, invoke);
   std::unique_lock lock(entries_mutex);
   entries.push_back(fixed);
@@ -594,7 +634,7 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
     const std::vector<int64_t> witnesses = e->dynamic ? e->dynamic->witnesses : std::vector<int64_t>{};
     if (e->dynamic) {
       out.symbols = e->guards.num_symbols();
-      std::lock_guard dyn_lock(e->dynamic->mutex);
+      std::shared_lock dyn_lock(e->dynamic->mutex);
       for (const auto &[sizes, instance] : e->dynamic->instances) out.sizes_seen += instance != nullptr;
     }
     if (e->compiled) {

@@ -1,4 +1,4 @@
-// Symbol assignment, witness sizes and the kernel check behind dynamic shapes.
+// Symbol assignment and the kernel check behind dynamic shapes.
 #include "dynamic_shapes.h"
 
 #include <fmt/format.h>

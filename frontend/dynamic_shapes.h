@@ -1,5 +1,5 @@
-// Dynamic shapes: which dims of a call become symbols, the witness sizes a symbolic trace
-// runs at, and the checks that a graph's kernels hold for every size of their symbols.
+// Dynamic shapes: which dims of a call become symbols, and the check that a graph's
+// kernels hold for every size of their symbols (witness sizes: ir/substitute_sizes.h).
 // A symbolic trace runs twice, at two witness sets; a number that is the symbol changes
 // with the witness, anything else computed from it (a mean's 1/s0, a reshape to 4*s0)
 // shows up as a difference, and the dims stay static.

@@ -37,4 +37,18 @@ Attrs draw_random(int64_t count) {
   return attrs;
 }
 
+GeneratorCheckpoint::GeneratorCheckpoint() {
+  Generator &g = generator();
+  std::lock_guard lock(g.mutex);
+  seed_ = g.seed;
+  offset_ = g.offset;
+}
+
+GeneratorCheckpoint::~GeneratorCheckpoint() {
+  Generator &g = generator();
+  std::lock_guard lock(g.mutex);
+  g.seed = seed_;
+  g.offset = offset_;
+}
+
 }  // namespace kiln

@@ -12,4 +12,17 @@ namespace kiln {
 // Reserves `count` counters; returns attrs {seed, offset} for the random op to carry.
 [[nodiscard]] Attrs draw_random(int64_t count);
 
+// Puts the generator back as it was when constructed: traces that only probe the function
+// (dynamic shapes' witness traces) must not move the user's random stream.
+class GeneratorCheckpoint {
+ public:
+  GeneratorCheckpoint();
+  ~GeneratorCheckpoint();
+  GeneratorCheckpoint(const GeneratorCheckpoint &) = delete;
+  GeneratorCheckpoint &operator=(const GeneratorCheckpoint &) = delete;
+
+ private:
+  uint64_t seed_, offset_;
+};
+
 }  // namespace kiln

@@ -66,7 +66,7 @@ TEST_SUITE("compile") {
       KILN_CHECK_CLOSE(f(x), softmax(x, -1), Tolerance{1e-5, 1e-5});
     }
     CHECK(log.lines() == std::vector<std::string>{
-                             "recompiles: sm: dynamic shapes: 'x' dim 0, 'x' dim 1 stay static: kernel @sm.k0 "
+                             "recompiles: sm: dynamic shapes: 'x' dim 0, 'x' dim 1 cannot all be symbols: kernel @sm.k0 "
                              "needs a symbol's value inside its loops (only the outermost loop may walk a "
                              "dynamic dim)"});
     Explanation ex = explain(f, randn({9, 16}));
@@ -120,9 +120,35 @@ TEST_SUITE("compile") {
     for (int64_t n : {4, 6, 10}) KILN_CHECK_CLOSE(f(full({n, 3}, 2.0)), full({3}, 2.0), Tolerance{1e-6, 1e-6});
     const auto lines = log.lines();
     REQUIRE(lines.size() == 3);
-    CHECK(lines[1] == "recompiles: avg: dynamic shapes: 'x' dim 0 stay static: the function uses a dynamic size "
+    CHECK(lines[1] == "recompiles: avg: dynamic shapes: 'x' dim 0 cannot all be symbols: the function uses a dynamic size "
                       "other than as a size (a mean over it, a shape or constant computed from it)");
     CHECK(lines[2].starts_with("recompiles: recompiling avg: tensor 'x' (arg 0) size mismatch at dim 0"));
+  }
+
+  TEST_CASE("dynamic: a tensor made from data while tracing keeps its sizes static") {
+    auto f = compile([](Tensor x) { return x * from_vector(std::vector<float>{1.0f / static_cast<float>(x.size(0))}); },
+                     options("fromdata", {"x"}));
+    LogCapture log("recompiles");
+    for (int64_t n : {4, 6, 10, 3}) KILN_CHECK_CLOSE(f(ones({n})), full({n}, 1.0 / n), Tolerance{1e-6, 1e-6});
+    const auto lines = log.lines();
+    REQUIRE(lines.size() >= 2);
+    CHECK(lines[1] == "recompiles: fromdata: dynamic shapes: 'x' dim 0 cannot all be symbols: the function makes "
+                      "tensors from data while tracing (they would be constants of one size)");
+    for (const auto &e : explain(f, ones({3})).entries) CHECK(e.symbols == 0);
+  }
+
+  TEST_CASE("dynamic: witness traces leave the random stream where Dynamic::Off leaves it") {
+    auto run = [](Dynamic dynamic) {
+      auto f = compile([](Tensor x) { return dropout(x, 0.5, true) + x; }, options("drop", {"x"}, dynamic));
+      manual_seed(5);
+      std::vector<float> out;
+      for (int64_t n : {4, 6, 8}) {
+        const auto v = f(ones({n})).tolist<float>();
+        out.insert(out.end(), v.begin(), v.end());
+      }
+      return out;
+    };
+    CHECK(run(Dynamic::Auto) == run(Dynamic::Off));
   }
 
   TEST_CASE("dynamic: a model's batch dim, with captured weights, on both backends") {
