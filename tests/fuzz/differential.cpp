@@ -100,20 +100,25 @@ std::string differential_check(const ir::Graph &g, uint64_t seed, Backend backen
   } catch (const Error &e) {
     return fmt::format("eager replay threw: {}", e.what());
   }
-  auto compiled = compile([&g](std::vector<Tensor> xs) { return replay(g, xs); },
-                          {.name = "fuzz", .arg_names = {"x"}, .backend = backend});
-  for (int call = 0; call < 2; ++call) {
-    std::vector<Tensor> got;
-    try {
-      got = compiled(inputs);
-    } catch (const Error &e) {
-      return fmt::format("compiled call {} threw: {}", call, e.what());
+  // Static, then with every dim a symbol where the graph allows (the witness traces, the
+  // kernel check and a resized program at the inputs' own sizes).
+  for (Dynamic dynamic : {Dynamic::Off, Dynamic::On}) {
+    const char *mode = dynamic == Dynamic::On ? ", dynamic on" : "";
+    auto compiled = compile([&g](std::vector<Tensor> xs) { return replay(g, xs); },
+                            {.name = "fuzz", .arg_names = {"x"}, .backend = backend, .dynamic = dynamic});
+    for (int call = 0; call < 2; ++call) {
+      std::vector<Tensor> got;
+      try {
+        got = compiled(inputs);
+      } catch (const Error &e) {
+        return fmt::format("compiled call {}{} threw: {}", call, mode, e.what());
+      }
+      if (got.size() != want.size())
+        return fmt::format("compiled call {}{} returned {} outputs, expected {}", call, mode, got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i)
+        if (std::string m = mismatch(got[i], want[i], cone_tolerance(g, g.outputs[i])); !m.empty())
+          return fmt::format("output {} (compiled call {}{}): {}", i, call, mode, m);
     }
-    if (got.size() != want.size())
-      return fmt::format("compiled call {} returned {} outputs, expected {}", call, got.size(), want.size());
-    for (size_t i = 0; i < got.size(); ++i)
-      if (std::string m = mismatch(got[i], want[i], cone_tolerance(g, g.outputs[i])); !m.empty())
-        return fmt::format("output {} (compiled call {}): {}", i, call, m);
   }
   return "";
 }
