@@ -21,7 +21,7 @@ std::string print_index(const Index &index) {
 
 std::string print_scalar(const Kernel &k, int32_t id) {
   const Scalar &s = k.scalars[id];
-  std::string head = fmt::format("s{}: {} = ", id, dtype_name(s.dtype));
+  std::string head = fmt::format("v{}: {} = ", id, dtype_name(s.dtype));
   switch (s.kind) {
     case Scalar::Kind::Load:
       return head + fmt::format("load %{}[{}]", k.args[s.arg].name, print_index(s.index));
@@ -36,7 +36,7 @@ std::string print_scalar(const Kernel &k, int32_t id) {
                                         return std::string(dtype_name(v));
                                       else return fmt::format("{}", v);
                                     }, value)));
-      for (int32_t o : s.operands) operands.push_back(fmt::format("s{}", o));
+      for (int32_t o : s.operands) operands.push_back(fmt::format("v{}", o));
       return head + fmt::format("{}{} {}", op_name(s.op),
                                 attrs.empty() ? "" : fmt::format("[{}]", fmt::join(attrs, ", ")),
                                 fmt::join(operands, ", "));
@@ -51,14 +51,14 @@ void print_stmts(const Kernel &k, const std::vector<Stmt> &stmts, int depth, std
     switch (s.kind) {
       case Stmt::Kind::Let: out += pad + print_scalar(k, s.id) + "\n"; break;
       case Stmt::Kind::Store:
-        out += pad + fmt::format("store %{}[{}] = s{}\n", k.args[s.arg].name, print_index(s.index), s.id);
+        out += pad + fmt::format("store %{}[{}] = v{}\n", k.args[s.arg].name, print_index(s.index), s.id);
         break;
       case Stmt::Kind::AccInit:
         out += pad + fmt::format("a{}: {} = {} identity\n", s.id, dtype_name(k.accs[s.id].dtype),
                                  op_name(k.accs[s.id].combine));
         break;
       case Stmt::Kind::AccUpdate:
-        out += pad + fmt::format("a{} = {} a{}, s{}\n", s.id, op_name(k.accs[s.id].combine), s.id, s.value);
+        out += pad + fmt::format("a{} = {} a{}, v{}\n", s.id, op_name(k.accs[s.id].combine), s.id, s.value);
         break;
       case Stmt::Kind::For: {
         const Loop &loop = k.loops[s.id];

@@ -72,8 +72,8 @@ struct Kernel {
   [[nodiscard]] int64_t parallel_extent() const { return loops.empty() ? 1 : loops[0].extent; }
 };
 
-// Kernel IR as text, e.g. `vector for i1 in 0..1024 {` / `s3: f32 = exp s2` /
-// `store %y[1024*i0 + i1] = s7`.
+// Kernel IR as text, e.g. `vector for i1 in 0..1024 {` / `v3: f32 = exp v2` /
+// `store %y[1024*i0 + i1] = v7`.
 [[nodiscard]] std::string print_kernel(const Kernel &k);
 
 }  // namespace kiln::ir

@@ -87,7 +87,7 @@ TEST_SUITE("tools") {
     Result kernels = run(kDir + "linear_relu.kir --kernels");
     CHECK(kernels.status == 0);
     CHECK(kernels.output.find("  parallel for i0 in 0..4 {\n    vector for i1 in 0..2 {\n") != std::string::npos);
-    CHECK(kernels.output.find("      s1: f32 = load %b[i1]\n") != std::string::npos);  // broadcast: stride 0 on i0
+    CHECK(kernels.output.find("      v1: f32 = load %b[i1]\n") != std::string::npos);  // broadcast: stride 0 on i0
     Result check = run(kDir + "linear_relu.kir --passes=small-matmul,simplify,dce --check");
     if (check.output.find("without LLVM") == std::string::npos) {
       CHECK(check.status == 0);
