@@ -18,9 +18,8 @@
 #include <shared_mutex>
 
 #include "build_program.h"
+#include "compiled_state.h"
 #include "dispatch.h"
-#include "dynamic_shapes.h"
-#include "generator.h"
 #include "guards/guard_set.h"
 #include "ir/diag.h"
 #include "ir/pipeline.h"
@@ -28,62 +27,10 @@
 #include "ir/settings.h"
 #include "ir/substitute_sizes.h"
 #include "runtime/evaluate.h"
-#include "runtime/resize_program.h"
 #include "tracer/trace.h"
 
 namespace kiln::detail {
 namespace {
-
-// A dynamic entry at one call's sizes: its program (Backend::Cpu) or graph (Reference).
-struct Instance {
-  std::shared_ptr<const runtime::Program> program;
-  ir::Graph graph;
-};
-
-// A call's symbol sizes (unused symbols 0): the key of a dynamic entry's instances.
-using SymbolSizes = std::array<int64_t, guards::kMaxSymbols>;
-
-// What a dynamic entry knows beyond a static one: the witness sizes its graph and program
-// were made at, the trace before passes (each new size is checked against it), and the
-// sizes seen so far (nullptr: the function traces differently there, so those sizes get
-// an entry of their own).
-struct DynamicState {
-  std::vector<int64_t> witnesses;
-  ir::Graph traced;
-  std::shared_mutex mutex;
-  std::map<SymbolSizes, std::shared_ptr<const Instance>> instances;
-};
-
-struct Entry {
-  guards::GuardSet guards;
-  bool compiled = false;
-  ir::Graph graph;
-  std::vector<runtime::Array> captured;
-  std::string break_op, break_reason;
-  BuiltProgram built;  // Backend::Cpu; otherwise the graph runs in the reference evaluator
-  std::unique_ptr<DynamicState> dynamic;  // null for a static entry
-};
-
-// A graph traced from the user's function, before any pass.
-struct Traced {
-  ir::Graph graph;
-  std::vector<runtime::Array> captured;
-};
-
-// Distinct sizes a dynamic entry remembers; past this it forgets them and checks again.
-constexpr size_t kMaxInstances = 256;
-
-// (argument row, dim) pairs: the dims dynamic shapes may make symbols.
-using DimList = std::vector<std::pair<int32_t, int32_t>>;
-
-
-// Flattened arguments: one guard row per tensor (a vector<Tensor> contributes one per
-// element, named "xs[i]") and per scalar.
-struct Flat {
-  std::vector<guards::ArgDesc> descs;
-  std::vector<std::string> names;
-  std::vector<const Tensor *> tensors;  // parallel to the tensor rows of descs
-};
 
 // `name` may be empty on the call path; an error then re-flattens with names to say which.
 guards::ArgDesc describe(const Tensor &t, std::string_view fn, const std::string &name) {
@@ -144,25 +91,6 @@ Flat flatten(std::span<const Arg> args, const CompileOptions &opt, bool with_nam
   return f;
 }
 
-// Whether two traces captured the same tensors: closure weights are the same arrays in
-// every trace, while a tensor the function makes from data is new each time.
-bool same_captures(const std::vector<runtime::Array> &a, const std::vector<runtime::Array> &b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (a[i].storage.data() != b[i].storage.data() || a[i].dtype != b[i].dtype ||
-        a[i].layout.sizes != b[i].layout.sizes || a[i].layout.strides != b[i].layout.strides ||
-        a[i].layout.offset != b[i].layout.offset)
-      return false;
-  return true;
-}
-
-// "'x' dim 0, 'y' dim 0" for logs.
-std::string describe_dims(const Flat &f, const DimList &dims) {
-  std::vector<std::string> parts;
-  for (auto [row, dim] : dims) parts.push_back(fmt::format("'{}' dim {}", f.names[row], dim));
-  return fmt::format("{}", fmt::join(parts, ", "));
-}
-
 // A name the IR text accepts: letters, digits, '_' and '.', not starting with a digit.
 std::string sanitize(std::string_view name) {
   std::string out;
@@ -183,81 +111,7 @@ void dump(const std::string &fn, int entry, const std::string &file, const std::
   if (ec || !out) warn(fmt::format("KILN_DUMP_DIR: cannot write '{}'", path.string()));
 }
 
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
-
-struct CompiledCore::State {
-  CompileOptions options;
-  std::shared_mutex entries_mutex;
-  std::vector<std::shared_ptr<const Entry>> entries;
-  std::mutex compile_mutex;  // one trace at a time per function
-  std::atomic<bool> warned_limit{false};
-  int traces = 0;
-  std::set<DimList> failed_dynamic;  // candidate dims tried in vain
-
-  // The entry whose guards hold. A dynamic entry comes with its instance for the call's
-  // sizes, or with none when those sizes are new (`bindings` then holds them).
-  struct Hit {
-    std::shared_ptr<const Entry> entry;
-    std::shared_ptr<const Instance> instance;
-    SymbolSizes bindings{};
-    explicit operator bool() const { return entry != nullptr; }
-  };
-
-  // The first entry that holds. A dynamic entry at sizes it has not run yet is returned
-  // (without an instance) only when no later entry holds outright.
-  Hit find(const Flat &f) {
-    std::shared_lock lock(entries_mutex);
-    Hit unknown;
-    for (const auto &e : entries) {
-      if (!e->dynamic) {
-        if (e->guards.check(f.descs)) return {e, nullptr, {}};
-        continue;
-      }
-      SymbolSizes sizes{};
-      if (!e->guards.check(f.descs, sizes)) continue;
-      std::fill(sizes.begin() + e->guards.num_symbols(), sizes.end(), 0);
-      std::shared_lock dyn_lock(e->dynamic->mutex);
-      auto it = e->dynamic->instances.find(sizes);
-      if (it == e->dynamic->instances.end()) {
-        if (!unknown) unknown = {e, nullptr, sizes};
-      } else if (it->second) {
-        return {e, it->second, {}};
-      }
-    }
-    return unknown;
-  }
-
-  // One reason per cached entry, closest first.
-  std::vector<std::string> miss_reasons(const Flat &f) {
-    std::vector<guards::GuardSet::Miss> misses;
-    {
-      std::shared_lock lock(entries_mutex);
-      for (const auto &e : entries) misses.push_back(e->guards.explain_miss(f.descs));
-    }
-    std::stable_sort(misses.begin(), misses.end(), [](auto &a, auto &b) { return a.passed > b.passed; });
-    std::vector<std::string> out;
-    for (auto &m : misses)
-      if (m.reason != "no guard failed") out.push_back(std::move(m.reason));
-    return out;
-  }
-
-  Traced trace_graph(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
-                     std::span<const guards::SymbolicDim> symbols, std::span<const int64_t> sizes);
-  std::shared_ptr<const Entry> trace(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
-  std::shared_ptr<const Entry> trace_dynamic(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
-                                             const DimList &candidates, std::string &why);
-  void optimise(Entry &entry, Traced traced, int index, double trace_ms);
-  void lower(Entry &entry, int index, std::vector<int32_t> kernel_symbols = {}) const;
-  std::vector<DimList> dynamic_candidates(const Flat &f);
-  std::shared_ptr<const Instance> admit_sizes(const Entry &e, const SymbolSizes &sizes,
-                                              std::span<const Arg> args, const Flat &f, const Invoke &invoke,
-                                              std::string &why);
-  Hit lookup_or_compile(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
-};
 
 // Runs the function on proxy arguments: each tensor becomes a graph input (with the given
 // symbols' sizes in place of its own); scalars stay plain values, constants of the entry.
@@ -373,125 +227,6 @@ void CompiledCore::State::lower(Entry &entry, int index, std::vector<int32_t> ke
   dump(options.name, index, "asm.s", b.assembly);
 }
 
-// Traces at two witness sets and keeps the result only if graph and kernels hold for
-// every size of the symbols; otherwise says why in `why` and returns null.
-std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(
-    std::span<const Arg> args, const Flat &f, const Invoke &invoke, const DimList &candidates, std::string &why) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::vector<guards::SymbolicDim> symbols = assign_symbols(f.descs, candidates);
-  if (symbols.empty()) return nullptr;
-  int n = 0;
-  for (const auto &s : symbols) n = std::max(n, s.symbol + 1);
-  const std::vector<int64_t> w0 = ir::witness_sizes(n, 0), w1 = ir::witness_sizes(n, 1);
-  // Anything that fails on the way (a shape error at witness sizes, a backend error) only
-  // means these dims stay static; the static trace that follows reports real errors.
-  try {
-    GeneratorCheckpoint keep_random_stream;
-    Traced a = trace_graph(args, f, invoke, symbols, w0);
-    Traced b = trace_graph(args, f, invoke, symbols, w1);
-    if (!same_captures(a.captured, b.captured)) {
-      why = "the function makes tensors from data while tracing (they would be constants of one size)";
-      return nullptr;
-    }
-    ir::Graph ga = a.graph, gb = b.graph;
-    ir::run_pipeline(ga, ir::default_pipeline());
-    ir::run_pipeline(gb, ir::default_pipeline());
-    if (ir::print(ir::substitute(gb, {w1, w0})) != ir::print(ga)) {
-      why = "the function uses a dynamic size other than as a size (a mean over it, a shape or constant "
-            "computed from it)";
-      return nullptr;
-    }
-    for (ir::ValueId v = 0; v < ga.num_values(); ++v)
-      if (numel(ga.type(v).shape) > (int64_t{1} << 52)) {  // byte counts at witness sizes stay in int64
-        why = "too many symbols in one tensor";
-        return nullptr;
-      }
-    std::vector<int32_t> kernel_symbols;
-    const bool codegen = options.backend == Backend::Cpu && have_cpu_backend();
-    if (codegen) {
-      why = generalize_kernels(build_program(ga, {.codegen = false}), build_program(gb, {.codegen = false}), w0,
-                               w1, kernel_symbols);
-      if (!why.empty()) return nullptr;
-    }
-    const int index = traces++;
-    auto entry = std::make_shared<Entry>();
-    entry->guards = guards::GuardSet::capture(f.descs, f.names, symbols);
-    entry->dynamic = std::make_unique<DynamicState>();
-    entry->dynamic->witnesses = w0;
-    entry->dynamic->traced = a.graph;
-    optimise(*entry, std::move(a), index, ms_since(t0));
-    if (codegen) lower(*entry, index, std::move(kernel_symbols));
-    return entry;
-  } catch (const tracer::GraphBreak &brk) {
-    why = fmt::format("tracing with symbolic sizes stopped at '{}'", brk.op());
-  } catch (const std::exception &e) {
-    const std::string_view msg = e.what();
-    why = fmt::format("tracing with symbolic sizes failed: {}",
-                      ir::symbolize_text(ir::symbolize_text(msg.substr(0, msg.find('\n')), w0), w1));
-  }
-  return nullptr;
-}
-
-// Sets of dims to try making symbolic for this call, best first: in Auto, those that
-// differ from (or are already symbolic in) an entry whose arguments have the same kinds
-// and ranks; in On, on the first compile, every dim, then only the leading ones.
-std::vector<DimList> CompiledCore::State::dynamic_candidates(const Flat &f) {
-  std::vector<DimList> out;
-  std::shared_lock lock(entries_mutex);
-  if (options.dynamic == Dynamic::On && entries.empty()) {
-    DimList all, leading;
-    for (size_t row = 0; row < f.descs.size(); ++row)
-      for (size_t d = 0; d < f.descs[row].sizes.size(); ++d) {
-        all.push_back({static_cast<int32_t>(row), static_cast<int32_t>(d)});
-        if (d == 0) leading.push_back(all.back());
-      }
-    out = {all, leading};
-  }
-  if (options.dynamic == Dynamic::Off || entries.empty()) return out;
-  std::set<std::pair<int32_t, int32_t>> dims;
-  for (const auto &e : entries)
-    for (auto rd : e->guards.changed_dims(f.descs)) dims.insert(rd);
-  if (!dims.empty()) out.push_back(DimList(dims.begin(), dims.end()));
-  return out;
-}
-
-// Whether a dynamic entry holds at sizes it has not run before: the function traced at
-// these sizes must be the entry's trace with the symbols replaced by them (a function
-// that branches on a size traces differently). Remembers the answer either way.
-std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(const Entry &e, const SymbolSizes &sizes,
-                                                                 std::span<const Arg> args, const Flat &f,
-                                                                 const Invoke &invoke, std::string &why) {
-  const size_t n = e.dynamic->witnesses.size();
-  const ir::SizeMap to_call{e.dynamic->witnesses, std::span<const int64_t>(sizes.data(), n)};
-  std::vector<std::string> bound;
-  for (size_t k = 0; k < n; ++k) bound.push_back(fmt::format("s{}={}", k, sizes[k]));
-  std::shared_ptr<Instance> instance;
-  why = fmt::format("the dynamic entry does not hold at {}: the function traces a different graph there",
-                    fmt::join(bound, ", "));
-  try {
-    GeneratorCheckpoint keep_random_stream;
-    const Traced t = trace_graph(args, f, invoke, {}, {});
-    if (!same_captures(t.captured, e.captured))
-      why = fmt::format("the dynamic entry does not hold at {}: the function makes tensors from data while "
-                        "tracing (they would be constants of one size)", fmt::join(bound, ", "));
-    else if (ir::print(t.graph) == ir::print(ir::substitute(e.dynamic->traced, to_call)))
-      instance = std::make_shared<Instance>();
-  } catch (const tracer::GraphBreak &brk) {
-    why = fmt::format("the dynamic entry does not hold at {}: tracing stops at '{}' there", fmt::join(bound, ", "),
-                      brk.op());
-  }
-  if (instance) {
-    why.clear();
-    if (e.built.program) instance->program = runtime::resize_program(*e.built.program, to_call);
-    else instance->graph = ir::substitute(e.graph, to_call);
-  }
-  std::unique_lock lock(e.dynamic->mutex);
-  if (e.dynamic->instances.size() >= kMaxInstances)  // forget the sizes that held, keep the refusals
-    std::erase_if(e.dynamic->instances, [](const auto &kv) { return kv.second != nullptr; });
-  e.dynamic->instances[sizes] = instance;
-  return instance;
-}
-
 CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const Arg> args, const Flat &f,
                                                                 const Invoke &invoke) {
   Hit hit = find(f);
@@ -527,17 +262,7 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
     if (log_enabled(LogTopic::Recompiles))
       log_line(LogTopic::Recompiles, fmt::format("recompiling {}: {}", options.name, why));
   }
-  std::shared_ptr<const Entry> entry;
-  for (const auto &candidates : dynamic_candidates(named)) {
-    if (entry || !rejected.empty() || failed_dynamic.contains(candidates)) continue;
-    std::string why;
-    entry = trace_dynamic(args, named, invoke, candidates, why);
-    if (entry || why.empty()) continue;
-    failed_dynamic.insert(candidates);
-    if (log_enabled(LogTopic::Recompiles))
-      log_line(LogTopic::Recompiles, fmt::format("{}: dynamic shapes: {} cannot all be symbols: {}", options.name,
-                                                 describe_dims(named, candidates), why));
-  }
+  std::shared_ptr<const Entry> entry = rejected.empty() ? compile_dynamic(args, named, invoke) : nullptr;
   if (!entry) entry = trace(args, named, invoke);
   {
     std::unique_lock lock(entries_mutex);

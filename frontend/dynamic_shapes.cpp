@@ -1,11 +1,21 @@
-// Symbol assignment and the kernel check behind dynamic shapes.
+// Dynamic shapes: which dims become symbols, the two witness traces and the kernel check
+// that make a symbolic entry, and the check that admits each new size to it.
 #include "dynamic_shapes.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 
+#include "compiled_state.h"
+#include "generator.h"
 #include "ir/diag.h"
+#include "ir/pipeline.h"
+#include "ir/printer.h"
+#include "ir/settings.h"
+#include "ir/substitute_sizes.h"
+#include "runtime/resize_program.h"
+#include "tracer/trace.h"
 #include "ir/kernel_ir.h"
 #include "ir/shape.h"
 
@@ -20,6 +30,25 @@ std::string shape_free_text(ir::Kernel k) {
   return ir::print_kernel(k);
 }
 
+
+// Whether two traces captured the same tensors: closure weights are the same arrays in
+// every trace, while a tensor the function makes from data is new each time.
+bool same_captures(const std::vector<runtime::Array> &a, const std::vector<runtime::Array> &b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].storage.data() != b[i].storage.data() || a[i].dtype != b[i].dtype ||
+        a[i].layout.sizes != b[i].layout.sizes || a[i].layout.strides != b[i].layout.strides ||
+        a[i].layout.offset != b[i].layout.offset)
+      return false;
+  return true;
+}
+
+// "'x' dim 0, 'y' dim 0" for logs.
+std::string describe_dims(const Flat &f, const DimList &dims) {
+  std::vector<std::string> parts;
+  for (auto [row, dim] : dims) parts.push_back(fmt::format("'{}' dim {}", f.names[row], dim));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
 }  // namespace
 
 std::vector<guards::SymbolicDim> assign_symbols(std::span<const guards::ArgDesc> args,
@@ -61,6 +90,140 @@ std::string generalize_kernels(const BuiltProgram &built, const BuiltProgram &ot
     symbols[i] = symbol;
   }
   return {};
+}
+
+// Traces at two witness sets and keeps the result only if graph and kernels hold for
+// every size of the symbols; otherwise says why in `why` and returns null.
+std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(
+    std::span<const Arg> args, const Flat &f, const Invoke &invoke, const DimList &candidates, std::string &why) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<guards::SymbolicDim> symbols = assign_symbols(f.descs, candidates);
+  if (symbols.empty()) return nullptr;
+  int n = 0;
+  for (const auto &s : symbols) n = std::max(n, s.symbol + 1);
+  const std::vector<int64_t> w0 = ir::witness_sizes(n, 0), w1 = ir::witness_sizes(n, 1);
+  // Anything that fails on the way (a shape error at witness sizes, a backend error) only
+  // means these dims stay static; the static trace that follows reports real errors.
+  try {
+    GeneratorCheckpoint keep_random_stream;
+    Traced a = trace_graph(args, f, invoke, symbols, w0);
+    Traced b = trace_graph(args, f, invoke, symbols, w1);
+    if (!same_captures(a.captured, b.captured)) {
+      why = "the function makes tensors from data while tracing (they would be constants of one size)";
+      return nullptr;
+    }
+    ir::Graph ga = a.graph, gb = b.graph;
+    ir::run_pipeline(ga, ir::default_pipeline());
+    ir::run_pipeline(gb, ir::default_pipeline());
+    if (ir::print(ir::substitute(gb, {w1, w0})) != ir::print(ga)) {
+      why = "the function uses a dynamic size other than as a size (a mean over it, a shape or constant "
+            "computed from it)";
+      return nullptr;
+    }
+    for (ir::ValueId v = 0; v < ga.num_values(); ++v)
+      if (numel(ga.type(v).shape) > (int64_t{1} << 52)) {  // byte counts at witness sizes stay in int64
+        why = "too many symbols in one tensor";
+        return nullptr;
+      }
+    std::vector<int32_t> kernel_symbols;
+    const bool codegen = options.backend == Backend::Cpu && have_cpu_backend();
+    if (codegen) {
+      why = generalize_kernels(build_program(ga, {.codegen = false}), build_program(gb, {.codegen = false}), w0,
+                               w1, kernel_symbols);
+      if (!why.empty()) return nullptr;
+    }
+    const int index = traces++;
+    auto entry = std::make_shared<Entry>();
+    entry->guards = guards::GuardSet::capture(f.descs, f.names, symbols);
+    entry->dynamic = std::make_unique<DynamicState>();
+    entry->dynamic->witnesses = w0;
+    entry->dynamic->traced = a.graph;
+    optimise(*entry, std::move(a), index, ms_since(t0));
+    if (codegen) lower(*entry, index, std::move(kernel_symbols));
+    return entry;
+  } catch (const tracer::GraphBreak &brk) {
+    why = fmt::format("tracing with symbolic sizes stopped at '{}'", brk.op());
+  } catch (const std::exception &e) {
+    const std::string_view msg = e.what();
+    why = fmt::format("tracing with symbolic sizes failed: {}",
+                      ir::symbolize_text(ir::symbolize_text(msg.substr(0, msg.find('\n')), w0), w1));
+  }
+  return nullptr;
+}
+
+// Sets of dims to try making symbolic for this call, best first: in Auto, those that
+// differ from (or are already symbolic in) an entry whose arguments have the same kinds
+// and ranks; in On, on the first compile, every dim, then only the leading ones.
+std::vector<DimList> CompiledCore::State::dynamic_candidates(const Flat &f) {
+  std::vector<DimList> out;
+  std::shared_lock lock(entries_mutex);
+  if (options.dynamic == Dynamic::On && entries.empty()) {
+    DimList all, leading;
+    for (size_t row = 0; row < f.descs.size(); ++row)
+      for (size_t d = 0; d < f.descs[row].sizes.size(); ++d) {
+        all.push_back({static_cast<int32_t>(row), static_cast<int32_t>(d)});
+        if (d == 0) leading.push_back(all.back());
+      }
+    out = {all, leading};
+  }
+  if (options.dynamic == Dynamic::Off || entries.empty()) return out;
+  std::set<std::pair<int32_t, int32_t>> dims;
+  for (const auto &e : entries)
+    for (auto rd : e->guards.changed_dims(f.descs)) dims.insert(rd);
+  if (!dims.empty()) out.push_back(DimList(dims.begin(), dims.end()));
+  return out;
+}
+
+// Whether a dynamic entry holds at sizes it has not run before: the function traced at
+// these sizes must be the entry's trace with the symbols replaced by them (a function
+// that branches on a size traces differently). Remembers the answer either way.
+std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(const Entry &e, const SymbolSizes &sizes,
+                                                                 std::span<const Arg> args, const Flat &f,
+                                                                 const Invoke &invoke, std::string &why) {
+  const size_t n = e.dynamic->witnesses.size();
+  const ir::SizeMap to_call{e.dynamic->witnesses, std::span<const int64_t>(sizes.data(), n)};
+  std::vector<std::string> bound;
+  for (size_t k = 0; k < n; ++k) bound.push_back(fmt::format("s{}={}", k, sizes[k]));
+  std::shared_ptr<Instance> instance;
+  why = fmt::format("the dynamic entry does not hold at {}: the function traces a different graph there",
+                    fmt::join(bound, ", "));
+  try {
+    GeneratorCheckpoint keep_random_stream;
+    const Traced t = trace_graph(args, f, invoke, {}, {});
+    if (!same_captures(t.captured, e.captured))
+      why = fmt::format("the dynamic entry does not hold at {}: the function makes tensors from data while "
+                        "tracing (they would be constants of one size)", fmt::join(bound, ", "));
+    else if (ir::print(t.graph) == ir::print(ir::substitute(e.dynamic->traced, to_call)))
+      instance = std::make_shared<Instance>();
+  } catch (const tracer::GraphBreak &brk) {
+    why = fmt::format("the dynamic entry does not hold at {}: tracing stops at '{}' there", fmt::join(bound, ", "),
+                      brk.op());
+  }
+  if (instance) {
+    why.clear();
+    if (e.built.program) instance->program = runtime::resize_program(*e.built.program, to_call);
+    else instance->graph = ir::substitute(e.graph, to_call);
+  }
+  std::unique_lock lock(e.dynamic->mutex);
+  if (e.dynamic->instances.size() >= kMaxInstances)  // forget the sizes that held, keep the refusals
+    std::erase_if(e.dynamic->instances, [](const auto &kv) { return kv.second != nullptr; });
+  e.dynamic->instances[sizes] = instance;
+  return instance;
+}
+
+std::shared_ptr<const Entry> CompiledCore::State::compile_dynamic(std::span<const Arg> args, const Flat &f,
+                                                                  const Invoke &invoke) {
+  for (const DimList &candidates : dynamic_candidates(f)) {
+    if (failed_dynamic.contains(candidates)) continue;
+    std::string why;
+    if (auto entry = trace_dynamic(args, f, invoke, candidates, why)) return entry;
+    if (why.empty()) continue;
+    failed_dynamic.insert(candidates);
+    if (log_enabled(LogTopic::Recompiles))
+      log_line(LogTopic::Recompiles, fmt::format("{}: dynamic shapes: {} cannot all be symbols: {}", options.name,
+                                                 describe_dims(f, candidates), why));
+  }
+  return nullptr;
 }
 
 }  // namespace kiln::detail

@@ -141,13 +141,18 @@ class KernelEmitter {
     return b_.CreateGEP(elem, base_ptr, offsets);
   }
 
+  // The highest lane of the current vector still inside the vector loop.
+  Value *last_lane_in_range() {
+    return b_.CreateSub(b_.CreateSub(vector_end_, loop_vars_[vector_loop_]), b_.getInt64(1));
+  }
+
   // A strided vector load that does not depend on the parallel loop (a small matmul's
   // weight read across its rows) as one scalar load per lane: LLVM keeps those out of the
   // parallel loop once the inner loops are unrolled, where it never moves a gather. Lanes
   // past the loop's end read the last lane's element, so every address stays in bounds.
   Value *invariant_lanes(const ir::Scalar &s, llvm::Type *elem, Value *base, int64_t stride) {
     Value *vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(elem, width_));
-    Value *last = b_.CreateSub(b_.CreateSub(vector_end_, loop_vars_[vector_loop_]), b_.getInt64(1));
+    Value *last = last_lane_in_range();
     for (unsigned lane = 0; lane < width_; ++lane) {
       Value *in_range = b_.CreateIntrinsic(llvm::Intrinsic::smin, {b_.getInt64Ty()}, {b_.getInt64(lane), last});
       Value *at = b_.CreateAdd(base, b_.CreateMul(in_range, b_.getInt64(stride)));
@@ -199,8 +204,7 @@ class KernelEmitter {
       return;
     }
     if (stride == 0) {  // every lane writes one element: the last lane in range wins
-      Value *last = mask_ == nullptr ? b_.getInt64(width_ - 1)
-                                     : b_.CreateSub(b_.CreateSub(vector_end_, loop_vars_[vector_loop_]), b_.getInt64(1));
+      Value *last = mask_ == nullptr ? b_.getInt64(width_ - 1) : last_lane_in_range();
       tag(b_.CreateStore(b_.CreateExtractElement(v, last), at), st.arg);
     } else if (stride == 1 && mask_ != nullptr) tag(b_.CreateMaskedStore(v, at, align, mask_), st.arg);
     else if (stride == 1) tag(b_.CreateAlignedStore(v, at, align), st.arg);

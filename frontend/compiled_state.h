@@ -1,0 +1,151 @@
+// The state behind a CompiledFunction, shared by compile.cpp (tracing, the call path,
+// explain) and dynamic_shapes.cpp (symbolic entries): its entries, each a guard set with a
+// graph and a program, or a graph break that runs eagerly.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "build_program.h"
+#include "guards/guard_set.h"
+#include "ir/graph.h"
+#include "kiln/compile.h"
+#include "runtime/array.h"
+#include "runtime/program.h"
+
+namespace kiln::detail {
+
+// A dynamic entry at one call's sizes: its program (Backend::Cpu) or graph (Reference).
+struct Instance {
+  std::shared_ptr<const runtime::Program> program;
+  ir::Graph graph;
+};
+
+// A call's symbol sizes (unused symbols 0): the key of a dynamic entry's instances.
+using SymbolSizes = std::array<int64_t, guards::kMaxSymbols>;
+
+// What a dynamic entry knows beyond a static one: the witness sizes its graph and program
+// were made at, the trace before passes (each new size is checked against it), and the
+// sizes seen so far (nullptr: the function traces differently there, so those sizes get
+// an entry of their own).
+struct DynamicState {
+  std::vector<int64_t> witnesses;
+  ir::Graph traced;
+  std::shared_mutex mutex;
+  std::map<SymbolSizes, std::shared_ptr<const Instance>> instances;
+};
+
+struct Entry {
+  guards::GuardSet guards;
+  bool compiled = false;
+  ir::Graph graph;
+  std::vector<runtime::Array> captured;
+  std::string break_op, break_reason;
+  BuiltProgram built;  // Backend::Cpu; otherwise the graph runs in the reference evaluator
+  std::unique_ptr<DynamicState> dynamic;  // null for a static entry
+};
+
+// A graph traced from the user's function, before any pass.
+struct Traced {
+  ir::Graph graph;
+  std::vector<runtime::Array> captured;
+};
+
+// Distinct sizes a dynamic entry remembers; past this it forgets them and checks again.
+constexpr size_t kMaxInstances = 256;
+
+// (argument row, dim) pairs: the dims dynamic shapes may make symbols.
+using DimList = std::vector<std::pair<int32_t, int32_t>>;
+
+// Flattened arguments: one guard row per tensor (a vector<Tensor> contributes one per
+// element, named "xs[i]") and per scalar.
+struct Flat {
+  std::vector<guards::ArgDesc> descs;
+  std::vector<std::string> names;
+  std::vector<const Tensor *> tensors;  // parallel to the tensor rows of descs
+};
+
+inline double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct CompiledCore::State {
+  CompileOptions options;
+  std::shared_mutex entries_mutex;
+  std::vector<std::shared_ptr<const Entry>> entries;
+  std::mutex compile_mutex;  // one trace at a time per function
+  std::atomic<bool> warned_limit{false};
+  int traces = 0;
+  std::set<DimList> failed_dynamic;  // candidate dims tried in vain
+
+  // The entry whose guards hold. A dynamic entry comes with its instance for the call's
+  // sizes, or with none when those sizes are new (`bindings` then holds them).
+  struct Hit {
+    std::shared_ptr<const Entry> entry;
+    std::shared_ptr<const Instance> instance;
+    SymbolSizes bindings{};
+    explicit operator bool() const { return entry != nullptr; }
+  };
+
+  // The first entry that holds. A dynamic entry at sizes it has not run yet is returned
+  // (without an instance) only when no later entry holds outright.
+  Hit find(const Flat &f) {
+    std::shared_lock lock(entries_mutex);
+    Hit unknown;
+    for (const auto &e : entries) {
+      if (!e->dynamic) {
+        if (e->guards.check(f.descs)) return {e, nullptr, {}};
+        continue;
+      }
+      SymbolSizes sizes{};
+      if (!e->guards.check(f.descs, sizes)) continue;
+      std::shared_lock dyn_lock(e->dynamic->mutex);
+      auto it = e->dynamic->instances.find(sizes);
+      if (it == e->dynamic->instances.end()) {
+        if (!unknown) unknown = {e, nullptr, sizes};
+      } else if (it->second) {
+        return {e, it->second, {}};
+      }
+    }
+    return unknown;
+  }
+
+  // One reason per cached entry, closest first.
+  std::vector<std::string> miss_reasons(const Flat &f) {
+    std::vector<guards::GuardSet::Miss> misses;
+    {
+      std::shared_lock lock(entries_mutex);
+      for (const auto &e : entries) misses.push_back(e->guards.explain_miss(f.descs));
+    }
+    std::stable_sort(misses.begin(), misses.end(), [](auto &a, auto &b) { return a.passed > b.passed; });
+    std::vector<std::string> out;
+    for (auto &m : misses)
+      if (m.reason != "no guard failed") out.push_back(std::move(m.reason));
+    return out;
+  }
+
+  Traced trace_graph(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
+                     std::span<const guards::SymbolicDim> symbols, std::span<const int64_t> sizes);
+  std::shared_ptr<const Entry> trace(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
+  std::shared_ptr<const Entry> trace_dynamic(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
+                                             const DimList &candidates, std::string &why);
+  void optimise(Entry &entry, Traced traced, int index, double trace_ms);
+  void lower(Entry &entry, int index, std::vector<int32_t> kernel_symbols = {}) const;
+  std::vector<DimList> dynamic_candidates(const Flat &f);
+  // A dynamic entry for this call, or null (the reasons go to KILN_LOGS=recompiles).
+  std::shared_ptr<const Entry> compile_dynamic(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
+  std::shared_ptr<const Instance> admit_sizes(const Entry &e, const SymbolSizes &sizes,
+                                              std::span<const Arg> args, const Flat &f, const Invoke &invoke,
+                                              std::string &why);
+  Hit lookup_or_compile(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
+};
+
+}  // namespace kiln::detail
