@@ -128,7 +128,7 @@ struct CompiledCore::State {
     std::stable_sort(misses.begin(), misses.end(), [](auto &a, auto &b) { return a.passed > b.passed; });
     std::vector<std::string> out;
     for (auto &m : misses)
-      if (m.reason != "no guard failed") out.push_back(std::move(m.reason));
+      if (!m.reason.empty()) out.push_back(std::move(m.reason));  // empty: that entry held
     return out;
   }
 

@@ -236,7 +236,7 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
   }
   if (args.size() != names_.size())
     return {passed, fmt::format("argument count mismatch: expected {}, got {}", names_.size(), args.size())};
-  return {passed, "no guard failed"};
+  return {passed, ""};  // every guard held
 }
 
 std::vector<std::string> GuardSet::describe() const {
