@@ -58,7 +58,9 @@ class GuardSet {
 
   struct Miss {
     int passed = 0;      // guards that held before the first failing one (closeness)
-    std::string reason;  // empty when every guard held; else e.g. "tensor 'x' (arg 0) size mismatch at dim 0: expected 3, got 4"
+    // Empty when every guard held; else e.g.
+    // "tensor 'x' (arg 0) size mismatch at dim 0: expected 3, got 4"
+    std::string reason;
   };
   // The first failing guard; only called after check() returned false.
   [[nodiscard]] Miss explain_miss(std::span<const ArgDesc> args) const;
