@@ -75,10 +75,20 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
     step.extent = kernel.parallel_extent();
     const int64_t per_iteration = std::max<int64_t>(1, numel(group.shape) / std::max<int64_t>(1, step.extent));
     step.grain = std::max<int64_t>(1, kMinElementsPerTask / per_iteration);
-    for (ir::ValueId v : group.inputs) step.args.push_back(slot_of.at(v));
+    const bool matmul = group.kind == ir::GroupKind::Matmul;
+    for (size_t i = matmul ? 2 : 0; i < group.inputs.size(); ++i) step.args.push_back(slot_of.at(group.inputs[i]));
     step.num_inputs = step.args.size();
     for (ir::ValueId v : group.outputs)
       step.args.push_back(add_slot(v, is_output[v] ? runtime::Slot::Place::Fresh : runtime::Slot::Place::Arena));
+    if (matmul) {
+      runtime::GemmCall call{.tile = kernel.gemm->tile, .dtype = kernel.gemm->dtype,
+                             .a = slot_of.at(group.inputs[0]), .b = slot_of.at(group.inputs[1])};
+      // Partial sums between depth blocks go to the first output of C's dtype (all outputs
+      // have C's shape).
+      for (size_t i = 0; i < group.outputs.size() && call.partial < 0; ++i)
+        if (g.type(group.outputs[i]).dtype == call.dtype) call.partial = static_cast<int32_t>(step.num_inputs + i);
+      step.gemm = call;
+    }
     if (kernels.size() < options.kernel_symbols.size()) step.symbol = options.kernel_symbols[kernels.size()];
     kernel_steps.push_back(program->steps.size());
     program->steps.emplace_back(std::move(step));
@@ -91,8 +101,11 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
   lower::CompiledKernels compiled;
   if (!kernels.empty() && options.codegen)
     compiled = lower::cpu::compile_kernels(kernels, {.keep_text = options.keep_text});
-  for (size_t i = 0; i < compiled.fns.size(); ++i)
-    std::get<runtime::KernelStep>(program->steps[kernel_steps[i]]).fn = compiled.fns[i];
+  for (size_t i = 0; i < compiled.fns.size(); ++i) {
+    auto &step = std::get<runtime::KernelStep>(program->steps[kernel_steps[i]]);
+    step.fn = compiled.fns[i];
+    if (step.gemm) step.gemm->micro = compiled.gemm_fns[i];
+  }
   program->code = compiled.code;
   program->plan();
   built.program = std::move(program);

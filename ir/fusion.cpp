@@ -128,6 +128,24 @@ class Fuser {
     return static_cast<int32_t>(groups_.size() - 1);
   }
 
+  // Matmuls the backends generate code for; integer ones run in the runtime.
+  bool is_generated_matmul(const Node &node) const {
+    const TensorType &t = g_.type(node.result);
+    return node.op == OpKind::Matmul && (t.dtype == DType::F32 || t.dtype == DType::F64) && t.shape.size() >= 2;
+  }
+
+  // A matmul group takes pointwise nodes of its shape that read one of its members directly
+  // (its product or an epilogue value): those are its epilogue. Anything else would be a
+  // sibling computed per tile for no reason.
+  bool fits_epilogue(const Node &node, int32_t gid) const {
+    if (is_row_reduction(node.op) || g_.type(node.result).shape != groups_[gid].shape) return false;
+    for (ValueId o : node.operands) {
+      ViewChain chain = resolve_views(g_, producer_, o);
+      if (!chain.constant && chain.views.empty() && group_of_[chain.root] == gid) return true;
+    }
+    return false;
+  }
+
   // The role node `n` would have in group `gid`, or nullopt when it cannot be a member:
   // wrong shape, an operand it would need at another index, or a dependency cycle.
   std::optional<Role> fit(int32_t n, int32_t gid, std::set<int32_t> &sources) const {
@@ -135,6 +153,7 @@ class Fuser {
     const Group &group = groups_[gid];
     if (group.members.size() >= kMaxKernelMembers) return std::nullopt;
     if (math_depth(n, gid) > kMaxMathDepth) return std::nullopt;
+    if (group.kind == GroupKind::Matmul && !fits_epilogue(node, gid)) return std::nullopt;
     const Shape &shape = g_.type(node.result).shape;
     Role role = Role::Element;
     if (is_row_reduction(node.op)) {
@@ -211,7 +230,8 @@ class Fuser {
     if (is_view(node.op) || node.op == OpKind::Full) return;  // inlined, or materialized later
     if (!is_kernel_elementwise(g_, node) && !is_row_reduction(node.op)) {
       for (ValueId o : node.operands) materialize(o);
-      int32_t gid = new_group(GroupKind::Library, g_.type(node.result).shape);
+      const GroupKind kind = is_generated_matmul(node) ? GroupKind::Matmul : GroupKind::Library;
+      int32_t gid = new_group(kind, g_.type(node.result).shape);
       std::set<int32_t> sources;
       for (ValueId o : node.operands) add_sources(o, sources);
       join(n, gid, Role::Element, sources);
@@ -258,6 +278,7 @@ class Fuser {
   // fold into `gid` when no member of either reads the other through a view and no third
   // group sits between them.
   void merge_operand_groups(int32_t n, int32_t gid) {
+    if (groups_[gid].kind == GroupKind::Matmul) return;  // an epilogue only takes its readers
     for (ValueId o : g_.nodes[n].operands) {
       ViewChain chain = resolve_views(g_, producer_, o);
       if (chain.constant || !chain.views.empty()) continue;
@@ -336,8 +357,13 @@ class Fuser {
       Group &group = groups_[gid];
       if (dead_[gid]) continue;
       std::set<ValueId> inputs;
+      group.inputs.clear();
       for (int32_t m : group.members)
         for (ValueId o : g_.nodes[m].operands) {
+          if (group.kind == GroupKind::Matmul && m == group.members[0]) {
+            group.inputs.push_back(o);  // the operands come first, even when one is read again
+            continue;
+          }
           if (group.kind == GroupKind::Library) {
             inputs.insert(o);
             continue;
@@ -346,7 +372,7 @@ class Fuser {
           if (chain.constant || group_of_[chain.root] == static_cast<int32_t>(gid)) continue;
           inputs.insert(chain.root);
         }
-      group.inputs.assign(inputs.begin(), inputs.end());
+      group.inputs.insert(group.inputs.end(), inputs.begin(), inputs.end());
       for (ValueId v : group.inputs) read[v] = true;
     }
     for (size_t gid = 0; gid < groups_.size(); ++gid)
@@ -431,6 +457,7 @@ std::string_view group_kind_name(GroupKind kind) {
   switch (kind) {
     case GroupKind::Pointwise: return "pointwise";
     case GroupKind::Row: return "row";
+    case GroupKind::Matmul: return "matmul";
     case GroupKind::Library: return "library";
   }
   return "?";

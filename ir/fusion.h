@@ -2,6 +2,8 @@
 // become one pointwise kernel; pointwise producers and consumers of reductions over the same
 // dims join them in one row kernel (softmax, layer_norm: one kernel); views of buffers and
 // scalar constants are index arithmetic inside the kernels that read them, never copies.
+// A float matmul is a kernel of its own whose pointwise consumers of its shape run as its
+// epilogue, on each tile of the product while it is still in registers (bias, gelu).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,8 @@ namespace kiln::ir {
 enum class GroupKind : uint8_t {
   Pointwise,  // one loop nest over `shape`; every member is computed per element
   Row,        // per row of `shape`'s kept dims: reductions over `reduce_dims`, then stores
+  Matmul,     // members[0] is a matmul producing `shape`; the rest, pointwise over `shape`,
+              // its epilogue. inputs[0] and inputs[1] are its operands
   Library,    // one node the runtime runs itself: matmul, cat, random sources, a view kept as
               // a buffer because a library node or the caller reads it
 };
@@ -66,7 +70,7 @@ struct ViewChain {
 // ("cse,dce,fuse"): removes that last `fuse` and returns whether it was there.
 [[nodiscard]] bool take_trailing_fuse(std::string &pipeline);
 
-// "pointwise", "row", "library".
+// "pointwise", "row", "matmul", "library".
 [[nodiscard]] std::string_view group_kind_name(GroupKind kind);
 
 }  // namespace kiln::ir

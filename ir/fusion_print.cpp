@@ -30,8 +30,10 @@ std::set<int32_t> kernel_nodes(const Graph &g, std::span<const int32_t> producer
                                const Group &group) {
   std::set<int32_t> nodes(group.members.begin(), group.members.end());
   std::vector<ValueId> pending;
-  for (int32_t m : group.members)
+  for (int32_t m : group.members) {
+    if (group.kind == GroupKind::Matmul && m == group.members[0]) continue;  // buffers, not inlined
     for (ValueId o : g.nodes[m].operands) pending.push_back(o);
+  }
   while (!pending.empty()) {
     ValueId v = pending.back();
     pending.pop_back();
@@ -49,6 +51,9 @@ std::string kernel_note(const Group &group) {
   if (group.kind == GroupKind::Row)
     return fmt::format("row over {}, reducing dims [{}]", format_shape(group.shape),
                        fmt::join(group.reduce_dims, ","));
+  if (group.kind == GroupKind::Matmul)
+    return group.members.size() == 1 ? fmt::format("matmul to {}", format_shape(group.shape))
+                                     : fmt::format("matmul to {} with its epilogue", format_shape(group.shape));
   return fmt::format("pointwise over {}", format_shape(group.shape));
 }
 

@@ -28,6 +28,7 @@ std::string print_scalar(const Kernel &k, int32_t id) {
     case Scalar::Kind::Constant:
       return head + (is_integral(s.dtype) ? fmt::format("{}", s.int_value) : fmt::format("{}", s.value));
     case Scalar::Kind::Acc: return head + fmt::format("a{}", s.acc);
+    case Scalar::Kind::Product: return head + "product";
     case Scalar::Kind::Op: {
       std::vector<std::string> attrs, operands;
       for (const auto &[key, value] : s.attrs.items())
@@ -80,6 +81,12 @@ std::string print_kernel(const Kernel &k) {
     args.push_back(fmt::format("%{}: {}[{}]{}", a.name, dtype_name(a.dtype), a.numel,
                                a.written ? " out" : ""));
   std::string out = fmt::format("kernel @{}({}) {{\n", k.name, fmt::join(args, ", "));
+  if (const auto &m = k.gemm) {
+    const GemmTile &t = m->tile;
+    out += fmt::format("  product: {} = matmul %{}[{}], %{}[{}] tiled mr={} nr={} kc={} mc={} nc={}\n",
+                       dtype_name(m->dtype), m->a, fmt::join(m->a_shape, ","), m->b,
+                       fmt::join(m->b_shape, ","), t.mr, t.nr, t.kc, t.mc, t.nc);
+  }
   print_stmts(k, k.body, 1, out);
   return out + "}\n";
 }

@@ -3,9 +3,14 @@
 // vectorized) over flat buffers, whose bodies define scalars (loads, constants, elementwise
 // ops, accumulator results), fold scalars into accumulators, and store. Every index is
 // affine in the loop variables, so a backend never re-derives a view.
+//
+// A matmul kernel (GroupKind::Matmul) adds a `Gemm`: the backend computes the product tile
+// by tile with a register-tiled micro-kernel, and the loop tree is its epilogue, run on each
+// finished tile, reading the product as a `Product` scalar (bias add, activation, residual).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,7 +34,7 @@ struct Index {
 };
 
 struct Scalar {
-  enum class Kind : uint8_t { Load, Constant, Op, Acc } kind;
+  enum class Kind : uint8_t { Load, Constant, Op, Acc, Product } kind;
   DType dtype;
   int32_t arg = -1;  // Load
   Index index;       // Load
@@ -39,7 +44,7 @@ struct Scalar {
   Attrs attrs;                   // Op
   std::vector<int32_t> operands;  // Op: scalar ids
   int32_t acc = -1;               // Acc: the accumulator's value after its loop
-};
+};                                // Product: a matmul kernel's product at this element
 
 struct Accumulator {
   OpKind combine;  // Sum, Prod, Max, Min, All, Any
@@ -61,6 +66,27 @@ struct Stmt {
   std::vector<Stmt> body;  // For
 };
 
+// The blocking of a GEMM, outer to inner: B is packed nc columns by kc deep (kept in L2/L3),
+// A mc rows by kc deep (L2), and an mr x nr tile of C is held in registers while kc
+// multiply-adds go into each element. nr is a multiple of the vector width. The defaults
+// are for AVX-512 (32 vector registers: 8 x 2 accumulators, 2 of B, 1 of A); the autotuner
+// varies them.
+struct GemmTile {
+  int64_t mr = 8, nr = 32, kc = 256, mc = 256, nc = 1024;
+  bool operator==(const GemmTile &) const = default;
+};
+
+// C[..., m, n] = A[..., m, k] x B[..., k, n], A and B read with whatever strides they have
+// at run time (packing copies them into tile order, so a transposed weight costs nothing).
+// The epilogue's loops are the rows of C (every dim but the last, merged where possible)
+// then its columns; its args do not include A and B unless it reads them itself.
+struct Gemm {
+  std::string a, b;  // the operands' print names
+  DType dtype;       // of A, B and the product
+  std::vector<int64_t> a_shape, b_shape;
+  GemmTile tile;
+};
+
 struct Kernel {
   std::string name;
   std::vector<KernelArg> args;  // inputs first, then outputs
@@ -68,6 +94,7 @@ struct Kernel {
   std::vector<Scalar> scalars;
   std::vector<Accumulator> accs;
   std::vector<Stmt> body;  // one For over loop 0, the parallel loop
+  std::optional<Gemm> gemm;  // a matmul kernel: the product its body's epilogue reads
 
   [[nodiscard]] int64_t parallel_extent() const { return loops.empty() ? 1 : loops[0].extent; }
 };

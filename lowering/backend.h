@@ -15,7 +15,8 @@ struct KernelCompileOptions {
 };
 
 struct CompiledKernels {
-  std::vector<runtime::KernelFn> fns;  // one per kernel, in the order given
+  std::vector<runtime::KernelFn> fns;  // one per kernel, in the order given; null for a matmul
+  std::vector<runtime::GemmMicroFn> gemm_fns;  // one per kernel: a matmul's micro-kernel, else null
   std::shared_ptr<const void> code;    // owns the generated code; functions die with it
   std::string source;                  // backend input as text (CPU: LLVM IR before -O3)
   std::string optimized;               // after optimization (CPU: LLVM IR after -O3)

@@ -45,11 +45,18 @@ class Scheduler {
     k_.name = std::move(name);
     for (size_t i = 0; i < group.members.size(); ++i)
       role_of_[g.nodes[group.members[i]].result] = static_cast<int8_t>(group.roles[i]);
-    for (ValueId v : group.inputs) add_arg(v, false);
+    // A matmul's operands are read by the GEMM driver, not by the kernel's loads.
+    const size_t first_input = group.kind == ir::GroupKind::Matmul ? 2 : 0;
+    for (size_t i = first_input; i < group.inputs.size(); ++i) add_arg(group.inputs[i], false);
     for (ValueId v : group.outputs) add_arg(v, true);
   }
 
   Kernel run() {
+    if (group_.kind == ir::GroupKind::Matmul) {
+      plan_epilogue_loops();
+      build_epilogue();
+      return std::move(k_);
+    }
     plan_loops();
     if (group_.kind == ir::GroupKind::Row) build_row();
     else build_pointwise();
@@ -129,6 +136,7 @@ class Scheduler {
     std::vector<std::vector<int64_t>> out;
     for (int32_t m : group_.members)
       for (ValueId o : g_.nodes[m].operands) {
+        if (group_.kind == ir::GroupKind::Matmul && m == group_.members[0]) break;  // read by the driver
         ViewChain chain = ir::resolve_views(g_, producer_, o);
         if (classify(chain) != Read::Buffer) continue;
         runtime::Layout l = layout_of(chain);
@@ -178,6 +186,48 @@ class Scheduler {
     const bool across_rows = row_length() <= kAcrossRows && loops_[last_kept].extent >= 8;
     for (size_t l = 0; l < loops_.size(); ++l)
       k_.loops[l].vector = across_rows ? l == last_kept : l + 1 == loops_.size();
+  }
+
+  // A matmul's epilogue: C's rows (every dim but the last, merged where every access
+  // allows) then its columns, which the micro-kernel walks a vector at a time.
+  void plan_epilogue_loops() {
+    const auto strides = all_access_strides();
+    const size_t last = group_.shape.size() - 1;
+    for (size_t d = 0; d < last; ++d) {
+      if (group_.shape[d] == 1) continue;
+      if (!loops_.empty()) {
+        const size_t prev = loops_.back().dims.back();
+        bool mergeable = true;
+        for (const auto &s : strides) mergeable &= s[prev] == s[d] * group_.shape[d];
+        if (mergeable) {
+          loops_.back().dims.push_back(d);
+          loops_.back().extent *= group_.shape[d];
+          continue;
+        }
+      }
+      loops_.push_back({{d}, group_.shape[d], false});
+    }
+    if (loops_.empty()) loops_.push_back({{}, 1, false});
+    loops_.push_back({{last}, group_.shape[last], false});
+    for (size_t l = 0; l < loops_.size(); ++l) k_.loops.push_back({loops_[l].extent, l == 0, l + 1 == loops_.size()});
+  }
+
+  void build_epilogue() {
+    const ir::Node &mm = g_.nodes[group_.members[0]];
+    const DType dtype = g_.type(mm.result).dtype;
+    k_.gemm = ir::Gemm{.a = names_[mm.operands[0]], .b = names_[mm.operands[1]], .dtype = dtype,
+                       .a_shape = g_.type(mm.operands[0]).shape, .b_shape = g_.type(mm.operands[1]).shape,
+                       .tile = {}};
+    std::vector<Stmt> body;
+    Cache local;
+    local[mm.result] = add_scalar({.kind = Scalar::Kind::Product, .dtype = dtype}, body);
+    if (is_output(mm.result)) store(mm.result, local[mm.result], body);
+    for (size_t i = 1; i < group_.members.size(); ++i) {
+      const int32_t m = group_.members[i];
+      int32_t s = compute(m, body, local, {});
+      if (is_output(g_.nodes[m].result)) store(g_.nodes[m].result, s, body);
+    }
+    k_.body = nest(0, loops_.size(), std::move(body));
   }
 
   Index index_of(const std::vector<int64_t> &strides, int64_t offset) const {

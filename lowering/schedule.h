@@ -11,8 +11,9 @@
 
 namespace kiln::lower {
 
-// Requires a Pointwise or Row group of fuse(g). The kernel's args are group.inputs then
-// group.outputs, in that order, each a contiguous buffer of the value's type.
+// Requires a Pointwise, Row or Matmul group of fuse(g). The kernel's args are group.inputs
+// then group.outputs, in that order, each a contiguous buffer of the value's type; a Matmul
+// kernel leaves out inputs[0] and inputs[1], its operands, which the GEMM reads itself.
 [[nodiscard]] ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name);
 
 }  // namespace kiln::lower

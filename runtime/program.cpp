@@ -39,6 +39,8 @@ void Program::plan() {
     std::visit([&](const auto &st) {
       using T = std::decay_t<decltype(st)>;
       if constexpr (std::is_same_v<T, KernelStep>) {
+        if (st.gemm)
+          for (int32_t o : {st.gemm->a, st.gemm->b}) last[root[o]] = std::max(last[root[o]], step);
         for (size_t i = 0; i < st.args.size(); ++i) {
           int32_t r = root[st.args[i]];
           if (i >= st.num_inputs && first[st.args[i]] < 0) first[st.args[i]] = step;
@@ -108,9 +110,10 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
         const Array &a = *at[s];
         pointers.push_back(a.storage.data() + a.layout.offset * dtype_size(a.dtype));
       }
-      KernelFn fn = k->fn;
       void *const *args = pointers.data();
-      if (k->extent <= k->grain) fn(args, 0, k->extent);  // one task: no pool round trip
+      KernelFn fn = k->fn;
+      if (k->gemm) run_gemm(*k->gemm, *at[k->gemm->a], *at[k->gemm->b], args);
+      else if (k->extent <= k->grain) fn(args, 0, k->extent);  // one task: no pool round trip
       else parallel_for(k->extent, k->grain, [=](int64_t b, int64_t e) { fn(args, b, e); });
     } else {
       const auto &op = std::get<OpStep>(steps[step]);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -15,6 +16,7 @@
 #include "ir/op_kind.h"
 #include "ir/tensor_type.h"
 #include "runtime/array.h"
+#include "runtime/gemm.h"
 
 namespace kiln::runtime {
 
@@ -22,9 +24,12 @@ namespace kiln::runtime {
 // data pointers of its input then output buffers (all contiguous).
 using KernelFn = void (*)(void *const *args, int64_t begin, int64_t end);
 
+// A generated kernel, or a generated GEMM whose micro-kernel runs the kernel's loops as its
+// epilogue (`gemm` set, `fn` null): the same args, plus the two operands as strided arrays.
 struct KernelStep {
   std::string name;
   KernelFn fn = nullptr;
+  std::optional<GemmCall> gemm;
   int64_t extent = 1;  // iterations of the outermost loop
   int32_t symbol = -1; // in a dynamic program: extent is a multiple of symbol s<symbol>
   int64_t grain = 1;   // fewest iterations worth a thread

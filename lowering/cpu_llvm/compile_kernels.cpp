@@ -99,8 +99,12 @@ CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels, const Kerne
   start = std::chrono::steady_clock::now();
   auto owner = std::make_shared<CodeOwner>();
   owner->tracker = jit.add(llvm::orc::ThreadSafeModule(std::move(module), std::move(context)));
-  for (const std::string &symbol : symbols)
-    out.fns.push_back(reinterpret_cast<runtime::KernelFn>(jit.lookup(symbol)));
+  for (size_t i = 0; i < symbols.size(); ++i) {
+    void *address = jit.lookup(symbols[i]);
+    const bool gemm = kernels[i].gemm.has_value();
+    out.fns.push_back(gemm ? nullptr : reinterpret_cast<runtime::KernelFn>(address));
+    out.gemm_fns.push_back(gemm ? reinterpret_cast<runtime::GemmMicroFn>(address) : nullptr);
+  }
   out.codegen_ms = ms_since(start);
   out.code = owner;
   return out;

@@ -1,16 +1,22 @@
 // Kernel IR → one LLVM function `void(ptr args, i64 begin, i64 end)`. The innermost vector
-// loop steps a vector at a time, masked to the lanes in range (no scalar tail). Values are explicit <V x T> vectors of up to four machine registers, so the code is
+// loop steps a vector at a time, masked to the lanes in range (no scalar tail). Values are
+// explicit <V x T> vectors of up to four machine registers, so the code is
 // vectorized whatever the loop vectorizer decides, and each instruction becomes four
 // independent ones: long dependency chains (a chain of tanh) overlap instead of stalling.
 // Reductions keep a vector accumulator, folded lane by lane into the scalar one after.
+// A matmul kernel is the GEMM micro-kernel (emit_gemm.cpp) with the loop body emitted as
+// its epilogue at each vector of each finished tile.
 #include "lowering/cpu_llvm/emit_kernel.h"
 
 #include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <functional>
 
 #include "ir/diag.h"
+#include "lowering/cpu_llvm/emit_gemm.h"
 #include "lowering/cpu_llvm/emit_op.h"
+#include "runtime/gemm.h"
 
 namespace kiln::lower::cpu {
 namespace {
@@ -44,23 +50,49 @@ class KernelEmitter {
   }
 
   llvm::Function *emit(const std::string &symbol, const std::string &cpu, const std::string &features) {
-    auto *type = llvm::FunctionType::get(b_.getVoidTy(), {b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty()}, false);
-    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol, m_);
-    fn_->addFnAttr("target-cpu", cpu);
-    fn_->addFnAttr("target-features", features);
-    fn_->addFnAttr(llvm::Attribute::NoUnwind);
-    entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn_);
-    b_.SetInsertPoint(entry_);
+    if (k_.gemm) return emit_gemm(symbol, cpu, features);
+    start_function({b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty()}, symbol, cpu, features);
     auto arg = fn_->arg_begin();
     Value *args = &*arg++;
     begin_ = &*arg++;
     end_ = &*arg;
-    for (size_t i = 0; i < k_.args.size(); ++i)
-      args_.push_back(b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, i)));
-    make_alias_scopes();
+    load_args(args);
     for (size_t a = 0; a < k_.accs.size(); ++a)
       acc_slots_[a] = b_.CreateAlloca(register_type(ctx_, k_.accs[a].dtype));
     emit_block(k_.body);
+    b_.CreateRetVoid();
+    return fn_;
+  }
+
+  // `void symbol(ptr tile)`, a runtime::GemmMicroFn.
+  llvm::Function *emit_gemm(const std::string &symbol, const std::string &cpu, const std::string &features) {
+    start_function({b_.getPtrTy()}, symbol, cpu, features);
+    Value *tile = &*fn_->arg_begin();
+    load_args(b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getInt8Ty(), tile, offsetof(runtime::GemmTileArgs, args))));
+    const std::vector<Stmt> *inner = &k_.body;
+    while (inner->size() == 1 && inner->front().kind == Stmt::Kind::For) inner = &inner->front().body;
+    const size_t last = k_.loops.size() - 1;
+    emit_gemm_tile(b_, fn_, entry_, *k_.gemm, tile, [&](Value *row, Value *col, Value *col_end, Value *mask, Value *product) {
+      // The epilogue's row is flat over its row loops: split it into their variables.
+      for (size_t l = last; l-- > 0;) {
+        if (l == 0) {
+          loop_vars_[0] = row;
+          break;
+        }
+        loop_vars_[l] = b_.CreateURem(row, b_.getInt64(k_.loops[l].extent));
+        row = b_.CreateUDiv(row, b_.getInt64(k_.loops[l].extent));
+      }
+      loop_vars_[last] = col;
+      width_ = gemm_lanes(k_.gemm->dtype);
+      vector_loop_ = static_cast<int>(last);
+      vector_end_ = col_end;
+      mask_ = mask;
+      product_ = product;
+      emit_block(*inner);
+      width_ = 1;
+      vector_loop_ = -1;
+      mask_ = product_ = vector_end_ = nullptr;
+    });
     b_.CreateRetVoid();
     return fn_;
   }
@@ -82,6 +114,24 @@ class KernelEmitter {
   int vector_loop_ = -1;   // the loop whose variable is the lane index, while width_ > 1
   Value *mask_ = nullptr;  // lanes in range, in the last (partial) vector iteration
   Value *vector_end_ = nullptr;  // the vector loop's end
+  Value *product_ = nullptr;     // a matmul kernel's product, while its epilogue is emitted
+
+  void start_function(llvm::ArrayRef<llvm::Type *> params, const std::string &symbol, const std::string &cpu,
+                      const std::string &features) {
+    fn_ = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), params, false),
+                                 llvm::Function::ExternalLinkage, symbol, m_);
+    fn_->addFnAttr("target-cpu", cpu);
+    fn_->addFnAttr("target-features", features);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn_);
+    b_.SetInsertPoint(entry_);
+  }
+
+  void load_args(Value *args) {
+    for (size_t i = 0; i < k_.args.size(); ++i)
+      args_.push_back(b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, i)));
+    make_alias_scopes();
+  }
 
   // One alias scope per buffer: the runtime never passes a kernel an output that overlaps
   // another of its buffers (the memory plan keeps a step's inputs and outputs apart), and
@@ -217,6 +267,7 @@ class KernelEmitter {
       case ir::Scalar::Kind::Constant:
         if (is_integral(s.dtype)) return llvm::ConstantInt::getSigned(register_type(ctx_, s.dtype), s.int_value);
         return emit_constant(b_, register_type(ctx_, s.dtype), s.dtype, s.value);
+      case ir::Scalar::Kind::Product: return product_;
       case ir::Scalar::Kind::Acc:
         if (lane_slots_[s.acc] != nullptr)
           return b_.CreateLoad(register_type(ctx_, s.dtype, width_), lane_slots_[s.acc]);

@@ -9,7 +9,8 @@
 namespace kiln::lower::cpu {
 
 // Adds `void symbol(ptr args, i64 begin, i64 end)` to `m`; it runs iterations [begin, end)
-// of the kernel's outermost loop over the data pointers args[0..].
+// of the kernel's outermost loop over the data pointers args[0..]. A matmul kernel (k.gemm)
+// becomes `void symbol(ptr tile)` instead, a runtime::GemmMicroFn.
 llvm::Function *emit_kernel(llvm::Module &m, const ir::Kernel &k, const std::string &symbol,
                             const std::string &cpu, const std::string &features);
 

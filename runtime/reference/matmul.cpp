@@ -31,16 +31,6 @@ struct Matrix {  // a strided 2-D operand
   }
 };
 
-// Scratch memory from the caching allocator, released on scope exit.
-struct Scratch {
-  explicit Scratch(size_t bytes) : bytes(bytes), ptr(allocate(bytes)) {}
-  ~Scratch() { release(ptr, bytes); }
-  Scratch(const Scratch &) = delete;
-  Scratch &operator=(const Scratch &) = delete;
-  size_t bytes;
-  void *ptr;
-};
-
 // packed[panel][k][NR] for columns [j0, j0+nc) and depth [p0, p0+kc); zero-padded.
 template <class T> void pack_b(const Matrix &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T *packed) {
   constexpr int64_t NR = kNR<T>;
@@ -139,13 +129,13 @@ template <class T> void gemm(const Matrix &a, const Matrix &b, T *c, bool parall
   mc = (mc + kMR - 1) / kMR * kMR;
   const int64_t row_blocks = (m + mc - 1) / mc;
   const int64_t nc_max = std::min(kNC, (n + NR - 1) / NR * NR);
-  Scratch packed_b(sizeof(T) * kKC * nc_max);
-  Scratch packed_a(sizeof(T) * kKC * mc * row_blocks);
+  ScratchBuffer packed_b(sizeof(T) * kKC * nc_max);
+  ScratchBuffer packed_a(sizeof(T) * kKC * mc * row_blocks);
   for (int64_t j0 = 0; j0 < n; j0 += kNC) {
     const int64_t nc = std::min(kNC, n - j0);
     for (int64_t p0 = 0; p0 < k; p0 += kKC) {
       const int64_t kc = std::min(kKC, k - p0);
-      T *pb = static_cast<T *>(packed_b.ptr);
+      T *pb = packed_b.as<T>();
       // Panels of B are independent: pack them across the pool too.
       const int64_t panels = (nc + NR - 1) / NR;
       auto pack_panels = [&](int64_t lo, int64_t hi) {
@@ -157,7 +147,7 @@ template <class T> void gemm(const Matrix &a, const Matrix &b, T *c, bool parall
       auto run_rows = [&](int64_t lo, int64_t hi) {
         for (int64_t blk = lo; blk < hi; ++blk) {
           const int64_t i0 = blk * mc, rows = std::min(mc, m - i0);
-          T *pa = static_cast<T *>(packed_a.ptr) + blk * mc * kKC;
+          T *pa = packed_a.as<T>() + blk * mc * kKC;
           pack_a<T>(a, i0, rows, p0, kc, pa);
           compute_block<T>(rows, nc, kc, pa, pb, c + i0 * n + j0, n, p0 > 0);
         }

@@ -1,0 +1,29 @@
+// The register-tiled GEMM micro-kernel (runtime/gemm.h's GemmMicroFn) as LLVM IR: an
+// mr x nr tile of accumulators, nr / lanes vectors per row, held in registers across the
+// depth loop, then either stored as partial sums or handed, row by row and vector by
+// vector, to the kernel's epilogue.
+#pragma once
+
+#include <functional>
+
+#include "ir/kernel_ir.h"
+#include "lowering/cpu_llvm/jit.h"
+
+namespace kiln::lower::cpu {
+
+// The epilogue at one vector of one row of a finished tile: the epilogue's row, the
+// column of the vector's lane 0, the end of the tile's columns in range, the lanes in
+// range and the product there.
+using GemmEpilogue = std::function<void(llvm::Value *row, llvm::Value *col, llvm::Value *col_end,
+                                        llvm::Value *mask, llvm::Value *product)>;
+
+// Lanes per vector of the micro-kernel for `dtype` (one 64-byte register).
+[[nodiscard]] unsigned gemm_lanes(DType dtype);
+
+// Emits the micro-kernel's body at `b`'s insert point in `fn`, whose tile arguments
+// (runtime::GemmTileArgs) are at `tile`; `entry` is the function's entry block (allocas).
+// Requires tile.nr to be a multiple of gemm_lanes(dtype).
+void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, llvm::BasicBlock *entry, const ir::Gemm &gemm,
+                    llvm::Value *tile, const GemmEpilogue &epilogue);
+
+}  // namespace kiln::lower::cpu

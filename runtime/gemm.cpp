@@ -1,0 +1,171 @@
+// The GEMM driver in the Goto/BLIS shape: for each nc-wide block of B's columns and each
+// kc-deep block of the depth, B is packed into kc x nr slivers (one stays in L1 while the
+// micro-kernel walks down a block of A), then each thread packs mc x kc blocks of A (L2)
+// and calls the micro-kernel for every mr x nr tile of its block. Packing reads any
+// strides, so a transposed weight costs nothing extra.
+#include "runtime/gemm.h"
+
+#include <algorithm>
+
+#include "ir/diag.h"
+#include "runtime/allocator.h"
+#include "runtime/thread_pool.h"
+
+namespace kiln::runtime {
+namespace {
+
+// Below ~2^18 multiply-adds, waking the pool costs more than the product itself.
+constexpr int64_t kParallelWork = int64_t{1} << 18;
+
+template <class T> struct Matrix {  // one batch's operand
+  const T *data;
+  int64_t row_stride, col_stride;
+  const T *at(int64_t r, int64_t c) const { return data + r * row_stride + c * col_stride; }
+};
+
+int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+// packed[panel][k][nr] for B's rows [p0, p0+kc) and columns [j0, j0+nc), zero-padded.
+template <class T>
+void pack_b(const Matrix<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t nr, T *packed) {
+  for (int64_t jp = 0; jp < nc; jp += nr) {
+    const int64_t w = std::min(nr, nc - jp);
+    T *dst = packed + jp * kc;
+    if (w < nr)
+      for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * nr + w, dst + (k + 1) * nr, T(0));
+    if (b.col_stride == 1) {
+      for (int64_t k = 0; k < kc; ++k) std::copy_n(b.at(p0 + k, j0 + jp), w, dst + k * nr);
+      continue;
+    }
+    for (int64_t j = 0; j < w; ++j) {  // a transposed B: walk down its stored rows
+      const T *src = b.at(p0, j0 + jp + j);
+      for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = src[k * b.row_stride];
+    }
+  }
+}
+
+// packed[panel][k][mr] for A's rows [i0, i0+mc) and columns [p0, p0+kc), zero-padded.
+template <class T>
+void pack_a(const Matrix<T> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t mr, T *packed) {
+  for (int64_t ip = 0; ip < mc; ip += mr) {
+    const int64_t h = std::min(mr, mc - ip);
+    T *dst = packed + ip * kc;
+    if (h < mr)
+      for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * mr + h, dst + (k + 1) * mr, T(0));
+    for (int64_t i = 0; i < h; ++i) {
+      const T *src = a.at(i0 + ip + i, p0);
+      for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = src[k * a.col_stride];
+    }
+  }
+}
+
+struct Problem {
+  int64_t m, n, k;
+  int64_t row_base;  // the epilogue row of this product's first row (batch * m)
+};
+
+template <class T>
+void gemm(const GemmCall &call, const Problem &p, const Matrix<T> &a, const Matrix<T> &b, T *partial,
+          void *const *args, bool parallel) {
+  const ir::GemmTile &t = call.tile;
+  if (p.m == 0 || p.n == 0) return;
+  const int threads = parallel && p.m * p.n * p.k >= kParallelWork ? num_threads() : 1;
+  // Row blocks: at most t.mc rows, and enough blocks to keep every thread busy.
+  const int64_t mc = round_up(std::clamp<int64_t>((p.m + threads - 1) / threads, t.mr, std::max(t.mc, t.mr)), t.mr);
+  const int64_t row_blocks = (p.m + mc - 1) / mc;
+  const int64_t kc_max = std::clamp<int64_t>(p.k, 1, t.kc);
+  const int64_t nc_max = std::min(t.nc, round_up(p.n, t.nr));
+  ScratchBuffer packed_b(sizeof(T) * kc_max * nc_max);
+  ScratchBuffer packed_a(sizeof(T) * kc_max * mc * row_blocks);
+  for (int64_t j0 = 0; j0 < p.n; j0 += t.nc) {
+    const int64_t nc = std::min(t.nc, p.n - j0);
+    // An empty depth still runs one block: the epilogue sees a product of zeros.
+    for (int64_t p0 = 0; p0 == 0 || p0 < p.k; p0 += t.kc) {
+      const int64_t kc = std::min(t.kc, p.k - p0);
+      const int64_t flags = (p0 > 0 ? kGemmAccumulate : 0) | (p0 + kc >= p.k ? kGemmFinish : 0);
+      T *pb = packed_b.as<T>();
+      const int64_t panels = (nc + t.nr - 1) / t.nr;
+      auto pack_panels = [&](int64_t lo, int64_t hi) {
+        const int64_t j_lo = lo * t.nr, j_hi = std::min(nc, hi * t.nr);
+        pack_b<T>(b, p0, kc, j0 + j_lo, j_hi - j_lo, t.nr, pb + j_lo * kc);
+      };
+      if (threads > 1) parallel_for(panels, 4, pack_panels);
+      else pack_panels(0, panels);
+      auto run_rows = [&](int64_t lo, int64_t hi) {
+        for (int64_t blk = lo; blk < hi; ++blk) {
+          const int64_t i0 = blk * mc, rows = std::min(mc, p.m - i0);
+          T *pa = packed_a.as<T>() + blk * mc * kc_max;
+          pack_a<T>(a, i0, rows, p0, kc, t.mr, pa);
+          for (int64_t jr = 0; jr < nc; jr += t.nr)
+            for (int64_t ir = 0; ir < rows; ir += t.mr) {
+              GemmTileArgs tile{.packed_a = pa + ir * kc,
+                                .packed_b = pb + jr * kc,
+                                .depth = kc,
+                                .partial = partial == nullptr ? nullptr : partial + (i0 + ir) * p.n + j0 + jr,
+                                .ldc = p.n,
+                                .row = p.row_base + i0 + ir,
+                                .col = j0 + jr,
+                                .rows = std::min(t.mr, rows - ir),
+                                .cols = std::min(t.nr, nc - jr),
+                                .flags = flags,
+                                .args = args};
+              call.micro(&tile);
+            }
+        }
+      };
+      if (threads > 1) parallel_for(row_blocks, 1, run_rows);
+      else run_rows(0, row_blocks);
+    }
+  }
+}
+
+template <class T> void run_typed(const GemmCall &call, const Array &a, const Array &b, void *const *args) {
+  const Layout &la = a.layout, &lb = b.layout;
+  const size_t r = la.sizes.size();
+  KILN_CHECK(r >= 2 && lb.sizes.size() == r, "gemm operands must have equal rank >= 2");
+  const int64_t m = la.sizes[r - 2], k = la.sizes[r - 1], n = lb.sizes[r - 1];
+  int64_t batches = 1;
+  for (size_t d = 0; d + 2 < r; ++d) batches *= la.sizes[d];
+  const T *a_data = reinterpret_cast<const T *>(a.storage.data()) + la.offset;
+  const T *b_data = reinterpret_cast<const T *>(b.storage.data()) + lb.offset;
+  // Partial sums live in the output they end in when there is one, else in scratch; a
+  // product of one depth block never needs them.
+  T *partial = call.partial >= 0 ? static_cast<T *>(args[call.partial]) : nullptr;
+  const bool need_scratch = partial == nullptr && k > call.tile.kc;
+  ScratchBuffer scratch(need_scratch ? sizeof(T) * static_cast<size_t>(batches * m * n) : 0);
+  if (need_scratch) partial = scratch.as<T>();
+  auto run_batch = [&](int64_t bi, bool parallel) {
+    int64_t off_a = 0, off_b = 0, rem = bi;
+    for (size_t d = r - 2; d-- > 0;) {
+      const int64_t i = rem % la.sizes[d];
+      off_a += i * la.strides[d];
+      off_b += i * lb.strides[d];
+      rem /= la.sizes[d];
+    }
+    Matrix<T> ma{a_data + off_a, la.strides[r - 2], la.strides[r - 1]};
+    Matrix<T> mb{b_data + off_b, lb.strides[r - 2], lb.strides[r - 1]};
+    T *c = partial == nullptr ? nullptr : partial + bi * m * n;
+    gemm<T>(call, {m, n, k, bi * m}, ma, mb, c, args, parallel);
+  };
+  // Many small products: one per thread. Few large ones: threads inside each product.
+  if (batches >= num_threads() && batches > 1 && batches * m * n * k >= kParallelWork) {
+    parallel_for(batches, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t bi = lo; bi < hi; ++bi) run_batch(bi, false);
+    });
+    return;
+  }
+  for (int64_t bi = 0; bi < batches; ++bi) run_batch(bi, true);
+}
+
+}  // namespace
+
+void run_gemm(const GemmCall &call, const Array &a, const Array &b, void *const *args) {
+  KILN_CHECK(call.micro != nullptr, "gemm step has no micro-kernel");
+  KILN_CHECK(a.dtype == call.dtype && b.dtype == call.dtype, "gemm operands are {} and {}, the kernel is {}",
+             dtype_name(a.dtype), dtype_name(b.dtype), dtype_name(call.dtype));
+  if (call.dtype == DType::F32) run_typed<float>(call, a, b, args);
+  else if (call.dtype == DType::F64) run_typed<double>(call, a, b, args);
+  else KILN_UNREACHABLE("gemm of {}", dtype_name(call.dtype));
+}
+
+}  // namespace kiln::runtime

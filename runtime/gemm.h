@@ -1,0 +1,46 @@
+// A generated GEMM: the runtime blocks and packs the operands (here), a backend's
+// register-tiled micro-kernel multiplies one tile of C at a time and, on the last block of
+// the depth, runs the kernel's epilogue on that tile and stores the kernel's outputs. The
+// split follows BLIS: only the micro-kernel is generated per kernel and per CPU.
+#pragma once
+
+#include <cstdint>
+
+#include "ir/dtype.h"
+#include "ir/kernel_ir.h"
+#include "runtime/array.h"
+
+namespace kiln::runtime {
+
+// What the micro-kernel is handed for one tile. Its layout is part of the backend
+// contract (lowering/cpu_llvm/emit_gemm.cpp reads the fields by offset).
+struct GemmTileArgs {
+  const void *packed_a;  // [depth][mr]: the tile's rows of A, zero-padded to mr
+  const void *packed_b;  // [depth][nr]: the tile's columns of B, zero-padded to nr
+  int64_t depth;         // multiply-adds per element in this block (0 for an empty k)
+  void *partial;         // the tile's first partial sum; row stride `ldc`
+  int64_t ldc;
+  int64_t row, col;      // the tile's first element in the epilogue's rows and columns
+  int64_t rows, cols;    // elements of the tile inside C (the rest is padding)
+  int64_t flags;         // kGemmAccumulate | kGemmFinish
+  void *const *args;     // the epilogue's buffers: the kernel's args
+};
+inline constexpr int64_t kGemmAccumulate = 1;  // add the partial sums already in `partial`
+inline constexpr int64_t kGemmFinish = 2;      // last block: run the epilogue, else store partials
+
+using GemmMicroFn = void (*)(const GemmTileArgs *);
+
+struct GemmCall {
+  GemmMicroFn micro = nullptr;
+  ir::GemmTile tile;
+  DType dtype = DType::F32;
+  int32_t a = -1, b = -1;  // slots of the operands, read with their own strides
+  int32_t partial = -1;    // the arg (an output of C's shape and dtype) that holds partial
+                           // sums between depth blocks; -1: scratch memory
+};
+
+// C = A x B for A [..., m, k], B [..., k, n] (equal batch dims, any strides), handing each
+// finished tile to the micro-kernel's epilogue, which writes `args`' outputs.
+void run_gemm(const GemmCall &call, const Array &a, const Array &b, void *const *args);
+
+}  // namespace kiln::runtime
