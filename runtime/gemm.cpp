@@ -33,8 +33,12 @@ void pack_b(const Matrix<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, 
     T *dst = packed + jp * kc;
     if (w < nr)
       for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * nr + w, dst + (k + 1) * nr, T(0));
-    if (b.col_stride == 1) {
-      for (int64_t k = 0; k < kc; ++k) std::copy_n(b.at(p0 + k, j0 + jp), w, dst + k * nr);
+    if (b.col_stride == 1) {  // a plain loop: a library copy of 32 floats costs its call
+      for (int64_t k = 0; k < kc; ++k) {
+        const T *src = b.at(p0 + k, j0 + jp);
+        T *row = dst + k * nr;
+        for (int64_t j = 0; j < w; ++j) row[j] = src[j];
+      }
       continue;
     }
     for (int64_t j = 0; j < w; ++j) {  // a transposed B: walk down its stored rows
@@ -52,10 +56,10 @@ void pack_a(const Matrix<T> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, 
     T *dst = packed + ip * kc;
     if (h < mr)
       for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * mr + h, dst + (k + 1) * mr, T(0));
-    for (int64_t i = 0; i < h; ++i) {
-      const T *src = a.at(i0 + ip + i, p0);
-      for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = src[k * a.col_stride];
-    }
+    // Depth outer, rows inner: each step writes one contiguous column of the sliver.
+    const T *src = a.at(i0 + ip, p0);
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t i = 0; i < h; ++i) dst[k * mr + i] = src[i * a.row_stride + k * a.col_stride];
   }
 }
 

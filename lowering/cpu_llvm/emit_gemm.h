@@ -13,7 +13,7 @@ namespace kiln::lower::cpu {
 
 // The epilogue at one vector of one row of a finished tile: the epilogue's row, the
 // column of the vector's lane 0, the end of the tile's columns in range, the lanes in
-// range and the product there.
+// range (null: all of them) and the product there.
 using GemmEpilogue = std::function<void(llvm::Value *row, llvm::Value *col, llvm::Value *col_end,
                                         llvm::Value *mask, llvm::Value *product)>;
 
@@ -22,8 +22,11 @@ using GemmEpilogue = std::function<void(llvm::Value *row, llvm::Value *col, llvm
 
 // Emits the micro-kernel's body at `b`'s insert point in `fn`, whose tile arguments
 // (runtime::GemmTileArgs) are at `tile`; `entry` is the function's entry block (allocas).
+// `unrolled_epilogue`: for whole tiles, emit the epilogue once per vector of the tile, on
+// the sums in registers (fast; code grows with the tile), else in a loop over the rows.
+// Edge tiles always loop.
 // Requires tile.nr to be a multiple of gemm_lanes(dtype).
 void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, llvm::BasicBlock *entry, const ir::Gemm &gemm,
-                    llvm::Value *tile, const GemmEpilogue &epilogue);
+                    llvm::Value *tile, bool unrolled_epilogue, const GemmEpilogue &epilogue);
 
 }  // namespace kiln::lower::cpu

@@ -36,9 +36,7 @@ class KernelEmitter {
       if (s.kind == ir::Scalar::Kind::Load) widest = std::max(widest, dtype_size(s.dtype));
     for (const ir::KernelArg &a : k.args)
       if (a.written) widest = std::max(widest, dtype_size(a.dtype));
-    int64_t cost = 0;
-    for (const ir::Scalar &s : k.scalars)
-      if (s.kind == ir::Scalar::Kind::Op) cost += is_math_function(s.op) ? 16 : 1;  // ~instructions
+    const int64_t cost = body_cost();
     // Wide values hide latency while they fit the 32 vector registers; past that they
     // spill. Measured on AMD Zen 4 (this project's machine, 2026-12-02): two registers per
     // value are as fast as four or faster everywhere; a pointwise body with a math function
@@ -47,6 +45,14 @@ class KernelEmitter {
     const bool rows = !k.accs.empty();
     const int64_t registers = cost > (rows ? 48 : 8) ? 1 : 2;
     vector_width_ = static_cast<unsigned>(std::clamp<int64_t>(registers * 64 / widest, 8, 64));
+  }
+
+  // Roughly the instructions of one element of the body.
+  int64_t body_cost() const {
+    int64_t cost = 0;
+    for (const ir::Scalar &s : k_.scalars)
+      if (s.kind == ir::Scalar::Kind::Op) cost += is_math_function(s.op) ? 16 : 1;
+    return cost;
   }
 
   llvm::Function *emit(const std::string &symbol, const std::string &cpu, const std::string &features) {
@@ -72,7 +78,10 @@ class KernelEmitter {
     const std::vector<Stmt> *inner = &k_.body;
     while (inner->size() == 1 && inner->front().kind == Stmt::Kind::For) inner = &inner->front().body;
     const size_t last = k_.loops.size() - 1;
-    emit_gemm_tile(b_, fn_, entry_, *k_.gemm, tile, [&](Value *row, Value *col, Value *col_end, Value *mask, Value *product) {
+    // One copy of the epilogue per vector of the tile while that stays small.
+    constexpr int64_t kUnrolledEpilogueCost = 512;
+    const int64_t copies = k_.gemm->tile.mr * k_.gemm->tile.nr / gemm_lanes(k_.gemm->dtype);
+    emit_gemm_tile(b_, fn_, entry_, *k_.gemm, tile, body_cost() * copies <= kUnrolledEpilogueCost, [&](Value *row, Value *col, Value *col_end, Value *mask, Value *product) {
       // The epilogue's row is flat over its row loops: split it into their variables.
       for (size_t l = last; l-- > 0;) {
         if (l == 0) {
