@@ -1,9 +1,9 @@
 // Kernel IR → one LLVM function `void(ptr args, i64 begin, i64 end)`. The innermost vector
 // loop steps a whole vector at a time, then runs one vector masked to the lanes left (no
-// scalar tail). Values are
-// explicit <V x T> vectors of up to four machine registers, so the code is
-// vectorized whatever the loop vectorizer decides, and each instruction becomes four
-// independent ones: long dependency chains (a chain of tanh) overlap instead of stalling.
+// scalar tail). Values are explicit <V x T> vectors of one to four machine registers, so
+// the code is vectorized whatever the loop vectorizer decides, and each instruction
+// becomes several independent ones: long dependency chains (a chain of tanh) overlap
+// instead of stalling.
 // Reductions keep a vector accumulator, folded lane by lane into the scalar one after.
 // A matmul kernel is the GEMM micro-kernel (emit_gemm.cpp) with the loop body emitted as
 // its epilogue at each vector of each finished tile.
