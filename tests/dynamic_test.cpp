@@ -167,6 +167,21 @@ TEST_SUITE("compile") {
     }
   }
 
+  TEST_CASE("dynamic: a batch dim through generated matmul kernels and their epilogues") {
+    manual_seed(4);
+    Tensor w1 = randn({300, 200}), b1 = randn({300}), w2 = randn({40, 300}), b2 = randn({40});
+    auto f = compile([&](Tensor x) { return mlp(x, w1, b1, w2, b2); }, options("wide", {"x"}, Dynamic::On));
+    for (int64_t n : {64, 3, 17, 1000, 2}) {
+      CAPTURE(n);
+      Tensor x = randn({n, 200});
+      KILN_CHECK_CLOSE(f(x), mlp(x, w1, b1, w2, b2), Tolerance{1e-4, 1e-4});
+    }
+    Explanation ex = explain(f, randn({5, 200}));
+    REQUIRE(ex.entries.size() == 1);
+    CHECK(ex.entries[0].symbols == 1);
+    CHECK(ex.entries[0].kernels == 2);
+  }
+
   TEST_CASE("dynamic: threads sharing one dynamic function, each size admitted once") {
     auto f = compile([](Tensor x) { return sigmoid(x) * x; }, options("threads", {"x"}));
     (void)f(ones({2, 4}));

@@ -155,6 +155,75 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     CHECK_MESSAGE((zmm || ymm), "no vector registers in:\n", assembly.substr(0, 2000));
   }
 
+  // Sizes past the small-matmul rewrite, so each runs as a generated GEMM: edge tiles in m
+  // and n (8 x 32 f32 tiles), depths of one, two and five 256-deep blocks, several
+  // 1024-wide column blocks, an empty depth.
+  TEST_CASE("matmul kernels and their fused epilogues equal the reference") {
+    struct Size { int64_t m, k, n; };
+    for (Size s : {Size{17, 1025, 33}, Size{1, 1024, 1023}, Size{33, 257, 64}, Size{5, 17, 2100},
+                   Size{1025, 5, 17}, Size{64, 0, 40}, Size{8, 256, 32}}) {
+      CAPTURE(s.m);
+      CAPTURE(s.k);
+      CAPTURE(s.n);
+      manual_seed(static_cast<uint64_t>(s.m * 7 + s.k));
+      Tensor x = randn({s.m, s.k}), w = randn({s.n, s.k}), b = randn({s.n}), r = randn({s.m, s.n});
+      check_against_reference("linear_gelu", [](Tensor t, Tensor u, Tensor c) { return gelu(linear(t, u, c)); },
+                              x, w, b);
+      check_against_reference("residual", [](Tensor t, Tensor u, Tensor v) {
+        return matmul(t, u.transpose(0, 1)) * 0.5 + v;
+      }, x, w, r);
+      check_against_reference("product_and_epilogue", [](Tensor t, Tensor u) {
+        Tensor p = matmul(t, u.transpose(0, 1));
+        return p + tanh(p);  // the product is read twice, once through tanh
+      }, x, w);
+      check_against_reference("f64", [](Tensor t, Tensor u) { return relu(matmul(t, u.transpose(0, 1))); },
+                              x.to(DType::F64), w.to(DType::F64));
+    }
+  }
+
+  TEST_CASE("batched matmul kernels: broadcast epilogue inputs, strided and sliced operands") {
+    manual_seed(11);
+    Tensor q = randn({3, 40, 70}), k = randn({3, 90, 70}), bias = randn({3, 1, 90});
+    // Rows of [3, 40] cannot merge for the bias (stride 0 inside a batch): two row loops.
+    check_against_reference("scores", [](Tensor a, Tensor b, Tensor c) {
+      return exp(matmul(a, b.transpose(1, 2)) * 0.125 - c);
+    }, q, k, bias);
+    check_against_reference("sliced_lhs", [](Tensor a, Tensor b) {
+      return matmul(a.slice(2, 0, 64), b.slice(2, 0, 64).transpose(1, 2)) + 1.0;
+    }, q, k);
+    check_against_reference("expanded_rhs", [](Tensor a, Tensor b) { return sigmoid(matmul(a, b)); },
+                            q, randn({70, 33}).expand({3, 70, 33}));
+  }
+
+  TEST_CASE("a linear layer with its activation is one matmul kernel; W4 is two") {
+    Tensor x = randn({64, 128}), w1 = randn({256, 128}), b1 = randn({256}), w2 = randn({128, 256}), b2 = randn({128});
+    auto one = compile([](Tensor t, Tensor w, Tensor b) { return gelu(linear(t, w, b)); }, with_backend(Backend::Cpu, "linear_gelu"));
+    Explanation e = explain(one, x, w1, b1);
+    CHECK(e.entries.at(0).kernels == 1);
+    CHECK(e.entries.at(0).library_steps == 1);  // the weight's transpose, a view
+    auto w4 = compile([](Tensor t, Tensor u, Tensor c, Tensor v, Tensor d) { return linear(gelu(linear(t, u, c)), v, d); },
+                      with_backend(Backend::Cpu, "w4"));
+    CHECK(explain(w4, x, w1, b1, w2, b2).entries.at(0).kernels == 2);
+  }
+
+  TEST_CASE("the GEMM micro-kernel is vector FMAs, and its tile is in the kernel IR") {
+    const auto dir = std::filesystem::temp_directory_path() / "kiln_lowering_test_gemm_dump";
+    std::filesystem::remove_all(dir);
+    set_dump_dir(dir.string());
+    auto f = compile([](Tensor t, Tensor w) { return relu(matmul(t, w)); }, with_backend(Backend::Cpu, "gemm_asm"));
+    Tensor x = randn({64, 64});
+    (void)f(x, x);
+    set_dump_dir("");
+    const std::string assembly = read(dir / "gemm_asm.0.asm.s");
+    const std::string kernels = read(dir / "gemm_asm.0.kernels.txt");
+    std::filesystem::remove_all(dir);
+    CHECK(kernels.find("  product: f32 = matmul %arg0[64,64], %arg1[64,64] tiled mr=8 nr=32 kc=256 mc=256 nc=1024\n") !=
+          std::string::npos);
+    const bool fma = assembly.find("vfmadd231ps\t%zmm") != std::string::npos ||
+                     assembly.find("vfmadd231ps\t%ymm") != std::string::npos;
+    CHECK_MESSAGE(fma, "no vector FMA in:\n", assembly.substr(0, 3000));
+  }
+
   TEST_CASE("the memory plan reuses bytes only between buffers whose lives do not overlap") {
     using runtime::BufferLife;
     runtime::MemoryPlan plan = runtime::plan_memory({
