@@ -50,7 +50,7 @@ struct Explanation {
     std::vector<std::pair<std::string, int>> op_counts;  // op name -> nodes, sorted by name
     std::string fused;      // the kernel groups (Backend::Cpu), as IR text
     int kernels = 0;        // generated kernels per call
-    int library_steps = 0;  // ops the runtime runs itself per call (large matmuls, cat, …)
+    int library_steps = 0;  // ops the runtime runs itself per call (views, cat, integer matmuls, …)
     int64_t peak_bytes = 0; // memory a call holds at most (arena + results + library ops)
     int64_t arena_bytes = 0, unshared_bytes = 0;  // intermediates with and without reuse
     int symbols = 0;     // dynamic shapes: symbols in the guards and IR (s0, s1, …)
