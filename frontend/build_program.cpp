@@ -73,6 +73,7 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
     runtime::KernelStep step;
     step.name = kernel.name;
     step.extent = kernel.parallel_extent();
+    if (!kernel.loops.empty()) step.split = kernel.loops[0].split;
     const int64_t per_iteration = std::max<int64_t>(1, numel(group.shape) / std::max<int64_t>(1, step.extent));
     step.grain = std::max<int64_t>(1, kMinElementsPerTask / per_iteration);
     const bool matmul = group.kind == ir::GroupKind::Matmul;

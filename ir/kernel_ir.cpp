@@ -79,7 +79,7 @@ std::string print_kernel(const Kernel &k) {
   std::vector<std::string> args;
   for (const KernelArg &a : k.args)
     args.push_back(fmt::format("%{}: {}[{}]{}", a.name, dtype_name(a.dtype), a.numel,
-                               a.written ? " out" : ""));
+                               a.scratch ? " row scratch" : a.streaming ? " out streaming" : a.written ? " out" : ""));
   std::string out = fmt::format("kernel @{}({}) {{\n", k.name, fmt::join(args, ", "));
   if (const auto &m = k.gemm) {
     const GemmTile &t = m->tile;

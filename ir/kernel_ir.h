@@ -25,6 +25,13 @@ struct KernelArg {
   DType dtype;
   int64_t numel;
   bool written;
+  // A row's scratch: not a buffer the runtime passes but one the backend gives each row
+  // (on the stack), indexed by the row's inner loops. Always after the real args.
+  bool scratch = false;
+  // Written once, never read by this kernel, and too big to stay in cache: the backend may
+  // store it around the caches (non-temporal stores), saving the read of each line before
+  // it is written.
+  bool streaming = false;
 };
 
 // offset + sum over loops of strides[loop] * (that loop's variable).
@@ -55,6 +62,7 @@ struct Loop {
   int64_t extent;
   bool parallel;  // the outermost loop: the runtime hands each thread a range of it
   bool vector;    // innermost: the backend processes several iterations at once
+  int64_t split = 1;  // parallel: each thread's range starts at a multiple of this
 };
 
 struct Stmt {

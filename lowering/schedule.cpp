@@ -4,6 +4,8 @@
 // rather than stored, which costs arithmetic but no memory traffic).
 #include "lowering/schedule.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -27,6 +29,12 @@ using ir::ViewChain;
 
 // Longest row whose float sum accumulates in the input dtype (see build_row).
 constexpr int64_t kShortRow = 4096;
+// Smallest output written with streaming stores: well past the L2 of a core, so writing
+// it through the cache would only evict what the next kernel reads.
+constexpr int64_t kStreamingBytes = int64_t{8} << 20;
+// Iterations between the points where a flat pointwise loop may be split between threads:
+// a 64-byte line of any dtype, so every thread's vectors start on a line.
+constexpr int64_t kLineSplit = 64;
 // Longest row that is vectorized across rows rather than along itself (see plan_loops):
 // measured on W5, a row of 5 runs 2x faster across rows, a row of 10 1.2x faster along.
 constexpr int64_t kAcrossRows = 8;
@@ -60,6 +68,7 @@ class Scheduler {
     plan_loops();
     if (group_.kind == ir::GroupKind::Row) build_row();
     else build_pointwise();
+    mark_streaming();
     return std::move(k_);
   }
 
@@ -76,6 +85,17 @@ class Scheduler {
                                             // loops are being built
   std::map<int32_t, int32_t> reciprocal_;   // row scalar -> its reciprocal
   using Cache = std::map<ValueId, int32_t>;  // value -> scalar defined in the current block
+
+  // Outputs this kernel never reads back and that are too big to stay in cache.
+  void mark_streaming() {
+    std::vector<bool> loaded(k_.args.size(), false);
+    for (const Scalar &s : k_.scalars)
+      if (s.kind == Scalar::Kind::Load) loaded[static_cast<size_t>(s.arg)] = true;
+    for (size_t a = 0; a < k_.args.size(); ++a) {
+      ir::KernelArg &arg = k_.args[a];
+      arg.streaming = arg.written && !arg.scratch && !loaded[a] && arg.numel * dtype_size(arg.dtype) >= kStreamingBytes;
+    }
+  }
 
   bool is_member(ValueId v) const { return role_of_[v] >= 0; }
   int64_t row_length() const {
@@ -177,6 +197,9 @@ class Scheduler {
       const bool innermost = l + 1 == loops_.size() || (loops_[l + 1].inner && !loops_[l].inner);
       k_.loops.push_back({loops_[l].extent, l == 0, innermost});
     }
+    // A flat pointwise loop is split between threads at whole lines, so its outputs can
+    // be streamed from every thread's first vector on.
+    if (k_.loops.size() == 1 && group_.kind == ir::GroupKind::Pointwise) k_.loops[0].split = kLineSplit;
     if (group_.kind != ir::GroupKind::Row) return;
     // Vectorize the innermost reduced loop, or, for rows too short to fill a vector (a small
     // matmul's dot products of 5), the innermost kept loop: lanes then hold neighbouring
@@ -338,13 +361,16 @@ class Scheduler {
     k_.body = nest(0, loops_.size(), std::move(body));
   }
 
-  // An element value computed in an early pass and needed again in a later one, kept in
-  // the output it precedes instead of being recomputed: softmax's exp(x - max) goes to the
-  // output in the sum pass and the last pass divides it in place. Only worth it for values
-  // that cost more than a load (a transcendental somewhere in what they compute).
+  // An element value computed in an early pass and needed again in a later one, kept
+  // instead of being recomputed: softmax's exp(x - max), stored in the sum pass and divided
+  // in the last. Only worth it for values that cost more than a load (a transcendental
+  // somewhere in what they compute). A short row keeps it in a row of scratch, which stays
+  // in L1 and leaves the output written once (streaming); a long one in the output itself.
   struct Staged {
     ValueId value, output;
     int store_pass, load_pass;
+    int32_t arg = -1;  // where it is kept: a scratch row or the output
+    ir::Index index;
   };
 
   bool expensive(ValueId v) const {
@@ -383,6 +409,17 @@ class Scheduler {
       }
     }
     return staged;
+  }
+
+  // An element's place in a row of scratch: contiguous over the row's inner loops.
+  ir::Index row_index(size_t first_inner) const {
+    ir::Index index{0, std::vector<int64_t>(loops_.size(), 0)};
+    int64_t stride = 1;
+    for (size_t l = loops_.size(); l-- > first_inner;) {
+      index.strides[l] = stride;
+      stride *= loops_[l].extent;
+    }
+    return index;
   }
 
   ir::Index output_index(ValueId v) const {
@@ -439,7 +476,18 @@ void Scheduler::build_row() {
   };
   std::vector<std::set<ValueId>> needed;
   for (int pass = 0; pass < passes; ++pass) needed.push_back(closure(pass, {}));
-  const std::vector<Staged> staged = choose_staging(needed, level);
+  std::vector<Staged> staged = choose_staging(needed, level);
+  for (Staged &st : staged) {
+    // A row vectorized across rows has a row per lane: it keeps its values in the output.
+    if (row_length() <= kShortRow && k_.loops.back().vector) {
+      st.arg = static_cast<int32_t>(k_.args.size());
+      k_.args.push_back({fmt::format("row{}", names_[st.value]), g_.type(st.value).dtype, row_length(), true, true});
+      st.index = row_index(first_inner);
+    } else {
+      st.arg = arg_of_.at(st.output);
+      st.index = output_index(st.output);
+    }
+  }
   for (const Staged &st : staged) {
     std::set<ValueId> available = {st.value};
     needed[static_cast<size_t>(st.load_pass)] = closure(st.load_pass, available);
@@ -478,16 +526,16 @@ void Scheduler::build_row() {
     Cache local;
     for (const Staged &st : staged)
       if (st.load_pass == pass)
-        local[st.value] = add_scalar({.kind = Scalar::Kind::Load, .dtype = g_.type(st.output).dtype,
-                                      .arg = arg_of_.at(st.output), .index = output_index(st.output)},
-                                     inner);
+        local[st.value] = add_scalar({.kind = Scalar::Kind::Load, .dtype = k_.args[st.arg].dtype,
+                                      .arg = st.arg, .index = st.index}, inner);
     for (int32_t m : group_.members) {
       ValueId v = g_.nodes[m].result;
       if (!needed[static_cast<size_t>(pass)].count(v) || local.count(v)) continue;
       int32_t s = compute(m, inner, local, row_values);
       if (is_output(v) && level.at(v) == pass) store(v, s, inner);
       for (const Staged &st : staged)
-        if (st.store_pass == pass && st.value == v) store(st.output, s, inner);
+        if (st.store_pass == pass && st.value == v)
+          inner.push_back({.kind = Stmt::Kind::Store, .id = s, .arg = st.arg, .index = st.index});
     }
     for (size_t i = 0; i < now.size(); ++i) {
       ValueId in = g_.nodes[now[i]].operands[0];

@@ -114,7 +114,13 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
       KernelFn fn = k->fn;
       if (k->gemm) run_gemm(*k->gemm, *at[k->gemm->a], *at[k->gemm->b], args);
       else if (k->extent <= k->grain) fn(args, 0, k->extent);  // one task: no pool round trip
-      else parallel_for(k->extent, k->grain, [=](int64_t b, int64_t e) { fn(args, b, e); });
+      else if (k->split == 1) parallel_for(k->extent, k->grain, [=](int64_t b, int64_t e) { fn(args, b, e); });
+      else {
+        const int64_t split = k->split, extent = k->extent;
+        parallel_for((extent + split - 1) / split, std::max<int64_t>(1, k->grain / split), [=](int64_t b, int64_t e) {
+          fn(args, b * split, std::min(e * split, extent));
+        });
+      }
     } else {
       const auto &op = std::get<OpStep>(steps[step]);
       operands.clear();

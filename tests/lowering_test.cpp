@@ -107,6 +107,8 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
       check_against_reference("short_rows", [](Tensor t) {
         return sum(t, {1}) * max(t, {1}) + sum(softmax(t, -1), {1});
       }, x);
+      check_against_reference("short_softmax", [](Tensor t) { return softmax(t, -1); }, x);
+      check_against_reference("softmax_over_dim_0", [](Tensor t) { return softmax(t, 0); }, x);
       check_against_reference("small_linear", [](Tensor t, Tensor u, Tensor c) { return relu(linear(t, u, c)); },
                               x, w, b);
     }
@@ -222,6 +224,24 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     const bool fma = assembly.find("vfmadd231ps\t%zmm") != std::string::npos ||
                      assembly.find("vfmadd231ps\t%ymm") != std::string::npos;
     CHECK_MESSAGE(fma, "no vector FMA in:\n", assembly.substr(0, 3000));
+  }
+
+  TEST_CASE("a big softmax keeps exp in a row of scratch and streams its output past the caches") {
+    const auto dir = std::filesystem::temp_directory_path() / "kiln_lowering_test_stream_dump";
+    std::filesystem::remove_all(dir);
+    set_dump_dir(dir.string());
+    auto f = compile([](Tensor t) { return softmax(t, -1); }, with_backend(Backend::Cpu, "streamed"));
+    Tensor x = randn({2048, 1024});  // 8 MiB out: kStreamingBytes
+    Tensor got = f(x);
+    set_dump_dir("");
+    const std::string assembly = read(dir / "streamed.0.asm.s");
+    const std::string kernels = read(dir / "streamed.0.kernels.txt");
+    std::filesystem::remove_all(dir);
+    CHECK(kernels.find("f32[2097152] out streaming, %row3: f32[1024] row scratch) {") != std::string::npos);
+    CHECK(kernels.find("store %row3[i1] = v4") != std::string::npos);
+    CHECK(assembly.find("vmovntps") != std::string::npos);
+    std::string mismatch = compare(got, softmax(x, -1), Tolerance{1e-6, 1e-5});
+    CHECK_MESSAGE(mismatch.empty(), mismatch);
   }
 
   TEST_CASE("the memory plan reuses bytes only between buffers whose lives do not overlap") {

@@ -137,10 +137,30 @@ class KernelEmitter {
     b_.SetInsertPoint(entry_);
   }
 
+  // The runtime's buffers from `args`; rows of scratch on the stack.
   void load_args(Value *args) {
-    for (size_t i = 0; i < k_.args.size(); ++i)
-      args_.push_back(b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, i)));
+    for (size_t i = 0; i < k_.args.size(); ++i) {
+      const ir::KernelArg &a = k_.args[i];
+      if (!a.scratch) {
+        args_.push_back(b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, i)));
+        continue;
+      }
+      auto *row = b_.CreateAlloca(llvm::ArrayType::get(memory_type(ctx_, a.dtype), static_cast<uint64_t>(a.numel)));
+      row->setAlignment(llvm::Align(64));
+      args_.push_back(row);
+    }
     make_alias_scopes();
+  }
+
+  // Whether every whole-vector store at `index` starts a 64-byte line, given 64-byte
+  // aligned buffers: what a non-temporal vector store requires.
+  bool line_aligned(const ir::Index &index, int64_t elem) const {
+    if (width_ * elem % 64 != 0 || index.offset * elem % 64 != 0) return false;
+    const ir::Loop &loop = k_.loops[static_cast<size_t>(vector_loop_)];
+    if (loop.parallel && loop.split * elem % 64 != 0) return false;  // starts at a thread's begin
+    for (size_t l = 0; l < index.strides.size(); ++l)
+      if (static_cast<int>(l) != vector_loop_ && index.strides[l] * elem % 64 != 0) return false;
+    return true;
   }
 
   // One alias scope per buffer: the runtime never passes a kernel an output that overlaps
@@ -266,9 +286,18 @@ class KernelEmitter {
     if (stride == 0) {  // every lane writes one element: the last lane in range wins
       Value *last = mask_ == nullptr ? b_.getInt64(width_ - 1) : last_lane_in_range();
       tag(b_.CreateStore(b_.CreateExtractElement(v, last), at), st.arg);
-    } else if (stride == 1 && mask_ != nullptr) tag(b_.CreateMaskedStore(v, at, align, mask_), st.arg);
-    else if (stride == 1) tag(b_.CreateAlignedStore(v, at, align), st.arg);
-    else tag(b_.CreateMaskedScatter(v, lane_pointers(elem, args_[st.arg], base, stride), align, mask_), st.arg);
+    } else if (stride == 1 && mask_ != nullptr) {
+      tag(b_.CreateMaskedStore(v, at, align, mask_), st.arg);
+    } else if (stride == 1 && k_.args[st.arg].streaming && line_aligned(st.index, dtype_size(dtype))) {
+      auto *nt = b_.CreateAlignedStore(v, at, llvm::Align(64));
+      nt->setMetadata(llvm::LLVMContext::MD_nontemporal,
+                      llvm::MDNode::get(ctx_, {llvm::ConstantAsMetadata::get(b_.getInt32(1))}));
+      tag(nt, st.arg);
+    } else if (stride == 1) {
+      tag(b_.CreateAlignedStore(v, at, align), st.arg);
+    } else {
+      tag(b_.CreateMaskedScatter(v, lane_pointers(elem, args_[st.arg], base, stride), align, mask_), st.arg);
+    }
   }
 
   Value *scalar(const ir::Scalar &s) {
