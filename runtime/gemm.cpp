@@ -1,8 +1,6 @@
-// The GEMM driver in the Goto/BLIS shape: for each nc-wide block of B's columns and each
-// kc-deep block of the depth, B is packed into kc x nr slivers (one stays in L1 while the
-// micro-kernel walks down a block of A), then each thread packs mc x kc blocks of A (L2)
-// and calls the micro-kernel for every mr x nr tile of its block. Packing reads any
-// strides, so a transposed weight costs nothing extra.
+// The GEMM driver (Goto/BLIS): per nc-wide block of B and kc-deep block of the depth, B is
+// packed into kc x nr slivers, then each task packs mc x kc of A and calls the micro-kernel
+// on every mr x nr tile. Packing reads any strides, so a transposed operand needs no copy.
 #include "runtime/gemm.h"
 
 #include <algorithm>
@@ -80,7 +78,6 @@ void gemm(const GemmCall &call, const Problem &p, const Matrix<T> &a, const Matr
   const int64_t kc_max = std::clamp<int64_t>(p.k, 1, t.kc);
   const int64_t nc_max = std::min(t.nc, round_up(p.n, t.nr));
   ScratchBuffer packed_b(sizeof(T) * kc_max * nc_max);
-  ScratchBuffer packed_a(sizeof(T) * kc_max * mc * row_blocks);
   for (int64_t j0 = 0; j0 < p.n; j0 += t.nc) {
     const int64_t nc = std::min(t.nc, p.n - j0);
     // An empty depth still runs one block: the epilogue sees a product of zeros.
@@ -93,13 +90,18 @@ void gemm(const GemmCall &call, const Problem &p, const Matrix<T> &a, const Matr
         const int64_t j_lo = lo * t.nr, j_hi = std::min(nc, hi * t.nr);
         pack_b<T>(b, p0, kc, j0 + j_lo, j_hi - j_lo, t.nr, pb + j_lo * kc);
       };
-      if (threads > 1) parallel_for(panels, 4, pack_panels);
-      else pack_panels(0, panels);
+      if (kc == 0) {  // nothing to pack (and no element to point at)
+      } else if (threads > 1) {
+        parallel_for(panels, 4, pack_panels);
+      } else {
+        pack_panels(0, panels);
+      }
       auto run_rows = [&](int64_t lo, int64_t hi) {
+        ScratchBuffer packed_a(sizeof(T) * kc_max * mc);  // this task's block of A
         for (int64_t blk = lo; blk < hi; ++blk) {
           const int64_t i0 = blk * mc, rows = std::min(mc, p.m - i0);
-          T *pa = packed_a.as<T>() + blk * mc * kc_max;
-          pack_a<T>(a, i0, rows, p0, kc, t.mr, pa);
+          T *pa = packed_a.as<T>();
+          if (kc > 0) pack_a<T>(a, i0, rows, p0, kc, t.mr, pa);
           for (int64_t jr = 0; jr < nc; jr += t.nr)
             for (int64_t ir = 0; ir < rows; ir += t.mr) {
               GemmTileArgs tile{.packed_a = pa + ir * kc,
@@ -123,15 +125,12 @@ void gemm(const GemmCall &call, const Problem &p, const Matrix<T> &a, const Matr
   }
 }
 
-template <class T> void run_typed(const GemmCall &call, const Array &a, const Array &b, void *const *args) {
-  const Layout &la = a.layout, &lb = b.layout;
-  const size_t r = la.sizes.size();
-  KILN_CHECK(r >= 2 && lb.sizes.size() == r, "gemm operands must have equal rank >= 2");
-  const int64_t m = la.sizes[r - 2], k = la.sizes[r - 1], n = lb.sizes[r - 1];
+template <class T> void run_typed(const GemmCall &call, const View &a, const View &b, void *const *args) {
+  const size_t r = a.sizes.size();
+  KILN_CHECK(r >= 2 && b.sizes.size() == r, "gemm operands must have equal rank >= 2");
+  const int64_t m = a.sizes[r - 2], k = a.sizes[r - 1], n = b.sizes[r - 1];
   int64_t batches = 1;
-  for (size_t d = 0; d + 2 < r; ++d) batches *= la.sizes[d];
-  const T *a_data = reinterpret_cast<const T *>(a.storage.data()) + la.offset;
-  const T *b_data = reinterpret_cast<const T *>(b.storage.data()) + lb.offset;
+  for (size_t d = 0; d + 2 < r; ++d) batches *= a.sizes[d];
   // Partial sums live in the output they end in when there is one, else in scratch; a
   // product of one depth block never needs them.
   T *partial = call.partial >= 0 ? static_cast<T *>(args[call.partial]) : nullptr;
@@ -141,13 +140,13 @@ template <class T> void run_typed(const GemmCall &call, const Array &a, const Ar
   auto run_batch = [&](int64_t bi, bool parallel) {
     int64_t off_a = 0, off_b = 0, rem = bi;
     for (size_t d = r - 2; d-- > 0;) {
-      const int64_t i = rem % la.sizes[d];
-      off_a += i * la.strides[d];
-      off_b += i * lb.strides[d];
-      rem /= la.sizes[d];
+      const int64_t i = rem % a.sizes[d];
+      off_a += i * a.strides[d];
+      off_b += i * b.strides[d];
+      rem /= a.sizes[d];
     }
-    Matrix<T> ma{a_data + off_a, la.strides[r - 2], la.strides[r - 1]};
-    Matrix<T> mb{b_data + off_b, lb.strides[r - 2], lb.strides[r - 1]};
+    Matrix<T> ma{a.ptr<const T>() + off_a, a.strides[r - 2], a.strides[r - 1]};
+    Matrix<T> mb{b.ptr<const T>() + off_b, b.strides[r - 2], b.strides[r - 1]};
     T *c = partial == nullptr ? nullptr : partial + bi * m * n;
     gemm<T>(call, {m, n, k, bi * m}, ma, mb, c, args, parallel);
   };
@@ -163,13 +162,18 @@ template <class T> void run_typed(const GemmCall &call, const Array &a, const Ar
 
 }  // namespace
 
-void run_gemm(const GemmCall &call, const Array &a, const Array &b, void *const *args) {
+void run_gemm(const GemmCall &call, const View &a, const View &b, void *const *args) {
+  const ir::GemmTile &t = call.tile;
   KILN_CHECK(call.micro != nullptr, "gemm step has no micro-kernel");
+  KILN_CHECK(t.mr >= 1 && t.nr >= 1 && t.kc >= 1 && t.mc >= 1 && t.nc % t.nr == 0,
+             "gemm tile mr={} nr={} kc={} mc={} nc={}: sizes must be positive, nc a multiple of nr", t.mr,
+             t.nr, t.kc, t.mc, t.nc);
   KILN_CHECK(a.dtype == call.dtype && b.dtype == call.dtype, "gemm operands are {} and {}, the kernel is {}",
              dtype_name(a.dtype), dtype_name(b.dtype), dtype_name(call.dtype));
-  if (call.dtype == DType::F32) run_typed<float>(call, a, b, args);
-  else if (call.dtype == DType::F64) run_typed<double>(call, a, b, args);
-  else KILN_UNREACHABLE("gemm of {}", dtype_name(call.dtype));
+  visit_dtype(call.dtype, [&]<class T>() {
+    if constexpr (std::is_same_v<T, bool>) KILN_UNREACHABLE("bool gemm");
+    else run_typed<T>(call, a, b, args);
+  });
 }
 
 }  // namespace kiln::runtime

@@ -1,19 +1,19 @@
-// A generated GEMM: the runtime blocks and packs the operands (here), a backend's
-// register-tiled micro-kernel multiplies one tile of C at a time and, on the last block of
-// the depth, runs the kernel's epilogue on that tile and stores the kernel's outputs. The
-// split follows BLIS: only the micro-kernel is generated per kernel and per CPU.
+// GEMM in the BLIS split: this driver blocks and packs the operands; a micro-kernel (the
+// backend's generated one, or the eager C++ one) multiplies one register tile at a time
+// and, on the last depth block, writes it out through the kernel's epilogue.
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "ir/dtype.h"
 #include "ir/kernel_ir.h"
-#include "runtime/array.h"
+#include "runtime/view.h"
 
 namespace kiln::runtime {
 
 // What the micro-kernel is handed for one tile. Its layout is part of the backend
-// contract (lowering/cpu_llvm/emit_gemm.cpp reads the fields by offset).
+// contract: lowering/cpu_llvm/emit_gemm.cpp reads the fields by offset.
 struct GemmTileArgs {
   const void *packed_a;  // [depth][mr]: the tile's rows of A, zero-padded to mr
   const void *packed_b;  // [depth][nr]: the tile's columns of B, zero-padded to nr
@@ -28,19 +28,21 @@ struct GemmTileArgs {
 inline constexpr int64_t kGemmAccumulate = 1;  // add the partial sums already in `partial`
 inline constexpr int64_t kGemmFinish = 2;      // last block: run the epilogue, else store partials
 
+static_assert(std::is_standard_layout_v<GemmTileArgs>);
+
 using GemmMicroFn = void (*)(const GemmTileArgs *);
 
 struct GemmCall {
   GemmMicroFn micro = nullptr;
-  ir::GemmTile tile;
+  ir::GemmTile tile;       // mr and nr are the micro-kernel's; nc a multiple of nr
   DType dtype = DType::F32;
-  int32_t a = -1, b = -1;  // slots of the operands, read with their own strides
+  int32_t a = -1, b = -1;  // Program slots of the operands, read with their own strides
   int32_t partial = -1;    // the arg (an output of C's shape and dtype) that holds partial
                            // sums between depth blocks; -1: scratch memory
 };
 
-// C = A x B for A [..., m, k], B [..., k, n] (equal batch dims, any strides), handing each
-// finished tile to the micro-kernel's epilogue, which writes `args`' outputs.
-void run_gemm(const GemmCall &call, const Array &a, const Array &b, void *const *args);
+// C = A x B for A [..., m, k], B [..., k, n] of call.dtype (equal batch dims, any strides),
+// handing each finished tile to the micro-kernel, whose epilogue writes `args`' outputs.
+void run_gemm(const GemmCall &call, const View &a, const View &b, void *const *args);
 
 }  // namespace kiln::runtime

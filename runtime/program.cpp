@@ -112,7 +112,11 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
       }
       void *const *args = pointers.data();
       KernelFn fn = k->fn;
-      if (k->gemm) run_gemm(*k->gemm, *at[k->gemm->a], *at[k->gemm->b], args);
+      if (k->gemm) {
+        const Array &a = *at[k->gemm->a], &b = *at[k->gemm->b];
+        run_gemm(*k->gemm, make_view(a.storage.data(), a.dtype, a.layout),
+                 make_view(b.storage.data(), b.dtype, b.layout), args);
+      }
       else if (k->extent <= k->grain) fn(args, 0, k->extent);  // one task: no pool round trip
       else if (k->split == 1) parallel_for(k->extent, k->grain, [=](int64_t b, int64_t e) { fn(args, b, e); });
       else {
