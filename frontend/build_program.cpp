@@ -69,7 +69,8 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
       program->steps.emplace_back(std::move(step));
       continue;
     }
-    ir::Kernel kernel = lower::schedule(g, group, fmt::format("{}.k{}", g.name, kernels.size()));
+    ir::Kernel kernel = lower::schedule(g, group, fmt::format("{}.k{}", g.name, kernels.size()),
+                                        {.vector_bytes = lower::cpu::host_vector_bytes()});
     runtime::KernelStep step;
     step.name = kernel.name;
     step.extent = kernel.parallel_extent();

@@ -47,8 +47,8 @@ struct LoopDims {
 
 class Scheduler {
  public:
-  Scheduler(const ir::Graph &g, const Group &group, std::string name)
-      : g_(g), group_(group), producer_(ir::producer_nodes(g)), names_(ir::print_names(g)),
+  Scheduler(const ir::Graph &g, const Group &group, std::string name, ScheduleOptions options)
+      : g_(g), group_(group), options_(options), producer_(ir::producer_nodes(g)), names_(ir::print_names(g)),
         role_of_(g.num_values(), -1) {
     k_.name = std::move(name);
     for (size_t i = 0; i < group.members.size(); ++i)
@@ -75,6 +75,7 @@ class Scheduler {
  private:
   const ir::Graph &g_;
   const Group &group_;
+  ScheduleOptions options_;
   std::vector<int32_t> producer_;
   std::vector<std::string> names_;
   std::vector<int8_t> role_of_;  // value -> Role of a member, -1 otherwise
@@ -240,7 +241,7 @@ class Scheduler {
     const DType dtype = g_.type(mm.result).dtype;
     k_.gemm = ir::Gemm{.a = names_[mm.operands[0]], .b = names_[mm.operands[1]], .dtype = dtype,
                        .a_shape = g_.type(mm.operands[0]).shape, .b_shape = g_.type(mm.operands[1]).shape,
-                       .tile = {}};
+                       .tile = gemm_tile(dtype, options_.vector_bytes)};
     std::vector<Stmt> body;
     Cache local;
     local[mm.result] = add_scalar({.kind = Scalar::Kind::Product, .dtype = dtype}, body);
@@ -559,9 +560,14 @@ void Scheduler::build_row() {
 
 }  // namespace
 
-ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name) {
+ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name, ScheduleOptions options) {
   KILN_CHECK(group.kind != ir::GroupKind::Library, "a library group has no kernel");
-  return Scheduler(g, group, std::move(name)).run();
+  return Scheduler(g, group, std::move(name), options).run();
+}
+
+ir::GemmTile gemm_tile(DType dtype, int64_t vector_bytes) {
+  const int64_t lanes = vector_bytes / dtype_size(dtype);
+  return {.mr = vector_bytes >= 64 ? 8 : 6, .nr = 2 * lanes, .kc = 256, .mc = 256, .nc = 1024};
 }
 
 }  // namespace kiln::lower

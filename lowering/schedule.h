@@ -14,6 +14,16 @@ namespace kiln::lower {
 // Requires a Pointwise, Row or Matmul group of fuse(g). The kernel's args are group.inputs
 // then group.outputs, in that order, each a contiguous buffer of the value's type; a Matmul
 // kernel leaves out inputs[0] and inputs[1], its operands, which the GEMM reads itself.
-[[nodiscard]] ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name);
+struct ScheduleOptions {
+  int64_t vector_bytes = 64;  // of the target's vector registers: sizes the GEMM tile
+};
+
+[[nodiscard]] ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name,
+                                  ScheduleOptions options = {});
+
+// The register tile of a GEMM of `dtype` for vectors of `vector_bytes`: two vectors wide,
+// with as many rows as leave registers for the operands (AVX-512: 8 x 2 of 32; AVX2:
+// 6 x 2 of 16).
+[[nodiscard]] ir::GemmTile gemm_tile(DType dtype, int64_t vector_bytes);
 
 }  // namespace kiln::lower

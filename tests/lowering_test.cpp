@@ -219,8 +219,9 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     const std::string assembly = read(dir / "gemm_asm.0.asm.s");
     const std::string kernels = read(dir / "gemm_asm.0.kernels.txt");
     std::filesystem::remove_all(dir);
-    CHECK(kernels.find("  product: f32 = matmul %arg0[64,64], %arg1[64,64] tiled mr=8 nr=32 kc=256 mc=256 nc=1024\n") !=
-          std::string::npos);
+    // The tile depends on the host's vectors (AVX-512: mr=8 nr=32; AVX2: mr=6 nr=16).
+    CHECK(kernels.find("  product: f32 = matmul %arg0[64,64], %arg1[64,64] tiled mr=") != std::string::npos);
+    CHECK(kernels.find(" kc=256 mc=256 nc=1024\n") != std::string::npos);
     const bool fma = assembly.find("vfmadd231ps\t%zmm") != std::string::npos ||
                      assembly.find("vfmadd231ps\t%ymm") != std::string::npos;
     CHECK_MESSAGE(fma, "no vector FMA in:\n", assembly.substr(0, 3000));

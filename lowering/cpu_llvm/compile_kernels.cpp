@@ -15,6 +15,7 @@
 
 #include "ir/diag.h"
 #include "lowering/cpu_llvm/cpu_backend.h"
+#include "lowering/cpu_llvm/emit_gemm.h"
 #include "lowering/cpu_llvm/emit_kernel.h"
 #include "lowering/cpu_llvm/jit.h"
 
@@ -68,6 +69,8 @@ struct CodeOwner {
 }  // namespace
 
 std::string host_cpu_name() { return Jit::instance().cpu(); }
+
+int64_t host_vector_bytes() { return vector_bytes(Jit::instance().features()); }
 
 CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels, const KernelCompileOptions &options) {
   static std::atomic<int64_t> next_module{0};

@@ -17,4 +17,7 @@ namespace kiln::lower::cpu {
 // The host CPU as LLVM names it, e.g. "sapphirerapids".
 [[nodiscard]] std::string host_cpu_name();
 
+// Bytes in one of the host's vector registers: 64 with AVX-512, else 32.
+[[nodiscard]] int64_t host_vector_bytes();
+
 }  // namespace kiln::lower::cpu

@@ -25,19 +25,20 @@ Value *field(llvm::IRBuilder<> &b, Value *tile, size_t offset, llvm::Type *type)
 
 }  // namespace
 
-unsigned gemm_lanes(DType dtype) { return static_cast<unsigned>(64 / dtype_size(dtype)); }
+int64_t vector_bytes(const std::string &features) {
+  return features.find("+avx512f") != std::string::npos ? 64 : 32;
+}
 
 void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry, const ir::Gemm &gemm,
-                    Value *tile, bool unrolled_epilogue, const GemmEpilogue &epilogue) {
+                    unsigned lanes, Value *tile, bool unrolled_epilogue, const GemmEpilogue &epilogue) {
   llvm::LLVMContext &ctx = b.getContext();
-  const unsigned lanes = gemm_lanes(gemm.dtype);
   const int64_t mr = gemm.tile.mr, nr = gemm.tile.nr, nv = nr / static_cast<int64_t>(lanes);
   KILN_CHECK(mr >= 1 && nv >= 1 && nr % lanes == 0, "gemm tile {}x{}: nr must be a multiple of {} lanes", mr, nr,
              lanes);
   llvm::Type *elem = register_type(ctx, gemm.dtype);
   llvm::Type *i64 = b.getInt64Ty();
   auto *vec = llvm::FixedVectorType::get(elem, lanes);
-  const llvm::Align elem_align(dtype_size(gemm.dtype)), vec_align(64);
+  const llvm::Align elem_align(dtype_size(gemm.dtype)), vec_align(lanes * dtype_size(gemm.dtype));
   Value *packed_a = field(b, tile, offsetof(Args, packed_a), b.getPtrTy());
   Value *packed_b = field(b, tile, offsetof(Args, packed_b), b.getPtrTy());
   Value *depth = field(b, tile, offsetof(Args, depth), i64);

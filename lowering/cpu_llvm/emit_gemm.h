@@ -17,16 +17,16 @@ namespace kiln::lower::cpu {
 using GemmEpilogue = std::function<void(llvm::Value *row, llvm::Value *col, llvm::Value *col_end,
                                         llvm::Value *mask, llvm::Value *product)>;
 
-// Lanes per vector of the micro-kernel for `dtype` (one 64-byte register).
-[[nodiscard]] unsigned gemm_lanes(DType dtype);
+// Bytes in one vector register of a CPU with these LLVM features: 64 with AVX-512, else 32.
+[[nodiscard]] int64_t vector_bytes(const std::string &features);
 
 // Emits the micro-kernel's body at `b`'s insert point in `fn`, whose tile arguments
 // (runtime::GemmTileArgs) are at `tile`; `entry` is the function's entry block (allocas).
 // `unrolled_epilogue`: for whole tiles, emit the epilogue once per vector of the tile, on
 // the sums in registers (fast; code grows with the tile), else in a loop over the rows.
 // Edge tiles always loop.
-// Requires tile.nr to be a multiple of gemm_lanes(dtype).
+// `lanes`: elements per vector register. Requires tile.nr to be a multiple of it.
 void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, llvm::BasicBlock *entry, const ir::Gemm &gemm,
-                    llvm::Value *tile, bool unrolled_epilogue, const GemmEpilogue &epilogue);
+                    unsigned lanes, llvm::Value *tile, bool unrolled_epilogue, const GemmEpilogue &epilogue);
 
 }  // namespace kiln::lower::cpu

@@ -79,10 +79,12 @@ class KernelEmitter {
     const std::vector<Stmt> *inner = &k_.body;
     while (inner->size() == 1 && inner->front().kind == Stmt::Kind::For) inner = &inner->front().body;
     const size_t last = k_.loops.size() - 1;
-    // One copy of the epilogue per vector of the tile while that stays small.
+    // The epilogue once per vector of the tile: little compile time while the copies stay
+    // under ~512 instructions (W4's bias + gelu: 16 copies of ~21).
     constexpr int64_t kUnrolledEpilogueCost = 512;
-    const int64_t copies = k_.gemm->tile.mr * k_.gemm->tile.nr / gemm_lanes(k_.gemm->dtype);
-    emit_gemm_tile(b_, fn_, entry_, *k_.gemm, tile, body_cost() * copies <= kUnrolledEpilogueCost, [&](Value *row, Value *col, Value *col_end, Value *mask, Value *product) {
+    const unsigned lanes = static_cast<unsigned>(vector_bytes(features) / dtype_size(k_.gemm->dtype));
+    const int64_t copies = k_.gemm->tile.mr * k_.gemm->tile.nr / lanes;
+    emit_gemm_tile(b_, fn_, entry_, *k_.gemm, lanes, tile, body_cost() * copies <= kUnrolledEpilogueCost, [&](Value *row, Value *col, Value *col_end, Value *mask, Value *product) {
       // The epilogue's row is flat over its row loops: split it into their variables.
       for (size_t l = last; l-- > 0;) {
         if (l == 0) {
@@ -93,7 +95,7 @@ class KernelEmitter {
         row = b_.CreateUDiv(row, b_.getInt64(k_.loops[l].extent));
       }
       loop_vars_[last] = col;
-      width_ = gemm_lanes(k_.gemm->dtype);
+      width_ = lanes;
       vector_loop_ = static_cast<int>(last);
       vector_end_ = col_end;
       mask_ = mask;
