@@ -20,8 +20,8 @@ enum class GroupKind : uint8_t {
   Row,        // per row of `shape`'s kept dims: reductions over `reduce_dims`, then stores
   Matmul,     // members[0] is a matmul producing `shape`; the rest, pointwise over `shape`,
               // its epilogue. inputs[0] and inputs[1] are its operands
-  Library,    // one node the runtime runs itself: matmul, cat, random sources, a view kept as
-              // a buffer because a library node or the caller reads it
+  Library,    // one node the runtime runs itself: an integer matmul, cat, random sources, a
+              // view kept as a buffer because a library node or the caller reads it
 };
 
 // How a kernel member is computed: per element of the iteration shape, or once per row.

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <set>
 
 #include "ir/fusion.h"
@@ -71,10 +72,15 @@ std::string print_fused(const Graph &g, const FusionPlan &plan) {
       continue;
     }
     const std::string kernel = fmt::format("{}.k{}", g.name, kernel_count++);
+    // A matmul's operands lead its inputs and may be read again by its epilogue (x @ x,
+    // x @ w + x): each buffer is listed once.
+    std::vector<ValueId> inputs;
+    for (ValueId v : group.inputs)
+      if (std::find(inputs.begin(), inputs.end(), v) == inputs.end()) inputs.push_back(v);
     body += fmt::format("  {} = call[kernel=@{}] {}\n", typed_refs(g, names, group.outputs),
-                        kernel, refs(names, group.inputs));
+                        kernel, refs(names, inputs));
     kernels += fmt::format("\nkernel @{}({}) -> ({}) {{  # {}\n", kernel,
-                           typed_refs(g, names, group.inputs), refs(names, group.outputs),
+                           typed_refs(g, names, inputs), refs(names, group.outputs),
                            kernel_note(group));
     for (int32_t n : kernel_nodes(g, producer, group))
       kernels += "  " + print_node(g, g.nodes[n], names) + "\n";

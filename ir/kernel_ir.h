@@ -41,6 +41,7 @@ struct Index {
 };
 
 struct Scalar {
+  // Product: a matmul kernel's product at this element (see Gemm).
   enum class Kind : uint8_t { Load, Constant, Op, Acc, Product } kind;
   DType dtype;
   int32_t arg = -1;  // Load
@@ -51,7 +52,7 @@ struct Scalar {
   Attrs attrs;                   // Op
   std::vector<int32_t> operands;  // Op: scalar ids
   int32_t acc = -1;               // Acc: the accumulator's value after its loop
-};                                // Product: a matmul kernel's product at this element
+};
 
 struct Accumulator {
   OpKind combine;  // Sum, Prod, Max, Min, All, Any
@@ -85,9 +86,11 @@ struct GemmTile {
 };
 
 // C[..., m, n] = A[..., m, k] x B[..., k, n], A and B read with whatever strides they have
-// at run time (packing copies them into tile order, so a transposed weight costs nothing).
-// The epilogue's loops are the rows of C (every dim but the last, merged where possible)
-// then its columns; its args do not include A and B unless it reads them itself.
+// at run time (packing copies them into tile order, so a transposed weight needs no copy).
+// The kernel's loops are then the epilogue's index space, not loops that run as such: the
+// rows of C (every dim but the last, merged where possible) and its columns. The micro-
+// kernel runs the innermost body at each vector of each finished tile, with the loop
+// variables of that element. Its args do not include A and B unless it reads them itself.
 struct Gemm {
   std::string a, b;  // the operands' print names
   DType dtype;       // of A, B and the product

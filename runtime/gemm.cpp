@@ -15,7 +15,8 @@ namespace {
 // Below ~2^18 multiply-adds, waking the pool costs more than the product itself.
 constexpr int64_t kParallelWork = int64_t{1} << 18;
 
-template <class T> struct Matrix {  // one batch's operand
+template <class T>
+struct Matrix {  // one batch's operand
   const T *data;
   int64_t row_stride, col_stride;
   const T *at(int64_t r, int64_t c) const { return data + r * row_stride + c * col_stride; }
@@ -25,7 +26,8 @@ int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 // packed[panel][k][nr] for B's rows [p0, p0+kc) and columns [j0, j0+nc), zero-padded.
 template <class T>
-void pack_b(const Matrix<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t nr, T *packed) {
+void pack_b(const Matrix<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t nr,
+            T *packed) {
   for (int64_t jp = 0; jp < nc; jp += nr) {
     const int64_t w = std::min(nr, nc - jp);
     T *dst = packed + jp * kc;
@@ -48,7 +50,8 @@ void pack_b(const Matrix<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, 
 
 // packed[panel][k][mr] for A's rows [i0, i0+mc) and columns [p0, p0+kc), zero-padded.
 template <class T>
-void pack_a(const Matrix<T> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t mr, T *packed) {
+void pack_a(const Matrix<T> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t mr,
+            T *packed) {
   for (int64_t ip = 0; ip < mc; ip += mr) {
     const int64_t h = std::min(mr, mc - ip);
     T *dst = packed + ip * kc;
@@ -67,13 +70,14 @@ struct Problem {
 };
 
 template <class T>
-void gemm(const GemmCall &call, const Problem &p, const Matrix<T> &a, const Matrix<T> &b, T *partial,
-          void *const *args, bool parallel) {
+void gemm(const GemmCall &call, const Problem &p, const Matrix<T> &a, const Matrix<T> &b,
+          T *partial, void *const *args, bool parallel) {
   const ir::GemmTile &t = call.tile;
   if (p.m == 0 || p.n == 0) return;
   const int threads = parallel && p.m * p.n * p.k >= kParallelWork ? num_threads() : 1;
   // Row blocks: at most t.mc rows, and enough blocks to keep every thread busy.
-  const int64_t mc = round_up(std::clamp<int64_t>((p.m + threads - 1) / threads, t.mr, std::max(t.mc, t.mr)), t.mr);
+  const int64_t mc = round_up(
+      std::clamp<int64_t>((p.m + threads - 1) / threads, t.mr, std::max(t.mc, t.mr)), t.mr);
   const int64_t row_blocks = (p.m + mc - 1) / mc;
   const int64_t kc_max = std::clamp<int64_t>(p.k, 1, t.kc);
   const int64_t nc_max = std::min(t.nc, round_up(p.n, t.nr));
@@ -104,28 +108,32 @@ void gemm(const GemmCall &call, const Problem &p, const Matrix<T> &a, const Matr
           if (kc > 0) pack_a<T>(a, i0, rows, p0, kc, t.mr, pa);
           for (int64_t jr = 0; jr < nc; jr += t.nr)
             for (int64_t ir = 0; ir < rows; ir += t.mr) {
-              GemmTileArgs tile{.packed_a = pa + ir * kc,
-                                .packed_b = pb + jr * kc,
-                                .depth = kc,
-                                .partial = partial == nullptr ? nullptr : partial + (i0 + ir) * p.n + j0 + jr,
-                                .ldc = p.n,
-                                .row = p.row_base + i0 + ir,
-                                .col = j0 + jr,
-                                .rows = std::min(t.mr, rows - ir),
-                                .cols = std::min(t.nr, nc - jr),
-                                .flags = flags,
-                                .args = args};
+              GemmTileArgs tile{
+                  .packed_a = pa + ir * kc,
+                  .packed_b = pb + jr * kc,
+                  .depth = kc,
+                  .partial = partial == nullptr ? nullptr : partial + (i0 + ir) * p.n + j0 + jr,
+                  .ldc = p.n,
+                  .row = p.row_base + i0 + ir,
+                  .col = j0 + jr,
+                  .rows = std::min(t.mr, rows - ir),
+                  .cols = std::min(t.nr, nc - jr),
+                  .flags = flags,
+                  .args = args};
               call.micro(&tile);
             }
         }
       };
-      if (threads > 1) parallel_for(row_blocks, 1, run_rows);
-      else run_rows(0, row_blocks);
+      if (threads > 1)
+        parallel_for(row_blocks, 1, run_rows);
+      else
+        run_rows(0, row_blocks);
     }
   }
 }
 
-template <class T> void run_typed(const GemmCall &call, const View &a, const View &b, void *const *args) {
+template <class T>
+void run_typed(const GemmCall &call, const View &a, const View &b, void *const *args) {
   const size_t r = a.sizes.size();
   KILN_CHECK(r >= 2 && b.sizes.size() == r, "gemm operands must have equal rank >= 2");
   const int64_t m = a.sizes[r - 2], k = a.sizes[r - 1], n = b.sizes[r - 1];
@@ -166,13 +174,16 @@ void run_gemm(const GemmCall &call, const View &a, const View &b, void *const *a
   const ir::GemmTile &t = call.tile;
   KILN_CHECK(call.micro != nullptr, "gemm step has no micro-kernel");
   KILN_CHECK(t.mr >= 1 && t.nr >= 1 && t.kc >= 1 && t.mc >= 1 && t.nc % t.nr == 0,
-             "gemm tile mr={} nr={} kc={} mc={} nc={}: sizes must be positive, nc a multiple of nr", t.mr,
-             t.nr, t.kc, t.mc, t.nc);
-  KILN_CHECK(a.dtype == call.dtype && b.dtype == call.dtype, "gemm operands are {} and {}, the kernel is {}",
-             dtype_name(a.dtype), dtype_name(b.dtype), dtype_name(call.dtype));
+             "gemm tile mr={} nr={} kc={} mc={} nc={}: sizes must be positive, nc a multiple of nr",
+             t.mr, t.nr, t.kc, t.mc, t.nc);
+  KILN_CHECK(a.dtype == call.dtype && b.dtype == call.dtype,
+             "gemm operands are {} and {}, the kernel is {}", dtype_name(a.dtype),
+             dtype_name(b.dtype), dtype_name(call.dtype));
   visit_dtype(call.dtype, [&]<class T>() {
-    if constexpr (std::is_same_v<T, bool>) KILN_UNREACHABLE("bool gemm");
-    else run_typed<T>(call, a, b, args);
+    if constexpr (std::is_same_v<T, bool>)
+      KILN_UNREACHABLE("bool gemm");
+    else
+      run_typed<T>(call, a, b, args);
   });
 }
 

@@ -20,10 +20,10 @@ struct GemmTileArgs {
   int64_t depth;         // multiply-adds per element in this block (0 for an empty k)
   void *partial;         // the tile's first partial sum; row stride `ldc`
   int64_t ldc;
-  int64_t row, col;      // the tile's first element in the epilogue's rows and columns
-  int64_t rows, cols;    // elements of the tile inside C (the rest is padding)
-  int64_t flags;         // kGemmAccumulate | kGemmFinish
-  void *const *args;     // the epilogue's buffers: the kernel's args
+  int64_t row, col;    // the tile's first element in the epilogue's rows and columns
+  int64_t rows, cols;  // elements of the tile inside C (the rest is padding)
+  int64_t flags;       // kGemmAccumulate | kGemmFinish
+  void *const *args;   // the epilogue's buffers: the kernel's args
 };
 inline constexpr int64_t kGemmAccumulate = 1;  // add the partial sums already in `partial`
 inline constexpr int64_t kGemmFinish = 2;      // last block: run the epilogue, else store partials
@@ -34,7 +34,7 @@ using GemmMicroFn = void (*)(const GemmTileArgs *);
 
 struct GemmCall {
   GemmMicroFn micro = nullptr;
-  ir::GemmTile tile;       // mr and nr are the micro-kernel's; nc a multiple of nr
+  ir::GemmTile tile;  // mr and nr are the micro-kernel's; nc a multiple of nr
   DType dtype = DType::F32;
   int32_t a = -1, b = -1;  // Program slots of the operands, read with their own strides
   int32_t partial = -1;    // the arg (an output of C's shape and dtype) that holds partial

@@ -26,6 +26,8 @@ using KernelFn = void (*)(void *const *args, int64_t begin, int64_t end);
 
 // A generated kernel, or a generated GEMM whose micro-kernel runs the kernel's loops as its
 // epilogue (`gemm` set, `fn` null): the same args, plus the two operands as strided arrays.
+// A GEMM splits its own work between threads: `grain` and `split` do not apply, and
+// `extent` (C's rows) only serves dynamic shapes' resizing.
 struct KernelStep {
   std::string name;
   KernelFn fn = nullptr;

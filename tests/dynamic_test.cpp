@@ -182,6 +182,33 @@ TEST_SUITE("compile") {
     CHECK(ex.entries[0].kernels == 2);
   }
 
+  TEST_CASE("dynamic: a matmul's depth may be a symbol; its columns may not") {
+    auto fn = [](Tensor x, Tensor w) { return relu(matmul(x, w)); };
+    auto depth = compile(fn, options("depth", {"x", "w"}));
+    manual_seed(6);
+    for (int64_t k : {300, 17, 1000}) {
+      CAPTURE(k);
+      Tensor x = randn({40, k}), w = randn({k, 50});
+      KILN_CHECK_CLOSE(depth(x, w), fn(x, w), Tolerance{1e-4, 1e-4});
+    }
+    Explanation ex = explain(depth, randn({40, 9}), randn({9, 50}));
+    REQUIRE(ex.entries.size() == 2);
+    CHECK(ex.entries[1].symbols == 1);
+    CHECK(ex.entries[1].guards.back() == "symbol s0 >= 2: tensor 'x' (arg 0) dim 1");
+    // The epilogue's row stride is the column count: a symbol there stays static.
+    LogCapture log("recompiles");
+    auto cols = compile(fn, options("cols", {"x", "w"}));
+    Tensor x = randn({40, 300});
+    for (int64_t n : {70, 90}) {
+      Tensor w = randn({300, n});
+      KILN_CHECK_CLOSE(cols(x, w), fn(x, w), Tolerance{1e-4, 1e-4});
+    }
+    CHECK(log.lines() == std::vector<std::string>{
+                             "recompiles: recompiling cols: tensor 'w' (arg 1) size mismatch at dim 1: expected 70, got 90",
+                             "recompiles: cols: dynamic shapes: 'w' dim 1 cannot all be symbols: kernel @cols.k0 needs a "
+                             "symbol's value inside its loops (only the outermost loop may walk a dynamic dim)"});
+  }
+
   TEST_CASE("dynamic: threads sharing one dynamic function, each size admitted once") {
     auto f = compile([](Tensor x) { return sigmoid(x) * x; }, options("threads", {"x"}));
     (void)f(ones({2, 4}));

@@ -157,13 +157,14 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     CHECK_MESSAGE((zmm || ymm), "no vector registers in:\n", assembly.substr(0, 2000));
   }
 
-  // Sizes past the small-matmul rewrite, so each runs as a generated GEMM: edge tiles in m
-  // and n (8 x 32 f32 tiles), depths of one, two and five 256-deep blocks, several
-  // 1024-wide column blocks, an empty depth.
+  // Sizes past the small-matmul rewrite (more than 2^16 multiply-adds), so each runs as a
+  // generated GEMM: edge tiles in m and n (8 x 32 f32 tiles), depths of one, two and five
+  // 256-deep blocks, several 1024-wide column blocks with and without depth blocks, an
+  // empty depth.
   TEST_CASE("matmul kernels and their fused epilogues equal the reference") {
     struct Size { int64_t m, k, n; };
     for (Size s : {Size{17, 1025, 33}, Size{1, 1024, 1023}, Size{33, 257, 64}, Size{5, 17, 2100},
-                   Size{1025, 5, 17}, Size{64, 0, 40}, Size{8, 256, 32}}) {
+                   Size{1025, 5, 17}, Size{64, 0, 40}, Size{16, 256, 32}, Size{9, 300, 1100}}) {
       CAPTURE(s.m);
       CAPTURE(s.k);
       CAPTURE(s.n);
@@ -180,21 +181,51 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
       }, x, w);
       check_against_reference("f64", [](Tensor t, Tensor u) { return relu(matmul(t, u.transpose(0, 1))); },
                               x.to(DType::F64), w.to(DType::F64));
+      // No output of C's dtype: partial sums between depth blocks go to scratch.
+      check_against_reference("bool_epilogue", [](Tensor t, Tensor u) { return matmul(t, u.transpose(0, 1)) > 0.5; },
+                              x, w);
     }
   }
 
+  TEST_CASE("a matmul kernel returns its product and its epilogue, and may read its operand again") {
+    manual_seed(12);
+    Tensor x = randn({70, 70}), w = randn({300, 70});
+    auto fn = [](Tensor t, Tensor u) {
+      Tensor p = matmul(t, u.transpose(0, 1));
+      return std::vector<Tensor>{p, sigmoid(p) * 2.0};
+    };
+    auto cpu = compile(fn, with_backend(Backend::Cpu, "two_outputs"));
+    std::vector<Tensor> got = cpu(x, w), want = fn(x, w);
+    REQUIRE(got.size() == 2);
+    for (size_t i = 0; i < 2; ++i) CHECK(compare(got[i], want[i], Tolerance{1e-4, 1e-4}).empty());
+    CHECK(explain(cpu, x, w).entries.at(0).kernels == 1);
+    check_against_reference("square_plus_operand", [](Tensor t) { return matmul(t, t) + t; }, x);
+  }
+
   TEST_CASE("batched matmul kernels: broadcast epilogue inputs, strided and sliced operands") {
-    manual_seed(11);
-    Tensor q = randn({3, 40, 70}), k = randn({3, 90, 70}), bias = randn({3, 1, 90});
-    // Rows of [3, 40] cannot merge for the bias (stride 0 inside a batch): two row loops.
-    check_against_reference("scores", [](Tensor a, Tensor b, Tensor c) {
-      return exp(matmul(a, b.transpose(1, 2)) * 0.125 - c);
-    }, q, k, bias);
-    check_against_reference("sliced_lhs", [](Tensor a, Tensor b) {
-      return matmul(a.slice(2, 0, 64), b.slice(2, 0, 64).transpose(1, 2)) + 1.0;
-    }, q, k);
-    check_against_reference("expanded_rhs", [](Tensor a, Tensor b) { return sigmoid(matmul(a, b)); },
-                            q, randn({70, 33}).expand({3, 70, 33}));
+    // One thread (products in turn, threads inside each), two and sixteen (one product per
+    // thread) take the driver's two ways of splitting a batch.
+    const int threads = num_threads();
+    for (int t : {1, 2, 16}) {
+      CAPTURE(t);
+      set_num_threads(t);
+      manual_seed(11);
+      Tensor q = randn({3, 40, 70}), k = randn({3, 90, 70}), bias = randn({3, 1, 90});
+      // Rows of [3, 40] cannot merge for the bias (stride 0 inside a batch): two row loops.
+      check_against_reference("scores", [](Tensor a, Tensor b, Tensor c) {
+        return exp(matmul(a, b.transpose(1, 2)) * 0.125 - c);
+      }, q, k, bias);
+      check_against_reference("sliced_lhs", [](Tensor a, Tensor b) {
+        return matmul(a.slice(2, 0, 64), b.slice(2, 0, 64).transpose(1, 2)) + 1.0;
+      }, q, k);
+      check_against_reference("expanded_rhs", [](Tensor a, Tensor b) { return sigmoid(matmul(a, b)); },
+                              q, randn({70, 33}).expand({3, 70, 33}));
+      check_against_reference("expanded_lhs", [](Tensor a, Tensor b) { return relu(matmul(a, b)); },
+                              randn({33, 70}).expand({3, 33, 70}), k.transpose(1, 2));
+      check_against_reference("deep_batched", [](Tensor a, Tensor b) { return matmul(a, b) * 0.5; },
+                              randn({4, 20, 600}), randn({4, 600, 30}));
+    }
+    set_num_threads(threads);
   }
 
   TEST_CASE("a linear layer with its activation is one matmul kernel; W4 is two") {

@@ -1,9 +1,6 @@
-// The GEMM micro-kernel. Per step of the depth loop: nr / lanes vector loads of packed B,
-// then for each of the mr rows one broadcast of packed A and one fused multiply-add per
-// vector into that row's accumulators. The accumulators are SSA values (loop phis), so
-// LLVM keeps all mr x nr / lanes of them in registers; with the default 8 x 2 tile that is
-// 16 of AVX-512's 32, plus 2 for B and 1 for A. Edge tiles compute on zero padding and
-// mask their loads and stores, so there is one code path for every tile.
+// The GEMM micro-kernel: per depth step, nr / lanes loads of packed B, then per row of the
+// tile one broadcast of packed A and one fused multiply-add per vector. The sums are SSA
+// values (loop phis), so LLVM keeps the whole tile in registers (see lower::gemm_tile).
 #include "lowering/cpu_llvm/emit_gemm.h"
 
 #include <cstddef>
@@ -29,12 +26,13 @@ int64_t vector_bytes(const std::string &features) {
   return features.find("+avx512f") != std::string::npos ? 64 : 32;
 }
 
-void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry, const ir::Gemm &gemm,
-                    unsigned lanes, Value *tile, bool unrolled_epilogue, const GemmEpilogue &epilogue) {
+void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
+                    const ir::Gemm &gemm, unsigned lanes, Value *tile, bool unrolled_epilogue,
+                    const GemmEpilogue &epilogue) {
   llvm::LLVMContext &ctx = b.getContext();
   const int64_t mr = gemm.tile.mr, nr = gemm.tile.nr, nv = nr / static_cast<int64_t>(lanes);
-  KILN_CHECK(mr >= 1 && nv >= 1 && nr % lanes == 0, "gemm tile {}x{}: nr must be a multiple of {} lanes", mr, nr,
-             lanes);
+  KILN_CHECK(mr >= 1 && nv >= 1 && nr % lanes == 0,
+             "gemm tile {}x{}: nr must be a multiple of {} lanes", mr, nr, lanes);
   llvm::Type *elem = register_type(ctx, gemm.dtype);
   llvm::Type *i64 = b.getInt64Ty();
   auto *vec = llvm::FixedVectorType::get(elem, lanes);
@@ -69,7 +67,8 @@ void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
   Value *b_row = b.CreateGEP(elem, packed_b, b.CreateMul(k, b.getInt64(nr)));
   std::vector<Value *> bv;
   for (int64_t v = 0; v < nv; ++v)
-    bv.push_back(b.CreateAlignedLoad(vec, b.CreateConstGEP1_64(elem, b_row, v * lanes), elem_align));
+    bv.push_back(
+        b.CreateAlignedLoad(vec, b.CreateConstGEP1_64(elem, b_row, v * lanes), elem_align));
   Value *a_col = b.CreateGEP(elem, packed_a, b.CreateMul(k, b.getInt64(mr)));
   for (int64_t i = 0; i < mr; ++i) {
     Value *a = b.CreateVectorSplat(lanes, b.CreateLoad(elem, b.CreateConstGEP1_64(elem, a_col, i)));
@@ -86,16 +85,21 @@ void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
   for (unsigned l = 0; l < lanes; ++l) lane_ids.push_back(b.getInt64(l));
   Value *lane_offsets = llvm::ConstantVector::get(lane_ids);
   auto col_mask = [&](int64_t v) {
-    return b.CreateICmpSLT(b.CreateAdd(b.CreateVectorSplat(lanes, b.getInt64(v * lanes)), lane_offsets),
-                           b.CreateVectorSplat(lanes, cols));
+    return b.CreateICmpSLT(
+        b.CreateAdd(b.CreateVectorSplat(lanes, b.getInt64(v * lanes)), lane_offsets),
+        b.CreateVectorSplat(lanes, cols));
   };
   auto in_range = [&](int64_t i, int64_t v) {
-    return b.CreateAnd(col_mask(v), b.CreateVectorSplat(lanes, b.CreateICmpSLT(b.getInt64(i), rows)));
+    return b.CreateAnd(col_mask(v),
+                       b.CreateVectorSplat(lanes, b.CreateICmpSLT(b.getInt64(i), rows)));
   };
   auto partial_at = [&](int64_t i, int64_t v) {
-    return b.CreateGEP(elem, partial, b.CreateAdd(b.CreateMul(b.getInt64(i), ldc), b.getInt64(v * lanes)));
+    return b.CreateGEP(elem, partial,
+                       b.CreateAdd(b.CreateMul(b.getInt64(i), ldc), b.getInt64(v * lanes)));
   };
-  auto flag_set = [&](int64_t flag) { return b.CreateICmpNE(b.CreateAnd(flags, flag), b.getInt64(0)); };
+  auto flag_set = [&](int64_t flag) {
+    return b.CreateICmpNE(b.CreateAnd(flags, flag), b.getInt64(0));
+  };
   // `then` under `cond`, continuing after it either way.
   auto when = [&](Value *cond, const char *name, const std::function<void()> &then) {
     auto *inside = BasicBlock::Create(ctx, name, fn);
@@ -109,7 +113,8 @@ void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
 
   // Whole tiles read and write partial sums with plain moves: masked ones are slower on
   // Zen 4 even with every lane set (measured: the 1024^3 product took 1.3x as long).
-  Value *whole_tile = b.CreateAnd(b.CreateICmpEQ(rows, b.getInt64(mr)), b.CreateICmpEQ(cols, b.getInt64(nr)));
+  Value *whole_tile =
+      b.CreateAnd(b.CreateICmpEQ(rows, b.getInt64(mr)), b.CreateICmpEQ(cols, b.getInt64(nr)));
   // body(true) for a whole tile, body(false) for an edge tile; what they return joins in phis.
   auto on_full = [&](const std::function<std::vector<Value *>(bool)> &body) {
     auto *whole = BasicBlock::Create(ctx, "tile.whole", fn);
@@ -148,9 +153,10 @@ void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
       std::vector<Value *> out;
       for (int64_t i = 0; i < mr; ++i)
         for (int64_t v = 0; v < nv; ++v) {
-          Value *old = whole ? static_cast<Value *>(b.CreateAlignedLoad(vec, partial_at(i, v), elem_align))
-                             : b.CreateMaskedLoad(vec, partial_at(i, v), elem_align, in_range(i, v),
-                                                  llvm::Constant::getNullValue(vec));
+          Value *old =
+              whole ? static_cast<Value *>(b.CreateAlignedLoad(vec, partial_at(i, v), elem_align))
+                    : b.CreateMaskedLoad(vec, partial_at(i, v), elem_align, in_range(i, v),
+                                         llvm::Constant::getNullValue(vec));
           out.push_back(b.CreateFAdd(sums[static_cast<size_t>(i * nv + v)], old));
         }
       return out;
@@ -175,30 +181,38 @@ void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t v = 0; v < nv; ++v) {
         Value *sum = sums[static_cast<size_t>(i * nv + v)];
-        if (whole) b.CreateAlignedStore(sum, partial_at(i, v), elem_align);
-        else b.CreateMaskedStore(sum, partial_at(i, v), elem_align, in_range(i, v));
+        if (whole)
+          b.CreateAlignedStore(sum, partial_at(i, v), elem_align);
+        else
+          b.CreateMaskedStore(sum, partial_at(i, v), elem_align, in_range(i, v));
       }
     return std::vector<Value *>{};
   });
   b.CreateBr(end);
 
-  // The epilogue at each vector of each row in range; a vector wholly past the columns in
-  // range is skipped (its lanes would stand for no element).
+  // The epilogue on each row of the tile in range. Edge tiles compute on the packing's
+  // zero padding and mask what they read and write; whole tiles use plain moves.
   b.SetInsertPoint(finish);
   Value *col_end = b.CreateAdd(col, cols);
   using SumAt = std::function<Value *(int64_t)>;
   // A whole tile's row: every vector, unmasked.
   auto whole_row = [&](Value *r, const SumAt &sum_at) {
     for (int64_t v = 0; v < nv; ++v)
-      epilogue(b.CreateAdd(row, r), b.CreateAdd(col, b.getInt64(v * lanes)), col_end, nullptr, sum_at(v));
+      epilogue(b.CreateAdd(row, r), b.CreateAdd(col, b.getInt64(v * lanes)), col_end, nullptr,
+               sum_at(v));
   };
   // An edge tile's row: masked to the columns in range; a vector wholly past them is
   // skipped (its lanes would stand for no element).
   auto edge_row = [&](Value *r, const SumAt &sum_at) {
     for (int64_t v = 0; v < nv; ++v) {
-      auto one = [&] { epilogue(b.CreateAdd(row, r), b.CreateAdd(col, b.getInt64(v * lanes)), col_end, col_mask(v), sum_at(v)); };
-      if (v == 0) one();
-      else when(b.CreateICmpSLT(b.getInt64(v * lanes), cols), "tile.vector", one);
+      auto one = [&] {
+        epilogue(b.CreateAdd(row, r), b.CreateAdd(col, b.getInt64(v * lanes)), col_end, col_mask(v),
+                 sum_at(v));
+      };
+      if (v == 0)
+        one();
+      else
+        when(b.CreateICmpSLT(b.getInt64(v * lanes), cols), "tile.vector", one);
     }
   };
   // The epilogue in a loop over `count` rows, reading them from a tile on the stack.
@@ -211,11 +225,13 @@ void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
       stack = alloca;
     }
     auto stack_at = [&](Value *i, int64_t v) {
-      return b.CreateGEP(elem, stack, b.CreateAdd(b.CreateMul(i, b.getInt64(nr)), b.getInt64(v * lanes)));
+      return b.CreateGEP(elem, stack,
+                         b.CreateAdd(b.CreateMul(i, b.getInt64(nr)), b.getInt64(v * lanes)));
     };
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t v = 0; v < nv; ++v)
-        b.CreateAlignedStore(sums[static_cast<size_t>(i * nv + v)], stack_at(b.getInt64(i), v), vec_align);
+        b.CreateAlignedStore(sums[static_cast<size_t>(i * nv + v)], stack_at(b.getInt64(i), v),
+                             vec_align);
     BasicBlock *before_loop = b.GetInsertBlock();
     auto *header = BasicBlock::Create(ctx, "tile.row", fn);
     auto *body = BasicBlock::Create(ctx, "tile.row.body", fn);

@@ -26,7 +26,8 @@ using GemmEpilogue = std::function<void(llvm::Value *row, llvm::Value *col, llvm
 // the sums in registers (fast; code grows with the tile), else in a loop over the rows.
 // Edge tiles always loop.
 // `lanes`: elements per vector register. Requires tile.nr to be a multiple of it.
-void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, llvm::BasicBlock *entry, const ir::Gemm &gemm,
-                    unsigned lanes, llvm::Value *tile, bool unrolled_epilogue, const GemmEpilogue &epilogue);
+void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, llvm::BasicBlock *entry,
+                    const ir::Gemm &gemm, unsigned lanes, llvm::Value *tile, bool unrolled_epilogue,
+                    const GemmEpilogue &epilogue);
 
 }  // namespace kiln::lower::cpu

@@ -14,9 +14,11 @@ namespace {
 
 constexpr int64_t kVectorBytes = 64;
 constexpr int64_t kMR = 8;
-template <class T> constexpr int64_t kLanes = kVectorBytes / static_cast<int64_t>(sizeof(T));
+template <class T>
+constexpr int64_t kLanes = kVectorBytes / static_cast<int64_t>(sizeof(T));
 
-template <class T> void micro_kernel(const GemmTileArgs *t) {
+template <class T>
+void micro_kernel(const GemmTileArgs *t) {
   typedef T Vec __attribute__((vector_size(kVectorBytes)));
   constexpr int64_t L = kLanes<T>, NR = 2 * L;
   const T *pa = static_cast<const T *>(t->packed_a), *pb = static_cast<const T *>(t->packed_b);
