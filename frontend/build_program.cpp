@@ -78,17 +78,21 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
     const int64_t per_iteration = std::max<int64_t>(1, numel(group.shape) / std::max<int64_t>(1, step.extent));
     step.grain = std::max<int64_t>(1, kMinElementsPerTask / per_iteration);
     const bool matmul = group.kind == ir::GroupKind::Matmul;
-    for (size_t i = matmul ? 2 : 0; i < group.inputs.size(); ++i) step.args.push_back(slot_of.at(group.inputs[i]));
+    for (size_t i = matmul ? 2 : 0; i < group.inputs.size(); ++i)
+      step.args.push_back(slot_of.at(group.inputs[i]));
     step.num_inputs = step.args.size();
     for (ir::ValueId v : group.outputs)
       step.args.push_back(add_slot(v, is_output[v] ? runtime::Slot::Place::Fresh : runtime::Slot::Place::Arena));
     if (matmul) {
-      runtime::GemmCall call{.tile = kernel.gemm->tile, .dtype = kernel.gemm->dtype,
-                             .a = slot_of.at(group.inputs[0]), .b = slot_of.at(group.inputs[1])};
+      runtime::GemmCall call{.tile = kernel.gemm->tile,
+                             .dtype = kernel.gemm->dtype,
+                             .a = slot_of.at(group.inputs[0]),
+                             .b = slot_of.at(group.inputs[1])};
       // Partial sums between depth blocks go to the first output of C's dtype (all outputs
       // have C's shape).
       for (size_t i = 0; i < group.outputs.size() && call.partial < 0; ++i)
-        if (g.type(group.outputs[i]).dtype == call.dtype) call.partial = static_cast<int32_t>(step.num_inputs + i);
+        if (g.type(group.outputs[i]).dtype == call.dtype)
+          call.partial = static_cast<int32_t>(step.num_inputs + i);
       step.gemm = call;
     }
     if (kernels.size() < options.kernel_symbols.size()) step.symbol = options.kernel_symbols[kernels.size()];

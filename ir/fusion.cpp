@@ -131,7 +131,8 @@ class Fuser {
   // Matmuls the backends generate code for; integer ones run in the runtime.
   bool is_generated_matmul(const Node &node) const {
     const TensorType &t = g_.type(node.result);
-    return node.op == OpKind::Matmul && (t.dtype == DType::F32 || t.dtype == DType::F64) && t.shape.size() >= 2;
+    return node.op == OpKind::Matmul && (t.dtype == DType::F32 || t.dtype == DType::F64) &&
+           t.shape.size() >= 2;
   }
 
   // A matmul group takes pointwise nodes of its shape that read one of its members directly

@@ -53,8 +53,9 @@ std::string kernel_note(const Group &group) {
     return fmt::format("row over {}, reducing dims [{}]", format_shape(group.shape),
                        fmt::join(group.reduce_dims, ","));
   if (group.kind == GroupKind::Matmul)
-    return group.members.size() == 1 ? fmt::format("matmul to {}", format_shape(group.shape))
-                                     : fmt::format("matmul to {} with its epilogue", format_shape(group.shape));
+    return group.members.size() == 1
+               ? fmt::format("matmul to {}", format_shape(group.shape))
+               : fmt::format("matmul to {} with its epilogue", format_shape(group.shape));
   return fmt::format("pointwise over {}", format_shape(group.shape));
 }
 
@@ -77,11 +78,11 @@ std::string print_fused(const Graph &g, const FusionPlan &plan) {
     std::vector<ValueId> inputs;
     for (ValueId v : group.inputs)
       if (std::find(inputs.begin(), inputs.end(), v) == inputs.end()) inputs.push_back(v);
-    body += fmt::format("  {} = call[kernel=@{}] {}\n", typed_refs(g, names, group.outputs),
-                        kernel, refs(names, inputs));
-    kernels += fmt::format("\nkernel @{}({}) -> ({}) {{  # {}\n", kernel,
-                           typed_refs(g, names, inputs), refs(names, group.outputs),
-                           kernel_note(group));
+    body += fmt::format("  {} = call[kernel=@{}] {}\n", typed_refs(g, names, group.outputs), kernel,
+                        refs(names, inputs));
+    kernels +=
+        fmt::format("\nkernel @{}({}) -> ({}) {{  # {}\n", kernel, typed_refs(g, names, inputs),
+                    refs(names, group.outputs), kernel_note(group));
     for (int32_t n : kernel_nodes(g, producer, group))
       kernels += "  " + print_node(g, g.nodes[n], names) + "\n";
     kernels += fmt::format("  return {}\n}}\n", refs(names, group.outputs));

@@ -79,13 +79,17 @@ std::string print_kernel(const Kernel &k) {
   std::vector<std::string> args;
   for (const KernelArg &a : k.args)
     args.push_back(fmt::format("%{}: {}[{}]{}", a.name, dtype_name(a.dtype), a.numel,
-                               a.scratch ? " row scratch" : a.streaming ? " out streaming" : a.written ? " out" : ""));
+                               a.scratch     ? " row scratch"
+                               : a.streaming ? " out streaming"
+                               : a.written   ? " out"
+                                             : ""));
   std::string out = fmt::format("kernel @{}({}) {{\n", k.name, fmt::join(args, ", "));
   if (const auto &m = k.gemm) {
     const GemmTile &t = m->tile;
-    out += fmt::format("  product: {} = matmul %{}[{}], %{}[{}] tiled mr={} nr={} kc={} mc={} nc={}\n",
-                       dtype_name(m->dtype), m->a, fmt::join(m->a_shape, ","), m->b,
-                       fmt::join(m->b_shape, ","), t.mr, t.nr, t.kc, t.mc, t.nc);
+    out +=
+        fmt::format("  product: {} = matmul %{}[{}], %{}[{}] tiled mr={} nr={} kc={} mc={} nc={}\n",
+                    dtype_name(m->dtype), m->a, fmt::join(m->a_shape, ","), m->b,
+                    fmt::join(m->b_shape, ","), t.mr, t.nr, t.kc, t.mc, t.nc);
   }
   print_stmts(k, k.body, 1, out);
   return out + "}\n";

@@ -48,7 +48,11 @@ struct LoopDims {
 class Scheduler {
  public:
   Scheduler(const ir::Graph &g, const Group &group, std::string name, ScheduleOptions options)
-      : g_(g), group_(group), options_(options), producer_(ir::producer_nodes(g)), names_(ir::print_names(g)),
+      : g_(g),
+        group_(group),
+        options_(options),
+        producer_(ir::producer_nodes(g)),
+        names_(ir::print_names(g)),
         role_of_(g.num_values(), -1) {
     k_.name = std::move(name);
     for (size_t i = 0; i < group.members.size(); ++i)
@@ -94,7 +98,8 @@ class Scheduler {
       if (s.kind == Scalar::Kind::Load) loaded[static_cast<size_t>(s.arg)] = true;
     for (size_t a = 0; a < k_.args.size(); ++a) {
       ir::KernelArg &arg = k_.args[a];
-      arg.streaming = arg.written && !arg.scratch && !loaded[a] && arg.numel * dtype_size(arg.dtype) >= kStreamingBytes;
+      arg.streaming = arg.written && !arg.scratch && !loaded[a] &&
+                      arg.numel * dtype_size(arg.dtype) >= kStreamingBytes;
     }
   }
 
@@ -157,7 +162,8 @@ class Scheduler {
     std::vector<std::vector<int64_t>> out;
     for (int32_t m : group_.members)
       for (ValueId o : g_.nodes[m].operands) {
-        if (group_.kind == ir::GroupKind::Matmul && m == group_.members[0]) break;  // read by the driver
+        if (group_.kind == ir::GroupKind::Matmul && m == group_.members[0])
+          break;  // read by the driver
         ViewChain chain = ir::resolve_views(g_, producer_, o);
         if (classify(chain) != Read::Buffer) continue;
         runtime::Layout l = layout_of(chain);
@@ -200,7 +206,8 @@ class Scheduler {
     }
     // A flat pointwise loop is split between threads at whole lines, so its outputs can
     // be streamed from every thread's first vector on.
-    if (k_.loops.size() == 1 && group_.kind == ir::GroupKind::Pointwise) k_.loops[0].split = kLineSplit;
+    if (k_.loops.size() == 1 && group_.kind == ir::GroupKind::Pointwise)
+      k_.loops[0].split = kLineSplit;
     if (group_.kind != ir::GroupKind::Row) return;
     // Vectorize the innermost reduced loop, or, for rows too short to fill a vector (a small
     // matmul's dot products of 5), the innermost kept loop: lanes then hold neighbouring
@@ -233,14 +240,18 @@ class Scheduler {
     }
     if (loops_.empty()) loops_.push_back({{}, 1, false});
     loops_.push_back({{last}, group_.shape[last], false});
-    for (size_t l = 0; l < loops_.size(); ++l) k_.loops.push_back({loops_[l].extent, l == 0, l + 1 == loops_.size()});
+    for (size_t l = 0; l < loops_.size(); ++l)
+      k_.loops.push_back({loops_[l].extent, l == 0, l + 1 == loops_.size()});
   }
 
   void build_epilogue() {
     const ir::Node &mm = g_.nodes[group_.members[0]];
     const DType dtype = g_.type(mm.result).dtype;
-    k_.gemm = ir::Gemm{.a = names_[mm.operands[0]], .b = names_[mm.operands[1]], .dtype = dtype,
-                       .a_shape = g_.type(mm.operands[0]).shape, .b_shape = g_.type(mm.operands[1]).shape,
+    k_.gemm = ir::Gemm{.a = names_[mm.operands[0]],
+                       .b = names_[mm.operands[1]],
+                       .dtype = dtype,
+                       .a_shape = g_.type(mm.operands[0]).shape,
+                       .b_shape = g_.type(mm.operands[1]).shape,
                        .tile = gemm_tile(dtype, options_.vector_bytes)};
     std::vector<Stmt> body;
     Cache local;
@@ -482,7 +493,8 @@ void Scheduler::build_row() {
     // A row vectorized across rows has a row per lane: it keeps its values in the output.
     if (row_length() <= kShortRow && k_.loops.back().vector) {
       st.arg = static_cast<int32_t>(k_.args.size());
-      k_.args.push_back({fmt::format("row{}", names_[st.value]), g_.type(st.value).dtype, row_length(), true, true});
+      k_.args.push_back({fmt::format("row{}", names_[st.value]), g_.type(st.value).dtype,
+                         row_length(), true, true});
       st.index = row_index(first_inner);
     } else {
       st.arg = arg_of_.at(st.output);
@@ -527,8 +539,11 @@ void Scheduler::build_row() {
     Cache local;
     for (const Staged &st : staged)
       if (st.load_pass == pass)
-        local[st.value] = add_scalar({.kind = Scalar::Kind::Load, .dtype = k_.args[st.arg].dtype,
-                                      .arg = st.arg, .index = st.index}, inner);
+        local[st.value] = add_scalar({.kind = Scalar::Kind::Load,
+                                      .dtype = k_.args[st.arg].dtype,
+                                      .arg = st.arg,
+                                      .index = st.index},
+                                     inner);
     for (int32_t m : group_.members) {
       ValueId v = g_.nodes[m].result;
       if (!needed[static_cast<size_t>(pass)].count(v) || local.count(v)) continue;
@@ -560,7 +575,8 @@ void Scheduler::build_row() {
 
 }  // namespace
 
-ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name, ScheduleOptions options) {
+ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name,
+                    ScheduleOptions options) {
   KILN_CHECK(group.kind != ir::GroupKind::Library, "a library group has no kernel");
   return Scheduler(g, group, std::move(name), options).run();
 }

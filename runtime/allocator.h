@@ -14,13 +14,17 @@ void release(void *ptr, size_t bytes);
 // Scratch memory from the allocator for the length of a scope (GEMM packing buffers).
 class ScratchBuffer {
  public:
-  explicit ScratchBuffer(size_t bytes) : bytes_(bytes), ptr_(bytes > 0 ? allocate(bytes) : nullptr) {}
+  explicit ScratchBuffer(size_t bytes)
+      : bytes_(bytes), ptr_(bytes > 0 ? allocate(bytes) : nullptr) {}
   ~ScratchBuffer() {
     if (ptr_ != nullptr) release(ptr_, bytes_);
   }
   ScratchBuffer(const ScratchBuffer &) = delete;
   ScratchBuffer &operator=(const ScratchBuffer &) = delete;
-  template <class T> [[nodiscard]] T *as() const { return static_cast<T *>(ptr_); }
+  template <class T>
+  [[nodiscard]] T *as() const {
+    return static_cast<T *>(ptr_);
+  }
 
  private:
   size_t bytes_;

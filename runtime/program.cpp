@@ -116,14 +116,15 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
         const Array &a = *at[k->gemm->a], &b = *at[k->gemm->b];
         run_gemm(*k->gemm, make_view(a.storage.data(), a.dtype, a.layout),
                  make_view(b.storage.data(), b.dtype, b.layout), args);
-      }
-      else if (k->extent <= k->grain) fn(args, 0, k->extent);  // one task: no pool round trip
-      else if (k->split == 1) parallel_for(k->extent, k->grain, [=](int64_t b, int64_t e) { fn(args, b, e); });
+      } else if (k->extent <= k->grain)
+        fn(args, 0, k->extent);  // one task: no pool round trip
+      else if (k->split == 1)
+        parallel_for(k->extent, k->grain, [=](int64_t b, int64_t e) { fn(args, b, e); });
       else {
         const int64_t split = k->split, extent = k->extent;
-        parallel_for((extent + split - 1) / split, std::max<int64_t>(1, k->grain / split), [=](int64_t b, int64_t e) {
-          fn(args, b * split, std::min(e * split, extent));
-        });
+        parallel_for(
+            (extent + split - 1) / split, std::max<int64_t>(1, k->grain / split),
+            [=](int64_t b, int64_t e) { fn(args, b * split, std::min(e * split, extent)); });
       }
     } else {
       const auto &op = std::get<OpStep>(steps[step]);

@@ -170,7 +170,8 @@ TEST_SUITE("compile") {
   TEST_CASE("dynamic: a batch dim through generated matmul kernels and their epilogues") {
     manual_seed(4);
     Tensor w1 = randn({300, 200}), b1 = randn({300}), w2 = randn({40, 300}), b2 = randn({40});
-    auto f = compile([&](Tensor x) { return mlp(x, w1, b1, w2, b2); }, options("wide", {"x"}, Dynamic::On));
+    auto f = compile([&](Tensor x) { return mlp(x, w1, b1, w2, b2); },
+                     options("wide", {"x"}, Dynamic::On));
     for (int64_t n : {64, 3, 17, 1000, 2}) {
       CAPTURE(n);
       Tensor x = randn({n, 200});
@@ -203,10 +204,13 @@ TEST_SUITE("compile") {
       Tensor w = randn({300, n});
       KILN_CHECK_CLOSE(cols(x, w), fn(x, w), Tolerance{1e-4, 1e-4});
     }
-    CHECK(log.lines() == std::vector<std::string>{
-                             "recompiles: recompiling cols: tensor 'w' (arg 1) size mismatch at dim 1: expected 70, got 90",
-                             "recompiles: cols: dynamic shapes: 'w' dim 1 cannot all be symbols: kernel @cols.k0 needs a "
-                             "symbol's value inside its loops (only the outermost loop may walk a dynamic dim)"});
+    CHECK(log.lines() ==
+          std::vector<std::string>{
+              "recompiles: recompiling cols: tensor 'w' (arg 1) size mismatch at dim 1: expected "
+              "70, got 90",
+              "recompiles: cols: dynamic shapes: 'w' dim 1 cannot all be symbols: kernel @cols.k0 "
+              "needs a "
+              "symbol's value inside its loops (only the outermost loop may walk a dynamic dim)"});
   }
 
   TEST_CASE("dynamic: threads sharing one dynamic function, each size admitted once") {

@@ -107,8 +107,10 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
       check_against_reference("short_rows", [](Tensor t) {
         return sum(t, {1}) * max(t, {1}) + sum(softmax(t, -1), {1});
       }, x);
-      check_against_reference("short_softmax", [](Tensor t) { return softmax(t, -1); }, x);
-      check_against_reference("softmax_over_dim_0", [](Tensor t) { return softmax(t, 0); }, x);
+      check_against_reference(
+          "short_softmax", [](Tensor t) { return softmax(t, -1); }, x);
+      check_against_reference(
+          "softmax_over_dim_0", [](Tensor t) { return softmax(t, 0); }, x);
       check_against_reference("small_linear", [](Tensor t, Tensor u, Tensor c) { return relu(linear(t, u, c)); },
                               x, w, b);
     }
@@ -162,7 +164,9 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
   // 256-deep blocks, several 1024-wide column blocks with and without depth blocks, an
   // empty depth.
   TEST_CASE("matmul kernels and their fused epilogues equal the reference") {
-    struct Size { int64_t m, k, n; };
+    struct Size {
+      int64_t m, k, n;
+    };
     for (Size s : {Size{17, 1025, 33}, Size{1, 1024, 1023}, Size{33, 257, 64}, Size{5, 17, 2100},
                    Size{1025, 5, 17}, Size{64, 0, 40}, Size{16, 256, 32}, Size{9, 300, 1100}}) {
       CAPTURE(s.m);
@@ -170,24 +174,32 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
       CAPTURE(s.n);
       manual_seed(static_cast<uint64_t>(s.m * 7 + s.k));
       Tensor x = randn({s.m, s.k}), w = randn({s.n, s.k}), b = randn({s.n}), r = randn({s.m, s.n});
-      check_against_reference("linear_gelu", [](Tensor t, Tensor u, Tensor c) { return gelu(linear(t, u, c)); },
-                              x, w, b);
-      check_against_reference("residual", [](Tensor t, Tensor u, Tensor v) {
-        return matmul(t, u.transpose(0, 1)) * 0.5 + v;
-      }, x, w, r);
-      check_against_reference("product_and_epilogue", [](Tensor t, Tensor u) {
-        Tensor p = matmul(t, u.transpose(0, 1));
-        return p + tanh(p);  // the product is read twice, once through tanh
-      }, x, w);
-      check_against_reference("f64", [](Tensor t, Tensor u) { return relu(matmul(t, u.transpose(0, 1))); },
-                              x.to(DType::F64), w.to(DType::F64));
+      check_against_reference(
+          "linear_gelu", [](Tensor t, Tensor u, Tensor c) { return gelu(linear(t, u, c)); }, x, w,
+          b);
+      check_against_reference(
+          "residual",
+          [](Tensor t, Tensor u, Tensor v) { return matmul(t, u.transpose(0, 1)) * 0.5 + v; }, x, w,
+          r);
+      check_against_reference(
+          "product_and_epilogue",
+          [](Tensor t, Tensor u) {
+            Tensor p = matmul(t, u.transpose(0, 1));
+            return p + tanh(p);  // the product is read twice, once through tanh
+          },
+          x, w);
+      check_against_reference(
+          "f64", [](Tensor t, Tensor u) { return relu(matmul(t, u.transpose(0, 1))); },
+          x.to(DType::F64), w.to(DType::F64));
       // No output of C's dtype: partial sums between depth blocks go to scratch.
-      check_against_reference("bool_epilogue", [](Tensor t, Tensor u) { return matmul(t, u.transpose(0, 1)) > 0.5; },
-                              x, w);
+      check_against_reference(
+          "bool_epilogue", [](Tensor t, Tensor u) { return matmul(t, u.transpose(0, 1)) > 0.5; }, x,
+          w);
     }
   }
 
-  TEST_CASE("a matmul kernel returns its product and its epilogue, and may read its operand again") {
+  TEST_CASE(
+      "a matmul kernel returns its product and its epilogue, and may read its operand again") {
     manual_seed(12);
     Tensor x = randn({70, 70}), w = randn({300, 70});
     auto fn = [](Tensor t, Tensor u) {
@@ -199,7 +211,8 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     REQUIRE(got.size() == 2);
     for (size_t i = 0; i < 2; ++i) CHECK(compare(got[i], want[i], Tolerance{1e-4, 1e-4}).empty());
     CHECK(explain(cpu, x, w).entries.at(0).kernels == 1);
-    check_against_reference("square_plus_operand", [](Tensor t) { return matmul(t, t) + t; }, x);
+    check_against_reference(
+        "square_plus_operand", [](Tensor t) { return matmul(t, t) + t; }, x);
   }
 
   TEST_CASE("batched matmul kernels: broadcast epilogue inputs, strided and sliced operands") {
@@ -212,29 +225,41 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
       manual_seed(11);
       Tensor q = randn({3, 40, 70}), k = randn({3, 90, 70}), bias = randn({3, 1, 90});
       // Rows of [3, 40] cannot merge for the bias (stride 0 inside a batch): two row loops.
-      check_against_reference("scores", [](Tensor a, Tensor b, Tensor c) {
-        return exp(matmul(a, b.transpose(1, 2)) * 0.125 - c);
-      }, q, k, bias);
-      check_against_reference("sliced_lhs", [](Tensor a, Tensor b) {
-        return matmul(a.slice(2, 0, 64), b.slice(2, 0, 64).transpose(1, 2)) + 1.0;
-      }, q, k);
-      check_against_reference("expanded_rhs", [](Tensor a, Tensor b) { return sigmoid(matmul(a, b)); },
-                              q, randn({70, 33}).expand({3, 70, 33}));
-      check_against_reference("expanded_lhs", [](Tensor a, Tensor b) { return relu(matmul(a, b)); },
-                              randn({33, 70}).expand({3, 33, 70}), k.transpose(1, 2));
-      check_against_reference("deep_batched", [](Tensor a, Tensor b) { return matmul(a, b) * 0.5; },
-                              randn({4, 20, 600}), randn({4, 600, 30}));
+      check_against_reference(
+          "scores",
+          [](Tensor a, Tensor b, Tensor c) {
+            return exp(matmul(a, b.transpose(1, 2)) * 0.125 - c);
+          },
+          q, k, bias);
+      check_against_reference(
+          "sliced_lhs",
+          [](Tensor a, Tensor b) {
+            return matmul(a.slice(2, 0, 64), b.slice(2, 0, 64).transpose(1, 2)) + 1.0;
+          },
+          q, k);
+      check_against_reference(
+          "expanded_rhs", [](Tensor a, Tensor b) { return sigmoid(matmul(a, b)); }, q,
+          randn({70, 33}).expand({3, 70, 33}));
+      check_against_reference(
+          "expanded_lhs", [](Tensor a, Tensor b) { return relu(matmul(a, b)); },
+          randn({33, 70}).expand({3, 33, 70}), k.transpose(1, 2));
+      check_against_reference(
+          "deep_batched", [](Tensor a, Tensor b) { return matmul(a, b) * 0.5; },
+          randn({4, 20, 600}), randn({4, 600, 30}));
     }
     set_num_threads(threads);
   }
 
   TEST_CASE("a linear layer with its activation is one matmul kernel; W4 is two") {
-    Tensor x = randn({64, 128}), w1 = randn({256, 128}), b1 = randn({256}), w2 = randn({128, 256}), b2 = randn({128});
-    auto one = compile([](Tensor t, Tensor w, Tensor b) { return gelu(linear(t, w, b)); }, with_backend(Backend::Cpu, "linear_gelu"));
+    Tensor x = randn({64, 128}), w1 = randn({256, 128}), b1 = randn({256}), w2 = randn({128, 256}),
+           b2 = randn({128});
+    auto one = compile([](Tensor t, Tensor w, Tensor b) { return gelu(linear(t, w, b)); },
+                       with_backend(Backend::Cpu, "linear_gelu"));
     Explanation e = explain(one, x, w1, b1);
     CHECK(e.entries.at(0).kernels == 1);
     CHECK(e.entries.at(0).library_steps == 1);  // the weight's transpose, a view
-    auto w4 = compile([](Tensor t, Tensor u, Tensor c, Tensor v, Tensor d) { return linear(gelu(linear(t, u, c)), v, d); },
+    auto w4 = compile([](Tensor t, Tensor u, Tensor c, Tensor v,
+                         Tensor d) { return linear(gelu(linear(t, u, c)), v, d); },
                       with_backend(Backend::Cpu, "w4"));
     CHECK(explain(w4, x, w1, b1, w2, b2).entries.at(0).kernels == 2);
   }
@@ -243,7 +268,8 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     const auto dir = std::filesystem::temp_directory_path() / "kiln_lowering_test_gemm_dump";
     std::filesystem::remove_all(dir);
     set_dump_dir(dir.string());
-    auto f = compile([](Tensor t, Tensor w) { return relu(matmul(t, w)); }, with_backend(Backend::Cpu, "gemm_asm"));
+    auto f = compile([](Tensor t, Tensor w) { return relu(matmul(t, w)); },
+                     with_backend(Backend::Cpu, "gemm_asm"));
     Tensor x = randn({64, 64});
     (void)f(x, x);
     set_dump_dir("");
@@ -251,7 +277,8 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     const std::string kernels = read(dir / "gemm_asm.0.kernels.txt");
     std::filesystem::remove_all(dir);
     // The tile depends on the host's vectors (AVX-512: mr=8 nr=32; AVX2: mr=6 nr=16).
-    CHECK(kernels.find("  product: f32 = matmul %arg0[64,64], %arg1[64,64] tiled mr=") != std::string::npos);
+    CHECK(kernels.find("  product: f32 = matmul %arg0[64,64], %arg1[64,64] tiled mr=") !=
+          std::string::npos);
     CHECK(kernels.find(" kc=256 mc=256 nc=1024\n") != std::string::npos);
     const bool fma = assembly.find("vfmadd231ps\t%zmm") != std::string::npos ||
                      assembly.find("vfmadd231ps\t%ymm") != std::string::npos;
@@ -262,14 +289,16 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     const auto dir = std::filesystem::temp_directory_path() / "kiln_lowering_test_stream_dump";
     std::filesystem::remove_all(dir);
     set_dump_dir(dir.string());
-    auto f = compile([](Tensor t) { return softmax(t, -1); }, with_backend(Backend::Cpu, "streamed"));
+    auto f =
+        compile([](Tensor t) { return softmax(t, -1); }, with_backend(Backend::Cpu, "streamed"));
     Tensor x = randn({2048, 1024});  // 8 MiB out: kStreamingBytes
     Tensor got = f(x);
     set_dump_dir("");
     const std::string assembly = read(dir / "streamed.0.asm.s");
     const std::string kernels = read(dir / "streamed.0.kernels.txt");
     std::filesystem::remove_all(dir);
-    CHECK(kernels.find("f32[2097152] out streaming, %row3: f32[1024] row scratch) {") != std::string::npos);
+    CHECK(kernels.find("f32[2097152] out streaming, %row3: f32[1024] row scratch) {") !=
+          std::string::npos);
     CHECK(kernels.find("store %row3[i1] = v4") != std::string::npos);
     CHECK(assembly.find("vmovntps") != std::string::npos);
     std::string mismatch = compare(got, softmax(x, -1), Tolerance{1e-6, 1e-5});

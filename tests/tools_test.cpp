@@ -55,8 +55,9 @@ TEST_SUITE("tools") {
           "  return %2\n"
           "}\n");
     Result k = run(kDir + "dynamic_batch.kir --passes=simplify,dce --kernels");
-    CHECK(k.output.find("kernel @scaled.k0(%x: f32[8*s0], %b: f32[8], %2: f32[8*s0] out streaming) {\n"
-                        "  parallel for i0 in 0..s0 {\n") != std::string::npos);
+    CHECK(k.output.find(
+              "kernel @scaled.k0(%x: f32[8*s0], %b: f32[8], %2: f32[8*s0] out streaming) {\n"
+              "  parallel for i0 in 0..s0 {\n") != std::string::npos);
     Result run5 = run(kDir + "dynamic_batch.kir --run --sizes=s0=5");
     CHECK(run5.status == 0);
     CHECK(run5.output.find("%x = f32[5,8]") != std::string::npos);
@@ -81,14 +82,17 @@ TEST_SUITE("tools") {
   TEST_CASE("kiln-opt prints kernel groups and kernel IR, and checks the backend") {
     Result fused = run(kDir + "linear_relu.kir --passes=dce,fuse");
     CHECK(fused.status == 0);
-    CHECK(fused.output.find("  %3: f32[4,2] = call[kernel=@linear_relu.k0] %x, %w, %b\n") != std::string::npos);
-    CHECK(fused.output.find("kernel @linear_relu.k0(%x: f32[4,3], %w: f32[3,2], %b: f32[2]) -> (%3) {  "
-                            "# matmul to [4,2] with its epilogue\n") != std::string::npos);
+    CHECK(fused.output.find("  %3: f32[4,2] = call[kernel=@linear_relu.k0] %x, %w, %b\n") !=
+          std::string::npos);
+    CHECK(fused.output.find(
+              "kernel @linear_relu.k0(%x: f32[4,3], %w: f32[3,2], %b: f32[2]) -> (%3) {  "
+              "# matmul to [4,2] with its epilogue\n") != std::string::npos);
     Result kernels = run(kDir + "linear_relu.kir --kernels");
     CHECK(kernels.status == 0);
-    CHECK(kernels.output.find("  product: f32 = matmul %x[4,3], %w[3,2] tiled mr=8 nr=32 kc=256 mc=256 nc=1024\n"
-                              "  parallel for i0 in 0..4 {\n    vector for i1 in 0..2 {\n      v0: f32 = product\n") !=
-          std::string::npos);
+    CHECK(kernels.output.find(
+              "  product: f32 = matmul %x[4,3], %w[3,2] tiled mr=8 nr=32 kc=256 mc=256 nc=1024\n"
+              "  parallel for i0 in 0..4 {\n    vector for i1 in 0..2 {\n      v0: f32 = "
+              "product\n") != std::string::npos);
     CHECK(kernels.output.find("      v1: f32 = load %b[i1]\n") != std::string::npos);  // broadcast: stride 0 on i0
     Result check = run(kDir + "linear_relu.kir --passes=small-matmul,simplify,dce --check");
     if (check.output.find("without LLVM") == std::string::npos) {

@@ -72,39 +72,47 @@ class KernelEmitter {
   }
 
   // `void symbol(ptr tile)`, a runtime::GemmMicroFn.
-  llvm::Function *emit_gemm(const std::string &symbol, const std::string &cpu, const std::string &features) {
+  llvm::Function *emit_gemm(const std::string &symbol, const std::string &cpu,
+                            const std::string &features) {
     start_function({b_.getPtrTy()}, symbol, cpu, features);
     Value *tile = &*fn_->arg_begin();
-    load_args(b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getInt8Ty(), tile, offsetof(runtime::GemmTileArgs, args))));
+    load_args(b_.CreateLoad(
+        b_.getPtrTy(),
+        b_.CreateConstGEP1_64(b_.getInt8Ty(), tile, offsetof(runtime::GemmTileArgs, args))));
     const std::vector<Stmt> *inner = &k_.body;
-    while (inner->size() == 1 && inner->front().kind == Stmt::Kind::For) inner = &inner->front().body;
+    while (inner->size() == 1 && inner->front().kind == Stmt::Kind::For)
+      inner = &inner->front().body;
     const size_t last = k_.loops.size() - 1;
     // The epilogue once per vector of the tile: little compile time while the copies stay
     // under ~512 instructions (W4's bias + gelu: 16 copies of ~21).
     constexpr int64_t kUnrolledEpilogueCost = 512;
-    const unsigned lanes = static_cast<unsigned>(vector_bytes(features) / dtype_size(k_.gemm->dtype));
+    const unsigned lanes =
+        static_cast<unsigned>(vector_bytes(features) / dtype_size(k_.gemm->dtype));
     const int64_t copies = k_.gemm->tile.mr * k_.gemm->tile.nr / lanes;
-    emit_gemm_tile(b_, fn_, entry_, *k_.gemm, lanes, tile, body_cost() * copies <= kUnrolledEpilogueCost, [&](Value *row, Value *col, Value *col_end, Value *mask, Value *product) {
-      // The epilogue's row is flat over its row loops: split it into their variables.
-      for (size_t l = last; l-- > 0;) {
-        if (l == 0) {
-          loop_vars_[0] = row;
-          break;
-        }
-        loop_vars_[l] = b_.CreateURem(row, b_.getInt64(k_.loops[l].extent));
-        row = b_.CreateUDiv(row, b_.getInt64(k_.loops[l].extent));
-      }
-      loop_vars_[last] = col;
-      width_ = lanes;
-      vector_loop_ = static_cast<int>(last);
-      vector_end_ = col_end;
-      mask_ = mask;
-      product_ = product;
-      emit_block(*inner);
-      width_ = 1;
-      vector_loop_ = -1;
-      mask_ = product_ = vector_end_ = nullptr;
-    });
+    emit_gemm_tile(b_, fn_, entry_, *k_.gemm, lanes, tile,
+                   body_cost() * copies <= kUnrolledEpilogueCost,
+                   [&](Value *row, Value *col, Value *col_end, Value *mask, Value *product) {
+                     // The epilogue's row is flat over its row loops: split it into their
+                     // variables.
+                     for (size_t l = last; l-- > 0;) {
+                       if (l == 0) {
+                         loop_vars_[0] = row;
+                         break;
+                       }
+                       loop_vars_[l] = b_.CreateURem(row, b_.getInt64(k_.loops[l].extent));
+                       row = b_.CreateUDiv(row, b_.getInt64(k_.loops[l].extent));
+                     }
+                     loop_vars_[last] = col;
+                     width_ = lanes;
+                     vector_loop_ = static_cast<int>(last);
+                     vector_end_ = col_end;
+                     mask_ = mask;
+                     product_ = product;
+                     emit_block(*inner);
+                     width_ = 1;
+                     vector_loop_ = -1;
+                     mask_ = product_ = vector_end_ = nullptr;
+                   });
     b_.CreateRetVoid();
     return fn_;
   }
@@ -128,8 +136,8 @@ class KernelEmitter {
   Value *vector_end_ = nullptr;  // the vector loop's end
   Value *product_ = nullptr;     // a matmul kernel's product, while its epilogue is emitted
 
-  void start_function(llvm::ArrayRef<llvm::Type *> params, const std::string &symbol, const std::string &cpu,
-                      const std::string &features) {
+  void start_function(llvm::ArrayRef<llvm::Type *> params, const std::string &symbol,
+                      const std::string &cpu, const std::string &features) {
     fn_ = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), params, false),
                                  llvm::Function::ExternalLinkage, symbol, m_);
     fn_->addFnAttr("target-cpu", cpu);
@@ -144,10 +152,12 @@ class KernelEmitter {
     for (size_t i = 0; i < k_.args.size(); ++i) {
       const ir::KernelArg &a = k_.args[i];
       if (!a.scratch) {
-        args_.push_back(b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, i)));
+        args_.push_back(
+            b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, i)));
         continue;
       }
-      auto *row = b_.CreateAlloca(llvm::ArrayType::get(memory_type(ctx_, a.dtype), static_cast<uint64_t>(a.numel)));
+      auto *row = b_.CreateAlloca(
+          llvm::ArrayType::get(memory_type(ctx_, a.dtype), static_cast<uint64_t>(a.numel)));
       row->setAlignment(llvm::Align(64));
       args_.push_back(row);
     }
@@ -290,7 +300,8 @@ class KernelEmitter {
       tag(b_.CreateStore(b_.CreateExtractElement(v, last), at), st.arg);
     } else if (stride == 1 && mask_ != nullptr) {
       tag(b_.CreateMaskedStore(v, at, align, mask_), st.arg);
-    } else if (stride == 1 && k_.args[st.arg].streaming && line_aligned(st.index, dtype_size(dtype))) {
+    } else if (stride == 1 && k_.args[st.arg].streaming &&
+               line_aligned(st.index, dtype_size(dtype))) {
       auto *nt = b_.CreateAlignedStore(v, at, llvm::Align(64));
       nt->setMetadata(llvm::LLVMContext::MD_nontemporal,
                       llvm::MDNode::get(ctx_, {llvm::ConstantAsMetadata::get(b_.getInt32(1))}));
@@ -298,7 +309,8 @@ class KernelEmitter {
     } else if (stride == 1) {
       tag(b_.CreateAlignedStore(v, at, align), st.arg);
     } else {
-      tag(b_.CreateMaskedScatter(v, lane_pointers(elem, args_[st.arg], base, stride), align, mask_), st.arg);
+      tag(b_.CreateMaskedScatter(v, lane_pointers(elem, args_[st.arg], base, stride), align, mask_),
+          st.arg);
     }
   }
 
@@ -422,8 +434,9 @@ class KernelEmitter {
       // Sapphire Rapids, but masked moves are slow on Zen 4: measured 2026-12-02, W1 went
       // from 37 to 19 ms and W9-10 from 3.7 to 1.6 ms (1 thread); W9-100 compiles ~1.3x
       // longer.
-      Value *whole_end = b_.CreateAdd(lo, b_.CreateMul(b_.CreateSDiv(b_.CreateSub(hi, lo), b_.getInt64(width_)),
-                                                       b_.getInt64(width_)));
+      Value *whole_end =
+          b_.CreateAdd(lo, b_.CreateMul(b_.CreateSDiv(b_.CreateSub(hi, lo), b_.getInt64(width_)),
+                                        b_.getInt64(width_)));
       counted_loop(lo, whole_end, width_, body);
       std::vector<llvm::Constant *> lanes;
       for (unsigned i = 0; i < width_; ++i) lanes.push_back(b_.getInt64(i));

@@ -107,7 +107,8 @@ std::string without_small_matmul(std::string_view pipeline) {
 
 // compile() rewrites the fuzzer's small matmuls into plain kernels; this runs the graph's
 // float matmuls through the generated GEMM instead (the pipeline without small-matmul).
-std::string gemm_check(const ir::Graph &g, const std::vector<Tensor> &inputs, const std::vector<Tensor> &want) {
+std::string gemm_check(const ir::Graph &g, const std::vector<Tensor> &inputs,
+                       const std::vector<Tensor> &want) {
   const bool has_matmul = std::any_of(g.nodes.begin(), g.nodes.end(), [&](const ir::Node &n) {
     return n.op == OpKind::Matmul && is_floating(g.type(n.result).dtype);
   });
