@@ -86,6 +86,8 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
     if (matmul) {
       runtime::GemmCall call{.tile = kernel.gemm->tile,
                              .dtype = kernel.gemm->dtype,
+                             .a_dtype = kernel.gemm->a_dtype,
+                             .b_dtype = kernel.gemm->b_dtype,
                              .a = slot_of.at(group.inputs[0]),
                              .b = slot_of.at(group.inputs[1])};
       // Partial sums between depth blocks go to the first output of C's dtype (all outputs

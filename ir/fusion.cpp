@@ -70,10 +70,12 @@ bool is_row_shape(const Group &group, const Shape &s) {
 class Fuser {
  public:
   explicit Fuser(const Graph &g)
-      : g_(g), producer_(producer_nodes(g)), group_of_(g.num_values(), -1),
+      : g_(g), producer_(producer_nodes(g)), uses_(use_counts(g)), group_of_(g.num_values(), -1),
         role_(g.num_values(), Role::Element), depth_(g.num_values(), 0) {}
 
   FusionPlan run() {
+    is_output_.assign(g_.num_values(), false);
+    for (ValueId v : g_.outputs) is_output_[v] = true;
     for (size_t n = 0; n < g_.nodes.size(); ++n) place(static_cast<int32_t>(n));
     for (ValueId v : g_.outputs) materialize(v);
     return finish();
@@ -82,6 +84,8 @@ class Fuser {
  private:
   const Graph &g_;
   std::vector<int32_t> producer_;
+  std::vector<int32_t> uses_;      // value -> operands that read it
+  std::vector<bool> is_output_;    // value -> returned by the graph
   std::vector<int32_t> group_of_;  // value -> group computing it (kernel member or library)
   std::vector<Role> role_;         // value -> role in its kernel group
   std::vector<int32_t> depth_;     // value -> math functions on its longest path in its group
@@ -133,6 +137,17 @@ class Fuser {
     const TensorType &t = g_.type(node.result);
     return node.op == OpKind::Matmul && (t.dtype == DType::F32 || t.dtype == DType::F64) &&
            t.shape.size() >= 2;
+  }
+
+  // The convert node producing matmul operand `o`, when the GEMM can do it while packing
+  // instead: a cast to the matmul's dtype read by nothing else, alone in its group (so
+  // taking it away leaves nothing behind). -1 otherwise.
+  int32_t prologue_cast(ValueId o) const {
+    const int32_t c = producer_[o];
+    if (c < 0 || g_.nodes[c].op != OpKind::Convert || uses_[o] != 1 || is_output_[o]) return -1;
+    const int32_t gid = group_of_[o];
+    if (gid < 0 || groups_[gid].kind != GroupKind::Pointwise || groups_[gid].members.size() != 1) return -1;
+    return c;
   }
 
   // A matmul group takes pointwise nodes of its shape that read one of its members directly
@@ -230,12 +245,31 @@ class Fuser {
     const Node &node = g_.nodes[n];
     if (is_view(node.op) || node.op == OpKind::Full) return;  // inlined, or materialized later
     if (!is_kernel_elementwise(g_, node) && !is_row_reduction(node.op)) {
-      for (ValueId o : node.operands) materialize(o);
       const GroupKind kind = is_generated_matmul(node) ? GroupKind::Matmul : GroupKind::Library;
+      std::vector<int32_t> casts;
+      if (kind == GroupKind::Matmul)
+        for (ValueId o : node.operands)
+          if (int32_t c = prologue_cast(o); c >= 0 && std::find(casts.begin(), casts.end(), c) == casts.end())
+            casts.push_back(c);
+      for (int32_t c : casts) dead_[group_of_[g_.nodes[c].result]] = true;  // its group goes
+      std::vector<ValueId> reads;  // buffers the step reads
+      for (ValueId o : node.operands)
+        reads.push_back(producer_[o] >= 0 && std::find(casts.begin(), casts.end(), producer_[o]) != casts.end()
+                            ? g_.nodes[producer_[o]].operands[0]
+                            : o);
+      for (ValueId o : reads) materialize(o);
       int32_t gid = new_group(kind, g_.type(node.result).shape);
       std::set<int32_t> sources;
-      for (ValueId o : node.operands) add_sources(o, sources);
+      for (ValueId o : reads) add_sources(o, sources);
+      for (int32_t c : casts) {  // members before join() looks at the operands
+        group_of_[g_.nodes[c].result] = gid;
+        role_[g_.nodes[c].result] = Role::Prologue;
+      }
       join(n, gid, Role::Element, sources);
+      for (int32_t c : casts) {  // after the matmul, which leads its group
+        groups_[gid].members.push_back(c);
+        groups_[gid].roles.push_back(Role::Prologue);
+      }
       return;
     }
     std::set<int32_t> sources;
@@ -359,10 +393,14 @@ class Fuser {
       if (dead_[gid]) continue;
       std::set<ValueId> inputs;
       group.inputs.clear();
-      for (int32_t m : group.members)
+      for (size_t i = 0; i < group.members.size(); ++i) {
+        const int32_t m = group.members[i];
+        if (group.roles[i] == Role::Prologue) continue;  // read through the matmul below
         for (ValueId o : g_.nodes[m].operands) {
-          if (group.kind == GroupKind::Matmul && m == group.members[0]) {
-            group.inputs.push_back(o);  // the operands come first, even when one is read again
+          if (group.kind == GroupKind::Matmul && i == 0) {
+            // The operands come first, even when one is read again; a cast one as its source.
+            const bool cast = group_of_[o] == static_cast<int32_t>(gid) && role_[o] == Role::Prologue;
+            group.inputs.push_back(cast ? g_.nodes[producer_[o]].operands[0] : o);
             continue;
           }
           if (group.kind == GroupKind::Library) {
@@ -373,6 +411,7 @@ class Fuser {
           if (chain.constant || group_of_[chain.root] == static_cast<int32_t>(gid)) continue;
           inputs.insert(chain.root);
         }
+      }
       group.inputs.insert(group.inputs.end(), inputs.begin(), inputs.end());
       for (ValueId v : group.inputs) read[v] = true;
     }

@@ -18,20 +18,23 @@ namespace kiln::ir {
 enum class GroupKind : uint8_t {
   Pointwise,  // one loop nest over `shape`; every member is computed per element
   Row,        // per row of `shape`'s kept dims: reductions over `reduce_dims`, then stores
-  Matmul,     // members[0] is a matmul producing `shape`; the rest, pointwise over `shape`,
-              // its epilogue. inputs[0] and inputs[1] are its operands
+  Matmul,     // members[0] is a matmul producing `shape`; Prologue members cast its
+              // operands; the rest, pointwise over `shape`, are its epilogue. inputs[0] and
+              // inputs[1] are its operands (a cast operand's source)
   Library,    // one node the runtime runs itself: an integer matmul, cat, random sources, a
               // view kept as a buffer because a library node or the caller reads it
 };
 
-// How a kernel member is computed: per element of the iteration shape, or once per row.
-enum class Role : uint8_t { Element, Row };
+// How a kernel member is computed: per element of the iteration shape, once per row, or
+// (a matmul's operand cast to its dtype) while the GEMM packs that operand.
+enum class Role : uint8_t { Element, Row, Prologue };
 
 struct Group {
   GroupKind kind = GroupKind::Library;
   Shape shape;                       // iteration shape; Row: the reductions' input shape
   std::vector<int64_t> reduce_dims;  // Row only: sorted, non-empty
-  std::vector<int32_t> members;      // node indices in graph order (Library: exactly one)
+  std::vector<int32_t> members;      // node indices in graph order (Library: exactly one;
+                                     // Matmul: the matmul first)
   std::vector<Role> roles;           // parallel to members (Pointwise: all Element)
   std::vector<ValueId> inputs;       // buffers read: graph inputs or other groups' outputs
   std::vector<ValueId> outputs;      // members' values read after the group or returned

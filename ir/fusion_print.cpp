@@ -31,9 +31,10 @@ std::set<int32_t> kernel_nodes(const Graph &g, std::span<const int32_t> producer
                                const Group &group) {
   std::set<int32_t> nodes(group.members.begin(), group.members.end());
   std::vector<ValueId> pending;
-  for (int32_t m : group.members) {
-    if (group.kind == GroupKind::Matmul && m == group.members[0]) continue;  // buffers, not inlined
-    for (ValueId o : g.nodes[m].operands) pending.push_back(o);
+  for (size_t i = 0; i < group.members.size(); ++i) {
+    // A matmul's operands, cast or not, are buffers the GEMM packs, not inlined views.
+    if (group.kind == GroupKind::Matmul && (i == 0 || group.roles[i] == Role::Prologue)) continue;
+    for (ValueId o : g.nodes[group.members[i]].operands) pending.push_back(o);
   }
   while (!pending.empty()) {
     ValueId v = pending.back();

@@ -86,10 +86,13 @@ std::string print_kernel(const Kernel &k) {
   std::string out = fmt::format("kernel @{}({}) {{\n", k.name, fmt::join(args, ", "));
   if (const auto &m = k.gemm) {
     const GemmTile &t = m->tile;
-    out +=
-        fmt::format("  product: {} = matmul %{}[{}], %{}[{}] tiled mr={} nr={} kc={} mc={} nc={}\n",
-                    dtype_name(m->dtype), m->a, fmt::join(m->a_shape, ","), m->b,
-                    fmt::join(m->b_shape, ","), t.mr, t.nr, t.kc, t.mc, t.nc);
+    auto operand = [&](const std::string &name, DType dtype, const std::vector<int64_t> &shape) {
+      return fmt::format("%{}[{}]{}", name, fmt::join(shape, ","),
+                         dtype == m->dtype ? "" : fmt::format(" from {}", dtype_name(dtype)));
+    };
+    out += fmt::format("  product: {} = matmul {}, {} tiled mr={} nr={} kc={} mc={} nc={}\n",
+                       dtype_name(m->dtype), operand(m->a, m->a_dtype, m->a_shape),
+                       operand(m->b, m->b_dtype, m->b_shape), t.mr, t.nr, t.kc, t.mc, t.nc);
   }
   print_stmts(k, k.body, 1, out);
   return out + "}\n";

@@ -93,7 +93,8 @@ struct GemmTile {
 // variables of that element. Its args do not include A and B unless it reads them itself.
 struct Gemm {
   std::string a, b;  // the operands' print names
-  DType dtype;       // of A, B and the product
+  DType dtype;       // of the product
+  DType a_dtype, b_dtype;  // of A and B as stored: packing casts them to `dtype` (a prologue)
   std::vector<int64_t> a_shape, b_shape;
   GemmTile tile;
 };

@@ -162,8 +162,9 @@ class Scheduler {
     std::vector<std::vector<int64_t>> out;
     for (int32_t m : group_.members)
       for (ValueId o : g_.nodes[m].operands) {
-        if (group_.kind == ir::GroupKind::Matmul && m == group_.members[0])
-          break;  // read by the driver
+        if (group_.kind == ir::GroupKind::Matmul &&
+            (m == group_.members[0] || role(g_.nodes[m].result) == Role::Prologue))
+          break;  // read by the GEMM driver
         ViewChain chain = ir::resolve_views(g_, producer_, o);
         if (classify(chain) != Read::Buffer) continue;
         runtime::Layout l = layout_of(chain);
@@ -247,11 +248,14 @@ class Scheduler {
   void build_epilogue() {
     const ir::Node &mm = g_.nodes[group_.members[0]];
     const DType dtype = g_.type(mm.result).dtype;
-    k_.gemm = ir::Gemm{.a = names_[mm.operands[0]],
-                       .b = names_[mm.operands[1]],
+    const ValueId a = group_.inputs[0], b = group_.inputs[1];  // a cast operand's source
+    k_.gemm = ir::Gemm{.a = names_[a],
+                       .b = names_[b],
                        .dtype = dtype,
-                       .a_shape = g_.type(mm.operands[0]).shape,
-                       .b_shape = g_.type(mm.operands[1]).shape,
+                       .a_dtype = g_.type(a).dtype,
+                       .b_dtype = g_.type(b).dtype,
+                       .a_shape = g_.type(a).shape,
+                       .b_shape = g_.type(b).shape,
                        .tile = gemm_tile(dtype, options_.vector_bytes)};
     std::vector<Stmt> body;
     Cache local;
@@ -259,6 +263,7 @@ class Scheduler {
     if (is_output(mm.result)) store(mm.result, local[mm.result], body);
     for (size_t i = 1; i < group_.members.size(); ++i) {
       const int32_t m = group_.members[i];
+      if (group_.roles[i] == Role::Prologue) continue;  // done by packing
       int32_t s = compute(m, body, local, {});
       if (is_output(g_.nodes[m].result)) store(g_.nodes[m].result, s, body);
     }

@@ -22,11 +22,23 @@ struct Matrix {  // one batch's operand
   const T *at(int64_t r, int64_t c) const { return data + r * row_stride + c * col_stride; }
 };
 
+// An operand of any stored dtype, which packing converts to the GEMM's.
+struct Operand {
+  const std::byte *data;  // this batch's first element
+  DType dtype;
+  int64_t row_stride, col_stride;
+  template <class S>
+  Matrix<S> as() const {
+    return {reinterpret_cast<const S *>(data), row_stride, col_stride};
+  }
+};
+
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-// packed[panel][k][nr] for B's rows [p0, p0+kc) and columns [j0, j0+nc), zero-padded.
-template <class T>
-void pack_b(const Matrix<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t nr,
+// packed[panel][k][nr] for B's rows [p0, p0+kc) and columns [j0, j0+nc), zero-padded,
+// converted from B's dtype S to T on the way (a matmul's prologue cast).
+template <class T, class S>
+void pack_b(const Matrix<S> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t nr,
             T *packed) {
   for (int64_t jp = 0; jp < nc; jp += nr) {
     const int64_t w = std::min(nr, nc - jp);
@@ -35,22 +47,23 @@ void pack_b(const Matrix<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, 
       for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * nr + w, dst + (k + 1) * nr, T(0));
     if (b.col_stride == 1) {  // a plain loop: a library copy of 32 floats costs its call
       for (int64_t k = 0; k < kc; ++k) {
-        const T *src = b.at(p0 + k, j0 + jp);
+        const S *src = b.at(p0 + k, j0 + jp);
         T *row = dst + k * nr;
-        for (int64_t j = 0; j < w; ++j) row[j] = src[j];
+        for (int64_t j = 0; j < w; ++j) row[j] = static_cast<T>(src[j]);
       }
       continue;
     }
     for (int64_t j = 0; j < w; ++j) {  // a transposed B: walk down its stored rows
-      const T *src = b.at(p0, j0 + jp + j);
-      for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = src[k * b.row_stride];
+      const S *src = b.at(p0, j0 + jp + j);
+      for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = static_cast<T>(src[k * b.row_stride]);
     }
   }
 }
 
-// packed[panel][k][mr] for A's rows [i0, i0+mc) and columns [p0, p0+kc), zero-padded.
-template <class T>
-void pack_a(const Matrix<T> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t mr,
+// packed[panel][k][mr] for A's rows [i0, i0+mc) and columns [p0, p0+kc), zero-padded,
+// converted from A's dtype S to T.
+template <class T, class S>
+void pack_a(const Matrix<S> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t mr,
             T *packed) {
   for (int64_t ip = 0; ip < mc; ip += mr) {
     const int64_t h = std::min(mr, mc - ip);
@@ -58,9 +71,10 @@ void pack_a(const Matrix<T> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, 
     if (h < mr)
       for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * mr + h, dst + (k + 1) * mr, T(0));
     // Depth outer, rows inner: each step writes one contiguous column of the sliver.
-    const T *src = a.at(i0 + ip, p0);
+    const S *src = a.at(i0 + ip, p0);
     for (int64_t k = 0; k < kc; ++k)
-      for (int64_t i = 0; i < h; ++i) dst[k * mr + i] = src[i * a.row_stride + k * a.col_stride];
+      for (int64_t i = 0; i < h; ++i)
+        dst[k * mr + i] = static_cast<T>(src[i * a.row_stride + k * a.col_stride]);
   }
 }
 
@@ -70,7 +84,7 @@ struct Problem {
 };
 
 template <class T>
-void gemm(const GemmCall &call, const Problem &p, const Matrix<T> &a, const Matrix<T> &b,
+void gemm(const GemmCall &call, const Problem &p, const Operand &a, const Operand &b,
           T *partial, void *const *args, bool parallel) {
   const ir::GemmTile &t = call.tile;
   if (p.m == 0 || p.n == 0) return;
@@ -92,7 +106,9 @@ void gemm(const GemmCall &call, const Problem &p, const Matrix<T> &a, const Matr
       const int64_t panels = (nc + t.nr - 1) / t.nr;
       auto pack_panels = [&](int64_t lo, int64_t hi) {
         const int64_t j_lo = lo * t.nr, j_hi = std::min(nc, hi * t.nr);
-        pack_b<T>(b, p0, kc, j0 + j_lo, j_hi - j_lo, t.nr, pb + j_lo * kc);
+        visit_dtype(b.dtype, [&]<class S>() {
+          pack_b<T, S>(b.as<S>(), p0, kc, j0 + j_lo, j_hi - j_lo, t.nr, pb + j_lo * kc);
+        });
       };
       if (kc == 0) {  // nothing to pack (and no element to point at)
       } else if (threads > 1) {
@@ -105,7 +121,8 @@ void gemm(const GemmCall &call, const Problem &p, const Matrix<T> &a, const Matr
         for (int64_t blk = lo; blk < hi; ++blk) {
           const int64_t i0 = blk * mc, rows = std::min(mc, p.m - i0);
           T *pa = packed_a.as<T>();
-          if (kc > 0) pack_a<T>(a, i0, rows, p0, kc, t.mr, pa);
+          if (kc > 0)
+            visit_dtype(a.dtype, [&]<class S>() { pack_a<T, S>(a.as<S>(), i0, rows, p0, kc, t.mr, pa); });
           for (int64_t jr = 0; jr < nc; jr += t.nr)
             for (int64_t ir = 0; ir < rows; ir += t.mr) {
               GemmTileArgs tile{
@@ -153,8 +170,8 @@ void run_typed(const GemmCall &call, const View &a, const View &b, void *const *
       off_b += i * b.strides[d];
       rem /= a.sizes[d];
     }
-    Matrix<T> ma{a.ptr<const T>() + off_a, a.strides[r - 2], a.strides[r - 1]};
-    Matrix<T> mb{b.ptr<const T>() + off_b, b.strides[r - 2], b.strides[r - 1]};
+    const Operand ma{a.data + off_a * dtype_size(a.dtype), a.dtype, a.strides[r - 2], a.strides[r - 1]};
+    const Operand mb{b.data + off_b * dtype_size(b.dtype), b.dtype, b.strides[r - 2], b.strides[r - 1]};
     T *c = partial == nullptr ? nullptr : partial + bi * m * n;
     gemm<T>(call, {m, n, k, bi * m}, ma, mb, c, args, parallel);
   };
@@ -176,9 +193,9 @@ void run_gemm(const GemmCall &call, const View &a, const View &b, void *const *a
   KILN_CHECK(t.mr >= 1 && t.nr >= 1 && t.kc >= 1 && t.mc >= 1 && t.nc % t.nr == 0,
              "gemm tile mr={} nr={} kc={} mc={} nc={}: sizes must be positive, nc a multiple of nr",
              t.mr, t.nr, t.kc, t.mc, t.nc);
-  KILN_CHECK(a.dtype == call.dtype && b.dtype == call.dtype,
-             "gemm operands are {} and {}, the kernel is {}", dtype_name(a.dtype),
-             dtype_name(b.dtype), dtype_name(call.dtype));
+  KILN_CHECK(a.dtype == call.a_dtype && b.dtype == call.b_dtype,
+             "gemm operands are {} and {}, the kernel reads {} and {}", dtype_name(a.dtype),
+             dtype_name(b.dtype), dtype_name(call.a_dtype), dtype_name(call.b_dtype));
   visit_dtype(call.dtype, [&]<class T>() {
     if constexpr (std::is_same_v<T, bool>)
       KILN_UNREACHABLE("bool gemm");

@@ -35,7 +35,8 @@ using GemmMicroFn = void (*)(const GemmTileArgs *);
 struct GemmCall {
   GemmMicroFn micro = nullptr;
   ir::GemmTile tile;  // mr and nr are the micro-kernel's; nc a multiple of nr
-  DType dtype = DType::F32;
+  DType dtype = DType::F32;  // of the product; packing converts the operands to it
+  DType a_dtype = DType::F32, b_dtype = DType::F32;  // of the operands as stored
   int32_t a = -1, b = -1;  // Program slots of the operands, read with their own strides
   int32_t partial = -1;    // the arg (an output of C's shape and dtype) that holds partial
                            // sums between depth blocks; -1: scratch memory

@@ -198,6 +198,20 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     }
   }
 
+  TEST_CASE("a cast of a matmul operand is done while packing it (the GEMM's prologue)") {
+    manual_seed(13);
+    Tensor x = randn({40, 300}).to(DType::F64), w = randn({300, 70});
+    Tensor wi = randint(-3, 4, {300, 70}, DType::I32);
+    auto cast_a = [](Tensor t, Tensor u) { return relu(matmul(t.to(DType::F32), u)); };
+    check_against_reference("cast_lhs", cast_a, x, w);
+    check_against_reference("cast_both", [](Tensor t, Tensor u) {
+      return matmul(t.to(DType::F32), u.to(DType::F32)) + 1.0;
+    }, x, wi);
+    auto f = compile(cast_a, with_backend(Backend::Cpu, "prologue"));
+    CHECK(explain(f, x, w).entries.at(0).kernels == 1);
+    CHECK(compare(f(x, w), cast_a(x, w), Tolerance{1e-5, 1e-5}).empty());
+  }
+
   TEST_CASE(
       "a matmul kernel returns its product and its epilogue, and may read its operand again") {
     manual_seed(12);

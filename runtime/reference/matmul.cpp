@@ -65,6 +65,8 @@ void matmul_kernel(const View &a, const View &b, const View &out) {
       GemmCall call{.micro = micro_kernel<T>,
                     .tile = {.mr = kMR, .nr = 2 * kLanes<T>, .kc = 256, .mc = 256, .nc = 1024},
                     .dtype = a.dtype,
+                    .a_dtype = a.dtype,
+                    .b_dtype = b.dtype,
                     .partial = 0};  // the output holds the sums, and is the only arg
       void *const args[] = {out.data};
       run_gemm(call, a, b, args);
