@@ -70,8 +70,12 @@ bool is_row_shape(const Group &group, const Shape &s) {
 class Fuser {
  public:
   explicit Fuser(const Graph &g)
-      : g_(g), producer_(producer_nodes(g)), uses_(use_counts(g)), group_of_(g.num_values(), -1),
-        role_(g.num_values(), Role::Element), depth_(g.num_values(), 0) {}
+      : g_(g),
+        producer_(producer_nodes(g)),
+        uses_(use_counts(g)),
+        group_of_(g.num_values(), -1),
+        role_(g.num_values(), Role::Element),
+        depth_(g.num_values(), 0) {}
 
   FusionPlan run() {
     is_output_.assign(g_.num_values(), false);
@@ -146,7 +150,8 @@ class Fuser {
     const int32_t c = producer_[o];
     if (c < 0 || g_.nodes[c].op != OpKind::Convert || uses_[o] != 1 || is_output_[o]) return -1;
     const int32_t gid = group_of_[o];
-    if (gid < 0 || groups_[gid].kind != GroupKind::Pointwise || groups_[gid].members.size() != 1) return -1;
+    if (gid < 0 || groups_[gid].kind != GroupKind::Pointwise || groups_[gid].members.size() != 1)
+      return -1;
     return c;
   }
 
@@ -249,12 +254,14 @@ class Fuser {
       std::vector<int32_t> casts;
       if (kind == GroupKind::Matmul)
         for (ValueId o : node.operands)
-          if (int32_t c = prologue_cast(o); c >= 0 && std::find(casts.begin(), casts.end(), c) == casts.end())
+          if (int32_t c = prologue_cast(o);
+              c >= 0 && std::find(casts.begin(), casts.end(), c) == casts.end())
             casts.push_back(c);
       for (int32_t c : casts) dead_[group_of_[g_.nodes[c].result]] = true;  // its group goes
       std::vector<ValueId> reads;  // buffers the step reads
       for (ValueId o : node.operands)
-        reads.push_back(producer_[o] >= 0 && std::find(casts.begin(), casts.end(), producer_[o]) != casts.end()
+        reads.push_back(producer_[o] >= 0 &&
+                                std::find(casts.begin(), casts.end(), producer_[o]) != casts.end()
                             ? g_.nodes[producer_[o]].operands[0]
                             : o);
       for (ValueId o : reads) materialize(o);
@@ -399,7 +406,8 @@ class Fuser {
         for (ValueId o : g_.nodes[m].operands) {
           if (group.kind == GroupKind::Matmul && i == 0) {
             // The operands come first, even when one is read again; a cast one as its source.
-            const bool cast = group_of_[o] == static_cast<int32_t>(gid) && role_[o] == Role::Prologue;
+            const bool cast =
+                group_of_[o] == static_cast<int32_t>(gid) && role_[o] == Role::Prologue;
             group.inputs.push_back(cast ? g_.nodes[producer_[o]].operands[0] : o);
             continue;
           }

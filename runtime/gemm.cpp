@@ -84,8 +84,8 @@ struct Problem {
 };
 
 template <class T>
-void gemm(const GemmCall &call, const Problem &p, const Operand &a, const Operand &b,
-          T *partial, void *const *args, bool parallel) {
+void gemm(const GemmCall &call, const Problem &p, const Operand &a, const Operand &b, T *partial,
+          void *const *args, bool parallel) {
   const ir::GemmTile &t = call.tile;
   if (p.m == 0 || p.n == 0) return;
   const int threads = parallel && p.m * p.n * p.k >= kParallelWork ? num_threads() : 1;
@@ -122,7 +122,8 @@ void gemm(const GemmCall &call, const Problem &p, const Operand &a, const Operan
           const int64_t i0 = blk * mc, rows = std::min(mc, p.m - i0);
           T *pa = packed_a.as<T>();
           if (kc > 0)
-            visit_dtype(a.dtype, [&]<class S>() { pack_a<T, S>(a.as<S>(), i0, rows, p0, kc, t.mr, pa); });
+            visit_dtype(a.dtype,
+                        [&]<class S>() { pack_a<T, S>(a.as<S>(), i0, rows, p0, kc, t.mr, pa); });
           for (int64_t jr = 0; jr < nc; jr += t.nr)
             for (int64_t ir = 0; ir < rows; ir += t.mr) {
               GemmTileArgs tile{
@@ -170,8 +171,10 @@ void run_typed(const GemmCall &call, const View &a, const View &b, void *const *
       off_b += i * b.strides[d];
       rem /= a.sizes[d];
     }
-    const Operand ma{a.data + off_a * dtype_size(a.dtype), a.dtype, a.strides[r - 2], a.strides[r - 1]};
-    const Operand mb{b.data + off_b * dtype_size(b.dtype), b.dtype, b.strides[r - 2], b.strides[r - 1]};
+    const Operand ma{a.data + off_a * dtype_size(a.dtype), a.dtype, a.strides[r - 2],
+                     a.strides[r - 1]};
+    const Operand mb{b.data + off_b * dtype_size(b.dtype), b.dtype, b.strides[r - 2],
+                     b.strides[r - 1]};
     T *c = partial == nullptr ? nullptr : partial + bi * m * n;
     gemm<T>(call, {m, n, k, bi * m}, ma, mb, c, args, parallel);
   };

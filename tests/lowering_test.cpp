@@ -204,9 +204,9 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     Tensor wi = randint(-3, 4, {300, 70}, DType::I32);
     auto cast_a = [](Tensor t, Tensor u) { return relu(matmul(t.to(DType::F32), u)); };
     check_against_reference("cast_lhs", cast_a, x, w);
-    check_against_reference("cast_both", [](Tensor t, Tensor u) {
-      return matmul(t.to(DType::F32), u.to(DType::F32)) + 1.0;
-    }, x, wi);
+    check_against_reference(
+        "cast_both",
+        [](Tensor t, Tensor u) { return matmul(t.to(DType::F32), u.to(DType::F32)) + 1.0; }, x, wi);
     auto f = compile(cast_a, with_backend(Backend::Cpu, "prologue"));
     CHECK(explain(f, x, w).entries.at(0).kernels == 1);
     CHECK(compare(f(x, w), cast_a(x, w), Tolerance{1e-5, 1e-5}).empty());
