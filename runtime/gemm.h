@@ -46,4 +46,8 @@ struct GemmCall {
 // handing each finished tile to the micro-kernel, whose epilogue writes `args`' outputs.
 void run_gemm(const GemmCall &call, const View &a, const View &b, void *const *args);
 
+// The most scratch run_gemm allocates for operands of these shapes at the current thread
+// count: packed B and a block of A per thread, and partial sums when no output holds them.
+[[nodiscard]] int64_t gemm_scratch_bytes(const GemmCall &call, const Shape &a, const Shape &b);
+
 }  // namespace kiln::runtime

@@ -73,10 +73,14 @@ void Program::plan() {
 }
 
 int64_t Program::peak_bytes() const {
-  int64_t total = arena_bytes;
+  int64_t total = arena_bytes, gemm_scratch = 0;  // a GEMM's scratch lives for its step only
   for (const Slot &s : slots)
     if (s.place == Slot::Place::Fresh || s.place == Slot::Place::ByOp) total += bytes_of(s.type);
-  return total;
+  for (const Step &step : steps)
+    if (const auto *k = std::get_if<KernelStep>(&step); k != nullptr && k->gemm)
+      gemm_scratch = std::max(gemm_scratch, gemm_scratch_bytes(*k->gemm, slots[k->gemm->a].type.shape,
+                                                               slots[k->gemm->b].type.shape));
+  return total + gemm_scratch;
 }
 
 std::vector<Array> Program::run(std::span<const Array *const> in) const {

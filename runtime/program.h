@@ -69,7 +69,8 @@ class Program {
 
   // Lays out Arena slots and computes release_after; call once after steps are final.
   void plan();
-  // Bytes a call holds at most: the arena, fresh results and what op steps allocate.
+  // Bytes a call holds at most: the arena, fresh results, what op steps allocate and the
+  // largest GEMM's scratch.
   [[nodiscard]] int64_t peak_bytes() const;
   // inputs[i] binds slot inputs[i]; types are the caller's guarantee (the guards). Taken
   // by pointer: the call path copies no layouts.

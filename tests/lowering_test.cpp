@@ -272,6 +272,8 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     Explanation e = explain(one, x, w1, b1);
     CHECK(e.entries.at(0).kernels == 1);
     CHECK(e.entries.at(0).library_steps == 1);  // the weight's transpose, a view
+    // The result, plus the GEMM's packing: B (128 x 256) and a block of A per thread.
+    CHECK(e.entries.at(0).peak_bytes >= 64 * 256 * 4 + 128 * 256 * 4);
     auto w4 = compile([](Tensor t, Tensor u, Tensor c, Tensor v,
                          Tensor d) { return linear(gelu(linear(t, u, c)), v, d); },
                       with_backend(Backend::Cpu, "w4"));
