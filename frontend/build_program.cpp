@@ -70,7 +70,8 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
       continue;
     }
     ir::Kernel kernel = lower::schedule(g, group, fmt::format("{}.k{}", g.name, kernels.size()),
-                                        {.vector_bytes = lower::cpu::host_vector_bytes()});
+                                        {.vector_bytes = lower::cpu::host_vector_bytes(),
+                                         .streaming = options.kernel_symbols.empty()});
     runtime::KernelStep step;
     step.name = kernel.name;
     step.extent = kernel.parallel_extent();

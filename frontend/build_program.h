@@ -28,6 +28,7 @@ struct BuildOptions {
   bool keep_text = false;  // keep LLVM IR and assembly (dumps, KILN_LOGS=kernels)
   bool codegen = true;     // false: fuse and schedule only; kernel steps get no function
   std::vector<int32_t> kernel_symbols;  // dynamic shapes: KernelStep::symbol per kernel
+                                        // (non-empty: no streaming stores, see schedule.h)
 };
 
 // Whether this build has a code-generating backend (LLVM).

@@ -26,7 +26,10 @@ namespace {
 // runtime passes each thread its range) and buffer sizes (the memory plan's concern).
 std::string shape_free_text(ir::Kernel k) {
   if (!k.loops.empty()) k.loops[0].extent = 0;
-  for (ir::KernelArg &a : k.args) a.numel = 0;
+  for (ir::KernelArg &a : k.args) {
+    a.numel = 0;
+    a.streaming = false;  // chosen by size, and off in the dynamic program anyway
+  }
   if (k.gemm) k.gemm->a_shape = k.gemm->b_shape = {};  // the GEMM reads them at run time
   return ir::print_kernel(k);
 }

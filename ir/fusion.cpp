@@ -257,7 +257,12 @@ class Fuser {
           if (int32_t c = prologue_cast(o);
               c >= 0 && std::find(casts.begin(), casts.end(), c) == casts.end())
             casts.push_back(c);
-      for (int32_t c : casts) dead_[group_of_[g_.nodes[c].result]] = true;  // its group goes
+      for (int32_t c : casts) {  // its group goes
+        const int32_t old = group_of_[g_.nodes[c].result];
+        dead_[old] = true;
+        groups_[old].members.clear();
+        groups_[old].roles.clear();
+      }
       std::vector<ValueId> reads;  // buffers the step reads
       for (ValueId o : node.operands)
         reads.push_back(producer_[o] >= 0 &&

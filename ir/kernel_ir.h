@@ -25,8 +25,9 @@ struct KernelArg {
   DType dtype;
   int64_t numel;
   bool written;
-  // A row's scratch: not a buffer the runtime passes but one the backend gives each row
-  // (on the stack), indexed by the row's inner loops. Always after the real args.
+  // A row's scratch: not a buffer the runtime passes but one the backend gives each call
+  // (on the stack) and every row reuses, indexed by the row's inner loops. Always after the
+  // real args.
   bool scratch = false;
   // Written once, never read by this kernel, and too big to stay in cache: the backend may
   // store it around the caches (non-temporal stores), saving the read of each line before

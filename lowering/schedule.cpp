@@ -29,6 +29,8 @@ using ir::ViewChain;
 
 // Longest row whose float sum accumulates in the input dtype (see build_row).
 constexpr int64_t kShortRow = 4096;
+// Most stack a kernel's rows of scratch take together.
+constexpr int64_t kMaxScratchBytes = int64_t{64} << 10;
 // Smallest output written with streaming stores: well past the L2 of a core, so writing
 // it through the cache would only evict what the next kernel reads.
 constexpr int64_t kStreamingBytes = int64_t{8} << 20;
@@ -98,7 +100,7 @@ class Scheduler {
       if (s.kind == Scalar::Kind::Load) loaded[static_cast<size_t>(s.arg)] = true;
     for (size_t a = 0; a < k_.args.size(); ++a) {
       ir::KernelArg &arg = k_.args[a];
-      arg.streaming = arg.written && !arg.scratch && !loaded[a] &&
+      arg.streaming = options_.streaming && arg.written && !arg.scratch && !loaded[a] &&
                       arg.numel * dtype_size(arg.dtype) >= kStreamingBytes;
     }
   }
@@ -494,9 +496,13 @@ void Scheduler::build_row() {
   std::vector<std::set<ValueId>> needed;
   for (int pass = 0; pass < passes; ++pass) needed.push_back(closure(pass, {}));
   std::vector<Staged> staged = choose_staging(needed, level);
+  int64_t scratch_bytes = 0;
   for (Staged &st : staged) {
     // A row vectorized across rows has a row per lane: it keeps its values in the output.
-    if (row_length() <= kShortRow && k_.loops.back().vector) {
+    // So does a row past the stack budget (the caller's thread may have a small stack).
+    const int64_t bytes = row_length() * dtype_size(g_.type(st.value).dtype);
+    if (row_length() <= kShortRow && k_.loops.back().vector && scratch_bytes + bytes <= kMaxScratchBytes) {
+      scratch_bytes += bytes;
       st.arg = static_cast<int32_t>(k_.args.size());
       k_.args.push_back({fmt::format("row{}", names_[st.value]), g_.type(st.value).dtype,
                          row_length(), true, true});

@@ -12,10 +12,14 @@
 namespace kiln::lower {
 
 // Requires a Pointwise, Row or Matmul group of fuse(g). The kernel's args are group.inputs
-// then group.outputs, in that order, each a contiguous buffer of the value's type; a Matmul
-// kernel leaves out inputs[0] and inputs[1], its operands, which the GEMM reads itself.
+// then group.outputs, in that order, each a contiguous buffer of the value's type, then any
+// rows of scratch; a Matmul kernel leaves out inputs[0] and inputs[1], its operands, which
+// the GEMM reads itself.
 struct ScheduleOptions {
   int64_t vector_bytes = 64;  // of the target's vector registers: sizes the GEMM tile
+  // Mark big outputs streaming. Off for dynamic shapes, whose sizes are witnesses, not
+  // the sizes the kernels will run at.
+  bool streaming = true;
 };
 
 [[nodiscard]] ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name,

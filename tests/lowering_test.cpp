@@ -321,6 +321,23 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     CHECK_MESSAGE(mismatch.empty(), mismatch);
   }
 
+  TEST_CASE("big flat outputs stream from every thread's first line, an arena buffer too") {
+    manual_seed(14);
+    Tensor x = randn({(int64_t{1} << 21) + 37});  // 8 MiB + 37 floats: a masked tail
+    const int threads = num_threads();
+    for (int t : {1, 2, 16}) {
+      CAPTURE(t);
+      set_num_threads(t);
+      // "arena": tanh(a) + 1 is an intermediate (an arena buffer) that a later kernel reads.
+      check_against_reference("flat", [](Tensor a) { return exp(a) * 2.0 + 1.0; }, x);
+      check_against_reference("arena", [](Tensor a) {
+        Tensor y = tanh(a) + 1.0;
+        return sum(exp(y), {0}) + y;
+      }, x);
+    }
+    set_num_threads(threads);
+  }
+
   TEST_CASE("the memory plan reuses bytes only between buffers whose lives do not overlap") {
     using runtime::BufferLife;
     runtime::MemoryPlan plan = runtime::plan_memory({

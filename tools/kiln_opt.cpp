@@ -4,6 +4,7 @@
 // backend against it. Bad IR exits 1 with "file:line:col: error: ...".
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -121,12 +122,19 @@ kiln::Tensor as_tensor(const kiln::runtime::Array &a) {
 
 void print_kernels(const kiln::ir::Graph &g) {
   const kiln::ir::FusionPlan plan = kiln::ir::fuse(g);
+  const std::vector<int64_t> witnesses = kiln::ir::witness_sizes(kiln::ir::kMaxSymbols, 0);
+  // A symbolic graph is scheduled as a dynamic entry is: no streaming stores.
+  bool symbolic = false;
+  for (kiln::ir::ValueId v = 0; v < g.num_values(); ++v)
+    for (int64_t d : g.type(v).shape)
+      symbolic |= std::find(witnesses.begin(), witnesses.end(), d) != witnesses.end();
   int index = 0;
   for (const kiln::ir::Group &group : plan.groups)
     if (group.kind != kiln::ir::GroupKind::Library)
       std::cout << kiln::ir::symbolize_text(
-          kiln::ir::print_kernel(kiln::lower::schedule(g, group, fmt::format("{}.k{}", g.name, index++))),
-          kiln::ir::witness_sizes(kiln::ir::kMaxSymbols, 0), true);
+          kiln::ir::print_kernel(kiln::lower::schedule(g, group, fmt::format("{}.k{}", g.name, index++),
+                                                       {.streaming = !symbolic})),
+          witnesses, true);
 }
 
 // The CPU backend against the reference evaluator on the same inputs.

@@ -9,6 +9,8 @@
 // its epilogue at each vector of each finished tile.
 #include "lowering/cpu_llvm/emit_kernel.h"
 
+#include <llvm/IR/IntrinsicsX86.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstddef>
@@ -67,6 +69,9 @@ class KernelEmitter {
     for (size_t a = 0; a < k_.accs.size(); ++a)
       acc_slots_[a] = b_.CreateAlloca(register_type(ctx_, k_.accs[a].dtype));
     emit_block(k_.body);
+    // Non-temporal stores are weakly ordered: fence them before the next step reads.
+    if (streamed_ && llvm::StringRef(m_.getTargetTriple()).starts_with("x86_64"))
+      b_.CreateIntrinsic(llvm::Intrinsic::x86_sse_sfence, {}, {});
     b_.CreateRetVoid();
     return fn_;
   }
@@ -135,6 +140,7 @@ class KernelEmitter {
   Value *mask_ = nullptr;  // lanes in range, in the last (partial) vector iteration
   Value *vector_end_ = nullptr;  // the vector loop's end
   Value *product_ = nullptr;     // a matmul kernel's product, while its epilogue is emitted
+  bool streamed_ = false;        // a non-temporal store was emitted
 
   void start_function(llvm::ArrayRef<llvm::Type *> params, const std::string &symbol,
                       const std::string &cpu, const std::string &features) {
@@ -143,6 +149,9 @@ class KernelEmitter {
     fn_->addFnAttr("target-cpu", cpu);
     fn_->addFnAttr("target-features", features);
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    // Rows of scratch make frames of up to 64 KiB: touch each page on the way down rather
+    // than jump over a thread's guard page.
+    fn_->addFnAttr("probe-stack", "inline-asm");
     entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn_);
     b_.SetInsertPoint(entry_);
   }
@@ -306,6 +315,7 @@ class KernelEmitter {
       nt->setMetadata(llvm::LLVMContext::MD_nontemporal,
                       llvm::MDNode::get(ctx_, {llvm::ConstantAsMetadata::get(b_.getInt32(1))}));
       tag(nt, st.arg);
+      streamed_ = true;
     } else if (stride == 1) {
       tag(b_.CreateAlignedStore(v, at, align), st.arg);
     } else {
