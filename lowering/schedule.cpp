@@ -501,7 +501,8 @@ void Scheduler::build_row() {
     // A row vectorized across rows has a row per lane: it keeps its values in the output.
     // So does a row past the stack budget (the caller's thread may have a small stack).
     const int64_t bytes = row_length() * dtype_size(g_.type(st.value).dtype);
-    if (row_length() <= kShortRow && k_.loops.back().vector && scratch_bytes + bytes <= kMaxScratchBytes) {
+    if (row_length() <= kShortRow && k_.loops.back().vector &&
+        scratch_bytes + bytes <= kMaxScratchBytes) {
       scratch_bytes += bytes;
       st.arg = static_cast<int32_t>(k_.args.size());
       k_.args.push_back({fmt::format("row{}", names_[st.value]), g_.type(st.value).dtype,

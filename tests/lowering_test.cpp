@@ -329,11 +329,15 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
       CAPTURE(t);
       set_num_threads(t);
       // "arena": tanh(a) + 1 is an intermediate (an arena buffer) that a later kernel reads.
-      check_against_reference("flat", [](Tensor a) { return exp(a) * 2.0 + 1.0; }, x);
-      check_against_reference("arena", [](Tensor a) {
-        Tensor y = tanh(a) + 1.0;
-        return sum(exp(y), {0}) + y;
-      }, x);
+      check_against_reference(
+          "flat", [](Tensor a) { return exp(a) * 2.0 + 1.0; }, x);
+      check_against_reference(
+          "arena",
+          [](Tensor a) {
+            Tensor y = tanh(a) + 1.0;
+            return sum(exp(y), {0}) + y;
+          },
+          x);
     }
     set_num_threads(threads);
   }

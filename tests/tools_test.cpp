@@ -55,9 +55,8 @@ TEST_SUITE("tools") {
           "  return %2\n"
           "}\n");
     Result k = run(kDir + "dynamic_batch.kir --passes=simplify,dce --kernels");
-    CHECK(k.output.find(
-              "kernel @scaled.k0(%x: f32[8*s0], %b: f32[8], %2: f32[8*s0] out) {\n"
-              "  parallel for i0 in 0..s0 {\n") != std::string::npos);
+    CHECK(k.output.find("kernel @scaled.k0(%x: f32[8*s0], %b: f32[8], %2: f32[8*s0] out) {\n"
+                        "  parallel for i0 in 0..s0 {\n") != std::string::npos);
     Result run5 = run(kDir + "dynamic_batch.kir --run --sizes=s0=5");
     CHECK(run5.status == 0);
     CHECK(run5.output.find("%x = f32[5,8]") != std::string::npos);
