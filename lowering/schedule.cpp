@@ -177,6 +177,23 @@ class Scheduler {
     return out;
   }
 
+  // Dim d (not of size 1) as the next loop, or merged into the last one when it is of the
+  // same kind and every access steps through the two as through one dim.
+  void add_dim(size_t d, bool inner, const std::vector<std::vector<int64_t>> &strides) {
+    if (group_.shape[d] == 1) return;
+    if (!loops_.empty() && loops_.back().inner == inner) {
+      const size_t prev = loops_.back().dims.back();
+      bool mergeable = true;
+      for (const auto &s : strides) mergeable &= s[prev] == s[d] * group_.shape[d];
+      if (mergeable) {
+        loops_.back().dims.push_back(d);
+        loops_.back().extent *= group_.shape[d];
+        return;
+      }
+    }
+    loops_.push_back({{d}, group_.shape[d], inner});
+  }
+
   // Kept dims then reduced dims, size-1 dims dropped, neighbours merged where every access
   // steps through them as through one dim.
   void plan_loops() {
@@ -185,21 +202,7 @@ class Scheduler {
     for (size_t d = 0; d < group_.shape.size(); ++d)
       if (!reduced(d)) order.push_back(d);
     for (int64_t d : group_.reduce_dims) order.push_back(static_cast<size_t>(d));
-    for (size_t d : order) {
-      if (group_.shape[d] == 1) continue;
-      const bool inner = reduced(d);
-      if (!loops_.empty() && loops_.back().inner == inner) {
-        const size_t prev = loops_.back().dims.back();
-        bool mergeable = true;
-        for (const auto &s : strides) mergeable &= s[prev] == s[d] * group_.shape[d];
-        if (mergeable) {
-          loops_.back().dims.push_back(d);
-          loops_.back().extent *= group_.shape[d];
-          continue;
-        }
-      }
-      loops_.push_back({{d}, group_.shape[d], inner});
-    }
+    for (size_t d : order) add_dim(d, reduced(d), strides);
     // Every kernel has one outer loop (the parallel one) and a row kernel one inner loop.
     if (loops_.empty() || loops_.front().inner) loops_.insert(loops_.begin(), {{}, 1, false});
     if (group_.kind == ir::GroupKind::Row && !loops_.back().inner) loops_.push_back({{}, 1, true});
@@ -227,20 +230,7 @@ class Scheduler {
   void plan_epilogue_loops() {
     const auto strides = all_access_strides();
     const size_t last = group_.shape.size() - 1;
-    for (size_t d = 0; d < last; ++d) {
-      if (group_.shape[d] == 1) continue;
-      if (!loops_.empty()) {
-        const size_t prev = loops_.back().dims.back();
-        bool mergeable = true;
-        for (const auto &s : strides) mergeable &= s[prev] == s[d] * group_.shape[d];
-        if (mergeable) {
-          loops_.back().dims.push_back(d);
-          loops_.back().extent *= group_.shape[d];
-          continue;
-        }
-      }
-      loops_.push_back({{d}, group_.shape[d], false});
-    }
+    for (size_t d = 0; d < last; ++d) add_dim(d, false, strides);
     if (loops_.empty()) loops_.push_back({{}, 1, false});
     loops_.push_back({{last}, group_.shape[last], false});
     for (size_t l = 0; l < loops_.size(); ++l)
