@@ -174,8 +174,20 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
                                              options.name, brk.op(), brk.reason()));
     return entry;
   }
-  optimise(*entry, std::move(traced), index, ms_since(t0));
-  if (options.backend == Backend::Cpu && have_cpu_backend()) lower(*entry, index);
+  try {
+    optimise(*entry, std::move(traced), index, ms_since(t0));
+    if (options.backend == Backend::Cpu && have_cpu_backend()) lower(*entry, index);
+  } catch (const InternalError &e) {
+    // A bug in kiln must not cost the user a wrong answer or their process: this guard
+    // set runs eagerly, and the user hears about it once per function.
+    auto fallback = std::make_shared<Entry>();
+    fallback->guards = std::move(entry->guards);
+    fallback->break_reason = e.what();  // no op: nothing in the user's function broke
+    if (!warned_internal.exchange(true))
+      warn(fmt::format("{}: kiln failed to compile this function, so it runs eagerly: {}", options.name,
+                       e.what()));
+    return fallback;
+  }
   return entry;
 }
 
@@ -220,7 +232,7 @@ void CompiledCore::State::lower(Entry &entry, int index, std::vector<int32_t> ke
   if (log_enabled(LogTopic::Kernels))
     log_line(LogTopic::Kernels, fmt::format("{} kernels:\n{}", options.name, b.kernels));
   if (log_enabled(LogTopic::CompileTime)) log_line(LogTopic::CompileTime, fmt::format("{}: {}", options.name, b.timing));
-  dump(options.name, index, "fused.kir", b.fused);
+  dump(options.name, index, "fused.txt", b.fused);
   dump(options.name, index, "kernels.txt", b.kernels);
   dump(options.name, index, "llvm.ll", b.llvm_ir);
   dump(options.name, index, "llvm-opt.ll", b.llvm_ir_optimized);
@@ -400,7 +412,9 @@ std::string Explanation::str() const {
     const Entry &e = entries[i];
     out += fmt::format("entry {}: {}\n", i, e.compiled ? "compiled" : "runs eagerly");
     if (e.symbols > 0) out += fmt::format("  dynamic: {} symbol(s), {} size(s) run so far\n", e.symbols, e.sizes_seen);
-    if (!e.compiled) out += fmt::format("  graph break at '{}': {}\n", e.break_op, e.break_reason);
+    if (!e.compiled && e.break_op.empty()) out += fmt::format("  not compiled: {}\n", e.break_reason);
+    if (!e.compiled && !e.break_op.empty())
+      out += fmt::format("  graph break at '{}': {}\n", e.break_op, e.break_reason);
     out += "  guards:\n";
     for (const std::string &g : e.guards) out += "    " + g + "\n";
     if (!e.compiled) continue;

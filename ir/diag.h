@@ -1,5 +1,6 @@
 // Diagnostics: kiln::Error for user mistakes, KILN_CHECK for compiler bugs.
-// User errors read "op: what is wrong: expected A, got B"; checks abort with file and line.
+// User errors read "op: what is wrong: expected A, got B"; a failed check throws
+// InternalError naming the file and line.
 #pragma once
 
 #include <fmt/format.h>
@@ -16,6 +17,13 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown by a failed KILN_CHECK: a bug in kiln, never in the user's program. It is an
+// Error so that a user's handler sees it; compile() catches it and runs eagerly instead.
+class InternalError : public Error {
+ public:
+  using Error::Error;
+};
+
 template <class... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> format, Args &&...args) {
   throw Error(fmt::format(format, std::forward<Args>(args)...));
@@ -27,9 +35,10 @@ namespace detail {
 
 }  // namespace kiln
 
-// Broken invariant inside kiln (never a user mistake): print and abort.
-// A place control never reaches (after an exhaustive switch): aborts like a failed check,
-// and the compiler knows it does not return.
+// Broken invariant inside kiln (never a user mistake): throws InternalError, so one bad
+// compile never takes the user's process down with it.
+// A place control never reaches (after an exhaustive switch): fails like a check, and the
+// compiler knows it does not return.
 #define KILN_UNREACHABLE(...) ::kiln::detail::check_failed(__FILE__, __LINE__, fmt::format(__VA_ARGS__))
 
 #define KILN_CHECK(cond, ...)                                                        \

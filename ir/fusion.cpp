@@ -67,6 +67,23 @@ bool is_row_shape(const Group &group, const Shape &s) {
   return s == kept || s == squeezed;
 }
 
+// Whether broadcasting a row value of `s` to the group's shape puts each of its elements on
+// the row it belongs to. Broadcasts align dims to the right (NumPy), so a keepdim=false
+// result lands on its row only when the reduced dims lead: max(x, 1) of x [3,3] broadcast
+// back is a row of maxima, not a column, and must be read as a buffer.
+bool broadcasts_onto_rows(const Group &group, const Shape &s) {
+  if (s.size() > group.shape.size()) return false;
+  const size_t lead = group.shape.size() - s.size();
+  for (size_t d = 0; d < group.shape.size(); ++d) {
+    const bool reduced = std::binary_search(group.reduce_dims.begin(), group.reduce_dims.end(),
+                                            static_cast<int64_t>(d));
+    const int64_t want = reduced ? 1 : group.shape[d];
+    const int64_t got = d < lead ? 1 : s[d - lead];
+    if (got != want) return false;
+  }
+  return true;
+}
+
 class Fuser {
  public:
   explicit Fuser(const Graph &g)
@@ -212,7 +229,7 @@ class Fuser {
     if (chain.views.empty()) return role == Role::Element || inner == Role::Row;
     return group.kind == GroupKind::Row && role == Role::Element && inner == Role::Row &&
            chain.views.size() == 1 && g_.nodes[chain.views[0]].op == OpKind::Broadcast &&
-           g_.type(o).shape == group.shape;
+           g_.type(o).shape == group.shape && broadcasts_onto_rows(group, g_.type(chain.root).shape);
   }
 
   // Math functions on the longest path to node n's result within group gid, n included.
@@ -242,7 +259,11 @@ class Fuser {
     deps_[gid].insert(sources.begin(), sources.end());
     for (ValueId o : g_.nodes[n].operands) {
       ViewChain chain = resolve_views(g_, producer_, o);
-      if (!chain.constant && group_of_[chain.root] < 0) materialize(chain.root);
+      if (chain.constant || group_of_[chain.root] >= 0) continue;
+      // A cut view chain becomes a buffer of its own group: the kernel now reads that
+      // group, and later merges must see the edge or they can close a cycle through it.
+      materialize(chain.root);
+      if (group_of_[chain.root] >= 0) deps_[gid].insert(group_of_[chain.root]);
     }
   }
 
