@@ -63,7 +63,11 @@ Tensor linear(const Tensor &x, const Tensor &weight, const Tensor &bias) {
   // One 2-D product over all leading dims instead of a batch of small ones.
   Shape out_shape = x.sizes();
   out_shape.back() = weight.size(0);
-  Tensor flat = x.dim() == 2 ? x : x.reshape({-1, weight.size(1)});
+  // Rows counted from the leading dims, not inferred (-1): with no in-features every row
+  // has zero elements and the count would be ambiguous.
+  int64_t rows = 1;
+  for (int64_t d = 0; d + 1 < x.dim(); ++d) rows *= x.size(d);
+  Tensor flat = x.dim() == 2 ? x : x.reshape({rows, weight.size(1)});
   Tensor y = matmul(flat, weight.transpose(0, 1));
   if (bias.defined()) y = y + bias;
   return x.dim() == 2 ? y : y.reshape(out_shape);

@@ -78,12 +78,45 @@ Tensor mse_loss(const Tensor &input, const Tensor &target, const std::string &re
 }
 
 Tensor cross_entropy(const Tensor &logits, const Tensor &target, const std::string &reduction,
-                     int64_t ignore_index) {
+                     int64_t ignore_index, double label_smoothing) {
   floating(logits, "cross_entropy");
   if (!target.defined()) fail("cross_entropy: argument 1 is an undefined tensor");
-  Attrs attrs{{"reduction", reduction}};
-  if (ignore_index != -100) attrs.set("ignore_index", ignore_index);
-  return dispatch(OpKind::CrossEntropy, {logits, target}, attrs);
+  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
+    fail("cross_entropy: label_smoothing must be in [0, 1], got {}", label_smoothing);
+  if (reduction != "mean" && reduction != "sum" && reduction != "none")
+    fail("cross_entropy: reduction must be 'mean', 'sum' or 'none', got '{}'", reduction);
+  auto op = [&](const Tensor &l, const Tensor &t, const std::string &mode) {
+    Attrs attrs{{"reduction", mode}};
+    if (ignore_index != -100) attrs.set("ignore_index", ignore_index);
+    return dispatch(OpKind::CrossEntropy, {l, t}, attrs);
+  };
+  if (logits.dim() <= 2 && label_smoothing == 0.0) return op(logits, target, reduction);
+
+  // The primitive takes [N, C]: class dims beyond the second become rows, and smoothing and
+  // the reduction are written with primitives around its per-row losses.
+  Tensor rows = logits, targets = target;
+  if (logits.dim() > 2) {
+    Shape want = logits.sizes();
+    want.erase(want.begin() + 1);
+    if (target.sizes() != want)
+      fail("cross_entropy: target must have shape {} for logits {}, got {}", format_shape(want),
+           format_shape(logits.sizes()), format_shape(target.sizes()));
+    std::vector<int64_t> order = {0};
+    for (int64_t d = 2; d < logits.dim(); ++d) order.push_back(d);
+    order.push_back(1);
+    rows = logits.permute(order).reshape({target.numel(), logits.size(1)});
+    targets = target.reshape({target.numel()});
+  }
+  Tensor loss = op(rows, targets, "none");
+  if (label_smoothing > 0.0) {
+    const int64_t classes = rows.sizes().back();
+    Tensor uniform = neg(sum(log_softmax(rows, -1), -1)) * (label_smoothing / static_cast<double>(classes));
+    Tensor counted = targets != ignore_index;
+    loss = loss * (1.0 - label_smoothing) + where(counted, uniform, 0.0);
+  }
+  if (reduction == "none") return loss.reshape(target.sizes());
+  if (reduction == "sum") return sum(loss);
+  return sum(loss) / sum((targets != ignore_index).to(loss.dtype()));
 }
 
 Tensor embedding(const Tensor &indices, const Tensor &weight) {

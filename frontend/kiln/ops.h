@@ -180,9 +180,12 @@ Tensor operator!(const Tensor &x);                   // logical_not
 [[nodiscard]] Tensor dropout(const Tensor &x, double p = 0.5, bool train = true);
 // reduction: "mean", "sum" or "none".
 [[nodiscard]] Tensor mse_loss(const Tensor &input, const Tensor &target, const std::string &reduction = "mean");
-// logits [N, C] (or [C]) and class indices [N] (or []); targets equal to ignore_index are skipped.
+// logits [N, C, d1, …] (or [C]) and class indices [N, d1, …] (or []), as in PyTorch; targets
+// equal to ignore_index are skipped. label_smoothing in [0, 1] mixes the one-hot target
+// with the uniform distribution over the C classes.
 [[nodiscard]] Tensor cross_entropy(const Tensor &logits, const Tensor &target,
-                                   const std::string &reduction = "mean", int64_t ignore_index = -100);
+                                   const std::string &reduction = "mean", int64_t ignore_index = -100,
+                                   double label_smoothing = 0.0);
 // Rows of weight [num, dim] picked by integer indices of any shape: result indices.shape + [dim].
 [[nodiscard]] Tensor embedding(const Tensor &indices, const Tensor &weight);
 // num_classes = -1 uses max(x) + 1.
