@@ -29,13 +29,11 @@ constexpr int64_t kMR = 6;
 constexpr int64_t kVectors = 2;  // per row of the tile
 template <class T>
 constexpr int64_t kLanes = kVectorBytes / static_cast<int64_t>(sizeof(T));
-template <class T>
-constexpr int64_t kNR = kVectors * kLanes<T>;
 
 template <class T>
 void micro_kernel(const GemmTileArgs *t) {
   typedef T Vec __attribute__((vector_size(kVectorBytes)));
-  constexpr int64_t L = kLanes<T>, NR = kNR<T>;
+  constexpr int64_t L = kLanes<T>, NR = L * kVectors;
   const T *pa = static_cast<const T *>(t->packed_a), *pb = static_cast<const T *>(t->packed_b);
   Vec acc[kMR][kVectors] = {};
   for (int64_t k = 0; k < t->depth; ++k) {
@@ -75,12 +73,13 @@ void matmul_kernel(const View &a, const View &b, const View &out) {
     if constexpr (std::is_same_v<T, bool>) {
       KILN_UNREACHABLE("bool matmul reached the kernel");
     } else {
-      GemmCall call{.micro = micro_kernel<T>,
-                    .tile = {.mr = kMR, .nr = kNR<T>, .kc = 256, .mc = 256, .nc = 1024},
-                    .dtype = a.dtype,
-                    .a_dtype = a.dtype,
-                    .b_dtype = b.dtype,
-                    .partial = 0};  // the output holds the sums, and is the only arg
+      GemmCall call{
+          .micro = micro_kernel<T>,
+          .tile = {.mr = kMR, .nr = kLanes<T> * kVectors, .kc = 256, .mc = 256, .nc = 1024},
+          .dtype = a.dtype,
+          .a_dtype = a.dtype,
+          .b_dtype = b.dtype,
+          .partial = 0};  // the output holds the sums, and is the only arg
       void *const args[] = {out.data};
       run_gemm(call, a, b, args);
     }
