@@ -5,6 +5,8 @@
 
 #include <array>
 #include <atomic>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -105,10 +107,18 @@ void set_logs(std::string_view topics) {
 int env_num_threads() {
   const char *env = std::getenv("KILN_NUM_THREADS");
   if (env == nullptr) return 0;
-  int n = std::atoi(env);
-  if (n >= 1) return n;
-  fmt::print(stderr, "[kiln] KILN_NUM_THREADS='{}' is not a positive integer; using all cores\n",
-             env);
+  const std::string_view text = env;
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const bool whole = !text.empty() && text.front() != '-' && end == text.data() + text.size();
+  if (whole && ec == std::errc() && n >= 1 && n <= kMaxThreads) return static_cast<int>(n);
+  if (whole && (ec == std::errc::result_out_of_range || (ec == std::errc() && n > kMaxThreads))) {
+    warn(fmt::format("KILN_NUM_THREADS: expected at most {} threads, got '{}'; using {}",
+                     kMaxThreads, text, kMaxThreads));
+    return kMaxThreads;
+  }
+  warn(fmt::format("KILN_NUM_THREADS: expected an integer from 1 to {}, got '{}'; using all cores",
+                   kMaxThreads, text));
   return 0;
 }
 

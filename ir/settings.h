@@ -1,10 +1,15 @@
 // Every environment switch kiln reads, with its default, in one place:
-//   KILN_NUM_THREADS  threads in the runtime pool                  default: hardware cores
+//   KILN_NUM_THREADS  threads in the runtime pool, 1 to kMaxThreads (1024)  default: hardware
+//                     cores; a larger number is capped, anything else (0, "1x") is ignored,
+//                     each with a warning
 //   KILN_LOGS         comma list of log topics printed to stderr   default: none
 //                     (graph, passes, guards, recompiles, breaks, fused, kernels,
 //                      compile_time, cache, autotune; "all" turns every topic on)
 //   KILN_DUMP_DIR     folder that receives every stage of every compiled function
 //                     (IR text after tracing and after each changing pass, guards)  default: unset
+//                     The kernel groups go to fused.txt, not .kir: their `call` lines and
+//                     `kernel` blocks (which name the caller's values) are a report, not IR
+//                     that the parser reads.
 // Values are read once, on first use.
 #pragma once
 
@@ -29,7 +34,10 @@ void warn(std::string_view text);
 // to stderr when sink is empty. For tests that assert what kiln says.
 void set_log_sink(std::function<void(std::string_view topic, std::string_view line)> sink);
 
-[[nodiscard]] int env_num_threads();          // KILN_NUM_THREADS, or 0 when unset/invalid
+// The most threads the runtime pool runs; more is never faster and can exhaust the process.
+constexpr int kMaxThreads = 1024;
+// KILN_NUM_THREADS (capped at kMaxThreads), or 0 when unset or not a positive integer.
+[[nodiscard]] int env_num_threads();
 [[nodiscard]] std::string dump_dir();  // KILN_DUMP_DIR, or "" when unset
 void set_dump_dir(std::string dir);    // overrides KILN_DUMP_DIR ("" turns dumping off)
 

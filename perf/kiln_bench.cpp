@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "ir/settings.h"
 #include "kiln/kiln.h"
 #include "runtime/allocator.h"
 #include "commit.h"
@@ -25,6 +26,7 @@
 #include "overhead.h"
 #include "plot.h"
 #include "timing.h"
+#include "tools/cli.h"
 #include "workloads.h"
 
 namespace {
@@ -42,52 +44,49 @@ struct Options {
   std::string libtorch = "tuned";
 };
 
-std::vector<std::string> split_list(const std::string &s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
+namespace cli = kiln::cli;
 
-[[noreturn]] void usage(const std::string &problem) {
-  fmt::print(stderr,
-             "kiln-bench: {}\nusage: kiln-bench [--threads 1,2] [--filter W1,W3] [--quick] "
-             "[--budget SECONDS] [--json out.json] [--plot out.svg] [--libtorch stock|tuned|both] "
-             "[--list]\n",
-             problem);
-  std::exit(2);
-}
-
-Options parse(int argc, char **argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(fmt::format("{} needs a value", arg));
-      return argv[++i];
-    };
-    if (arg == "--threads") {
-      o.threads.clear();
-      for (const std::string &t : split_list(value())) {
-        int n = std::atoi(t.c_str());
-        if (n < 1) usage(fmt::format("bad thread count '{}'", t));
-        o.threads.push_back(n);
-      }
-    } else if (arg == "--filter") o.filter = split_list(value());
-    else if (arg == "--quick") o.budget_s = 0.05;
-    else if (arg == "--budget") o.budget_s = std::atof(value().c_str());
-    else if (arg == "--json") o.json_path = value();
-    else if (arg == "--plot") o.plot_path = value();
-    else if (arg == "--list") o.list = true;
-    else if (arg == "--libtorch-only") o.libtorch_only = true;
-    else if (arg == "--libtorch") {
-      o.libtorch = value();
-      if (o.libtorch != "stock" && o.libtorch != "tuned" && o.libtorch != "both")
-        usage(fmt::format("--libtorch takes stock, tuned or both, got '{}'", o.libtorch));
-    } else usage(fmt::format("unknown argument '{}'", arg));
-  }
-  return o;
+cli::Parser make_parser(Options &o) {
+  cli::Parser p("kiln-bench", "kiln-bench [options]",
+                "Times the benchmark workloads (--list) with kiln eager, kiln compiled and\n"
+                "libtorch eager side by side at each thread count, on the same inputs; every\n"
+                "output is checked against kiln eager before anything is timed.");
+  p.option("--threads", "1,2", "thread counts to run at (default 1,2)", [&o](std::string_view v) {
+    o.threads.clear();
+    for (const std::string &t : cli::split_list(v))
+      o.threads.push_back(cli::parse_integer<int>(t, 1, kiln::kMaxThreads));
+    if (o.threads.empty()) cli::usage_error("expected a list of thread counts, got '{}'", v);
+  });
+  p.option("--filter", "W1,W3", "run only these workloads (see --list)", [&o](std::string_view v) {
+    std::vector<std::string> ids;
+    for (const Workload &w : kiln::perf::eager_workloads()) ids.push_back(w.id);
+    o.filter = cli::split_list(v);
+    for (const std::string &id : o.filter)
+      if (std::find(ids.begin(), ids.end(), id) == ids.end())
+        cli::usage_error("unknown workload '{}': expected one of {}", id, fmt::join(ids, ", "));
+  });
+  p.flag("--quick", "a short budget per measurement (0.05 s), for smoke tests",
+         [&o] { o.budget_s = 0.05; });
+  p.option("--budget", "SECONDS", "time budget per measurement (default 2)",
+           [&o](std::string_view v) { o.budget_s = cli::parse_number_above(v, 0); });
+  p.option("--json", "out.json", "also write every figure with the machine facts as JSON",
+           [&o](std::string_view v) { o.json_path = v; });
+  p.option("--plot", "out.svg", "also draw the speedups as an SVG chart",
+           [&o](std::string_view v) { o.plot_path = v; });
+  p.option("--libtorch", "stock|tuned|both",
+           "libtorch baseline settings (default tuned)", [&o](std::string_view v) {
+             if (v != "stock" && v != "tuned" && v != "both")
+               cli::usage_error("expected stock, tuned or both, got '{}'", v);
+             o.libtorch = v;
+           });
+  p.flag("--list", "print the workloads and exit", o.list);
+  p.flag("--libtorch-only", "", o.libtorch_only);  // the stock child of --libtorch both
+  p.exit_codes({{cli::kExitOk, "success"},
+                {cli::kExitCheckFailed, "a wrong answer: an output differs from kiln eager"},
+                {cli::kExitUsage, "usage error: unknown option or bad option value"},
+                {cli::kExitBadInput, "kiln rejected a workload (a kiln::Error)"},
+                {cli::kExitInternal, "internal error (a bug in kiln) or out of memory"}});
+  return p;
 }
 
 // The tuned libtorch settings must be in the environment before libtorch and OpenBLAS
@@ -174,7 +173,8 @@ std::string mismatch(const kiln::Tensor &got, const kiln::Tensor &want, double t
 void check_answer(const Workload &w, std::string_view runner, const kiln::Tensor &got,
                   const kiln::Tensor &want) {
   if (std::string m = mismatch(got, want, kTolerance); !m.empty())
-    kiln::fail("kiln-bench: {}: {} output differs from kiln eager: {}", w.id, runner, m);
+    throw cli::CheckFailed(
+        fmt::format("kiln-bench: {}: {} output differs from kiln eager: {}", w.id, runner, m));
 }
 
 // libtorch's runner for w on copies of inputs, its output checked against kiln eager's.
@@ -439,13 +439,9 @@ int run(const Options &opt) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  Options opt = parse(argc, argv);
+  Options opt;
+  cli::Parser parser = make_parser(opt);
+  parser.parse(argc, argv);
   ensure_tuned_environment(opt, argv);
-  try {
-    return run(opt);
-  } catch (const kiln::Error &e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "{}\n", e.what());
-    return 1;
-  }
+  return cli::run_main(parser, [&] { return run(opt); });
 }

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -30,10 +31,16 @@ class Pool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+  // Starts n - 1 workers. When the system refuses a thread (a process or memory limit), the
+  // pool keeps the ones it has and says so: a smaller pool is slower, never wrong.
   void resize(int n) {
     stop();
     stopping_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
+    try {
+      for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
+    } catch (const std::system_error &e) {
+      warn(fmt::format("thread pool: started {} of {} threads: {}", size(), n, e.what()));
+    }
   }
 
   void run(int64_t chunks, const std::function<void(int64_t)> &body) {
@@ -122,6 +129,7 @@ int num_threads() { return pool().size(); }
 
 void set_num_threads(int n) {
   if (n < 1) fail("set_num_threads: thread count must be at least 1, got {}", n);
+  if (n > kMaxThreads) fail("set_num_threads: thread count must be at most {}, got {}", kMaxThreads, n);
   if (t_in_parallel) fail("set_num_threads: cannot resize the pool from inside a parallel region");
   if (n != pool().size()) pool().resize(n);
 }

@@ -1,6 +1,7 @@
 // The runtime thread pool: parallel_for over an index range, used by eager kernels and
-// compiled programs. Size from KILN_NUM_THREADS (default: hardware cores). Nested calls
-// from inside a parallel region run serially on the calling thread.
+// compiled programs. Size from KILN_NUM_THREADS (default: hardware cores; at most
+// kMaxThreads, ir/settings.h). Nested calls from inside a parallel region run serially on
+// the calling thread.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,7 @@
 namespace kiln::runtime {
 
 [[nodiscard]] int num_threads();
-// Resizes the pool; n < 1 is an error. Not to be called from inside a parallel region.
+// Resizes the pool; n outside [1, kMaxThreads] is an error. Not to be called from inside a parallel region.
 void set_num_threads(int n);
 
 // Splits [0, n) into chunks of at least `grain` indices and calls fn(begin, end) for each,

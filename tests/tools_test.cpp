@@ -1,10 +1,14 @@
-// The command-line driver kiln-opt, run as a user would: passes on a file, --run on
-// seeded inputs, stdin, and bad IR exiting 1 with a located message.
+// The command-line tools run as a user would: kiln-opt's passes on a file, --run on seeded
+// inputs, stdin; every bad command line, bad input and bad KILN_NUM_THREADS gives a message
+// and its documented exit code (tools/cli.h), never an abort; kiln-bench's command line.
 #include <doctest/doctest.h>
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -13,8 +17,9 @@ struct Result {
   std::string output;  // stdout and stderr together
 };
 
-Result run(const std::string &args) {
-  const std::string cmd = std::string(KILN_OPT_PATH) + " " + args + " 2>&1";
+// Runs `env tool args` with stderr folded into stdout.
+Result run_tool(const std::string &env, const std::string &tool, const std::string &args) {
+  const std::string cmd = env + " " + tool + " " + args + " 2>&1";
   FILE *pipe = popen(cmd.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string out;
@@ -24,7 +29,14 @@ Result run(const std::string &args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+Result run(const std::string &args) { return run_tool("", KILN_OPT_PATH, args); }
+
+// kiln-bench sits beside kiln-opt in the build folder: <build>/perf/kiln-bench.
+const std::string kBench =
+    (std::filesystem::path(KILN_OPT_PATH).parent_path().parent_path() / "perf/kiln-bench").string();
+
 const std::string kDir = std::string(KILN_SOURCE_ROOT) + "/tests/tools/";
+const std::string kHint = "  hint: 'kiln-opt --help' lists the options\n";
 
 }  // namespace
 
@@ -65,8 +77,8 @@ TEST_SUITE("tools") {
     CHECK(check.status == 0);
     CHECK(check.output.find("output 0: 136 elements") != std::string::npos);
     Result bad = run(kDir + "dynamic_batch.kir --run --sizes=s1=4");
-    CHECK(bad.status == 1);
-    CHECK(bad.output == "kiln-opt: --sizes: expected s0=N with N >= 2, got 's1=4'\n");
+    CHECK(bad.status == 2);
+    CHECK(bad.output == "kiln-opt: --sizes: expected s0=N with N >= 2, got 's1=4'\n" + kHint);
   }
 
   TEST_CASE("kiln-opt --run evaluates on seeded inputs, the same way every time") {
@@ -100,15 +112,103 @@ TEST_SUITE("tools") {
     }
   }
 
-  TEST_CASE("kiln-opt reports bad IR with its location and exits 1") {
+  TEST_CASE("kiln-opt reports bad IR with its location and exits 3") {
     Result r = run(kDir + "bad_op.kir");
-    CHECK(r.status == 1);
+    CHECK(r.status == 3);
     CHECK(r.output == kDir + "bad_op.kir:3:16: error: unknown op 'relux'\n");
-    Result p = run(kDir + "linear_relu.kir --passes=cse,fuse-everything");
-    CHECK(p.status == 1);
-    CHECK(p.output.find("unknown pass 'fuse-everything'") == 0);
     Result missing = run(kDir + "no_such_file.kir");
-    CHECK(missing.status == 1);
-    CHECK(missing.output == "kiln-opt: cannot read '" + kDir + "no_such_file.kir'\n");
+    CHECK(missing.status == 3);
+    CHECK(missing.output ==
+          "kiln-opt: cannot read '" + kDir + "no_such_file.kir': No such file or directory\n");
+  }
+
+  TEST_CASE("kiln-opt refuses what is not IR text with exit 3") {
+    Result folder = run(kDir);
+    CHECK(folder.status == 3);
+    CHECK(folder.output == "kiln-opt: cannot read '" + kDir + "': it is a folder\n");
+    Result zero = run("/dev/zero");
+    CHECK(zero.status == 3);
+    CHECK(zero.output == "kiln-opt: '/dev/zero' is not IR text: NUL byte at offset 0\n");
+    Result piped = run("--run < /dev/zero");
+    CHECK(piped.status == 3);
+    CHECK(piped.output == "kiln-opt: '<stdin>' is not IR text: NUL byte at offset 0\n");
+  }
+
+  TEST_CASE("kiln-opt reports a bad command line with exit 2") {
+    const std::string seed_range = "expected an integer from 0 to 18446744073709551615";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"--seed=abc", "kiln-opt: --seed: " + seed_range + ", got 'abc'"},
+        {"--seed=18446744073709551616", "kiln-opt: --seed: " + seed_range + ", got '18446744073709551616'"},
+        {"--seed=-1", "kiln-opt: --seed: " + seed_range + ", got '-1'"},
+        {"--seed=010x", "kiln-opt: --seed: " + seed_range + ", got '010x'"},
+        {"--seed", "kiln-opt: --seed: expected a value, as in --seed=N"},
+        {"--print=yes", "kiln-opt: --print: expected no value, got 'yes'"},
+        {"--frobnicate", "kiln-opt: unknown option '--frobnicate'"},
+        {"a.kir b.kir", "kiln-opt: unexpected argument 'a.kir'"},
+        {"--passes=cse,fuse-everything",
+         "kiln-opt: --passes: unknown pass 'fuse-everything': expected one of verify, dce, cse, "
+         "fold-constants, simplify, decompose, small-matmul"},
+    };
+    for (const auto &[args, message] : cases) {
+      Result r = run(kDir + "linear_relu.kir " + args);
+      CHECK_MESSAGE(r.status == 2, args);
+      CHECK(r.output == message + "\n" + kHint);
+    }
+    // The seed still takes every uint64 and the space form.
+    CHECK(run("--seed 18446744073709551615 --run " + kDir + "linear_relu.kir").status == 0);
+  }
+
+  TEST_CASE("kiln-opt and kiln-bench print --help with their exit codes, and --version") {
+    for (const std::string &tool : {std::string(KILN_OPT_PATH), kBench}) {
+      Result help = run_tool("", tool, "--help");
+      CHECK(help.status == 0);
+      CHECK(help.output.find("usage: kiln-") == 0);
+      CHECK(help.output.find("exit status:\n  0  success\n  1  ") != std::string::npos);
+      CHECK(help.output.find("\n  2  usage error") != std::string::npos);
+      CHECK(help.output.find("\n  4  internal error") != std::string::npos);
+      CHECK(run_tool("", tool, "-h").output == help.output);
+      Result version = run_tool("", tool, "--version");
+      CHECK(version.status == 0);
+      CHECK(version.output.find(" 0.") != std::string::npos);
+    }
+    CHECK(run("--help").output.find("\n  3  bad input: FILE cannot be read") != std::string::npos);
+  }
+
+  TEST_CASE("kiln-bench reports a bad command line with exit 2") {
+    const std::string hint = "  hint: 'kiln-bench --help' lists the options\n";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"--threads 1x", "kiln-bench: --threads: expected an integer from 1 to 1024, got '1x'"},
+        {"--threads=100000",
+         "kiln-bench: --threads: expected an integer from 1 to 1024, got '100000'"},
+        {"--budget=-1", "kiln-bench: --budget: expected a number above 0, got '-1'"},
+        {"--libtorch fast", "kiln-bench: --libtorch: expected stock, tuned or both, got 'fast'"},
+        {"--filter W7",
+         "kiln-bench: --filter: unknown workload 'W7': expected one of W1, W2, W3, W4, W5, W6, W8, "
+         "W9-10, W9-100, W9-1000"},
+        {"--frobnicate", "kiln-bench: unknown option '--frobnicate'"},
+    };
+    for (const auto &[args, message] : cases) {
+      Result r = run_tool("", kBench, args);
+      CHECK_MESSAGE(r.status == 2, args);
+      CHECK(r.output == message + "\n" + hint);
+    }
+  }
+
+  TEST_CASE("a bad KILN_NUM_THREADS is a warning, never an abort") {
+    const std::string args = "--run " + kDir + "linear_relu.kir";
+    Result many = run_tool("KILN_NUM_THREADS=100000", KILN_OPT_PATH, args);
+    CHECK(many.status == 0);
+    CHECK(many.output.find(
+              "[kiln] KILN_NUM_THREADS: expected at most 1024 threads, got '100000'; using 1024\n") !=
+          std::string::npos);
+    for (const std::string bad : {"1x", "0", "-2", "''"}) {
+      Result r = run_tool("KILN_NUM_THREADS=" + bad, KILN_OPT_PATH, args);
+      CHECK_MESSAGE(r.status == 0, bad);
+      const std::string shown = bad == "''" ? "" : bad;
+      CHECK(r.output.find("[kiln] KILN_NUM_THREADS: expected an integer from 1 to 1024, got '" +
+                          shown + "'; using all cores\n") != std::string::npos);
+    }
+    Result two = run_tool("KILN_NUM_THREADS=2", KILN_OPT_PATH, args);
+    CHECK(two.output.find("[kiln]") == std::string::npos);
   }
 }

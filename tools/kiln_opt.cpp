@@ -1,16 +1,19 @@
 // kiln-opt: the command-line driver for compiler engineers. Reads IR text (a file or
 // stdin), runs a pass pipeline, prints the result, its kernel groups or their kernel IR,
 // evaluates it on seeded random inputs with the reference evaluator, or checks the CPU
-// backend against it. Bad IR exits 1 with "file:line:col: error: ...".
+// backend against it. Exit codes are tools/cli.h's; bad IR reads "file:line:col: error: ...".
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <fstream>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
-#include <iterator>
-#include <sstream>
+#include <memory>
 #include <string>
 
 #include "frontend/build_program.h"
@@ -24,20 +27,14 @@
 #include "kiln/kiln.h"
 #include "lowering/schedule.h"
 #include "runtime/evaluate.h"
+#include "tools/cli.h"
 
 namespace {
 
-constexpr const char *kUsage =
-    "usage: kiln-opt [FILE.kir | -] [--passes=a,b,c] [--fuse] [--kernels] [--print] [--run]\n"
-    "                [--check] [--seed=N] [--sizes=s0=N,...] [--list-passes]\n"
-    "  reads IR text from FILE (or stdin), runs the passes in order, then prints the IR\n"
-    "  (--print, the default) and/or evaluates it on seeded random inputs (--run).\n"
-    "  --fuse (or `fuse` last in --passes) prints the kernel groups fusion makes;\n"
-    "  --kernels prints their kernel IR; --check compiles the graph with the CPU backend,\n"
-    "  runs it and the reference evaluator on the same seeded inputs and prints the\n"
-    "  largest difference per output (exit 1 if an output's shape or dtype differs).\n"
-    "  Symbolic sizes (s0, s1, … as in dynamic-shape dumps) print as symbols; --run and\n"
-    "  --check bind them with --sizes (default 3 each)\n";
+namespace cli = kiln::cli;
+
+// IR text is small (a 100k-node graph prints to a few MB); past this it is not IR text.
+constexpr size_t kMaxInputBytes = size_t{256} << 20;
 
 struct Options {
   std::string input = "-";
@@ -50,54 +47,85 @@ struct Options {
 // "s0=4,s1=8" -> {4, 8}; symbols must come in order.
 std::vector<int64_t> parse_sizes(std::string_view text) {
   std::vector<int64_t> sizes;
-  while (!text.empty()) {
-    const size_t comma = text.find(',');
-    const std::string_view item = text.substr(0, comma);
+  for (const std::string &item : cli::split_list(text)) {
     const std::string want = fmt::format("s{}=", sizes.size());
     int64_t n = 0;
+    const char *end = item.data() + item.size();
     const bool ok = item.starts_with(want) &&
-                    std::from_chars(item.data() + want.size(), item.data() + item.size(), n).ptr == item.data() + item.size();
-    if (!ok || n < 2) kiln::fail("kiln-opt: --sizes: expected {}N with N >= 2, got '{}'", want, item);
+                    std::from_chars(item.data() + want.size(), end, n).ptr == end && n >= 2;
+    if (!ok) cli::usage_error("expected {}N with N >= 2, got '{}'", want, item);
     sizes.push_back(n);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
   }
   return sizes;
 }
 
-Options parse_args(int argc, char **argv) {
-  Options o;
-  bool have_input = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--passes=", 0) == 0) o.passes = a.substr(9);
-    else if (a == "--print") o.print = true;
-    else if (a == "--fuse") o.fuse = true;
-    else if (a == "--kernels") o.kernels = true;
-    else if (a == "--check") o.check = true;
-    else if (a == "--run") o.run = true;
-    else if (a.rfind("--seed=", 0) == 0) o.seed = std::stoull(a.substr(7));
-    else if (a.rfind("--sizes=", 0) == 0) o.sizes = parse_sizes(std::string_view(a).substr(8));
-    else if (a == "--list-passes") o.list = true;
-    else if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (a.rfind("--", 0) == 0 || have_input) {
-      kiln::fail("kiln-opt: unexpected argument '{}'\n{}", a, kUsage);
-    } else {
-      o.input = a;
-      have_input = true;
-    }
-  }
-  if (!o.run && !o.check && !o.kernels) o.print = true;
-  if (kiln::ir::take_trailing_fuse(o.passes)) o.fuse = true;
-  return o;
+// Every name in a pipeline must be a pass (a trailing `fuse` is --fuse).
+void check_pass_names(std::string passes) {
+  (void)kiln::ir::take_trailing_fuse(passes);
+  const std::vector<std::string> known = kiln::ir::pass_names();
+  for (const std::string &name : cli::split_list(passes))
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      cli::usage_error("unknown pass '{}': expected one of {}", name, fmt::join(known, ", "));
 }
 
+cli::Parser make_parser(Options &o) {
+  cli::Parser p("kiln-opt", "kiln-opt [options] [FILE.kir | -]",
+                "Reads IR text from FILE (or stdin), runs the passes in order, then prints the IR\n"
+                "(--print, the default) and/or evaluates it on seeded random inputs (--run).\n"
+                "Symbolic sizes (s0, s1, ... as in dynamic-shape dumps) print as symbols; --run\n"
+                "and --check bind them with --sizes (default 3 each).");
+  p.option("--passes", "a,b,c", "run these passes in order (`fuse` last: as --fuse)",
+           [&o](std::string_view v) {
+             check_pass_names(std::string(v));
+             o.passes = v;
+           });
+  p.flag("--print", "print the IR after the passes (the default)", o.print);
+  p.flag("--fuse", "print the kernel groups fusion makes", o.fuse);
+  p.flag("--kernels", "print the groups' kernel IR", o.kernels);
+  p.flag("--run", "evaluate on seeded random inputs with the reference evaluator", o.run);
+  p.flag("--check",
+         "compile for the CPU backend, run it and the reference evaluator on the\n"
+         "same seeded inputs, print the largest difference per output",
+         o.check);
+  p.option("--seed", "N", "seed of the random inputs (default 0)", [&o](std::string_view v) {
+    o.seed = cli::parse_integer<uint64_t>(v, 0, UINT64_MAX);
+  });
+  p.option("--sizes", "s0=N,...", "bind symbolic sizes for --run and --check (N >= 2)",
+           [&o](std::string_view v) { o.sizes = parse_sizes(v); });
+  p.flag("--list-passes", "print the names of all passes and exit", o.list);
+  p.positional([&o](std::string_view v) { o.input = v; });
+  p.exit_codes({{cli::kExitOk, "success"},
+                {cli::kExitCheckFailed, "--check: an output's shape or dtype differs"},
+                {cli::kExitUsage, "usage error: unknown option, bad option value, unknown pass"},
+                {cli::kExitBadInput,
+                 "bad input: FILE cannot be read, is not IR text, does not parse or\n"
+                 "verify, or kiln rejects it"},
+                {cli::kExitInternal, "internal error (a bug in kiln) or out of memory"}});
+  return p;
+}
+
+// The whole input as text; throws kiln::Error for what cannot be IR text (a folder, a
+// device such as /dev/zero, a binary file, anything past kMaxInputBytes).
 std::string read_input(const std::string &path) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(path);
-  if (!in) kiln::fail("kiln-opt: cannot read '{}'", path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  const std::string name = path == "-" ? "<stdin>" : path;
+  std::error_code ec;
+  if (path != "-" && std::filesystem::is_directory(path, ec))
+    kiln::fail("kiln-opt: cannot read '{}': it is a folder", path);
+  FILE *file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (file == nullptr) kiln::fail("kiln-opt: cannot read '{}': {}", path, std::strerror(errno));
+  std::unique_ptr<FILE, int (*)(FILE *)> owner(file == stdin ? nullptr : file, &std::fclose);
+  std::string text;
+  std::array<char, 1 << 16> chunk;
+  while (size_t n = std::fread(chunk.data(), 1, chunk.size(), file)) {
+    if (const void *nul = std::memchr(chunk.data(), 0, n))
+      kiln::fail("kiln-opt: '{}' is not IR text: NUL byte at offset {}", name,
+                 text.size() + (static_cast<const char *>(nul) - chunk.data()));
+    if (text.size() + n > kMaxInputBytes)
+      kiln::fail("kiln-opt: '{}' is not IR text: larger than {} MiB", name, kMaxInputBytes >> 20);
+    text.append(chunk.data(), n);
+  }
+  if (std::ferror(file)) kiln::fail("kiln-opt: cannot read '{}': {}", name, std::strerror(errno));
+  return text;
 }
 
 kiln::Tensor random_input(const kiln::TensorType &t) {
@@ -147,7 +175,7 @@ int check(const kiln::ir::Graph &g, const std::vector<kiln::runtime::Array> &inp
   for (size_t i = 0; i < want.size(); ++i) {
     if (got[i].type() != want[i].type()) {
       std::cout << fmt::format("output {}: expected {}, got {}\n", i, want[i].type().str(), got[i].type().str());
-      status = 1;
+      status = cli::kExitCheckFailed;
       continue;
     }
     std::vector<double> w = as_tensor(want[i]).to(kiln::DType::F64).tolist<double>();
@@ -198,10 +226,10 @@ int run(const Options &o) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  try {
-    return run(parse_args(argc, argv));
-  } catch (const kiln::Error &e) {
-    std::cerr << e.what() << "\n";
-    return 1;
-  }
+  Options o;
+  cli::Parser parser = make_parser(o);
+  parser.parse(argc, argv);
+  if (!o.run && !o.check && !o.kernels) o.print = true;
+  if (kiln::ir::take_trailing_fuse(o.passes)) o.fuse = true;
+  return cli::run_main(parser, [&] { return run(o); });
 }
