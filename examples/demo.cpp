@@ -18,7 +18,8 @@ double median_ms(const std::function<void()> &fn, int runs) {
   for (int i = 0; i < runs; ++i) {
     auto t0 = std::chrono::steady_clock::now();
     fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
@@ -59,10 +60,11 @@ int main() {
   auto w1_compiled = kiln::compile(w1, {.name = "w1", .arg_names = {"x", "a", "b"}});
   double eager_ms = median_ms([&] { (void)w1(v, a, c); }, 5);
   double compiled_ms = median_ms([&] { (void)w1_compiled(v, a, c); }, 5);
-  std::printf("W1 gelu(x*a+b)*sigmoid(x)+tanh(x)*0.5 on %lld floats, %d threads:\n"
-              "  eager    %8.2f ms\n  compiled %8.2f ms  (speedup %.2fx: one generated kernel "
-              "instead of one eager kernel per op)\n",
-              static_cast<long long>(n), kiln::num_threads(), eager_ms, compiled_ms,
-              eager_ms / compiled_ms);
+  std::printf(
+      "W1 gelu(x*a+b)*sigmoid(x)+tanh(x)*0.5 on %lld floats, %d threads:\n"
+      "  eager    %8.2f ms\n  compiled %8.2f ms  (speedup %.2fx: one generated kernel "
+      "instead of one eager kernel per op)\n",
+      static_cast<long long>(n), kiln::num_threads(), eager_ms, compiled_ms,
+      eager_ms / compiled_ms);
   return 0;
 }

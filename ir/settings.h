@@ -20,7 +20,16 @@
 namespace kiln {
 
 enum class LogTopic : uint8_t {
-  Graph, Passes, Guards, Recompiles, Breaks, Fused, Kernels, CompileTime, Cache, Autotune
+  Graph,
+  Passes,
+  Guards,
+  Recompiles,
+  Breaks,
+  Fused,
+  Kernels,
+  CompileTime,
+  Cache,
+  Autotune
 };
 
 [[nodiscard]] bool log_enabled(LogTopic topic);

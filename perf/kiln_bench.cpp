@@ -17,14 +17,14 @@
 #include <string>
 #include <thread>
 
+#include "commit.h"
 #include "ir/settings.h"
 #include "kiln/kiln.h"
-#include "runtime/allocator.h"
-#include "commit.h"
 #include "libtorch_baseline.h"
 #include "libtorch_stock.h"
 #include "overhead.h"
 #include "plot.h"
+#include "runtime/allocator.h"
 #include "timing.h"
 #include "tools/cli.h"
 #include "workloads.h"
@@ -73,8 +73,8 @@ cli::Parser make_parser(Options &o) {
            [&o](std::string_view v) { o.json_path = v; });
   p.option("--plot", "out.svg", "also draw the speedups as an SVG chart",
            [&o](std::string_view v) { o.plot_path = v; });
-  p.option("--libtorch", "stock|tuned|both",
-           "libtorch baseline settings (default tuned)", [&o](std::string_view v) {
+  p.option("--libtorch", "stock|tuned|both", "libtorch baseline settings (default tuned)",
+           [&o](std::string_view v) {
              if (v != "stock" && v != "tuned" && v != "both")
                cli::usage_error("expected stock, tuned or both, got '{}'", v);
              o.libtorch = v;

@@ -129,7 +129,8 @@ int num_threads() { return pool().size(); }
 
 void set_num_threads(int n) {
   if (n < 1) fail("set_num_threads: thread count must be at least 1, got {}", n);
-  if (n > kMaxThreads) fail("set_num_threads: thread count must be at most {}, got {}", kMaxThreads, n);
+  if (n > kMaxThreads)
+    fail("set_num_threads: thread count must be at most {}, got {}", kMaxThreads, n);
   if (t_in_parallel) fail("set_num_threads: cannot resize the pool from inside a parallel region");
   if (n != pool().size()) pool().resize(n);
 }

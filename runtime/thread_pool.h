@@ -10,7 +10,8 @@
 namespace kiln::runtime {
 
 [[nodiscard]] int num_threads();
-// Resizes the pool; n outside [1, kMaxThreads] is an error. Not to be called from inside a parallel region.
+// Resizes the pool; n outside [1, kMaxThreads] is an error. Not to be called from inside a
+// parallel region.
 void set_num_threads(int n);
 
 // Splits [0, n) into chunks of at least `grain` indices and calls fn(begin, end) for each,

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # The CI-only part of the test command (test.sh runs it when CI=true, or KILN_CI_EXTRAS=1):
+#   0. the layout check: every tracked C++ file as .clang-format says, by the pinned
+#      clang-format-19 (tools/check_format.sh);
 #   1. the sanitizer job: the test binary and kiln-opt built with ASan + UBSan (at -O0, so
 #      the build stays short; only the targets the suites need), then every suite but
-#      bench-quick, leaks checked, any report fatal;
-#   2. a bounded libFuzzer run (60 s) of the IR parser and verifier (tools/fuzz_parser.sh).
+#      bench-quick and pkgconfig (which builds an unsanitized program against the library),
+#      leaks checked, any report fatal;
+#   2. a bounded libFuzzer run (60 s) of the IR parser and verifier (tools/fuzz_parser.sh, which
+#      builds meson's parse-fuzzer target with clang).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$root/build-asan
+
+"$root/tools/check_format.sh"
 
 if [ ! -f "$out/build.ninja" ]; then
   meson setup "$out" --native-file "$root/tools/meson/native.ini" \

@@ -187,14 +187,14 @@ class Parser {
       const Spec *spec = find(name);
       if (spec == nullptr) usage_error("unknown option '{}'", name);
       if (spec->on_flag) {
-        if (eq != std::string_view::npos) usage_error("{}: expected no value, got '{}'", name, arg.substr(eq + 1));
+        if (eq != std::string_view::npos)
+          usage_error("{}: expected no value, got '{}'", name, arg.substr(eq + 1));
         spec->on_flag();
         continue;
       }
-      std::string_view value;
-      if (eq != std::string_view::npos) value = arg.substr(eq + 1);
-      else if (i + 1 < argc) value = argv[++i];
-      else usage_error("{}: expected a value, as in {}={}", name, name, spec->value_name);
+      if (eq == std::string_view::npos && i + 1 == argc)
+        usage_error("{}: expected a value, as in {}={}", name, name, spec->value_name);
+      const std::string_view value = eq != std::string_view::npos ? arg.substr(eq + 1) : argv[++i];
       try {
         spec->on_value(value);
       } catch (const UsageError &e) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the IR text parser and verifier (tests/fuzz_ir/parse_fuzzer.cpp) with libFuzzer,
 # ASan and UBSan for a bounded time. Usage: tools/fuzz_parser.sh [seconds=60] [libFuzzer args…]
-# Builds build-parser-fuzz/parse_fuzzer with clang++ straight from ir/*.cpp and ir/passes/*.cpp,
+# Meson builds the fuzzer (the `parse-fuzzer` target in tools/meson.build) in its own build
+# folder, build-parser-fuzz/, configured with clang and coverage on every object; this script
 # seeds a corpus from the tests' .kir files, runs on one core, and exits non-zero on a crash,
 # hang, leak or round-trip failure (the reproducer is left in build-parser-fuzz/artifacts/).
 set -euo pipefail
@@ -14,9 +15,9 @@ out=$root/build-parser-fuzz
 # bindings (C++20 P1091, clang >= 16), which ir/verify.cpp uses. CXX_FUZZ overrides it.
 cxx=${CXX_FUZZ:-clang++-19}
 
-# Packages (non-interactive, only when missing): clang, libFuzzer's runtime, fmt.
-packages=(clang-19 libclang-rt-19-dev libfmt-dev)
-[ -n "${CXX_FUZZ:-}" ] && packages=(libfmt-dev)
+# Packages (non-interactive, only when missing): clang, libFuzzer's runtime, fmt, meson.
+packages=(clang-19 libclang-rt-19-dev libfmt-dev meson ninja-build)
+[ -n "${CXX_FUZZ:-}" ] && packages=(libfmt-dev meson ninja-build)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,26 +31,16 @@ if ((${#missing[@]})); then
     --no-install-recommends "${missing[@]}" < /dev/null
 fi
 
-mkdir -p "$out/obj" "$out/corpus" "$out/artifacts"
+# Build: only the fuzzer and the ir library it links, every object instrumented for libFuzzer.
+if [ ! -f "$out/build.ninja" ]; then
+  CXX=$cxx meson setup "$out" --native-file "$root/tools/meson/native.ini" \
+    -Dbuildtype=plain -Dcpp_args="-g -O1 -fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined" \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dfuzzer=enabled \
+    -Dtests=false -Dlibtorch=disabled -Dcuda=disabled
+fi
+ninja -C "$out" -j"${KILN_BUILD_JOBS:-2}" tools/parse-fuzzer
+mkdir -p "$out/corpus" "$out/artifacts"
 rm -rf "$out/seeds" && mkdir -p "$out/seeds"
-
-# Build: one object per source (one job at a time), relinking only what changed.
-flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -I"$root")
-objects=()
-for src in "$root"/ir/*.cpp "$root"/ir/passes/*.cpp "$root"/tests/fuzz_ir/parse_fuzzer.cpp; do
-  rel=${src#"$root"/}
-  obj=$out/obj/${rel//\//_}.o
-  objects+=("$obj")
-  # Rebuild when the source or any header under ir/ is newer than the object.
-  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] ||
-     [ -n "$(find "$root/ir" -name '*.h' -newer "$obj" -print -quit)" ] ||
-     [ -n "$(find "$root/ir" -name '*.def' -newer "$obj" -print -quit)" ]; then
-    echo "fuzz_parser: compiling $rel"
-    "$cxx" "${flags[@]}" -c "$src" -o "$obj"
-  fi
-done
-"$cxx" "${flags[@]}" "${objects[@]}" -lfmt -o "$out/parse_fuzzer"
 
 # Seeds: every test .kir, split into one seed per case at '# ----' and '# EXPECT:' lines.
 shopt -s globstar nullglob
@@ -83,6 +74,6 @@ echo "fuzz_parser: $(ls "$out/seeds" | wc -l) seeds from $n files"
 # timeout (>10 s per input), leak or OOM stops the run and libFuzzer exits non-zero, which
 # this script passes on.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-exec "$out/parse_fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+exec "$out/tools/parse-fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -dict="$out/kir.dict" -artifact_prefix="$out/artifacts/" -print_final_stats=1 \
   "$out/corpus" "$out/seeds" "$@"

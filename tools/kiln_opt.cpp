@@ -87,9 +87,8 @@ cli::Parser make_parser(Options &o) {
          "compile for the CPU backend, run it and the reference evaluator on the\n"
          "same seeded inputs, print the largest difference per output",
          o.check);
-  p.option("--seed", "N", "seed of the random inputs (default 0)", [&o](std::string_view v) {
-    o.seed = cli::parse_integer<uint64_t>(v, 0, UINT64_MAX);
-  });
+  p.option("--seed", "N", "seed of the random inputs (default 0)",
+           [&o](std::string_view v) { o.seed = cli::parse_integer<uint64_t>(v, 0, UINT64_MAX); });
   p.option("--sizes", "s0=N,...", "bind symbolic sizes for --run and --check (N >= 2)",
            [&o](std::string_view v) { o.sizes = parse_sizes(v); });
   p.flag("--list-passes", "print the names of all passes and exit", o.list);
@@ -137,8 +136,9 @@ kiln::Tensor random_input(const kiln::TensorType &t) {
 void print_summary(const std::string &name, const kiln::Tensor &t) {
   std::string line = fmt::format("{} = {}", name, t.str());
   if (is_floating(t.dtype()) && t.numel() > 0)
-    line += fmt::format("  (min {:.6g}, max {:.6g}, mean {:.6g})", kiln::min(t).item<double>(),
-                        kiln::max(t).item<double>(), kiln::mean(t.to(kiln::DType::F64)).item<double>());
+    line +=
+        fmt::format("  (min {:.6g}, max {:.6g}, mean {:.6g})", kiln::min(t).item<double>(),
+                    kiln::max(t).item<double>(), kiln::mean(t.to(kiln::DType::F64)).item<double>());
   std::cout << line << "\n";
 }
 
@@ -174,7 +174,8 @@ int check(const kiln::ir::Graph &g, const std::vector<kiln::runtime::Array> &inp
   int status = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     if (got[i].type() != want[i].type()) {
-      std::cout << fmt::format("output {}: expected {}, got {}\n", i, want[i].type().str(), got[i].type().str());
+      std::cout << fmt::format("output {}: expected {}, got {}\n", i, want[i].type().str(),
+                               got[i].type().str());
       status = cli::kExitCheckFailed;
       continue;
     }
@@ -202,8 +203,12 @@ int run(const Options &o) {
   kiln::ir::Graph g = kiln::ir::parse(read_input(o.input), source);
   if (!o.passes.empty()) kiln::ir::run_pipeline(g, o.passes);
   const std::vector<int64_t> witnesses = kiln::ir::witness_sizes(kiln::ir::kMaxSymbols, 0);
-  auto symbolic = [&](const std::string &text) { return kiln::ir::symbolize_text(text, witnesses); };
-  if (o.print) std::cout << symbolic(o.fuse ? kiln::ir::print_fused(g, kiln::ir::fuse(g)) : kiln::ir::print(g));
+  auto symbolic = [&](const std::string &text) {
+    return kiln::ir::symbolize_text(text, witnesses);
+  };
+  if (o.print)
+    std::cout << symbolic(o.fuse ? kiln::ir::print_fused(g, kiln::ir::fuse(g))
+                                 : kiln::ir::print(g));
   if (o.kernels) print_kernels(g);
   if (!o.run && !o.check) return 0;
   std::vector<int64_t> sizes = o.sizes;
@@ -219,7 +224,8 @@ int run(const Options &o) {
   }
   if (o.check) return check(g, inputs);
   std::vector<kiln::runtime::Array> outs = kiln::runtime::evaluate(g, inputs);
-  for (size_t i = 0; i < outs.size(); ++i) print_summary(fmt::format("output {}", i), as_tensor(outs[i]));
+  for (size_t i = 0; i < outs.size(); ++i)
+    print_summary(fmt::format("output {}", i), as_tensor(outs[i]));
   return 0;
 }
 

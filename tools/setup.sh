@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Shared set-up for demo.sh and test.sh: installs missing Debian packages (non-interactive,
 # only when missing), configures build/ once, and builds. Safe to run again: it does only
-# what is not yet done.
+# what is not yet done. Under CI (CI=true) warnings are errors (-Dwerror=true).
+# clang-format-19 is the one version tools/check_format.sh accepts (versions differ in layout).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-packages=(g++ pkg-config meson ninja-build llvm-19-dev libfmt-dev nlohmann-json3-dev doctest-dev)
+packages=(g++ pkg-config meson ninja-build llvm-19-dev libfmt-dev nlohmann-json3-dev doctest-dev
+          clang-format-19)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,7 +22,12 @@ if ((${#missing[@]})); then
     --no-install-recommends "${missing[@]}" < /dev/null
 fi
 
+werror=()
+[ "${CI:-}" = "true" ] && werror=(-Dwerror=true)
 if [ ! -f "$root/build/build.ninja" ]; then
-  meson setup "$root/build" --native-file "$root/tools/meson/native.ini"
+  meson setup "$root/build" --native-file "$root/tools/meson/native.ini" "${werror[@]}"
+elif ((${#werror[@]})) && [[ $(meson introspect "$root/build" --buildoptions) != \
+                               *'"name": "werror", "value": true'* ]]; then
+  meson configure "$root/build" "${werror[@]}"
 fi
 ninja -C "$root/build" -j"${KILN_BUILD_JOBS:-2}"
