@@ -58,6 +58,8 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
   for (ir::ValueId v : g.inputs) program->inputs.push_back(add_slot(v, runtime::Slot::Place::Input));
 
   t0 = std::chrono::steady_clock::now();
+  // One target for scheduling (GEMM tiles by vector width) and code generation alike.
+  const lower::cpu::CpuTarget target = lower::cpu::current_target();
   std::vector<ir::Kernel> kernels;
   std::vector<size_t> kernel_steps;
   for (const ir::Group &group : plan.groups) {
@@ -70,7 +72,7 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
       continue;
     }
     ir::Kernel kernel = lower::schedule(g, group, fmt::format("{}.k{}", g.name, kernels.size()),
-                                        {.vector_bytes = lower::cpu::host_vector_bytes(),
+                                        {.vector_bytes = target.vector_bytes,
                                          .streaming = options.kernel_symbols.empty()});
     runtime::KernelStep step;
     step.name = kernel.name;
@@ -109,7 +111,7 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
 
   lower::CompiledKernels compiled;
   if (!kernels.empty() && options.codegen)
-    compiled = lower::cpu::compile_kernels(kernels, {.keep_text = options.keep_text});
+    compiled = lower::cpu::compile_kernels(kernels, {.keep_text = options.keep_text}, target);
   for (size_t i = 0; i < compiled.fns.size(); ++i) {
     auto &step = std::get<runtime::KernelStep>(program->steps[kernel_steps[i]]);
     step.fn = compiled.fns[i];

@@ -72,8 +72,10 @@ class Scheduler {
       return std::move(k_);
     }
     plan_loops();
-    if (group_.kind == ir::GroupKind::Row) build_row();
-    else build_pointwise();
+    if (group_.kind == ir::GroupKind::Row)
+      build_row();
+    else
+      build_pointwise();
     mark_streaming();
     return std::move(k_);
   }
@@ -88,9 +90,9 @@ class Scheduler {
   std::map<ValueId, int32_t> arg_of_;
   Kernel k_;
   std::vector<LoopDims> loops_;
-  std::vector<Stmt> *row_block_ = nullptr;  // a row kernel's per-row statements, while inner
-                                            // loops are being built
-  std::map<int32_t, int32_t> reciprocal_;   // row scalar -> its reciprocal
+  std::vector<Stmt> *row_block_ = nullptr;   // a row kernel's per-row statements, while inner
+                                             // loops are being built
+  std::map<int32_t, int32_t> reciprocal_;    // row scalar -> its reciprocal
   using Cache = std::map<ValueId, int32_t>;  // value -> scalar defined in the current block
 
   // Outputs this kernel never reads back and that are too big to stay in cache.
@@ -297,15 +299,20 @@ class Scheduler {
       const ir::Node &full = node_of(chain.root);
       const AttrValue *value = full.attrs.find("value");
       double v = 0.0;
-      if (value != nullptr && std::holds_alternative<bool>(*value)) v = std::get<bool>(*value);
-      else if (value != nullptr) v = full.attrs.get_double("value");
+      if (value != nullptr && std::holds_alternative<bool>(*value))
+        v = std::get<bool>(*value);
+      else if (value != nullptr)
+        v = full.attrs.get_double("value");
       Scalar c{.kind = Scalar::Kind::Constant, .dtype = g_.type(o).dtype, .value = v};
-      if (value != nullptr && std::holds_alternative<int64_t>(*value)) c.int_value = std::get<int64_t>(*value);
-      else if (v == v) c.int_value = static_cast<int64_t>(std::clamp(v, -9.2e18, 9.2e18));
+      if (value != nullptr && std::holds_alternative<int64_t>(*value))
+        c.int_value = std::get<int64_t>(*value);
+      else if (v == v)
+        c.int_value = static_cast<int64_t>(std::clamp(v, -9.2e18, 9.2e18));
       id = add_scalar(std::move(c), block);
     } else {
       runtime::Layout l = layout_of(chain);
-      id = add_scalar({.kind = Scalar::Kind::Load, .dtype = g_.type(o).dtype,
+      id = add_scalar({.kind = Scalar::Kind::Load,
+                       .dtype = g_.type(o).dtype,
                        .arg = arg_of_.at(chain.root),
                        .index = index_of(iteration_strides(g_.type(o).shape, l.strides), l.offset)},
                       block);
@@ -316,7 +323,9 @@ class Scheduler {
 
   int32_t compute(int32_t n, std::vector<Stmt> &block, Cache &local, const Cache &outer) {
     const ir::Node &node = g_.nodes[n];
-    Scalar s{.kind = Scalar::Kind::Op, .dtype = g_.type(node.result).dtype, .op = node.op,
+    Scalar s{.kind = Scalar::Kind::Op,
+             .dtype = g_.type(node.result).dtype,
+             .op = node.op,
              .attrs = node.attrs};
     for (ValueId o : node.operands) s.operands.push_back(operand(o, block, local, outer));
     // Dividing by a value that is fixed for the row (softmax's sum): one reciprocal per row
@@ -325,8 +334,11 @@ class Scheduler {
         defined_outside(s.operands[1], local)) {
       auto [it, fresh] = reciprocal_.try_emplace(s.operands[1], -1);
       if (fresh)
-        it->second = add_scalar({.kind = Scalar::Kind::Op, .dtype = s.dtype, .op = OpKind::Reciprocal,
-                                 .operands = {s.operands[1]}}, *row_block_);
+        it->second = add_scalar({.kind = Scalar::Kind::Op,
+                                 .dtype = s.dtype,
+                                 .op = OpKind::Reciprocal,
+                                 .operands = {s.operands[1]}},
+                                *row_block_);
       s.op = OpKind::Mul;
       s.operands[1] = it->second;
     }
@@ -343,7 +355,8 @@ class Scheduler {
   }
 
   void store(ValueId v, int32_t scalar, std::vector<Stmt> &block) {
-    block.push_back({.kind = Stmt::Kind::Store, .id = scalar, .arg = arg_of_.at(v), .index = output_index(v)});
+    block.push_back(
+        {.kind = Stmt::Kind::Store, .id = scalar, .arg = arg_of_.at(v), .index = output_index(v)});
   }
 
   bool is_output(ValueId v) const {
@@ -390,13 +403,22 @@ class Scheduler {
       pending.pop_back();
       if (!is_member(at) || role(at) != Role::Element || !seen.insert(at).second) continue;
       switch (node_of(at).op) {
-        case OpKind::Exp: case OpKind::Log: case OpKind::Log1p: case OpKind::Expm1: case OpKind::Sin:
-        case OpKind::Cos: case OpKind::Tanh: case OpKind::Sigmoid: case OpKind::Erf: case OpKind::Pow:
-        case OpKind::Gelu: case OpKind::Silu:
-          return true;
+        case OpKind::Exp:
+        case OpKind::Log:
+        case OpKind::Log1p:
+        case OpKind::Expm1:
+        case OpKind::Sin:
+        case OpKind::Cos:
+        case OpKind::Tanh:
+        case OpKind::Sigmoid:
+        case OpKind::Erf:
+        case OpKind::Pow:
+        case OpKind::Gelu:
+        case OpKind::Silu: return true;
         default: break;
       }
-      for (ValueId o : node_of(at).operands) pending.push_back(ir::resolve_views(g_, producer_, o).root);
+      for (ValueId o : node_of(at).operands)
+        pending.push_back(ir::resolve_views(g_, producer_, o).root);
     }
     return false;
   }
@@ -407,7 +429,8 @@ class Scheduler {
     for (ValueId out : group_.outputs) {
       if (role(out) != Role::Element || level.at(out) == 0) continue;
       const int q = level.at(out);
-      for (auto it = needed[static_cast<size_t>(q)].rbegin(); it != needed[static_cast<size_t>(q)].rend(); ++it) {
+      for (auto it = needed[static_cast<size_t>(q)].rbegin();
+           it != needed[static_cast<size_t>(q)].rend(); ++it) {
         const ValueId v = *it;  // latest first: staging it saves the most recomputation
         if (v == out || g_.type(v).dtype != g_.type(out).dtype || !expensive(v)) continue;
         int p = q - 1;
@@ -456,7 +479,8 @@ void Scheduler::build_row() {
     }
     const bool reduction = op_info(node.op).category == OpCategory::Reduce;
     level[node.result] = reduction ? l + 1 : l;
-    if (role(node.result) == Role::Element && is_output(node.result)) passes = std::max(passes, l + 1);
+    if (role(node.result) == Role::Element && is_output(node.result))
+      passes = std::max(passes, l + 1);
     if (reduction) passes = std::max(passes, l + 1);
   }
 
@@ -469,7 +493,8 @@ void Scheduler::build_row() {
   auto closure = [&](int pass, const std::set<ValueId> &available) {
     std::set<ValueId> needed;
     std::vector<ValueId> pending;
-    for (int32_t r : reductions[static_cast<size_t>(pass)]) pending.push_back(g_.nodes[r].operands[0]);
+    for (int32_t r : reductions[static_cast<size_t>(pass)])
+      pending.push_back(g_.nodes[r].operands[0]);
     for (int32_t m : group_.members) {
       ValueId v = g_.nodes[m].result;
       if (role(v) == Role::Element && is_output(v) && level.at(v) == pass) pending.push_back(v);
@@ -479,7 +504,8 @@ void Scheduler::build_row() {
       pending.pop_back();
       if (!is_member(v) || role(v) != Role::Element || !needed.insert(v).second) continue;
       if (available.count(v)) continue;
-      for (ValueId o : node_of(v).operands) pending.push_back(ir::resolve_views(g_, producer_, o).root);
+      for (ValueId o : node_of(v).operands)
+        pending.push_back(ir::resolve_views(g_, producer_, o).root);
     }
     return needed;
   };
@@ -514,7 +540,8 @@ void Scheduler::build_row() {
   auto emit_row_values = [&](int known) {  // row values whose inputs are known by now
     for (int32_t m : group_.members) {
       const ir::Node &node = g_.nodes[m];
-      if (role(node.result) != Role::Row || op_info(node.op).category == OpCategory::Reduce) continue;
+      if (role(node.result) != Role::Row || op_info(node.op).category == OpCategory::Reduce)
+        continue;
       if (level.at(node.result) == known && !row_values.count(node.result))
         compute(m, row, row_values, {});
     }
@@ -563,8 +590,8 @@ void Scheduler::build_row() {
     for (Stmt &s : nest(first_inner, loops_.size(), std::move(inner))) row.push_back(std::move(s));
     for (size_t i = 0; i < now.size(); ++i) {
       ValueId v = g_.nodes[now[i]].result;
-      int32_t s = add_scalar({.kind = Scalar::Kind::Acc, .dtype = k_.accs[accs[i]].dtype,
-                              .acc = accs[i]}, row);
+      int32_t s = add_scalar(
+          {.kind = Scalar::Kind::Acc, .dtype = k_.accs[accs[i]].dtype, .acc = accs[i]}, row);
       row_values[v] = convert(s, g_.type(v).dtype, row);
     }
     emit_row_values(pass + 1);
@@ -580,7 +607,18 @@ void Scheduler::build_row() {
 ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name,
                     ScheduleOptions options) {
   KILN_CHECK(group.kind != ir::GroupKind::Library, "a library group has no kernel");
+  if (options.vector_bytes == 0) options.vector_bytes = host_vector_bytes();
   return Scheduler(g, group, std::move(name), options).run();
+}
+
+int64_t host_vector_bytes() {
+#if defined(__x86_64__) || defined(__i386__)
+  // GCC's and Clang's checks include the OS's support for the registers' state (XCR0), as
+  // LLVM's host detection does.
+  if (__builtin_cpu_supports("avx512f")) return 64;
+  if (__builtin_cpu_supports("avx")) return 32;
+#endif
+  return 16;
 }
 
 ir::GemmTile gemm_tile(DType dtype, int64_t vector_bytes) {

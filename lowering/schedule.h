@@ -16,7 +16,9 @@ namespace kiln::lower {
 // rows of scratch; a Matmul kernel leaves out inputs[0] and inputs[1], its operands, which
 // the GEMM reads itself.
 struct ScheduleOptions {
-  int64_t vector_bytes = 64;  // of the target's vector registers: sizes the GEMM tile
+  // Of the target's vector registers (lower::cpu::CpuTarget::vector_bytes): sizes the GEMM
+  // tile. 0: the host's (host_vector_bytes), for tools that print kernels without a backend.
+  int64_t vector_bytes = 0;
   // Mark big outputs streaming. Off for dynamic shapes, whose sizes are witnesses, not
   // the sizes the kernels will run at.
   bool streaming = true;
@@ -24,6 +26,10 @@ struct ScheduleOptions {
 
 [[nodiscard]] ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name,
                                   ScheduleOptions options = {});
+
+// Bytes in the host's widest vector registers as the CPU and OS report them: 64 with
+// AVX-512F, 32 with AVX, else 16. The same as the CPU backend's host target.
+[[nodiscard]] int64_t host_vector_bytes();
 
 // The register tile of a GEMM of `dtype` for vectors of `vector_bytes`: two vectors wide,
 // with as many rows as leave registers for the operands (AVX-512: 8 x 2 of 32; AVX2:

@@ -10,10 +10,50 @@
 #include "check.h"
 #include "frontend/build_program.h"
 #include "ir/settings.h"
+#include "lowering/cpu_llvm/cpu_backend.h"
 #include "runtime/memory_plan.h"
 
 namespace kiln::test {
+
+// The CPU targets generated-code tests run at: the host's, and AVX2 (x86-64-v3), which
+// AVX-512 hosts run too, so both vector widths are tested wherever CI lands. On an AVX2 host
+// the second run has the host's width, at another CPU.
+struct AtHost {
+  static constexpr std::string_view kCpu = "";
+};
+struct AtAvx2 {
+  static constexpr std::string_view kCpu = lower::cpu::kAvx2Cpu;
+};
+
+}  // namespace kiln::test
+
+TYPE_TO_STRING_AS("host", kiln::test::AtHost);
+TYPE_TO_STRING_AS("avx2", kiln::test::AtAvx2);
+
+namespace kiln::test {
 namespace {
+
+// Generates code for `cpu` ("" the host) while alive, then for the host again. Skipped, with
+// a message, where the host cannot run that target (not x86-64, or no AVX2).
+class TargetScope {
+ public:
+  explicit TargetScope(std::string_view cpu) {
+    if (cpu.empty()) return;
+    try {
+      (void)lower::cpu::set_target(cpu);
+    } catch (const Error &e) {
+      skipped_ = true;
+      MESSAGE("skipped at CPU target '", std::string(cpu), "': ", e.what());
+    }
+  }
+  ~TargetScope() { (void)lower::cpu::set_target(""); }
+  TargetScope(const TargetScope &) = delete;
+  TargetScope &operator=(const TargetScope &) = delete;
+  [[nodiscard]] bool skipped() const { return skipped_; }
+
+ private:
+  bool skipped_ = false;
+};
 
 CompileOptions with_backend(Backend backend, std::string name) {
   CompileOptions o;
@@ -23,12 +63,15 @@ CompileOptions with_backend(Backend backend, std::string name) {
 }
 
 // Runs fn compiled for the CPU backend and for the reference evaluator on the same inputs.
-template <class Fn, class... Args> void check_against_reference(const std::string &name, Fn fn, Args... args) {
+template <class Fn, class... Args>
+void check_against_reference(const std::string &name, Fn fn, Args... args) {
   auto cpu = compile(fn, with_backend(Backend::Cpu, name));
   auto ref = compile(fn, with_backend(Backend::Reference, name));
   Tensor got = cpu(args...), want = ref(args...);
   const DType dtype = want.dtype();
-  Tolerance tol = dtype == DType::F32 ? Tolerance{2e-5, 2e-5} : dtype == DType::F64 ? Tolerance{1e-12, 1e-12} : Tolerance{};
+  Tolerance tol = dtype == DType::F32   ? Tolerance{2e-5, 2e-5}
+                  : dtype == DType::F64 ? Tolerance{1e-12, 1e-12}
+                                        : Tolerance{};
   std::string mismatch = compare(got, want, tol);
   CHECK_MESSAGE(mismatch.empty(), name, ": ", mismatch);
 }
@@ -48,27 +91,42 @@ std::string read(const std::filesystem::path &p) {
 
 // Skipped, and counted as skipped, in a build without LLVM (-Dllvm=disabled).
 TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
-  TEST_CASE("pointwise kernels equal the reference at sizes around vector and thread edges") {
+  TEST_CASE_TEMPLATE(
+      "pointwise kernels equal the reference at sizes around vector and thread edges", T, AtHost,
+      AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     for (int64_t n : {0, 1, 3, 15, 16, 17, 1023, 1025, 70001}) {
       CAPTURE(n);
       manual_seed(static_cast<uint64_t>(n));
       Tensor x = randn({n}), a = randn({n}), b = randn({n});
       check_against_reference("chain", pointwise_chain, x, a, b);
-      check_against_reference("unary", [](Tensor t) {
-        return exp(t) + log(abs(t) + 1.0) + sqrt(abs(t)) + erf(t) + sin(t) * cos(t) + floor(t) +
-               round(t * 3.0) + sign(t) + clamp(t, -0.5, 0.5) + expm1(t * 0.1) + log1p(abs(t));
-      }, x);
-      check_against_reference("compare", [](Tensor t, Tensor u) {
-        return where(t > u, maximum(t, u), minimum(t, u) * 2.0) + (t <= u).to(DType::F32);
-      }, x, a);
-      check_against_reference("f64", [](Tensor t) { return tanh(t) * exp(t) - sigmoid(t); }, x.to(DType::F64));
-      check_against_reference("ints", [](Tensor t) { return fmod(t * 3 + 7, 5) - abs(t); },
-                              randint(-50, 50, {n}, DType::I64));
+      check_against_reference(
+          "unary",
+          [](Tensor t) {
+            return exp(t) + log(abs(t) + 1.0) + sqrt(abs(t)) + erf(t) + sin(t) * cos(t) + floor(t) +
+                   round(t * 3.0) + sign(t) + clamp(t, -0.5, 0.5) + expm1(t * 0.1) + log1p(abs(t));
+          },
+          x);
+      check_against_reference(
+          "compare",
+          [](Tensor t, Tensor u) {
+            return where(t > u, maximum(t, u), minimum(t, u) * 2.0) + (t <= u).to(DType::F32);
+          },
+          x, a);
+      check_against_reference(
+          "f64", [](Tensor t) { return tanh(t) * exp(t) - sigmoid(t); }, x.to(DType::F64));
+      check_against_reference(
+          "ints", [](Tensor t) { return fmod(t * 3 + 7, 5) - abs(t); },
+          randint(-50, 50, {n}, DType::I64));
       check_against_reference("convert", [](Tensor t) { return (t * 100.0).to(DType::I32); }, x);
     }
   }
 
-  TEST_CASE("row kernels equal the reference, including NaN and infinity rows") {
+  TEST_CASE_TEMPLATE("row kernels equal the reference, including NaN and infinity rows", T, AtHost,
+                     AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     for (int64_t cols : {1, 3, 17, 1023, 1025}) {
       CAPTURE(cols);
       manual_seed(7);
@@ -76,13 +134,20 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
       Tensor w = randn({cols}), b = randn({cols});
       check_against_reference("softmax", [](Tensor t) { return softmax(t, -1); }, x);
       check_against_reference("log_softmax", [](Tensor t) { return log_softmax(t, -1); }, x);
-      check_against_reference("layer_norm", [](Tensor t, Tensor u, Tensor g, Tensor h) {
-        return layer_norm(t + u, {t.sizes()[1]}, g, h);
-      }, x, r, w, b);
-      check_against_reference("rms_norm", [](Tensor t, Tensor g) { return rms_norm(t, {t.sizes()[1]}, g); }, x, w);
-      check_against_reference("reductions", [](Tensor t) {
-        return sum(t, {1}) + max(t, {1}) - min(t, {1}) + mean(t, {1}) + var(t, {1});
-      }, x);
+      check_against_reference(
+          "layer_norm",
+          [](Tensor t, Tensor u, Tensor g, Tensor h) {
+            return layer_norm(t + u, {t.sizes()[1]}, g, h);
+          },
+          x, r, w, b);
+      check_against_reference(
+          "rms_norm", [](Tensor t, Tensor g) { return rms_norm(t, {t.sizes()[1]}, g); }, x, w);
+      check_against_reference(
+          "reductions",
+          [](Tensor t) {
+            return sum(t, {1}) + max(t, {1}) - min(t, {1}) + mean(t, {1}) + var(t, {1});
+          },
+          x);
       check_against_reference("columns", [](Tensor t) { return sum(exp(t), {0}); }, x);
       check_against_reference("all", [](Tensor t) { return sum(t * t); }, x);
     }
@@ -91,49 +156,58 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     check_against_reference("nan_max", [](Tensor t) { return max(t, {1}) + min(t, {1}); }, special);
   }
 
-  TEST_CASE("integer constants past 2^53 stay exact in generated code") {
+  TEST_CASE_TEMPLATE("integer constants past 2^53 stay exact in generated code", T, AtHost,
+                     AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     const int64_t big = (int64_t{1} << 60) + 1;
-    auto f = compile([big](Tensor t) { return t + big; }, with_backend(Backend::Cpu, "big_constant"));
+    auto f =
+        compile([big](Tensor t) { return t + big; }, with_backend(Backend::Cpu, "big_constant"));
     Tensor t = randint(0, 100, {37}, DType::I64);
     KILN_CHECK_CLOSE(f(t), t + big, Tolerance{});
-    CHECK(f(t).tolist<int64_t>()[0] == t.tolist<int64_t>()[0] + big);
+    CHECK(f(t).template tolist<int64_t>()[0] == t.tolist<int64_t>()[0] + big);
   }
 
-  TEST_CASE("short rows, vectorized across rows, equal the reference") {
+  TEST_CASE_TEMPLATE("short rows, vectorized across rows, equal the reference", T, AtHost, AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     for (Shape shape : {Shape{37, 5}, Shape{1025, 3}, Shape{9, 16}, Shape{8, 1}}) {
       CAPTURE(format_shape(shape));
       manual_seed(5);
       Tensor x = randn(shape), w = randn({10, shape[1]}), b = randn({10});
-      check_against_reference("short_rows", [](Tensor t) {
-        return sum(t, {1}) * max(t, {1}) + sum(softmax(t, -1), {1});
-      }, x);
       check_against_reference(
-          "short_softmax", [](Tensor t) { return softmax(t, -1); }, x);
+          "short_rows",
+          [](Tensor t) { return sum(t, {1}) * max(t, {1}) + sum(softmax(t, -1), {1}); }, x);
+      check_against_reference("short_softmax", [](Tensor t) { return softmax(t, -1); }, x);
+      check_against_reference("softmax_over_dim_0", [](Tensor t) { return softmax(t, 0); }, x);
       check_against_reference(
-          "softmax_over_dim_0", [](Tensor t) { return softmax(t, 0); }, x);
-      check_against_reference("small_linear", [](Tensor t, Tensor u, Tensor c) { return relu(linear(t, u, c)); },
-                              x, w, b);
+          "small_linear", [](Tensor t, Tensor u, Tensor c) { return relu(linear(t, u, c)); }, x, w,
+          b);
     }
   }
 
-  TEST_CASE("non-contiguous, sliced and broadcast inputs read through strides") {
+  TEST_CASE_TEMPLATE("non-contiguous, sliced and broadcast inputs read through strides", T, AtHost,
+                     AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     manual_seed(3);
     Tensor x = randn({33, 17});
     check_against_reference("transposed", [](Tensor t) { return exp(t) * 2.0; }, x.transpose(0, 1));
     check_against_reference("strided", [](Tensor t) { return softmax(t, -1); }, as_strided_copy(x));
     check_against_reference("sliced", [](Tensor t) { return relu(t) + 1.0; }, x.slice(1, 1, 17, 3));
-    check_against_reference("expanded", [](Tensor t) { return t + t.transpose(0, 1); },
-                            randn({1, 17}).expand({17, 17}));
-    check_against_reference("inner views", [](Tensor t) {
-      return t.transpose(0, 1).slice(0, 0, 17, 2) * 3.0;
-    }, x);
+    check_against_reference(
+        "expanded", [](Tensor t) { return t + t.transpose(0, 1); },
+        randn({1, 17}).expand({17, 17}));
+    check_against_reference(
+        "inner views", [](Tensor t) { return t.transpose(0, 1).slice(0, 0, 17, 2) * 3.0; }, x);
   }
 
   TEST_CASE("fusion makes W1 one kernel and softmax, layer_norm one kernel each") {
     Tensor x = randn({64, 32}), a = randn({64, 32}), b = randn({64, 32}), w = randn({32});
     auto w1 = compile(pointwise_chain, with_backend(Backend::Cpu, "w1"));
     CHECK(explain(w1, x, a, b).entries.at(0).kernels == 1);
-    auto sm = compile([](Tensor t) { return softmax(t, -1); }, with_backend(Backend::Cpu, "softmax"));
+    auto sm =
+        compile([](Tensor t) { return softmax(t, -1); }, with_backend(Backend::Cpu, "softmax"));
     CHECK(explain(sm, x).entries.at(0).kernels == 1);
     auto ln = compile([](Tensor t, Tensor r, Tensor g) { return layer_norm(t + r, {32}, g, g); },
                       with_backend(Backend::Cpu, "w3"));
@@ -143,7 +217,10 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     CHECK(e.str().find("kernels: 1; library steps: 0; peak memory per call:") != std::string::npos);
   }
 
-  TEST_CASE("W1's kernel is vectorized: AVX-512 or AVX2 registers in its assembly") {
+  TEST_CASE_TEMPLATE("W1's kernel is vectorized: AVX-512 or AVX2 registers in its assembly", T,
+                     AtHost, AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     const auto dir = std::filesystem::temp_directory_path() / "kiln_lowering_test_dump";
     std::filesystem::remove_all(dir);
     set_dump_dir(dir.string());
@@ -155,15 +232,22 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     const std::string kernels = read(dir / "vector_w1.0.kernels.txt");
     std::filesystem::remove_all(dir);
     CHECK(kernels.find("parallel vector for i0 in 0..4096") != std::string::npos);
-    const bool zmm = assembly.find("zmm") != std::string::npos, ymm = assembly.find("ymm") != std::string::npos;
-    CHECK_MESSAGE((zmm || ymm), "no vector registers in:\n", assembly.substr(0, 2000));
+    // The target's widest registers, and none wider: AVX2 code on an AVX-512 host has no zmm.
+    const bool zmm = assembly.find("zmm") != std::string::npos,
+               ymm = assembly.find("ymm") != std::string::npos;
+    const int64_t bytes = lower::cpu::current_target().vector_bytes;
+    CHECK_MESSAGE((bytes == 64 ? zmm : ymm && !zmm), "no ", bytes, "-byte vectors in:\n",
+                  assembly.substr(0, 2000));
   }
 
   // Sizes past the small-matmul rewrite (more than 2^16 multiply-adds), so each runs as a
   // generated GEMM: edge tiles in m and n (8 x 32 f32 tiles), depths of one, two and five
   // 256-deep blocks, several 1024-wide column blocks with and without depth blocks, an
   // empty depth.
-  TEST_CASE("matmul kernels and their fused epilogues equal the reference") {
+  TEST_CASE_TEMPLATE("matmul kernels and their fused epilogues equal the reference", T, AtHost,
+                     AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     struct Size {
       int64_t m, k, n;
     };
@@ -198,7 +282,10 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     }
   }
 
-  TEST_CASE("a cast of a matmul operand is done while packing it (the GEMM's prologue)") {
+  TEST_CASE_TEMPLATE("a cast of a matmul operand is done while packing it (the GEMM's prologue)", T,
+                     AtHost, AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     manual_seed(13);
     Tensor x = randn({40, 300}).to(DType::F64), w = randn({300, 70});
     Tensor wi = randint(-3, 4, {300, 70}, DType::I32);
@@ -212,8 +299,11 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     CHECK(compare(f(x, w), cast_a(x, w), Tolerance{1e-5, 1e-5}).empty());
   }
 
-  TEST_CASE(
-      "a matmul kernel returns its product and its epilogue, and may read its operand again") {
+  TEST_CASE_TEMPLATE(
+      "a matmul kernel returns its product and its epilogue, and may read its operand again", T,
+      AtHost, AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     manual_seed(12);
     Tensor x = randn({70, 70}), w = randn({300, 70});
     auto fn = [](Tensor t, Tensor u) {
@@ -225,11 +315,14 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     REQUIRE(got.size() == 2);
     for (size_t i = 0; i < 2; ++i) CHECK(compare(got[i], want[i], Tolerance{1e-4, 1e-4}).empty());
     CHECK(explain(cpu, x, w).entries.at(0).kernels == 1);
-    check_against_reference(
-        "square_plus_operand", [](Tensor t) { return matmul(t, t) + t; }, x);
+    check_against_reference("square_plus_operand", [](Tensor t) { return matmul(t, t) + t; }, x);
   }
 
-  TEST_CASE("batched matmul kernels: broadcast epilogue inputs, strided and sliced operands") {
+  TEST_CASE_TEMPLATE(
+      "batched matmul kernels: broadcast epilogue inputs, strided and sliced operands", T, AtHost,
+      AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     // One thread (products in turn, threads inside each), two and sixteen (one product per
     // thread) take the driver's two ways of splitting a batch.
     const int threads = num_threads();
@@ -280,7 +373,10 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     CHECK(explain(w4, x, w1, b1, w2, b2).entries.at(0).kernels == 2);
   }
 
-  TEST_CASE("the GEMM micro-kernel is vector FMAs, and its tile is in the kernel IR") {
+  TEST_CASE_TEMPLATE("the GEMM micro-kernel is vector FMAs, and its tile is in the kernel IR", T,
+                     AtHost, AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     const auto dir = std::filesystem::temp_directory_path() / "kiln_lowering_test_gemm_dump";
     std::filesystem::remove_all(dir);
     set_dump_dir(dir.string());
@@ -292,16 +388,23 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     const std::string assembly = read(dir / "gemm_asm.0.asm.s");
     const std::string kernels = read(dir / "gemm_asm.0.kernels.txt");
     std::filesystem::remove_all(dir);
-    // The tile depends on the host's vectors (AVX-512: mr=8 nr=32; AVX2: mr=6 nr=16).
-    CHECK(kernels.find("  product: f32 = matmul %arg0[64,64], %arg1[64,64] tiled mr=") !=
-          std::string::npos);
-    CHECK(kernels.find(" kc=256 mc=256 nc=1024\n") != std::string::npos);
-    const bool fma = assembly.find("vfmadd231ps\t%zmm") != std::string::npos ||
-                     assembly.find("vfmadd231ps\t%ymm") != std::string::npos;
+    // The tile follows the target's vectors (AVX-512: mr=8 nr=32; AVX2: mr=6 nr=16).
+    const bool avx512 = lower::cpu::current_target().vector_bytes == 64;
+    CHECK_MESSAGE(kernels.find(fmt::format(
+                      "  product: f32 = matmul %arg0[64,64], %arg1[64,64] tiled {} kc=256 mc=256 "
+                      "nc=1024\n",
+                      avx512 ? "mr=8 nr=32" : "mr=6 nr=16")) != std::string::npos,
+                  kernels);
+    const bool fma =
+        assembly.find(avx512 ? "vfmadd231ps\t%zmm" : "vfmadd231ps\t%ymm") != std::string::npos;
     CHECK_MESSAGE(fma, "no vector FMA in:\n", assembly.substr(0, 3000));
   }
 
-  TEST_CASE("a big softmax keeps exp in a row of scratch and streams its output past the caches") {
+  TEST_CASE_TEMPLATE(
+      "a big softmax keeps exp in a row of scratch and streams its output past the caches", T,
+      AtHost, AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     const auto dir = std::filesystem::temp_directory_path() / "kiln_lowering_test_stream_dump";
     std::filesystem::remove_all(dir);
     set_dump_dir(dir.string());
@@ -321,7 +424,10 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
     CHECK_MESSAGE(mismatch.empty(), mismatch);
   }
 
-  TEST_CASE("big flat outputs stream from every thread's first line, an arena buffer too") {
+  TEST_CASE_TEMPLATE("big flat outputs stream from every thread's first line, an arena buffer too",
+                     T, AtHost, AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
     manual_seed(14);
     Tensor x = randn({(int64_t{1} << 21) + 37});  // 8 MiB + 37 floats: a masked tail
     const int threads = num_threads();
@@ -329,8 +435,7 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
       CAPTURE(t);
       set_num_threads(t);
       // "arena": tanh(a) + 1 is an intermediate (an arena buffer) that a later kernel reads.
-      check_against_reference(
-          "flat", [](Tensor a) { return exp(a) * 2.0 + 1.0; }, x);
+      check_against_reference("flat", [](Tensor a) { return exp(a) * 2.0 + 1.0; }, x);
       check_against_reference(
           "arena",
           [](Tensor a) {
@@ -340,6 +445,65 @@ TEST_SUITE("lowering" * doctest::skip(!detail::have_cpu_backend())) {
           x);
     }
     set_num_threads(threads);
+  }
+
+  TEST_CASE("a CPU target LLVM does not know, or whose code the host cannot run, is refused") {
+    CHECK_THROWS_WITH_AS((void)lower::cpu::set_target("no-such-cpu"),
+                         "cpu backend: unknown CPU target 'no-such-cpu'\n"
+                         "  hint: 'llc -mcpu=help' lists the CPUs LLVM knows",
+                         Error);
+    const lower::cpu::CpuTarget host = lower::cpu::host_target();
+    CHECK(lower::cpu::current_target().cpu == host.cpu);
+    if (host.vector_bytes < 64) {
+      const std::string prefix = fmt::format(
+          "cpu backend: this host ('{}') cannot run code for CPU target 'skylake-avx512': it "
+          "lacks ",
+          host.cpu);
+      std::string message;
+      try {
+        (void)lower::cpu::set_target("skylake-avx512");
+      } catch (const Error &e) {
+        message = e.what();
+      }
+      CHECK_MESSAGE(message.starts_with(prefix), message);
+      CHECK(message.find("avx512f") != std::string::npos);
+    }
+    CHECK(lower::cpu::current_target().cpu == host.cpu);  // a refused target changes nothing
+  }
+
+  // Issue 12: W1 compiled under `ulimit -v 400000` crashed unwinding after the JIT's lookup
+  // threw. The faults below fail a compile the ways memory running out does, deterministically;
+  // each must be a kiln::Error naming the kernel, and the JIT must work afterwards.
+  TEST_CASE("a compile that fails in LLVM is a kiln::Error, and the JIT still works after it") {
+    using lower::cpu::CompileFault;
+    auto fn = [](Tensor t) { return exp(t) * 2.0 + 1.0; };
+    Tensor x = randn({1000});
+    struct Case {
+      CompileFault fault;
+      std::string message;  // its start: a missing symbol's text names the module's number
+    };
+    for (const Case &c :
+         {Case{CompileFault::Codegen,
+               "cpu backend: out of memory while generating code for kernel 'fault.k0'"},
+          Case{CompileFault::Materialize,
+               "cpu backend: out of memory while linking kernel 'fault.k0'"},
+          Case{CompileFault::MissingSymbol, "cpu backend: cannot find 'kiln"}}) {
+      CAPTURE(static_cast<int>(c.fault));
+      {
+        auto f = compile(fn, with_backend(Backend::Cpu, "fault"));
+        lower::cpu::inject_compile_fault(c.fault);
+        std::string message;
+        try {
+          (void)f(x);
+        } catch (const Error &e) {
+          message = e.what();
+        }
+        lower::cpu::inject_compile_fault(CompileFault::None);
+        CHECK_MESSAGE(message.starts_with(c.message), message);
+        if (c.fault != CompileFault::MissingSymbol) CHECK(message == c.message);
+      }  // the failed compile's code owner, if any, is gone here
+      check_against_reference("after_fault", fn, x);
+    }
   }
 
   TEST_CASE("the memory plan reuses bytes only between buffers whose lives do not overlap") {

@@ -22,10 +22,6 @@ Value *field(llvm::IRBuilder<> &b, Value *tile, size_t offset, llvm::Type *type)
 
 }  // namespace
 
-int64_t vector_bytes(const std::string &features) {
-  return features.find("+avx512f") != std::string::npos ? 64 : 32;
-}
-
 void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
                     const ir::Gemm &gemm, unsigned lanes, Value *tile, bool unrolled_epilogue,
                     const GemmEpilogue &epilogue) {

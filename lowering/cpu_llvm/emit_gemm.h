@@ -17,9 +17,6 @@ namespace kiln::lower::cpu {
 using GemmEpilogue = std::function<void(llvm::Value *row, llvm::Value *col, llvm::Value *col_end,
                                         llvm::Value *mask, llvm::Value *product)>;
 
-// Bytes in one vector register of a CPU with these LLVM features: 64 with AVX-512, else 32.
-[[nodiscard]] int64_t vector_bytes(const std::string &features);
-
 // Emits the micro-kernel's body at `b`'s insert point in `fn`, whose tile arguments
 // (runtime::GemmTileArgs) are at `tile`; `entry` is the function's entry block (allocas).
 // `unrolled_epilogue`: for whole tiles, emit the epilogue once per vector of the tile, on

@@ -1,17 +1,67 @@
-// The ORC LLJIT instance: host target detection, process symbols (libm) made visible to
-// generated code, and LLVM errors turned into kiln::Error at this boundary.
+// The ORC LLJIT instance: host target detection and named lesser targets, process symbols
+// (libm) made visible to generated code, and LLVM errors turned into kiln::Error at this
+// boundary.
 #include "lowering/cpu_llvm/jit.h"
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
-#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/MC/MCSubtargetInfo.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Support/ErrorHandling.h>
 #include <llvm/Support/TargetSelect.h>
+
+#include <new>
+#include <set>
 
 #include "ir/diag.h"
 
 namespace kiln::lower::cpu {
+namespace {
+
+llvm::orc::JITTargetMachineBuilder detect_host() {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder) fail_llvm("cannot detect the host CPU", builder.takeError());
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  // What LLJIT itself sets for JITLink; kiln generates the objects, so it must match.
+  builder->setRelocationModel(llvm::Reloc::PIC_);
+  builder->setCodeModel(llvm::CodeModel::Small);
+  return std::move(*builder);
+}
+
+// LLVM reports running out of memory through this handler; by default it aborts the
+// process. An exception instead unwinds to compile_kernels, which leaks LLVM's half-built
+// state and throws kiln::Error (LLVM is built without exceptions but with unwind tables).
+void throw_bad_alloc(void *, const char *, bool) { throw std::bad_alloc(); }
+
+// A symbol whose materialization fails the way an allocation inside ORC does.
+class FailingUnit : public llvm::orc::MaterializationUnit {
+ public:
+  explicit FailingUnit(llvm::orc::SymbolStringPtr name)
+      : MaterializationUnit(
+            Interface({{std::move(name), llvm::JITSymbolFlags::Exported}}, nullptr)) {}
+  llvm::StringRef getName() const override { return "kiln-injected-fault"; }
+  void materialize(std::unique_ptr<llvm::orc::MaterializationResponsibility>) override {
+    throw std::bad_alloc();
+  }
+
+ private:
+  void discard(const llvm::orc::JITDylib &, const llvm::orc::SymbolStringPtr &) override {}
+};
+
+}  // namespace
 
 void fail_llvm(std::string_view what, llvm::Error error) {
   fail("cpu backend: {}: {}", what, llvm::toString(std::move(error)));
+}
+
+int64_t vector_bytes(const std::string &features) {
+  auto has = [&](std::string_view f) {
+    const size_t at = features.find(f);
+    return at != std::string::npos &&
+           (at + f.size() == features.size() || features[at + f.size()] == ',');
+  };
+  return has("+avx512f") ? 64 : has("+avx") ? 32 : 16;
 }
 
 Jit &Jit::instance() {
@@ -21,18 +71,13 @@ Jit &Jit::instance() {
   return *jit;
 }
 
-Jit::Jit() {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!builder) fail_llvm("cannot detect the host CPU", builder.takeError());
-  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-  cpu_ = builder->getCPU();
-  features_ = builder->getFeatures().getString();
-  auto machine = builder->createTargetMachine();
-  if (!machine) fail_llvm("cannot create a target machine", machine.takeError());
-  machine_ = std::move(*machine);
-  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(*builder).create();
+Jit::Jit() : host_builder_(detect_host()) {
+  llvm::install_bad_alloc_error_handler(throw_bad_alloc);
+  host_.cpu = host_builder_.getCPU();
+  host_.features = host_builder_.getFeatures().getString();
+  host_.vector_bytes = vector_bytes(host_.features);
+  current_ = host_;
+  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(host_builder_).create();
   if (!jit) fail_llvm("cannot create the JIT", jit.takeError());
   jit_ = std::move(*jit);
   auto symbols = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
@@ -41,12 +86,81 @@ Jit::Jit() {
   jit_->getMainJITDylib().addGenerator(std::move(*symbols));
 }
 
-llvm::orc::ResourceTrackerSP Jit::add(llvm::orc::ThreadSafeModule module) {
+// The named CPU with a feature string in the host's form: every feature the host detection
+// names, + where the CPU has it. Code for it runs here only if it needs nothing the host lacks.
+CpuTarget Jit::resolve(std::string_view cpu) const {
+  if (cpu.empty()) return host_;
+  const llvm::Triple &triple = host_builder_.getTargetTriple();
+  std::string problem;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple.str(), problem);
+  if (target == nullptr) fail("cpu backend: no LLVM target for '{}': {}", triple.str(), problem);
+  // Asked of the host's subtarget first: LLVM warns on stderr when it creates an unknown one.
+  std::unique_ptr<llvm::MCSubtargetInfo> host(
+      target->createMCSubtargetInfo(triple.str(), host_.cpu, ""));
+  if (host == nullptr || !host->isCPUStringValid(llvm::StringRef(cpu)))
+    fail("cpu backend: unknown CPU target '{}'\n  hint: 'llc -mcpu=help' lists the CPUs LLVM knows",
+         cpu);
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple.str(), llvm::StringRef(cpu), ""));
+  std::set<std::string, std::less<>> known;
+  for (const llvm::SubtargetFeatureKV &kv : info->getAllProcessorFeatures()) known.insert(kv.Key);
+  CpuTarget out{.cpu = std::string(cpu)};
+  std::string missing;
+  for (const std::string &entry : host_builder_.getFeatures().getFeatures()) {
+    const std::string name = entry.substr(1);
+    if (!known.contains(name)) continue;
+    const bool has = info->checkFeatures("+" + name);
+    out.features += fmt::format("{}{}{}", out.features.empty() ? "" : ",", has ? '+' : '-', name);
+    if (has && entry[0] == '-') missing += fmt::format("{}{}", missing.empty() ? "" : ", ", name);
+  }
+  if (!missing.empty())
+    fail("cpu backend: this host ('{}') cannot run code for CPU target '{}': it lacks {}",
+         host_.cpu, cpu, missing);
+  out.vector_bytes = vector_bytes(out.features);
+  return out;
+}
+
+CpuTarget Jit::current() {
   std::lock_guard lock(mutex_);
-  auto tracker = jit_->getMainJITDylib().createResourceTracker();
-  if (auto error = jit_->addIRModule(tracker, std::move(module)))
-    fail_llvm("cannot add a module", std::move(error));
-  return tracker;
+  return current_;
+}
+
+CpuTarget Jit::set_current(std::string_view cpu) {
+  CpuTarget target = resolve(cpu);
+  std::lock_guard lock(mutex_);
+  current_ = target;
+  return target;
+}
+
+std::unique_ptr<llvm::TargetMachine> Jit::machine(const CpuTarget &target) {
+  llvm::orc::JITTargetMachineBuilder builder(host_builder_.getTargetTriple());
+  builder.setCPU(target.cpu)
+      .setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive)
+      .setRelocationModel(llvm::Reloc::PIC_)
+      .setCodeModel(llvm::CodeModel::Small);
+  builder.getFeatures() = llvm::SubtargetFeatures(target.features);
+  auto machine = builder.createTargetMachine();
+  if (!machine) fail_llvm("cannot create a target machine", machine.takeError());
+  return std::move(*machine);
+}
+
+llvm::orc::ResourceTrackerSP Jit::tracker() {
+  std::lock_guard lock(mutex_);
+  return jit_->getMainJITDylib().createResourceTracker();
+}
+
+void Jit::add_object(const llvm::orc::ResourceTrackerSP &tracker,
+                     std::unique_ptr<llvm::MemoryBuffer> object) {
+  std::lock_guard lock(mutex_);
+  if (auto error = jit_->addObjectFile(tracker, std::move(object)))
+    fail_llvm("cannot add an object", std::move(error));
+}
+
+void Jit::add_failing_symbol(const llvm::orc::ResourceTrackerSP &tracker, const std::string &name) {
+  std::lock_guard lock(mutex_);
+  if (auto error = jit_->getMainJITDylib().define(
+          std::make_unique<FailingUnit>(jit_->mangleAndIntern(name)), tracker))
+    fail_llvm("cannot define '" + name + "'", std::move(error));
 }
 
 void *Jit::lookup(const std::string &name) {
