@@ -59,6 +59,7 @@ Flat flatten(std::span<const Arg> args, const CompileOptions &opt, bool with_nam
           if constexpr (std::is_same_v<A, Tensor>) {
             f.descs.push_back(describe(a, opt.name, name));
             if (with_names) f.names.push_back(name);
+            if (with_names) f.params.push_back(static_cast<int32_t>(i));
             f.tensors.push_back(&a);
             return;
           } else if constexpr (std::is_same_v<A, std::vector<Tensor>>) {
@@ -66,10 +67,12 @@ Flat flatten(std::span<const Arg> args, const CompileOptions &opt, bool with_nam
             d.int_value = static_cast<int64_t>(a.size());
             f.descs.push_back(d);
             if (with_names) f.names.push_back(name + ".size()");
+            if (with_names) f.params.push_back(static_cast<int32_t>(i));
             for (size_t k = 0; k < a.size(); ++k) {
               std::string item = with_names ? fmt::format("{}[{}]", name, k) : std::string();
               f.descs.push_back(describe(a[k], opt.name, item));
               if (with_names) f.names.push_back(item);
+              if (with_names) f.params.push_back(static_cast<int32_t>(i));
               f.tensors.push_back(&a[k]);
             }
             return;
@@ -85,6 +88,7 @@ Flat flatten(std::span<const Arg> args, const CompileOptions &opt, bool with_nam
           }
           f.descs.push_back(d);
           if (with_names) f.names.push_back(name);
+          if (with_names) f.params.push_back(static_cast<int32_t>(i));
         },
         args[i]);
   }
@@ -111,7 +115,40 @@ void dump(const std::string &fn, int entry, const std::string &file, const std::
   if (ec || !out) warn(fmt::format("KILN_DUMP_DIR: cannot write '{}'", path.string()));
 }
 
+// "%captured0 f32[4]": how messages name the i-th captured tensor of a traced graph (its
+// captured tensors are the last inputs).
+std::string captured_name(const ir::Graph &g, size_t captured, size_t i) {
+  const ir::ValueId v = g.inputs[g.inputs.size() - captured + i];
+  return fmt::format("%{} {}", g.value(v).name, g.type(v).str());
+}
+
+// What the trace took from outside its arguments: each captured tensor and each scalar
+// constant, for explain(). Run before the passes fold constants.
+std::vector<std::string> describe_captures(const ir::Graph &g, size_t captured) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < captured; ++i)
+    out.push_back(fmt::format("tensor {}, bound to its storage at trace time", captured_name(g, captured, i)));
+  std::vector<std::string> scalars;
+  for (const ir::Node &n : g.nodes)
+    if (n.op == OpKind::Full && n.attrs.has("value")) {
+      std::string text = ir::print_attr(*n.attrs.find("value"));
+      if (std::find(scalars.begin(), scalars.end(), text) == scalars.end()) scalars.push_back(std::move(text));
+    }
+  if (!scalars.empty()) out.push_back(fmt::format("scalar constants: {}", fmt::join(scalars, ", ")));
+  return out;
+}
+
 }  // namespace
+
+std::string Entry::stale_reason() const {
+  for (const auto &[name, owner] : closure)
+    if (owner.expired())
+      return fmt::format("captured tensor {} is no longer held by the closure that held it at trace time (its "
+                         "variable was reassigned or destroyed)\n  hint: pass the tensor as an argument, or "
+                         "update it in place",
+                         name);
+  return {};
+}
 
 // Runs the function on proxy arguments: each tensor becomes a graph input (with the given
 // symbols' sizes in place of its own); scalars stay plain values, constants of the entry.
@@ -125,8 +162,12 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
   for (size_t i = 0; i < f.descs.size(); ++i)
     if (f.descs[i].kind == guards::ArgDesc::Kind::Tensor) tensor_rows.push_back(i);
   size_t next = 0;
+  std::set<std::string> used;
   auto make_proxy = [&](const Tensor &t) {
     const size_t row = tensor_rows[next++];
+    if (!used.insert(sanitize(f.names[row])).second)
+      fail("{}: two tensor arguments are both named '%{}' in the IR: expected unique arg_names", options.name,
+           sanitize(f.names[row]));
     Shape shape = t.sizes();
     for (const guards::SymbolicDim &s : symbols)
       if (s.row == static_cast<int32_t>(row)) shape[s.dim] = sizes[s.symbol];
@@ -154,7 +195,7 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
     const TensorImpl &impl = out.impl();
     trace.graph.outputs.push_back(impl.trace == &trace ? impl.value : trace.capture(out.impl_ptr(), impl));
   }
-  return {std::move(trace.graph), std::move(trace.captured)};
+  return {std::move(trace.graph), std::move(trace.captured), trace.captured_owners()};
 }
 
 std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> args, const Flat &f,
@@ -162,7 +203,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   const auto t0 = std::chrono::steady_clock::now();
   const int index = traces++;
   auto entry = std::make_shared<Entry>();
-  entry->guards = guards::GuardSet::capture(f.descs, f.names);
+  entry->guards = guards::GuardSet::capture(f.descs, f.names, {}, f.params);
   Traced traced;
   try {
     traced = trace_graph(args, f, invoke, {}, {});
@@ -199,6 +240,11 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
   entry.compiled = true;
   entry.captured = std::move(traced.captured);
   entry.graph = std::move(traced.graph);
+  entry.captures = describe_captures(entry.graph, entry.captured.size());
+  // The trace has ended and released its owners: those still alive are held outside.
+  for (size_t i = 0; i < traced.owners.size(); ++i)
+    if (!traced.owners[i].expired())
+      entry.closure.emplace_back(captured_name(entry.graph, entry.captured.size(), i), std::move(traced.owners[i]));
   const std::string traced_text = text(entry.graph);
   if (log_enabled(LogTopic::Graph)) log_line(LogTopic::Graph, fmt::format("{} traced:\n{}", options.name, traced_text));
   int step = 0;
@@ -282,14 +328,19 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
   }
   if (!entry->dynamic) return {entry, nullptr, {}};
   Hit made = find(f);
-  std::string unused;
-  if (made.entry == entry && !made.instance) made.instance = admit_sizes(*entry, made.bindings, args, named, invoke, unused);
+  std::string refused;
+  if (made.entry == entry && !made.instance) made.instance = admit_sizes(*entry, made.bindings, args, named, invoke, refused);
   if (made.entry == entry && made.instance) return made;
   // The function traces differently at this call's own sizes than at the witnesses (it
-  // branches on a size): these sizes get a static entry of their own, within the limit.
-  if (static_cast<int>(count) + 1 >= options.recompile_limit) return {};
+  // branches on a size). An entry that refuses the sizes it was made for would never be
+  // used: it goes, and these sizes get a static entry in its place.
+  if (log_enabled(LogTopic::Recompiles))
+    log_line(LogTopic::Recompiles, fmt::format("{}: dynamic shapes: {}; compiling these sizes statically",
+                                               options.name, refused.empty() ? "the entry does not hold" : refused));
+  failed_dynamic.insert(last_dynamic);
   auto fixed = trace(args, named, invoke);
   std::unique_lock lock(entries_mutex);
+  std::erase(entries, entry);
   entries.push_back(fixed);
   return {fixed, nullptr, {}};
 }
@@ -299,6 +350,12 @@ CompiledCore::CompiledCore(CompileOptions options) : state_(std::make_unique<Sta
     fail("{}: backend cuda is not available: kiln has no CUDA backend yet", options.name);
   if (options.recompile_limit < 0)
     fail("{}: recompile_limit must be non-negative, got {}", options.name, options.recompile_limit);
+  // Names become IR value names, which must be unique for the text to parse back.
+  std::set<std::string> seen;
+  for (size_t i = 0; i < options.arg_names.size(); ++i)
+    if (!seen.insert(sanitize(options.arg_names[i])).second)
+      fail("{}: arg_names[{}] '{}' names two arguments (as IR value '%{}'): expected unique names", options.name, i,
+           options.arg_names[i], sanitize(options.arg_names[i]));
   static std::once_flag said;
   if (options.backend == Backend::Cpu && !have_cpu_backend())
     std::call_once(said, [] {
@@ -368,6 +425,8 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
     out.compiled = e->compiled;
     out.break_op = e->break_op;
     out.break_reason = e->break_reason;
+    out.captures = e->captures;
+    out.stale = e->stale_reason();
     const std::vector<int64_t> witnesses = e->dynamic ? e->dynamic->witnesses : std::vector<int64_t>{};
     if (e->dynamic) {
       out.symbols = e->guards.num_symbols();
@@ -415,8 +474,16 @@ std::string Explanation::str() const {
     if (!e.compiled && e.break_op.empty()) out += fmt::format("  not compiled: {}\n", e.break_reason);
     if (!e.compiled && !e.break_op.empty())
       out += fmt::format("  graph break at '{}': {}\n", e.break_op, e.break_reason);
+    if (!e.stale.empty()) {
+      std::string stale = e.stale;
+      for (size_t at = stale.find('\n'); at != std::string::npos; at = stale.find('\n', at + 1))
+        stale.insert(at + 1, "  ");
+      out += fmt::format("  stale: {}\n", stale);
+    }
     out += "  guards:\n";
     for (const std::string &g : e.guards) out += "    " + g + "\n";
+    if (!e.captures.empty()) out += "  captured:\n";
+    for (const std::string &c : e.captures) out += "    " + c + "\n";
     if (!e.compiled) continue;
     std::vector<std::string> counts;
     for (const auto &[op, n] : e.op_counts) counts.push_back(fmt::format("{} {}", op, n));

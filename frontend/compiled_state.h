@@ -3,9 +3,11 @@
 // graph and a program, or a graph break that runs eagerly.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +50,18 @@ struct Entry {
   bool compiled = false;
   ir::Graph graph;
   std::vector<runtime::Array> captured;
+  // Captured tensors a closure held after the trace (index into captured, owner). A tensor
+  // is bound by its storage at trace time: when its owner dies, the closure's variable now
+  // names another tensor (or none), so the entry is stale and the function is traced again.
+  std::vector<std::pair<std::string, std::weak_ptr<const void>>> closure;  // name, owner
+  std::vector<std::string> captures;  // the captured tensors and scalar constants, in words
+
+  [[nodiscard]] bool stale() const {
+    for (const auto &[name, owner] : closure)
+      if (owner.expired()) return true;
+    return false;
+  }
+  [[nodiscard]] std::string stale_reason() const;
   std::string break_op, break_reason;
   BuiltProgram built;  // Backend::Cpu; otherwise the graph runs in the reference evaluator
   std::unique_ptr<DynamicState> dynamic;  // null for a static entry
@@ -57,6 +71,7 @@ struct Entry {
 struct Traced {
   ir::Graph graph;
   std::vector<runtime::Array> captured;
+  std::vector<std::weak_ptr<const void>> owners;  // parallel to captured
 };
 
 // Distinct sizes a dynamic entry remembers; past this it forgets them and checks again.
@@ -70,6 +85,7 @@ using DimList = std::vector<std::pair<int32_t, int32_t>>;
 struct Flat {
   std::vector<guards::ArgDesc> descs;
   std::vector<std::string> names;
+  std::vector<int32_t> params;  // with names: the function parameter of each row
   std::vector<const Tensor *> tensors;  // parallel to the tensor rows of descs
 };
 
@@ -86,6 +102,7 @@ struct CompiledCore::State {
   std::atomic<bool> warned_internal{false};
   int traces = 0;
   std::set<DimList> failed_dynamic;  // candidate dims tried in vain
+  DimList last_dynamic;              // the dims of the latest dynamic entry made
 
   // The entry whose guards hold. A dynamic entry comes with its instance for the call's
   // sizes, or with none when those sizes are new (`bindings` then holds them).
@@ -102,6 +119,7 @@ struct CompiledCore::State {
     std::shared_lock lock(entries_mutex);
     Hit unknown;
     for (const auto &e : entries) {
+      if (e->stale()) continue;
       if (!e->dynamic) {
         if (e->guards.check(f.descs)) return {e, nullptr, {}};
         continue;
@@ -124,12 +142,14 @@ struct CompiledCore::State {
     std::vector<guards::GuardSet::Miss> misses;
     {
       std::shared_lock lock(entries_mutex);
-      for (const auto &e : entries) misses.push_back(e->guards.explain_miss(f.descs));
+      for (const auto &e : entries)
+        misses.push_back(e->stale() ? guards::GuardSet::Miss{std::numeric_limits<int>::max(), e->stale_reason()} : e->guards.explain_miss(f.descs));
     }
     std::stable_sort(misses.begin(), misses.end(), [](auto &a, auto &b) { return a.passed > b.passed; });
     std::vector<std::string> out;
-    for (auto &m : misses)
-      if (!m.reason.empty()) out.push_back(std::move(m.reason));  // empty: that entry held
+    for (auto &m : misses)  // empty: that entry held; entries failing alike say it once
+      if (!m.reason.empty() && std::find(out.begin(), out.end(), m.reason) == out.end())
+        out.push_back(std::move(m.reason));
     return out;
   }
 

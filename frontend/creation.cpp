@@ -27,9 +27,10 @@ Attrs random_attrs(std::string_view op, const Shape &shape, DType dtype) {
   return attrs.set("shape", shape).set("dtype", dtype);
 }
 
-int64_t ceil_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return q * b == a ? q : q + 1;  // a and b have equal signs here, so round away from 0
+// ceil((end - start) / step) for a step that moves towards end, without overflow.
+__int128 ceil_div128(int64_t end, int64_t start, int64_t step) {
+  const __int128 span = static_cast<__int128>(end) - start;
+  return step > 0 ? (span + step - 1) / step : (span + step + 1) / step;
 }
 
 Tensor filled(std::string_view op, const Shape &shape, Scalar value, std::optional<DType> dtype) {
@@ -67,9 +68,14 @@ Tensor arange(Scalar start, Scalar end, Scalar step, std::optional<DType> dtype)
     fail("arange: start, end and step must be finite, got {}, {}, {}", s, e, st);
   if ((st > 0 && e < s) || (st < 0 && e > s))
     fail("arange: step {} moves away from end: start={} end={}", st, s, e);
-  // Integer arguments count in int64, so bounds near 2^62 stay exact.
-  const int64_t n = any_float ? static_cast<int64_t>(std::ceil((e - s) / st))
-                              : ceil_div(end.to_int() - start.to_int(), step.to_int());
+  // Integer arguments count exactly (in 128 bits: end - start may not fit int64).
+  const double count = any_float ? std::ceil((e - s) / st)
+                                 : static_cast<double>(ceil_div128(end.to_int(), start.to_int(), step.to_int()));
+  if (!(count < 0x1p62))
+    fail("arange: start={} end={} step={} gives {:g} elements: expected at most 2^62", start.to_double(),
+         end.to_double(), step.to_double(), count);
+  const int64_t n = any_float ? static_cast<int64_t>(count)
+                              : static_cast<int64_t>(ceil_div128(end.to_int(), start.to_int(), step.to_int()));
   Attrs attrs{{"shape", Shape{n}}, {"dtype", d}};
   if (any_float) {
     attrs.set("start", s).set("step", st);

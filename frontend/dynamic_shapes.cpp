@@ -17,6 +17,7 @@
 #include "runtime/resize_program.h"
 #include "tracer/trace.h"
 #include "ir/kernel_ir.h"
+#include "ir/passes/dce.h"
 #include "ir/shape.h"
 
 namespace kiln::detail {
@@ -45,6 +46,13 @@ bool same_captures(const std::vector<runtime::Array> &a, const std::vector<runti
         a[i].layout.offset != b[i].layout.offset)
       return false;
   return true;
+}
+
+// The trace without values nothing reads: a dead value may have a size derived from a
+// symbol (cat({x, x}) is 2*s0), which a later trace could never match.
+ir::Graph live(ir::Graph g) {
+  (void)ir::dce(g);
+  return g;
 }
 
 // "'x' dim 0, 'y' dim 0" for logs.
@@ -116,6 +124,11 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(
       why = "the function makes tensors from data while tracing (they would be constants of one size)";
       return nullptr;
     }
+    ir::Graph traced = live(a.graph);
+    if (ir::print(ir::substitute(live(b.graph), {w1, w0})) != ir::print(traced)) {
+      why = "the function uses a dynamic size other than as a size (a shape or constant computed from it)";
+      return nullptr;
+    }
     ir::Graph ga = a.graph, gb = b.graph;
     ir::run_pipeline(ga, ir::default_pipeline());
     ir::run_pipeline(gb, ir::default_pipeline());
@@ -138,10 +151,10 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(
     }
     const int index = traces++;
     auto entry = std::make_shared<Entry>();
-    entry->guards = guards::GuardSet::capture(f.descs, f.names, symbols);
+    entry->guards = guards::GuardSet::capture(f.descs, f.names, symbols, f.params);
     entry->dynamic = std::make_unique<DynamicState>();
     entry->dynamic->witnesses = w0;
-    entry->dynamic->traced = a.graph;
+    entry->dynamic->traced = std::move(traced);
     optimise(*entry, std::move(a), index, ms_since(t0));
     if (codegen) lower(*entry, index, std::move(kernel_symbols));
     return entry;
@@ -197,7 +210,7 @@ std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(const Entry &e,
     if (!same_captures(t.captured, e.captured))
       why = fmt::format("the dynamic entry does not hold at {}: the function makes tensors from data while "
                         "tracing (they would be constants of one size)", fmt::join(bound, ", "));
-    else if (ir::print(t.graph) == ir::print(ir::substitute(e.dynamic->traced, to_call)))
+    else if (ir::print(live(t.graph)) == ir::print(ir::substitute(e.dynamic->traced, to_call)))
       instance = std::make_shared<Instance>();
   } catch (const tracer::GraphBreak &brk) {
     why = fmt::format("the dynamic entry does not hold at {}: tracing stops at '{}' there", fmt::join(bound, ", "),
@@ -220,7 +233,10 @@ std::shared_ptr<const Entry> CompiledCore::State::compile_dynamic(std::span<cons
   for (const DimList &candidates : dynamic_candidates(f)) {
     if (failed_dynamic.contains(candidates)) continue;
     std::string why;
-    if (auto entry = trace_dynamic(args, f, invoke, candidates, why)) return entry;
+    if (auto entry = trace_dynamic(args, f, invoke, candidates, why)) {
+      last_dynamic = candidates;
+      return entry;
+    }
     if (why.empty()) continue;
     failed_dynamic.insert(candidates);
     if (log_enabled(LogTopic::Recompiles))

@@ -175,7 +175,7 @@ Tensor narrow(const Tensor &x, int64_t dim, int64_t start, int64_t length) {
   const int64_t d = normalize_dim("narrow", dim, x.dim());
   const int64_t n = x.size(d);
   const int64_t s = start < 0 ? start + n : start;
-  if (s < 0 || length < 0 || s + length > n)
+  if (s < 0 || s > n || length < 0 || length > n - s)  // no overflow for huge lengths
     fail("narrow: start {} and length {} are out of range for dim {} of size {}", start, length, d, n);
   return slice_raw(x, d, s, s + length, 1);
 }

@@ -64,10 +64,13 @@ std::string format_scalar(const ArgDesc &arg) {
 }
 
 GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::string> names,
-                           std::span<const SymbolicDim> symbols) {
+                           std::span<const SymbolicDim> symbols, std::span<const int32_t> params) {
   KILN_CHECK(args.size() == names.size(), "guard names do not match arguments");
+  KILN_CHECK(params.empty() || params.size() == names.size(), "guard parameters do not match arguments");
   GuardSet g;
   g.names_.assign(names.begin(), names.end());
+  for (size_t i = 0; i < names.size(); ++i)
+    g.params_.push_back(params.empty() ? static_cast<int32_t>(i) : params[i]);
   for (const SymbolicDim &s : symbols) {
     KILN_CHECK(s.symbol >= 0 && s.symbol < kMaxSymbols, "symbol s{} out of range", s.symbol);
     KILN_CHECK(args[s.row].kind == ArgDesc::Kind::Tensor && is_contiguous(args[s.row].sizes, args[s.row].strides),
@@ -171,7 +174,7 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
   const size_t rows = std::min(args.size(), names_.size());
   for (size_t i = 0; i < rows; ++i) {
     const ArgDesc &a = args[i];
-    const std::string who = fmt::format("'{}' (arg {})", names_[i], i);
+    const std::string who = fmt::format("'{}' (arg {})", names_[i], params_[i]);
     const auto kind = static_cast<ArgDesc::Kind>(*p++);
     if (kind != a.kind)
       return {passed, fmt::format("argument {} kind mismatch: expected {}, got {}", who, kind_name(kind),
@@ -246,7 +249,7 @@ std::vector<std::string> GuardSet::describe() const {
   for (size_t i = 0; i < names_.size(); ++i) {
     const auto kind = static_cast<ArgDesc::Kind>(*p++);
     if (kind != ArgDesc::Kind::Tensor) {
-      out.push_back(fmt::format("scalar '{}' (arg {}) == {}", names_[i], i, scalar_text(kind, *p++)));
+      out.push_back(fmt::format("scalar '{}' (arg {}) == {}", names_[i], params_[i], scalar_text(kind, *p++)));
       continue;
     }
     const auto dtype = static_cast<DType>(*p++);
@@ -261,7 +264,7 @@ std::vector<std::string> GuardSet::describe() const {
       }
       const size_t k = static_cast<size_t>(-p[d] - 1);
       sizes.push_back(fmt::format("s{}", k));
-      if (symbols[k].empty()) symbols[k] = fmt::format("symbol s{} >= 2: tensor '{}' (arg {}) dim {}", k, names_[i], i, d);
+      if (symbols[k].empty()) symbols[k] = fmt::format("symbol s{} >= 2: tensor '{}' (arg {}) dim {}", k, names_[i], params_[i], d);
     }
     p += rank;
     const bool dense = *p++ != 0;
@@ -270,7 +273,7 @@ std::vector<std::string> GuardSet::describe() const {
       layout = fmt::format("strides {}", format_shape(std::span<const int64_t>(p, static_cast<size_t>(rank))));
       p += rank;
     }
-    out.push_back(fmt::format("tensor '{}' (arg {}): {}[{}] on {}, {}", names_[i], i, dtype_name(dtype),
+    out.push_back(fmt::format("tensor '{}' (arg {}): {}[{}] on {}, {}", names_[i], params_[i], dtype_name(dtype),
                               fmt::join(sizes, ","), device.name(), layout));
   }
   out.insert(out.end(), symbols.begin(), symbols.end());

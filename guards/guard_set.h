@@ -39,11 +39,14 @@ inline constexpr int kMaxSymbols = ir::kMaxSymbols;
 
 class GuardSet {
  public:
-  // names[i] is argument i's name as the user knows it ("x", "arg1", "xs[0]"). A tensor
-  // with a symbolic dim must be contiguous (its strides then follow from its sizes).
+  // names[i] is argument i's name as the user knows it ("x", "arg1", "xs[0]"), and
+  // params[i] the function parameter it comes from (messages say "(arg 1)"; default i:
+  // a list's elements are rows of their own but share their parameter). A tensor with a
+  // symbolic dim must be contiguous (its strides then follow from its sizes).
   [[nodiscard]] static GuardSet capture(std::span<const ArgDesc> args,
                                         std::span<const std::string> names,
-                                        std::span<const SymbolicDim> symbols = {});
+                                        std::span<const SymbolicDim> symbols = {},
+                                        std::span<const int32_t> params = {});
 
   // True when every guard holds. Allocation-free; this runs on every call. The second form
   // also returns each symbol's size in `bindings` (at least num_symbols() long).
@@ -72,6 +75,7 @@ class GuardSet {
  private:
   std::vector<int64_t> flat_;  // per argument: kind, then its facts (see guard_set.cpp)
   std::vector<std::string> names_;
+  std::vector<int32_t> params_;  // per argument row: the function parameter it belongs to
   int num_symbols_ = 0;
 };
 

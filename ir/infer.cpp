@@ -2,6 +2,7 @@
 #include "ir/infer.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "ir/diag.h"
 
@@ -21,6 +22,8 @@ void check_arity(OpKind op, Operands in) {
   if (n >= info.min_arity && n <= info.max_arity) return;
   if (info.min_arity == info.max_arity)
     fail("{}: expected {} operand(s), got {}", info.name, info.min_arity, n);
+  if (info.max_arity == std::numeric_limits<int>::max())
+    fail("{}: expected at least {} operand(s), got {}", info.name, info.min_arity, n);
   fail("{}: expected {} to {} operands, got {}", info.name, info.min_arity, info.max_arity, n);
 }
 

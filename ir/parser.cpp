@@ -293,6 +293,11 @@ class Parser {
         shape.push_back(symbol ? *symbol : to_size(d, "a dimension size"));
       });
     expect("]");
+    int64_t count = 1;
+    for (int64_t d : shape)
+      if (__builtin_mul_overflow(count, d, &count))
+        error(t, fmt::format("type {} has too many elements: the count overflows a 64-bit integer",
+                             TensorType{*dtype, shape}.str()));
     return {*dtype, shape};
   }
 

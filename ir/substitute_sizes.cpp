@@ -37,6 +37,23 @@ Attrs substitute(const Attrs &attrs, const SizeMap &map) {
   return out;
 }
 
+namespace {
+
+// Substituting can make a slice's stop equal to its dim's size, which the IR leaves out
+// (tracing at those sizes does): drop it, so that both spell the same graph.
+Attrs without_default_stop(const Attrs &attrs, const Shape &in) {
+  const int64_t rank = static_cast<int64_t>(in.size());
+  int64_t dim = attrs.get_int("dim");
+  if (dim < 0) dim += rank;
+  if (!attrs.has("stop") || dim < 0 || dim >= rank || attrs.get_int("stop") != in[dim]) return attrs;
+  Attrs out;
+  for (const auto &[key, value] : attrs.items())
+    if (key != "stop") out.set(key, value);
+  return out;
+}
+
+}  // namespace
+
 Graph substitute(const Graph &g, const SizeMap &map) {
   Graph out;
   out.name = g.name;
@@ -48,7 +65,9 @@ Graph substitute(const Graph &g, const SizeMap &map) {
   for (const Node &n : g.nodes) {
     std::vector<ValueId> operands;
     for (ValueId o : n.operands) operands.push_back(id[o]);
-    id[n.result] = out.add_node_typed(n.op, std::move(operands), substitute(n.attrs, map), type_of(n.result));
+    Attrs attrs = substitute(n.attrs, map);
+    if (n.op == OpKind::Slice) attrs = without_default_stop(attrs, out.type(operands[0]).shape);
+    id[n.result] = out.add_node_typed(n.op, std::move(operands), std::move(attrs), type_of(n.result));
   }
   for (ValueId v : g.outputs) out.outputs.push_back(id[v]);
   return out;

@@ -3,6 +3,7 @@
 #include "ir/verify.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "ir/diag.h"
@@ -182,12 +183,25 @@ std::string attr_problem(OpKind op, const Attrs &attrs) {
   return {};
 }
 
+// Every type's element count fits int64, so byte counts and loops downstream never wrap.
+std::string size_problem(const TensorType &type) {
+  int64_t count = 1;
+  for (int64_t d : type.shape)
+    if (d < 0) return fmt::format("type {} has a negative size", type.str());
+  for (int64_t d : type.shape)
+    if (__builtin_mul_overflow(count, d, &count))
+      return fmt::format("type {} has too many elements: the count overflows a 64-bit integer", type.str());
+  return {};
+}
+
 std::string arity_problem(OpKind op, size_t count) {
   const OpInfo &info = op_info(op);
   int n = static_cast<int>(count);
   if (n >= info.min_arity && n <= info.max_arity) return {};
   if (info.min_arity == info.max_arity)
     return fmt::format("expected {} operand(s), got {}", info.min_arity, n);
+  if (info.max_arity == std::numeric_limits<int>::max())
+    return fmt::format("expected at least {} operand(s), got {}", info.min_arity, n);
   return fmt::format("expected {} to {} operands, got {}", info.min_arity, info.max_arity, n);
 }
 
@@ -218,6 +232,8 @@ void check_names(const Graph &g) {
           "digits, '_' and '.'",
           g.name, name);
     if (!seen.insert(name).second) fail("@{}: input name '{}' is used twice", g.name, name);
+    if (std::string problem = size_problem(g.type(v)); !problem.empty())
+      fail("@{}: input %{}: {}", g.name, name, problem);
   }
 }
 
@@ -246,6 +262,7 @@ std::string definition_problem(const Node &node, const std::vector<bool> &define
 std::string node_problem(OpKind op, std::span<const TensorType> operands, const Attrs &attrs,
                          const TensorType &result) {
   if (std::string problem = arity_problem(op, operands.size()); !problem.empty()) return problem;
+  if (std::string problem = size_problem(result); !problem.empty()) return problem;
   if (std::string problem = attr_problem(op, attrs); !problem.empty()) return problem;
   TensorType rule;
   try {

@@ -39,4 +39,35 @@ double normal01(uint64_t seed, uint64_t counter) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
+namespace {
+
+template <class T> void fill_normal_typed(uint64_t seed, uint64_t offset, int64_t lo, int64_t hi, T *out) {
+  constexpr T kTwoPi = static_cast<T>(2.0 * std::numbers::pi);
+  for (int64_t block = lo / 4; block * 4 < hi; ++block) {
+    const auto r = philox(seed, offset + static_cast<uint64_t>(block));
+    T lanes[4];
+    for (int pair = 0; pair < 2; ++pair) {
+      // Radius from r0 (r1), angle from r2 (r3): (0, 1] keeps the log finite.
+      const T u = static_cast<T>((static_cast<double>(r[pair]) + 1.0) * 0x1p-32);
+      const T angle = kTwoPi * static_cast<T>(static_cast<double>(r[pair + 2]) * 0x1p-32);
+      const T radius = std::sqrt(T(-2) * std::log(u));
+      lanes[2 * pair] = radius * std::cos(angle);
+      lanes[2 * pair + 1] = radius * std::sin(angle);
+    }
+    for (int lane = 0; lane < 4; ++lane) {
+      const int64_t i = block * 4 + lane;
+      if (i >= lo && i < hi) out[i] = lanes[lane];
+    }
+  }
+}
+
+}  // namespace
+
+void fill_normal(uint64_t seed, uint64_t offset, int64_t lo, int64_t hi, float *out) {
+  fill_normal_typed(seed, offset, lo, hi, out);
+}
+void fill_normal(uint64_t seed, uint64_t offset, int64_t lo, int64_t hi, double *out) {
+  fill_normal_typed(seed, offset, lo, hi, out);
+}
+
 }  // namespace kiln::runtime

@@ -15,4 +15,11 @@ namespace kiln::runtime {
 // Standard normal by Box-Muller from the same draw.
 [[nodiscard]] double normal01(uint64_t seed, uint64_t counter);
 
+// randn's elements [lo, hi) of a draw starting at `offset`: one Philox call gives four
+// normals (element i uses counter offset + i / 4, lane i % 4), Box-Muller making two
+// from each pair of words; element 0 of a block equals normal01(seed, counter). Floats
+// are computed in float, doubles in double.
+void fill_normal(uint64_t seed, uint64_t offset, int64_t lo, int64_t hi, float *out);
+void fill_normal(uint64_t seed, uint64_t offset, int64_t lo, int64_t hi, double *out);
+
 }  // namespace kiln::runtime

@@ -112,6 +112,126 @@ TEST_SUITE("compile") {
     CHECK(error_message([&] { (void)cross_entropy(l, t, "mean", -100, 1.5); }) ==
           "cross_entropy: label_smoothing must be in [0, 1], got 1.5");
   }
+
+  TEST_CASE("a dynamic entry holds at the sizes it was made at") {
+    // Each once made a symbolic entry that refused its own first call and left a static
+    // entry beside it: a dead value sized from a symbol, and views ending at a dim's end.
+    manual_seed(0);
+    const Tensor x = randn({5, 3}), y = randn({7, 3});
+    auto dead_cat = [](Tensor x) {
+      Tensor unused = cat({x, x}, 0);
+      return exp(x);
+    };
+    auto select_last = [](Tensor x) { return exp(select(x, 0, 4)); };
+    auto narrow_last = [](Tensor x) { return exp(narrow(x, 0, 2, 3)); };
+    auto check = [&](auto fn, std::string what) {
+      CAPTURE(what);
+      auto f = compile(fn, {.name = "g", .dynamic = Dynamic::On});
+      KILN_CHECK_CLOSE(f(x), fn(x), Tolerance{1e-6, 1e-6});
+      KILN_CHECK_CLOSE(f(x), fn(x), Tolerance{1e-6, 1e-6});
+      KILN_CHECK_CLOSE(f(y), fn(y), Tolerance{1e-6, 1e-6});
+      const Explanation ex = explain(f, y);
+      REQUIRE(ex.entries.size() == 1);
+      CHECK(ex.entries[0].symbols >= 1);
+      CHECK(ex.entries[0].sizes_seen == 2);
+    };
+    check(dead_cat, "dead cat");
+    check(select_last, "select of the last row");
+    check(narrow_last, "narrow to the end");
+  }
+
+  TEST_CASE("a tensor captured by reference: in-place writes are seen, reassignment retraces") {
+    LogCapture logs("recompiles");
+    const Tensor x = ones({4});
+    Tensor w = ones({4});
+    double scale = 2.0;
+    auto f = compile([&w, &scale](Tensor x) { return x * w * scale; }, {.name = "g"});
+    KILN_CHECK_CLOSE(f(x), full({4}, 2.0), Tolerance{});
+    w.copy_(full({4}, 3.0));  // the same storage: the compiled entry reads it
+    KILN_CHECK_CLOSE(f(x), full({4}, 6.0), Tolerance{});
+    CHECK(explain(f, x).entries.size() == 1);
+    w = full({4}, 5.0);  // another tensor: the old one's owner is gone, the entry is stale
+    KILN_CHECK_CLOSE(f(x), full({4}, 10.0), Tolerance{});
+    const Explanation ex = explain(f, x);
+    REQUIRE(ex.entries.size() == 2);
+    CHECK(ex.entries[0].stale ==
+          "captured tensor %captured0 f32[4] is no longer held by the closure that held it at trace time "
+          "(its variable was reassigned or destroyed)\n  hint: pass the tensor as an argument, or update it in "
+          "place");
+    CHECK(ex.entries[1].stale.empty());
+    CHECK(ex.entries[1].captures ==
+          std::vector<std::string>{"tensor %captured0 f32[4], bound to its storage at trace time",
+                                   "scalar constants: 2.0"});
+    const std::vector<std::string> lines = logs.lines();
+    REQUIRE(lines.size() == 2);  // the reason and its hint
+    CHECK(lines[0].starts_with("recompiles: recompiling g: captured tensor %captured0 f32[4] is no longer held"));
+    // A scalar is a constant of the trace, as explain() says: changing it is not seen.
+    scale = 3.0;
+    KILN_CHECK_CLOSE(f(x), full({4}, 10.0), Tolerance{});
+    // A tensor made inside the function is a constant too, never stale.
+    auto h = compile([](Tensor x) { return x + from_vector<float>({1, 2, 3, 4}); }, {.name = "h"});
+    (void)h(x);
+    (void)h(x);
+    CHECK(explain(h, x).entries.size() == 1);
+  }
+
+  TEST_CASE("copy_ writes in place, and is a graph break inside compile()") {
+    Tensor a = zeros({2, 3});
+    Tensor row = a.select(0, 1);
+    row.copy_(make({1, 2, 3}, {3}));
+    KILN_CHECK_CLOSE(a, make({0, 0, 0, 1, 2, 3}, {2, 3}), Tolerance{});
+    a.copy_(make({7}, {1}, DType::F64));  // broadcast and converted
+    KILN_CHECK_CLOSE(a, full({2, 3}, 7.0), Tolerance{});
+    CHECK(error_message([&] { (void)zeros({3}).expand({2, 3}).copy_(ones({2, 3})); }) ==
+          "copy_: cannot write into [2,3]: its elements share memory along dim 0 (an expanded view)");
+    auto f = compile([](Tensor x) { return zeros({2}).copy_(x) + 1.0; }, {.name = "f"});
+    KILN_CHECK_CLOSE(f(ones({2})), full({2}, 2.0), Tolerance{});
+    const Explanation ex = explain(f, ones({2}));
+    REQUIRE(ex.entries.size() == 1);
+    CHECK(ex.entries[0].break_op == "copy_");
+  }
+
+  TEST_CASE("rough edges: names, sizes near overflow, repeated reasons, many operands") {
+    // Duplicate arg_names would print IR that does not parse back.
+    CHECK(error_message([] {
+            (void)compile([](Tensor a, Tensor b) { return a + b; }, {.name = "f", .arg_names = {"x", "x"}});
+          }) == "f: arg_names[1] 'x' names two arguments (as IR value '%x'): expected unique names");
+    CHECK(error_message([] {
+            auto f = compile([](Tensor a, Tensor b) { return a + b; }, {.name = "f", .arg_names = {"arg1"}});
+            (void)f(ones({2}), ones({2}));
+          }) == "f: two tensor arguments are both named '%arg1' in the IR: expected unique arg_names");
+
+    // Counts that overflow are reported as what they are, not as wrapped numbers.
+    CHECK(error_message([] { (void)arange(0.0, 1e300, 1.0); }) ==
+          "arange: start=0 end=1e+300 step=1 gives 1e+300 elements: expected at most 2^62");
+    CHECK(error_message([] { (void)narrow(ones({5}), 0, 2, INT64_MAX); }) ==
+          "narrow: start 2 and length 9223372036854775807 are out of range for dim 0 of size 5");
+    CHECK(arange(INT64_MIN / 2, INT64_MIN / 2 + 3).tolist<int64_t>() ==
+          std::vector<int64_t>{INT64_MIN / 2, INT64_MIN / 2 + 1, INT64_MIN / 2 + 2});
+    CHECK(error_message([] { (void)arange(INT64_MIN, INT64_MAX); }) ==
+          "arange: start=-9.223372036854776e+18 end=9.223372036854776e+18 step=1 gives 1.84467e+19 elements: "
+          "expected at most 2^62");
+
+    // A parameter's number counts the function's parameters, as its name does.
+    LogCapture logs("recompiles");
+    auto g = compile([](std::vector<Tensor> xs, double alpha) { return (xs[0] + xs[1] + xs[2]) * alpha; },
+                     {.name = "g", .dynamic = Dynamic::Off});
+    const std::vector<Tensor> xs = {ones({2}), ones({2}), ones({2})};
+    (void)g(xs, 0.5);
+    CHECK(explain(g, xs, 0.5).entries[0].guards.back() == "scalar 'arg1' (arg 1) == 0.5");
+    (void)g(xs, 0.25);
+    // Both entries fail alike at the first tensor: the reason is said once.
+    (void)g(std::vector<Tensor>{ones({3}), ones({3}), ones({3})}, 0.5);
+    const std::vector<std::string> lines = logs.lines();
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1] == "recompiles: recompiling g: tensor 'arg0[0]' (arg 0) size mismatch at dim 0: expected 2, got 3");
+
+    // cat has no operand cap.
+    std::vector<Tensor> parts(3000, ones({1}));
+    CHECK(sum(cat(parts, 0)).item<float>() == 3000);
+    auto c = compile([](std::vector<Tensor> ps) { return cat(ps, 0) * 2.0; }, {.name = "c"});
+    CHECK(sum(c(parts)).item<float>() == 6000);
+  }
 }
 
 }  // namespace kiln::test

@@ -27,6 +27,10 @@ ir::ValueId Trace::capture(const std::shared_ptr<const void> &owner, const runti
   return it->second;
 }
 
+std::vector<std::weak_ptr<const void>> Trace::captured_owners() const {
+  return {owners_.begin(), owners_.end()};
+}
+
 Trace *active() { return t_active; }
 
 Scope::Scope(Trace &trace) : previous_(t_active) { t_active = &trace; }

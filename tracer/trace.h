@@ -43,6 +43,10 @@ class Trace {
   // tensor alive (and its address unique) for the life of the trace.
   ir::ValueId capture(const std::shared_ptr<const void> &owner, const runtime::Array &array);
 
+  // The owners of `captured`, in the same order, without keeping them alive: after the
+  // trace, those still alive are held from outside (a closure), the rest were temporaries.
+  [[nodiscard]] std::vector<std::weak_ptr<const void>> captured_owners() const;
+
  private:
   std::unordered_map<const void *, ir::ValueId> captured_ids_;
   std::vector<std::shared_ptr<const void>> owners_;

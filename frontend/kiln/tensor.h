@@ -53,6 +53,12 @@ class Tensor {
   template <class T> [[nodiscard]] T item() const;
   template <class T> [[nodiscard]] std::vector<T> tolist() const;
 
+  // In place: writes src, broadcast to this tensor's shape and converted to its dtype, into
+  // this tensor's memory, so its views and compiled functions that captured it see the new
+  // values (reassigning a captured variable instead makes them retrace). Not traced: inside
+  // a compiled function it is a graph break.
+  const Tensor &copy_(const Tensor &src) const;
+
   // Conversions and views; each is the free function of the same name.
   [[nodiscard]] Tensor to(DType dtype) const;
   [[nodiscard]] Tensor contiguous() const;

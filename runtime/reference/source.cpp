@@ -74,6 +74,11 @@ template <class T> void source_typed(OpKind op, const Attrs &attrs, const View &
         return static_cast<T>(u);
       });
     case OpKind::Randn:
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        T *o = out.ptr<T>();
+        return parallel_for(out.numel(), kParallelGrain,
+                            [&](int64_t lo, int64_t hi) { fill_normal(seed, offset, lo, hi, o); });
+      }
       return fill<T>(out, [=](int64_t i) { return static_cast<T>(normal01(seed, offset + i)); });
     case OpKind::Randint: {
       const int64_t low = attrs.get_int("low"), high = attrs.get_int("high");
