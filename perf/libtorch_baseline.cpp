@@ -44,10 +44,13 @@ double libtorch_gemm_gflops(double budget_s) {
   int runs = 0;
   const auto start = std::chrono::steady_clock::now();
   double best = 1e30;
-  while (runs < 3 || std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < budget_s) {
+  while (runs < 3 ||
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
+             budget_s) {
     const auto t0 = std::chrono::steady_clock::now();
     (void)torch::mm(a, b);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     ++runs;
   }
   return 2.0 * n * n * n / best / 1e9;
@@ -58,7 +61,10 @@ TorchRunner libtorch_workload(const std::string &id, const std::vector<RawTensor
   for (const RawTensor &t : inputs) in.push_back(to_torch(t));
   namespace F = torch::nn::functional;
   std::function<torch::Tensor()> run;
-  if (id == "W1") run = [in] { return torch::gelu(in[0] * in[1] + in[2]) * torch::sigmoid(in[0]) + torch::tanh(in[0]) * 0.5; };
+  if (id == "W1")
+    run = [in] {
+      return torch::gelu(in[0] * in[1] + in[2]) * torch::sigmoid(in[0]) + torch::tanh(in[0]) * 0.5;
+    };
   if (id == "W2") run = [in] { return torch::softmax(in[0], -1); };
   if (id == "W3") run = [in] { return torch::layer_norm(in[0] + in[1], {1024}, in[2], in[3]); };
   if (id == "W4" || id == "W5")
@@ -67,17 +73,24 @@ TorchRunner libtorch_workload(const std::string &id, const std::vector<RawTensor
       h = id == "W4" ? torch::gelu(h) : torch::relu(h);
       return F::linear(h, in[3], in[4]);
     };
-  if (id == "W6") run = [in] { return torch::matmul(torch::softmax(torch::matmul(in[0], in[1].transpose(1, 2)) / 8, -1), in[2]); };
+  if (id == "W6")
+    run = [in] {
+      return torch::matmul(torch::softmax(torch::matmul(in[0], in[1].transpose(1, 2)) / 8, -1),
+                           in[2]);
+    };
   if (id == "W8")
     run = [in] {
-      auto heads = [](const torch::Tensor &t) { return t.reshape({8, 128, 8, 32}).permute({0, 2, 1, 3}); };
+      auto heads = [](const torch::Tensor &t) {
+        return t.reshape({8, 128, 8, 32}).permute({0, 2, 1, 3});
+      };
       auto z = torch::layer_norm(in[0], {256}, in[9], in[10]);
       auto q = heads(F::linear(z, in[1], in[2])), k = heads(F::linear(z, in[3], in[4]));
       auto v = heads(F::linear(z, in[5], in[6]));
       auto p = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(32.0), -1);
       auto o = torch::matmul(p, v).permute({0, 2, 1, 3}).reshape({8, 128, 256});
       auto h = in[0] + F::linear(o, in[7], in[8]);
-      return h + F::linear(torch::gelu(F::linear(torch::layer_norm(h, {256}, in[11], in[12]), in[13], in[14])),
+      return h + F::linear(torch::gelu(F::linear(torch::layer_norm(h, {256}, in[11], in[12]),
+                                                 in[13], in[14])),
                            in[15], in[16]);
     };
   if (id.rfind("W9-", 0) == 0) {

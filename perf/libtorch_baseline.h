@@ -27,11 +27,12 @@ void libtorch_set_threads(int threads);
 [[nodiscard]] double libtorch_gemm_gflops(double budget_s);
 
 struct TorchRunner {
-  std::function<void()> run;         // computes the workload once (what is timed)
-  std::function<RawTensor()> output; // computes it and copies the result out (for checking)
+  std::function<void()> run;          // computes the workload once (what is timed)
+  std::function<RawTensor()> output;  // computes it and copies the result out (for checking)
 };
 
 // Workload `id` (W1..W6) on copies of `inputs`; empty functions when libtorch is absent.
-[[nodiscard]] TorchRunner libtorch_workload(const std::string &id, const std::vector<RawTensor> &inputs);
+[[nodiscard]] TorchRunner libtorch_workload(const std::string &id,
+                                            const std::vector<RawTensor> &inputs);
 
 }  // namespace kiln::perf

@@ -27,9 +27,11 @@ nlohmann::json run_overhead(double budget_s) {
     guards::GuardSet set = guards::GuardSet::capture(descs, names);
     constexpr int kBatch = 1000;
     volatile bool sink = false;
-    Timing guard = measure([&] {
-      for (int i = 0; i < kBatch; ++i) sink = set.check(descs);
-    }, budget_s);
+    Timing guard = measure(
+        [&] {
+          for (int i = 0; i < kBatch; ++i) sink = set.check(descs);
+        },
+        budget_s);
     auto sum_all = [](std::vector<Tensor> ts) {
       Tensor acc = ts[0];
       for (size_t i = 1; i < ts.size(); ++i) acc = acc + ts[i];
@@ -41,7 +43,9 @@ nlohmann::json run_overhead(double budget_s) {
     const double guard_ns = guard.median_ms * 1e6 / kBatch;
     fmt::print("{:>7} {:>16.1f} {:>18.2f} {:>16.2f}\n", n, guard_ns, call.median_ms * 1e3,
                eager.median_ms * 1e3);
-    rows.push_back({{"inputs", n}, {"guard_check_ns", guard_ns}, {"compiled_call_us", call.median_ms * 1e3},
+    rows.push_back({{"inputs", n},
+                    {"guard_check_ns", guard_ns},
+                    {"compiled_call_us", call.median_ms * 1e3},
                     {"eager_call_us", eager.median_ms * 1e3}});
   }
   return rows;

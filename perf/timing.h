@@ -28,7 +28,11 @@ struct Timing {
 // (counting 3 arrays moved, as STREAM does).
 [[nodiscard]] double stream_triad_gbs(double budget_s);
 
-// kiln's own f32 matmul rate on 2048x2048 matrices, in GFLOP/s (best run).
-[[nodiscard]] double kiln_gemm_gflops(double budget_s);
+// kiln's own f32 matmul rates on 2048x2048 matrices, in GFLOP/s (best run each): the eager
+// kernel (runtime/reference/matmul.cpp) and the generated one of a compiled matmul.
+struct GemmRates {
+  double eager = 0, compiled = 0;
+};
+[[nodiscard]] GemmRates kiln_gemm_gflops(double budget_s);
 
 }  // namespace kiln::perf

@@ -8,7 +8,9 @@
 namespace kiln::perf {
 namespace {
 
-Tensor weight(int64_t out, int64_t in) { return randn({out, in}) / std::sqrt(static_cast<double>(in)); }
+Tensor weight(int64_t out, int64_t in) {
+  return randn({out, in}) / std::sqrt(static_cast<double>(in));
+}
 Tensor bias(int64_t out, int64_t in) { return randn({out}) / std::sqrt(static_cast<double>(in)); }
 
 constexpr double kFloat = 4.0;
@@ -27,8 +29,8 @@ std::vector<Workload> eager_workloads() {
   w.push_back({"W2", "softmax(x, -1), x [4096,1024]", 2.0 * 4096 * 1024 * kFloat, 0,
                [] { return std::vector<Tensor>{randn({4096, 1024})}; },
                [](const std::vector<Tensor> &in) { return softmax(in[0], -1); }});
-  w.push_back({"W3", "layer_norm(x + r, [1024], w, b), x,r [8192,1024]",
-               3.0 * 8192 * 1024 * kFloat, 0,
+  w.push_back({"W3", "layer_norm(x + r, [1024], w, b), x,r [8192,1024]", 3.0 * 8192 * 1024 * kFloat,
+               0,
                [] {
                  return std::vector<Tensor>{randn({8192, 1024}), randn({8192, 1024}), randn({1024}),
                                             randn({1024})};
@@ -39,8 +41,8 @@ std::vector<Workload> eager_workloads() {
   w.push_back({"W4", "linear(gelu(linear(x,w1,b1)),w2,b2), x [512,1024], hidden 4096", 0,
                2.0 * 2 * 512 * 1024 * 4096,
                [] {
-                 return std::vector<Tensor>{randn({512, 1024}), weight(4096, 1024), bias(4096, 1024),
-                                            weight(1024, 4096), bias(1024, 4096)};
+                 return std::vector<Tensor>{randn({512, 1024}), weight(4096, 1024),
+                                            bias(4096, 1024), weight(1024, 4096), bias(1024, 4096)};
                },
                [](const std::vector<Tensor> &in) {
                  return linear(gelu(linear(in[0], in[1], in[2])), in[3], in[4]);
@@ -48,14 +50,17 @@ std::vector<Workload> eager_workloads() {
   w.push_back({"W5", "tiny model linear(relu(linear(x,w1,b1)),w2,b2), x [64,5]", 0,
                2.0 * 64 * (5 * 10 + 10 * 1),
                [] {
-                 return std::vector<Tensor>{randn({64, 5}), weight(10, 5), bias(10, 5), weight(1, 10),
-                                            bias(1, 10)};
+                 return std::vector<Tensor>{randn({64, 5}), weight(10, 5), bias(10, 5),
+                                            weight(1, 10), bias(1, 10)};
                },
                [](const std::vector<Tensor> &in) {
                  return linear(relu(linear(in[0], in[1], in[2])), in[3], in[4]);
                }});
   w.push_back({"W6", "softmax(q@kT/8, -1)@v, q,k,v [8,256,64]", 0, 2.0 * 2 * 8 * 256 * 256 * 64,
-               [] { return std::vector<Tensor>{randn({8, 256, 64}), randn({8, 256, 64}), randn({8, 256, 64})}; },
+               [] {
+                 return std::vector<Tensor>{randn({8, 256, 64}), randn({8, 256, 64}),
+                                            randn({8, 256, 64})};
+               },
                [](const std::vector<Tensor> &in) {
                  return matmul(softmax(matmul(in[0], in[1].transpose(1, 2)) / 8.0, -1), in[2]);
                }});
@@ -93,7 +98,8 @@ Tensor transformer_block(const std::vector<Tensor> &in) {
   Tensor p = softmax(matmul(q, k.transpose(-2, -1)) / std::sqrt(32.0), -1);
   Tensor o = matmul(p, v).permute({0, 2, 1, 3}).reshape({8, 128, 256});
   Tensor h = x + linear(o, in[7], in[8]);
-  Tensor m = linear(gelu(linear(layer_norm(h, {256}, in[11], in[12]), in[13], in[14])), in[15], in[16]);
+  Tensor m =
+      linear(gelu(linear(layer_norm(h, {256}, in[11], in[12]), in[13], in[14])), in[15], in[16]);
   return h + m;
 }
 

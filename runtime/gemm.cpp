@@ -198,7 +198,8 @@ int64_t gemm_scratch_bytes(const GemmCall &call, const Shape &a, const Shape &b)
   const int64_t kc = std::clamp<int64_t>(k, 1, t.kc), nc = std::min(t.nc, round_up(n, t.nr));
   const int64_t esize = dtype_size(call.dtype), tasks = num_threads();
   // At most: every thread packing its own B (products split across threads) and A block.
-  int64_t bytes = m > 0 && n > 0 ? esize * kc * tasks * (nc + round_up(std::max(t.mc, t.mr), t.mr)) : 0;
+  int64_t bytes =
+      m > 0 && n > 0 ? esize * kc * tasks * (nc + round_up(std::max(t.mc, t.mr), t.mr)) : 0;
   if (call.partial < 0 && k > t.kc) bytes += esize * numel(Shape(a.begin(), a.end() - 1)) * n;
   return bytes;
 }

@@ -34,7 +34,7 @@ using GemmMicroFn = void (*)(const GemmTileArgs *);
 
 struct GemmCall {
   GemmMicroFn micro = nullptr;
-  ir::GemmTile tile;  // mr and nr are the micro-kernel's; nc a multiple of nr
+  ir::GemmTile tile;         // mr and nr are the micro-kernel's; nc a multiple of nr
   DType dtype = DType::F32;  // of the product; packing converts the operands to it
   DType a_dtype = DType::F32, b_dtype = DType::F32;  // of the operands as stored
   int32_t a = -1, b = -1;  // Program slots of the operands, read with their own strides

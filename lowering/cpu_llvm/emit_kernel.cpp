@@ -24,15 +24,20 @@
 namespace kiln::lower::cpu {
 namespace {
 
-using llvm::Value;
 using ir::Stmt;
-
+using llvm::Value;
 
 class KernelEmitter {
  public:
   KernelEmitter(llvm::Module &m, const ir::Kernel &k)
-      : k_(k), ctx_(m.getContext()), m_(m), b_(ctx_), acc_slots_(k.accs.size()),
-        vacc_slots_(k.accs.size()), loop_vars_(k.loops.size()), scalars_(k.scalars.size()),
+      : k_(k),
+        ctx_(m.getContext()),
+        m_(m),
+        b_(ctx_),
+        acc_slots_(k.accs.size()),
+        vacc_slots_(k.accs.size()),
+        loop_vars_(k.loops.size()),
+        scalars_(k.scalars.size()),
         lane_slots_(k.accs.size()) {
     int64_t widest = 1;
     for (const ir::Scalar &s : k.scalars)
@@ -45,6 +50,9 @@ class KernelEmitter {
     // value are as fast as four or faster everywhere; a pointwise body with a math function
     // (tanh: spilled constants) or a long body (W1: 82 ms at four, 36 at one) wants one.
     // Register allocation time also grows faster than linearly with the body.
+    // The width is in bytes, not in the target's registers: LLVM splits a wider value. On an
+    // AVX2 Zen 3 (2026-12-07, 1 thread) values of the target's width were no faster (W2, W3,
+    // W9-10 within noise) and W1 slower (67-72 ms against 55-67 at these 64-byte values).
     const bool rows = !k.accs.empty();
     const int64_t registers = cost > (rows ? 48 : 8) ? 1 : 2;
     vector_width_ = static_cast<unsigned>(std::clamp<int64_t>(registers * 64 / widest, 8, 64));
@@ -58,7 +66,8 @@ class KernelEmitter {
     return cost;
   }
 
-  llvm::Function *emit(const std::string &symbol, const std::string &cpu, const std::string &features) {
+  llvm::Function *emit(const std::string &symbol, const std::string &cpu,
+                       const std::string &features) {
     if (k_.gemm) return emit_gemm(symbol, cpu, features);
     start_function({b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty()}, symbol, cpu, features);
     auto arg = fn_->arg_begin();
@@ -135,9 +144,9 @@ class KernelEmitter {
   // per lane, never folded together.
   std::vector<Value *> lane_slots_;
   unsigned vector_width_ = 16;
-  unsigned width_ = 1;     // lanes of the values being emitted now
-  int vector_loop_ = -1;   // the loop whose variable is the lane index, while width_ > 1
-  Value *mask_ = nullptr;  // lanes in range, in the last (partial) vector iteration
+  unsigned width_ = 1;           // lanes of the values being emitted now
+  int vector_loop_ = -1;         // the loop whose variable is the lane index, while width_ > 1
+  Value *mask_ = nullptr;        // lanes in range, in the last (partial) vector iteration
   Value *vector_end_ = nullptr;  // the vector loop's end
   Value *product_ = nullptr;     // a matmul kernel's product, while its epilogue is emitted
   bool streamed_ = false;        // a non-temporal store was emitted
@@ -192,7 +201,8 @@ class KernelEmitter {
     llvm::MDBuilder md(ctx_);
     llvm::MDNode *domain = md.createAnonymousAliasScopeDomain(k_.name);
     std::vector<llvm::Metadata *> scopes;
-    for (size_t i = 0; i < k_.args.size(); ++i) scopes.push_back(md.createAnonymousAliasScope(domain, k_.args[i].name));
+    for (size_t i = 0; i < k_.args.size(); ++i)
+      scopes.push_back(md.createAnonymousAliasScope(domain, k_.args[i].name));
     for (size_t i = 0; i < k_.args.size(); ++i) {
       std::vector<llvm::Metadata *> others;
       for (size_t j = 0; j < scopes.size(); ++j)
@@ -237,8 +247,10 @@ class KernelEmitter {
   // Pointers to each lane's element: base + lane * stride.
   Value *lane_pointers(llvm::Type *elem, Value *base_ptr, Value *base, int64_t stride) {
     std::vector<llvm::Constant *> lanes;
-    for (unsigned i = 0; i < width_; ++i) lanes.push_back(b_.getInt64(static_cast<int64_t>(i) * stride));
-    Value *offsets = b_.CreateAdd(b_.CreateVectorSplat(width_, base), llvm::ConstantVector::get(lanes));
+    for (unsigned i = 0; i < width_; ++i)
+      lanes.push_back(b_.getInt64(static_cast<int64_t>(i) * stride));
+    Value *offsets =
+        b_.CreateAdd(b_.CreateVectorSplat(width_, base), llvm::ConstantVector::get(lanes));
     return b_.CreateGEP(elem, base_ptr, offsets);
   }
 
@@ -255,7 +267,8 @@ class KernelEmitter {
     Value *vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(elem, width_));
     Value *last = last_lane_in_range();
     for (unsigned lane = 0; lane < width_; ++lane) {
-      Value *in_range = b_.CreateIntrinsic(llvm::Intrinsic::smin, {b_.getInt64Ty()}, {b_.getInt64(lane), last});
+      Value *in_range =
+          b_.CreateIntrinsic(llvm::Intrinsic::smin, {b_.getInt64Ty()}, {b_.getInt64(lane), last});
       Value *at = b_.CreateAdd(base, b_.CreateMul(in_range, b_.getInt64(stride)));
       Value *one = tag(b_.CreateLoad(elem, b_.CreateGEP(elem, args_[s.arg], at)), s.arg);
       vec = b_.CreateInsertElement(vec, one, uint64_t{lane});
@@ -272,22 +285,27 @@ class KernelEmitter {
       loaded = tag(b_.CreateLoad(elem, b_.CreateGEP(elem, args_[s.arg], base)), s.arg);
     } else if (stride == 1 && mask_ != nullptr) {
       auto *type = llvm::FixedVectorType::get(elem, width_);
-      loaded = tag(b_.CreateMaskedLoad(type, b_.CreateGEP(elem, args_[s.arg], base), llvm::Align(dtype_size(s.dtype)),
-                                       mask_, llvm::Constant::getNullValue(type)), s.arg);
+      loaded = tag(b_.CreateMaskedLoad(type, b_.CreateGEP(elem, args_[s.arg], base),
+                                       llvm::Align(dtype_size(s.dtype)), mask_,
+                                       llvm::Constant::getNullValue(type)),
+                   s.arg);
     } else if (stride == 1) {
       // Buffers are only element-aligned: a vector access must say so, or LLVM assumes the
       // vector's own alignment and emits aligned moves that fault.
       loaded = tag(b_.CreateAlignedLoad(llvm::FixedVectorType::get(elem, width_),
-                                        b_.CreateGEP(elem, args_[s.arg], base), llvm::Align(dtype_size(s.dtype))),
+                                        b_.CreateGEP(elem, args_[s.arg], base),
+                                        llvm::Align(dtype_size(s.dtype))),
                    s.arg);
     } else if (s.index.strides[0] == 0 && vector_loop_ != 0) {
       loaded = invariant_lanes(s, elem, base, stride);
     } else {
       auto *type = llvm::FixedVectorType::get(elem, width_);
       loaded = tag(b_.CreateMaskedGather(type, lane_pointers(elem, args_[s.arg], base, stride),
-                                         llvm::Align(dtype_size(s.dtype)), mask_), s.arg);
+                                         llvm::Align(dtype_size(s.dtype)), mask_),
+                   s.arg);
     }
-    if (s.dtype == DType::Bool) loaded = b_.CreateICmpNE(loaded, llvm::Constant::getNullValue(loaded->getType()));
+    if (s.dtype == DType::Bool)
+      loaded = b_.CreateICmpNE(loaded, llvm::Constant::getNullValue(loaded->getType()));
     return loaded;
   }
 
@@ -295,7 +313,8 @@ class KernelEmitter {
     const DType dtype = k_.args[st.arg].dtype;
     llvm::Type *elem = memory_type(ctx_, dtype);
     Value *v = value(st.id);
-    if (dtype == DType::Bool) v = b_.CreateZExt(v, width_ > 1 ? llvm::FixedVectorType::get(elem, width_) : elem);
+    if (dtype == DType::Bool)
+      v = b_.CreateZExt(v, width_ > 1 ? llvm::FixedVectorType::get(elem, width_) : elem);
     Value *base = index_value(st.index);
     const int64_t stride = lane_stride(st.index);
     const llvm::Align align(dtype_size(dtype));
@@ -328,7 +347,8 @@ class KernelEmitter {
     switch (s.kind) {
       case ir::Scalar::Kind::Load: return load(s);
       case ir::Scalar::Kind::Constant:
-        if (is_integral(s.dtype)) return llvm::ConstantInt::getSigned(register_type(ctx_, s.dtype), s.int_value);
+        if (is_integral(s.dtype))
+          return llvm::ConstantInt::getSigned(register_type(ctx_, s.dtype), s.int_value);
         return emit_constant(b_, register_type(ctx_, s.dtype), s.dtype, s.value);
       case ir::Scalar::Kind::Product: return product_;
       case ir::Scalar::Kind::Acc:
@@ -349,15 +369,19 @@ class KernelEmitter {
     const ir::Accumulator &acc = k_.accs[st.id];
     if (Value *lanes = lane_slots_[st.id]) {
       llvm::Type *type = register_type(ctx_, acc.dtype, width_);
-      b_.CreateStore(emit_combine(b_, acc.combine, acc.dtype, b_.CreateLoad(type, lanes), value(st.value)), lanes);
+      b_.CreateStore(
+          emit_combine(b_, acc.combine, acc.dtype, b_.CreateLoad(type, lanes), value(st.value)),
+          lanes);
       return;
     }
-    Value *slot = vacc_slots_[st.id] != nullptr && width_ > 1 ? vacc_slots_[st.id] : acc_slots_[st.id];
+    Value *slot =
+        vacc_slots_[st.id] != nullptr && width_ > 1 ? vacc_slots_[st.id] : acc_slots_[st.id];
     llvm::Type *type = register_type(ctx_, acc.dtype, slot == acc_slots_[st.id] ? 1 : width_);
     Value *x = slot == acc_slots_[st.id] ? scalars_[st.value] : value(st.value);
     Value *old = b_.CreateLoad(type, slot);
     Value *updated = emit_combine(b_, acc.combine, acc.dtype, old, x);
-    if (mask_ != nullptr && slot != acc_slots_[st.id]) updated = b_.CreateSelect(mask_, updated, old);
+    if (mask_ != nullptr && slot != acc_slots_[st.id])
+      updated = b_.CreateSelect(mask_, updated, old);
     b_.CreateStore(updated, slot);
   }
 
@@ -375,7 +399,8 @@ class KernelEmitter {
             break;
           }
           lane_slots_[st.id] = nullptr;
-          b_.CreateStore(emit_identity(b_, register_type(ctx_, acc.dtype), acc.combine, acc.dtype), acc_slots_[st.id]);
+          b_.CreateStore(emit_identity(b_, register_type(ctx_, acc.dtype), acc.combine, acc.dtype),
+                         acc_slots_[st.id]);
           break;
         }
         case Stmt::Kind::AccUpdate: update(st); break;
@@ -409,7 +434,8 @@ class KernelEmitter {
         low.push_back(static_cast<int>(i));
         high.push_back(static_cast<int>(i + w / 2));
       }
-      v = emit_combine(b_, combine, dtype, b_.CreateShuffleVector(v, low), b_.CreateShuffleVector(v, high));
+      v = emit_combine(b_, combine, dtype, b_.CreateShuffleVector(v, low),
+                       b_.CreateShuffleVector(v, high));
     }
     return b_.CreateExtractElement(v, uint64_t{0});
   }
@@ -424,7 +450,8 @@ class KernelEmitter {
     };
     // A short loop (a row of 5) gets a vector no wider than itself: masking off most lanes
     // of a wide one, then folding them, costs more than the loop.
-    const unsigned lanes_needed = static_cast<unsigned>(std::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(loop.extent, 1))));
+    const unsigned lanes_needed = static_cast<unsigned>(
+        std::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(loop.extent, 1))));
     const unsigned width = std::min(vector_width_, lanes_needed);
     if (loop.vector && width > 1) {
       std::vector<int32_t> accs;
@@ -464,9 +491,11 @@ class KernelEmitter {
       for (int32_t a : accs) {
         const ir::Accumulator &acc = k_.accs[a];
         llvm::Type *type = register_type(ctx_, acc.dtype, width_);
-        Value *lanes_total = horizontal(acc.combine, acc.dtype, b_.CreateLoad(type, vacc_slots_[a]));
+        Value *lanes_total =
+            horizontal(acc.combine, acc.dtype, b_.CreateLoad(type, vacc_slots_[a]));
         llvm::Type *scalar_type = register_type(ctx_, acc.dtype);
-        b_.CreateStore(emit_combine(b_, acc.combine, acc.dtype, b_.CreateLoad(scalar_type, acc_slots_[a]), lanes_total),
+        b_.CreateStore(emit_combine(b_, acc.combine, acc.dtype,
+                                    b_.CreateLoad(scalar_type, acc_slots_[a]), lanes_total),
                        acc_slots_[a]);
         vacc_slots_[a] = nullptr;
       }

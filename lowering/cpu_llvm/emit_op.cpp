@@ -21,7 +21,8 @@ Value *zero(llvm::IRBuilder<> &b, Value *like, DType dtype) {
 }
 
 Value *is_negative(llvm::IRBuilder<> &b, Value *x, DType dtype) {
-  return is_floating(dtype) ? b.CreateFCmpOLT(x, zero(b, x, dtype)) : b.CreateICmpSLT(x, zero(b, x, dtype));
+  return is_floating(dtype) ? b.CreateFCmpOLT(x, zero(b, x, dtype))
+                            : b.CreateICmpSLT(x, zero(b, x, dtype));
 }
 
 // NaN-propagating maximum/minimum: a NaN operand wins, else the larger/smaller (eager's
@@ -53,7 +54,9 @@ Value *compare(llvm::IRBuilder<> &b, OpKind op, Value *x, Value *y, DType dtype)
   return f ? b.CreateFCmp(p, x, y) : b.CreateICmp(p, x, y);
 }
 
-Value *truth(llvm::IRBuilder<> &b, Value *x, DType dtype) { return emit_convert(b, x, dtype, DType::Bool); }
+Value *truth(llvm::IRBuilder<> &b, Value *x, DType dtype) {
+  return emit_convert(b, x, dtype, DType::Bool);
+}
 
 // A float clamp bound as eager reads it (rounded to the dtype).
 double float_bound(const Attrs &attrs, std::string_view key, DType dtype) {
@@ -64,8 +67,10 @@ double float_bound(const Attrs &attrs, std::string_view key, DType dtype) {
 // An integer clamp bound as eager reads it: exact for integer attributes (saturating to the
 // dtype), NaN → 0 and saturating for a double.
 int64_t int_bound(const Attrs &attrs, std::string_view key, DType dtype) {
-  const int64_t lo = dtype == DType::I32 ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
-  const int64_t hi = dtype == DType::I32 ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int64_t>::max();
+  const int64_t lo = dtype == DType::I32 ? std::numeric_limits<int32_t>::min()
+                                         : std::numeric_limits<int64_t>::min();
+  const int64_t hi = dtype == DType::I32 ? std::numeric_limits<int32_t>::max()
+                                         : std::numeric_limits<int64_t>::max();
   const AttrValue *v = attrs.find(key);
   if (const int64_t *i = std::get_if<int64_t>(v)) return std::clamp(*i, lo, hi);
   double d = attrs.get_double(key);
@@ -150,11 +155,14 @@ Value *emit_constant(llvm::IRBuilder<> &b, llvm::Type *like, DType dtype, double
 Value *emit_convert(llvm::IRBuilder<> &b, Value *x, DType from, DType to) {
   if (from == to) return x;
   unsigned width = 1;
-  if (auto *vec = llvm::dyn_cast<llvm::FixedVectorType>(x->getType())) width = vec->getNumElements();
+  if (auto *vec = llvm::dyn_cast<llvm::FixedVectorType>(x->getType()))
+    width = vec->getNumElements();
   llvm::Type *target = register_type(b.getContext(), to, width);
   if (to == DType::Bool)
-    return is_floating(from) ? b.CreateFCmpUNE(x, zero(b, x, from)) : b.CreateICmpNE(x, zero(b, x, from));
-  if (from == DType::Bool) return is_floating(to) ? b.CreateUIToFP(x, target) : b.CreateZExt(x, target);
+    return is_floating(from) ? b.CreateFCmpUNE(x, zero(b, x, from))
+                             : b.CreateICmpNE(x, zero(b, x, from));
+  if (from == DType::Bool)
+    return is_floating(to) ? b.CreateUIToFP(x, target) : b.CreateZExt(x, target);
   if (is_floating(from) && is_floating(to)) return b.CreateFPCast(x, target);
   if (!is_floating(from) && !is_floating(to)) return b.CreateSExtOrTrunc(x, target);
   if (!is_floating(from)) return b.CreateSIToFP(x, target);
@@ -178,63 +186,99 @@ Value *emit_op(llvm::IRBuilder<> &b, OpKind op, const Attrs &attrs, std::span<Va
     case OpKind::Relu:
       if (boolean) return v[0];
       return b.CreateSelect(is_negative(b, v[0], in), c(0), v[0]);
-    case OpKind::Exp: case OpKind::Log: case OpKind::Log1p: case OpKind::Expm1:
-    case OpKind::Sin: case OpKind::Cos: case OpKind::Tanh: case OpKind::Sigmoid:
-    case OpKind::Erf:
-      return emit_unary_math(b, op, v[0]);
+    case OpKind::Exp:
+    case OpKind::Log:
+    case OpKind::Log1p:
+    case OpKind::Expm1:
+    case OpKind::Sin:
+    case OpKind::Cos:
+    case OpKind::Tanh:
+    case OpKind::Sigmoid:
+    case OpKind::Erf: return emit_unary_math(b, op, v[0]);
     case OpKind::Sqrt: return b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, v[0]);
-    case OpKind::Rsqrt: return b.CreateFDiv(c(1), b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, v[0]));
+    case OpKind::Rsqrt:
+      return b.CreateFDiv(c(1), b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, v[0]));
     case OpKind::Reciprocal: return b.CreateFDiv(c(1), v[0]);
     case OpKind::Gelu: return gelu(b, v[0], in, attrs.get_bool("approximate"));
     case OpKind::Silu: return b.CreateFMul(v[0], emit_unary_math(b, OpKind::Sigmoid, v[0]));
-    case OpKind::Floor:
-      return f ? b.CreateUnaryIntrinsic(llvm::Intrinsic::floor, v[0]) : v[0];
-    case OpKind::Ceil:
-      return f ? b.CreateUnaryIntrinsic(llvm::Intrinsic::ceil, v[0]) : v[0];
+    case OpKind::Floor: return f ? b.CreateUnaryIntrinsic(llvm::Intrinsic::floor, v[0]) : v[0];
+    case OpKind::Ceil: return f ? b.CreateUnaryIntrinsic(llvm::Intrinsic::ceil, v[0]) : v[0];
     case OpKind::Round:  // nearbyint in the default rounding mode: ties to even
       return f ? b.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, v[0]) : v[0];
     case OpKind::Sign: {
       if (boolean) return v[0];
       Value *positive = f ? b.CreateFCmpOGT(v[0], c(0)) : b.CreateICmpSGT(v[0], c(0));
-      Value *r = b.CreateSelect(positive, c(1), b.CreateSelect(is_negative(b, v[0], in), c(-1), c(0)));
+      Value *r =
+          b.CreateSelect(positive, c(1), b.CreateSelect(is_negative(b, v[0], in), c(-1), c(0)));
       return f ? b.CreateSelect(nan_check(b, v[0]), v[0], r) : r;
     }
-    case OpKind::LogicalNot:
-      return f ? b.CreateFCmpOEQ(v[0], c(0)) : b.CreateICmpEQ(v[0], c(0));
+    case OpKind::LogicalNot: return f ? b.CreateFCmpOEQ(v[0], c(0)) : b.CreateICmpEQ(v[0], c(0));
     case OpKind::Convert: return emit_convert(b, v[0], in, out);
     case OpKind::Clamp: return clamp(b, v[0], attrs, in);
     case OpKind::Add:
-      return boolean ? b.CreateOr(v[0], v[1]) : f ? b.CreateFAdd(v[0], v[1]) : b.CreateAdd(v[0], v[1]);
+      return boolean ? b.CreateOr(v[0], v[1])
+             : f     ? b.CreateFAdd(v[0], v[1])
+                     : b.CreateAdd(v[0], v[1]);
     case OpKind::Sub:
-      return boolean ? b.CreateXor(v[0], v[1]) : f ? b.CreateFSub(v[0], v[1]) : b.CreateSub(v[0], v[1]);
+      return boolean ? b.CreateXor(v[0], v[1])
+             : f     ? b.CreateFSub(v[0], v[1])
+                     : b.CreateSub(v[0], v[1]);
     case OpKind::Mul:
-      return boolean ? b.CreateAnd(v[0], v[1]) : f ? b.CreateFMul(v[0], v[1]) : b.CreateMul(v[0], v[1]);
+      return boolean ? b.CreateAnd(v[0], v[1])
+             : f     ? b.CreateFMul(v[0], v[1])
+                     : b.CreateMul(v[0], v[1]);
     case OpKind::Div:
       KILN_CHECK(f, "div on {} reaches a kernel", dtype_name(in));
       return b.CreateFDiv(v[0], v[1]);
-    case OpKind::Pow: case OpKind::Fmod:
+    case OpKind::Pow:
+    case OpKind::Fmod:
       KILN_CHECK(f, "{} on {} reaches a kernel", op_name(op), dtype_name(in));
       return emit_binary_math(b, op, v[0], v[1]);
     case OpKind::Maximum: return extreme(b, v[0], v[1], in, true);
     case OpKind::Minimum: return extreme(b, v[0], v[1], in, false);
-    case OpKind::Eq: case OpKind::Ne: case OpKind::Lt: case OpKind::Le: case OpKind::Gt:
-    case OpKind::Ge:
-      return compare(b, op, v[0], v[1], in);
+    case OpKind::Eq:
+    case OpKind::Ne:
+    case OpKind::Lt:
+    case OpKind::Le:
+    case OpKind::Gt:
+    case OpKind::Ge: return compare(b, op, v[0], v[1], in);
     case OpKind::LogicalAnd: return b.CreateAnd(truth(b, v[0], in), truth(b, v[1], in));
     case OpKind::LogicalOr: return b.CreateOr(truth(b, v[0], in), truth(b, v[1], in));
     case OpKind::Where: return b.CreateSelect(v[0], v[1], v[2]);
-    case OpKind::Full: case OpKind::Arange: case OpKind::Linspace: case OpKind::Eye:
-    case OpKind::Rand: case OpKind::Randn: case OpKind::Randint:
-    case OpKind::Sum: case OpKind::Mean: case OpKind::Max: case OpKind::Min: case OpKind::Prod:
-    case OpKind::Argmax: case OpKind::Argmin: case OpKind::Var: case OpKind::Std:
-    case OpKind::All: case OpKind::Any: case OpKind::Logsumexp:
+    case OpKind::Full:
+    case OpKind::Arange:
+    case OpKind::Linspace:
+    case OpKind::Eye:
+    case OpKind::Rand:
+    case OpKind::Randn:
+    case OpKind::Randint:
+    case OpKind::Sum:
+    case OpKind::Mean:
+    case OpKind::Max:
+    case OpKind::Min:
+    case OpKind::Prod:
+    case OpKind::Argmax:
+    case OpKind::Argmin:
+    case OpKind::Var:
+    case OpKind::Std:
+    case OpKind::All:
+    case OpKind::Any:
+    case OpKind::Logsumexp:
     case OpKind::Matmul:
-    case OpKind::Reshape: case OpKind::Permute: case OpKind::Broadcast: case OpKind::Slice:
+    case OpKind::Reshape:
+    case OpKind::Permute:
+    case OpKind::Broadcast:
+    case OpKind::Slice:
     case OpKind::Cat:
-    case OpKind::Softmax: case OpKind::LogSoftmax: case OpKind::LayerNorm: case OpKind::RmsNorm:
-    case OpKind::Dropout: case OpKind::MseLoss: case OpKind::CrossEntropy: case OpKind::Embedding:
-    case OpKind::OneHot:
-      break;
+    case OpKind::Softmax:
+    case OpKind::LogSoftmax:
+    case OpKind::LayerNorm:
+    case OpKind::RmsNorm:
+    case OpKind::Dropout:
+    case OpKind::MseLoss:
+    case OpKind::CrossEntropy:
+    case OpKind::Embedding:
+    case OpKind::OneHot: break;
   }
   KILN_UNREACHABLE("{} is not an elementwise op a kernel computes", op_name(op));
 }
@@ -255,20 +299,26 @@ Value *emit_combine(llvm::IRBuilder<> &b, OpKind combine, DType dtype, Value *ac
 Value *emit_identity(llvm::IRBuilder<> &b, llvm::Type *like, OpKind combine, DType dtype) {
   const double inf = std::numeric_limits<double>::infinity();
   const bool f = is_floating(dtype);
-  const double lowest = dtype == DType::I32 ? std::numeric_limits<int32_t>::min()
-                                            : static_cast<double>(std::numeric_limits<int64_t>::min());
-  const double highest = dtype == DType::I32 ? std::numeric_limits<int32_t>::max()
-                                             : static_cast<double>(std::numeric_limits<int64_t>::max());
+  const double lowest = dtype == DType::I32
+                            ? std::numeric_limits<int32_t>::min()
+                            : static_cast<double>(std::numeric_limits<int64_t>::min());
+  const double highest = dtype == DType::I32
+                             ? std::numeric_limits<int32_t>::max()
+                             : static_cast<double>(std::numeric_limits<int64_t>::max());
   switch (combine) {
-    case OpKind::Sum: case OpKind::Any: return emit_constant(b, like, dtype, 0);
-    case OpKind::Prod: case OpKind::All: return emit_constant(b, like, dtype, 1);
+    case OpKind::Sum:
+    case OpKind::Any: return emit_constant(b, like, dtype, 0);
+    case OpKind::Prod:
+    case OpKind::All: return emit_constant(b, like, dtype, 1);
     case OpKind::Max:
       if (dtype == DType::Bool) return emit_constant(b, like, dtype, 0);
-      if (!f && dtype == DType::I64) return int_constant(b, like, std::numeric_limits<int64_t>::min());
+      if (!f && dtype == DType::I64)
+        return int_constant(b, like, std::numeric_limits<int64_t>::min());
       return emit_constant(b, like, dtype, f ? -inf : lowest);
     case OpKind::Min:
       if (dtype == DType::Bool) return emit_constant(b, like, dtype, 1);
-      if (!f && dtype == DType::I64) return int_constant(b, like, std::numeric_limits<int64_t>::max());
+      if (!f && dtype == DType::I64)
+        return int_constant(b, like, std::numeric_limits<int64_t>::max());
       return emit_constant(b, like, dtype, f ? inf : highest);
     default: KILN_UNREACHABLE("{} is not an accumulator", op_name(combine));
   }

@@ -89,9 +89,11 @@ Value *call_libm(llvm::IRBuilder<> &b, std::string_view name, llvm::ArrayRef<Val
 Value *scalef_avx512(const Fp &f, Value *p, Value *n) {
   llvm::IRBuilder<> &b = f.b;
   auto *vec = llvm::dyn_cast<llvm::FixedVectorType>(f.ty);
-  if (vec == nullptr || !f.ty->getScalarType()->isFloatTy() || vec->getNumElements() % 16 != 0) return nullptr;
+  if (vec == nullptr || !f.ty->getScalarType()->isFloatTy() || vec->getNumElements() % 16 != 0)
+    return nullptr;
   llvm::Function *fn = b.GetInsertBlock()->getParent();
-  if (!fn->getFnAttribute("target-features").getValueAsString().contains("+avx512f")) return nullptr;
+  if (!fn->getFnAttribute("target-features").getValueAsString().contains("+avx512f"))
+    return nullptr;
   auto *reg = llvm::FixedVectorType::get(b.getFloatTy(), 16);
   auto lanes = [](unsigned first, unsigned count) {
     llvm::SmallVector<int, 64> out;
@@ -104,8 +106,9 @@ Value *scalef_avx512(const Fp &f, Value *p, Value *n) {
     Value *pp = parts == 1 ? p : b.CreateShuffleVector(p, lanes(part * 16, 16));
     Value *np = parts == 1 ? n : b.CreateShuffleVector(n, lanes(part * 16, 16));
     // (a, b, passthrough, mask, rounding): every lane, in the current rounding mode.
-    pieces.push_back(b.CreateIntrinsic(llvm::Intrinsic::x86_avx512_mask_scalef_ps_512, {},
-                                       {pp, np, llvm::PoisonValue::get(reg), b.getInt16(-1), b.getInt32(4)}));
+    pieces.push_back(
+        b.CreateIntrinsic(llvm::Intrinsic::x86_avx512_mask_scalef_ps_512, {},
+                          {pp, np, llvm::PoisonValue::get(reg), b.getInt16(-1), b.getInt32(4)}));
   }
   for (unsigned width = 16; pieces.size() > 1; width *= 2) {  // join neighbours until one
     std::vector<Value *> joined;
