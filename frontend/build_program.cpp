@@ -62,6 +62,7 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
   const lower::cpu::CpuTarget target = lower::cpu::current_target();
   std::vector<ir::Kernel> kernels;
   std::vector<size_t> kernel_steps;
+  const lower::GraphIndex index(g);
   for (const ir::Group &group : plan.groups) {
     if (group.kind == ir::GroupKind::Library) {
       const ir::Node &node = g.nodes[group.members[0]];
@@ -71,7 +72,7 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
       program->steps.emplace_back(std::move(step));
       continue;
     }
-    ir::Kernel kernel = lower::schedule(g, group, fmt::format("{}.k{}", g.name, kernels.size()),
+    ir::Kernel kernel = lower::schedule(g, index, group, fmt::format("{}.k{}", g.name, kernels.size()),
                                         {.vector_bytes = target.vector_bytes,
                                          .streaming = options.kernel_symbols.empty()});
     runtime::KernelStep step;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <queue>
 #include <set>
+#include <utility>
 
 #include "ir/diag.h"
 
@@ -22,6 +23,10 @@ constexpr size_t kMaxKernelMembers = 48;
 // bound (too little independent work in flight): at two, W9-100 ran at 0.75x eager's
 // separate passes, at one 1.4x (Zen 4).
 constexpr int32_t kMaxMathDepth = 1;
+// Latest kernel groups a node with no operand group to join may join as a sibling. Without
+// a bound, every node of a long chain tries every group before it (quadratic); siblings
+// worth fusing are close in graph order anyway.
+constexpr int32_t kMaxSiblings = 16;
 
 bool is_view(OpKind op) {
   return op == OpKind::Broadcast || op == OpKind::Permute || op == OpKind::Slice ||
@@ -113,6 +118,12 @@ class Fuser {
   std::vector<Group> groups_;
   std::vector<bool> dead_;                  // merged into another group
   std::vector<std::set<int32_t>> deps_;     // group -> groups whose buffers it reads
+  std::vector<std::set<int32_t>> readers_;  // group -> groups that read its buffers
+  // group -> at least the largest group index it reaches (itself included): reaches() skips
+  // whatever cannot lead to its target, so a long chain's checks stay short.
+  std::vector<int32_t> upper_;
+  mutable std::vector<uint32_t> visited_;   // reaches()'s marks: the query's stamp
+  mutable uint32_t stamp_ = 0;
 
   const Node &node_of(ValueId v) const { return g_.nodes[producer_[v]]; }
   bool is_kernel_group(int32_t gid) const {
@@ -131,16 +142,32 @@ class Fuser {
 
   // Whether group `from` depends on group `to`, directly or through others.
   bool reaches(int32_t from, int32_t to) const {
+    if (++stamp_ == 0) std::fill(visited_.begin(), visited_.end(), stamp_++);
     std::vector<int32_t> stack = {from};
-    std::set<int32_t> seen;
     while (!stack.empty()) {
       int32_t at = stack.back();
       stack.pop_back();
       if (at == to) return true;
-      if (!seen.insert(at).second) continue;
+      if (visited_[at] == stamp_ || upper_[at] < to) continue;
+      visited_[at] = stamp_;
       for (int32_t d : deps_[at]) stack.push_back(d);
     }
     return false;
+  }
+
+  // Group `g` reads group `s`'s buffers; every group that reaches g now reaches s's upper.
+  void add_dep(int32_t g, int32_t s) {
+    if (g == s || !deps_[g].insert(s).second) return;
+    readers_[s].insert(g);
+    std::vector<int32_t> stack = {g};
+    const int32_t up = upper_[s];
+    while (!stack.empty()) {
+      int32_t at = stack.back();
+      stack.pop_back();
+      if (upper_[at] >= up) continue;
+      upper_[at] = up;
+      stack.insert(stack.end(), readers_[at].begin(), readers_[at].end());
+    }
   }
 
   int32_t new_group(GroupKind kind, Shape shape) {
@@ -150,6 +177,9 @@ class Fuser {
     groups_.push_back(std::move(group));
     dead_.push_back(false);
     deps_.emplace_back();
+    readers_.emplace_back();
+    upper_.push_back(static_cast<int32_t>(groups_.size() - 1));
+    visited_.push_back(0);
     return static_cast<int32_t>(groups_.size() - 1);
   }
 
@@ -256,14 +286,14 @@ class Fuser {
     group_of_[g_.nodes[n].result] = gid;
     role_[g_.nodes[n].result] = role;
     depth_[g_.nodes[n].result] = math_depth(n, gid);
-    deps_[gid].insert(sources.begin(), sources.end());
+    for (int32_t s : sources) add_dep(gid, s);
     for (ValueId o : g_.nodes[n].operands) {
       ViewChain chain = resolve_views(g_, producer_, o);
       if (chain.constant || group_of_[chain.root] >= 0) continue;
       // A cut view chain becomes a buffer of its own group: the kernel now reads that
       // group, and later merges must see the edge or they can close a cycle through it.
       materialize(chain.root);
-      if (group_of_[chain.root] >= 0) deps_[gid].insert(group_of_[chain.root]);
+      if (group_of_[chain.root] >= 0) add_dep(gid, group_of_[chain.root]);
     }
   }
 
@@ -314,8 +344,12 @@ class Fuser {
         candidates.push_back(group_of_[chain.root]);
     }
     std::sort(candidates.rbegin(), candidates.rend());
-    for (int32_t gid = static_cast<int32_t>(groups_.size()) - 1; gid >= 0; --gid)
-      if (is_kernel_group(gid) && !dead_[gid]) candidates.push_back(gid);
+    int32_t siblings = 0;
+    for (int32_t gid = static_cast<int32_t>(groups_.size()) - 1; gid >= 0 && siblings < kMaxSiblings; --gid)
+      if (is_kernel_group(gid) && !dead_[gid]) {
+        candidates.push_back(gid);
+        ++siblings;
+      }
     for (int32_t gid : candidates) {
       if (dead_[gid]) continue;
       // A reduction turns a pointwise group over its input into a row group.
@@ -392,12 +426,19 @@ class Fuser {
       sorted.roles[i] = dst.roles[order[i]];
     }
     dst = std::move(sorted);
-    deps_[into].insert(deps_[from].begin(), deps_[from].end());
+    // `into` takes over `from`'s edges, both ways.
+    const std::set<int32_t> from_deps = std::exchange(deps_[from], {});
+    const std::set<int32_t> from_readers = std::exchange(readers_[from], {});
     deps_[into].erase(from);
-    deps_[into].erase(into);
-    for (auto &d : deps_)
-      if (d.erase(from)) d.insert(into);
-    deps_[into].erase(into);
+    readers_[into].erase(from);
+    for (int32_t d : from_deps) {
+      readers_[d].erase(from);
+      add_dep(into, d);
+    }
+    for (int32_t r : from_readers) {
+      deps_[r].erase(from);
+      add_dep(r, into);
+    }
     dead_[from] = true;
     src.members.clear();
     for (int32_t m : dst.members) depth_[g_.nodes[m].result] = math_depth(m, into);  // in node order
@@ -415,7 +456,7 @@ class Fuser {
     groups_[gid].members.push_back(n);
     groups_[gid].roles.push_back(Role::Element);
     group_of_[v] = gid;
-    deps_[gid] = sources;
+    for (int32_t s : sources) add_dep(gid, s);
   }
 
   FusionPlan finish() {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "ir/diag.h"
 #include "ir/printer.h"
@@ -49,16 +50,12 @@ struct LoopDims {
 
 class Scheduler {
  public:
-  Scheduler(const ir::Graph &g, const Group &group, std::string name, ScheduleOptions options)
-      : g_(g),
-        group_(group),
-        options_(options),
-        producer_(ir::producer_nodes(g)),
-        names_(ir::print_names(g)),
-        role_of_(g.num_values(), -1) {
+  Scheduler(const ir::Graph &g, const GraphIndex &index, const Group &group, std::string name,
+            ScheduleOptions options)
+      : g_(g), group_(group), options_(options), producer_(index.producer), names_(index.names) {
     k_.name = std::move(name);
     for (size_t i = 0; i < group.members.size(); ++i)
-      role_of_[g.nodes[group.members[i]].result] = static_cast<int8_t>(group.roles[i]);
+      role_of_[g.nodes[group.members[i]].result] = group.roles[i];
     // A matmul's operands are read by the GEMM driver, not by the kernel's loads.
     const size_t first_input = group.kind == ir::GroupKind::Matmul ? 2 : 0;
     for (size_t i = first_input; i < group.inputs.size(); ++i) add_arg(group.inputs[i], false);
@@ -84,9 +81,11 @@ class Scheduler {
   const ir::Graph &g_;
   const Group &group_;
   ScheduleOptions options_;
-  std::vector<int32_t> producer_;
-  std::vector<std::string> names_;
-  std::vector<int8_t> role_of_;  // value -> Role of a member, -1 otherwise
+  const std::vector<int32_t> &producer_;
+  const std::vector<std::string> &names_;
+  // member value -> its Role; a map, not a vector over the graph's values, so that
+  // scheduling every kernel of a long graph stays linear in its size
+  std::unordered_map<ValueId, Role> role_of_;
   std::map<ValueId, int32_t> arg_of_;
   Kernel k_;
   std::vector<LoopDims> loops_;
@@ -107,13 +106,13 @@ class Scheduler {
     }
   }
 
-  bool is_member(ValueId v) const { return role_of_[v] >= 0; }
+  bool is_member(ValueId v) const { return role_of_.contains(v); }
   int64_t row_length() const {
     int64_t n = 1;
     for (int64_t d : group_.reduce_dims) n *= group_.shape[static_cast<size_t>(d)];
     return n;
   }
-  Role role(ValueId v) const { return static_cast<Role>(role_of_[v]); }
+  Role role(ValueId v) const { return role_of_.at(v); }
   bool reduced(size_t d) const {
     return std::binary_search(group_.reduce_dims.begin(), group_.reduce_dims.end(),
                               static_cast<int64_t>(d));
@@ -604,11 +603,19 @@ void Scheduler::build_row() {
 
 }  // namespace
 
-ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name,
-                    ScheduleOptions options) {
+GraphIndex::GraphIndex(const ir::Graph &g)
+    : producer(ir::producer_nodes(g)), names(ir::print_names(g)) {}
+
+ir::Kernel schedule(const ir::Graph &g, const GraphIndex &index, const ir::Group &group,
+                    std::string name, ScheduleOptions options) {
   KILN_CHECK(group.kind != ir::GroupKind::Library, "a library group has no kernel");
   if (options.vector_bytes == 0) options.vector_bytes = host_vector_bytes();
-  return Scheduler(g, group, std::move(name), options).run();
+  return Scheduler(g, index, group, std::move(name), options).run();
+}
+
+ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name,
+                    ScheduleOptions options) {
+  return schedule(g, GraphIndex(g), group, std::move(name), options);
 }
 
 int64_t host_vector_bytes() {

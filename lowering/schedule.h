@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ir/fusion.h"
 #include "ir/kernel_ir.h"
@@ -24,6 +25,18 @@ struct ScheduleOptions {
   bool streaming = true;
 };
 
+// What every kernel's schedule reads about its graph, computed once per graph (a graph of
+// many kernels would otherwise pay for the whole graph once per kernel).
+struct GraphIndex {
+  explicit GraphIndex(const ir::Graph &g);
+  std::vector<int32_t> producer;   // ir::producer_nodes(g)
+  std::vector<std::string> names;  // ir::print_names(g)
+};
+
+[[nodiscard]] ir::Kernel schedule(const ir::Graph &g, const GraphIndex &index,
+                                  const ir::Group &group, std::string name,
+                                  ScheduleOptions options = {});
+// The same for one kernel: builds the index itself.
 [[nodiscard]] ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name,
                                   ScheduleOptions options = {});
 

@@ -157,11 +157,12 @@ void print_kernels(const kiln::ir::Graph &g) {
     for (int64_t d : g.type(v).shape)
       symbolic |= std::find(witnesses.begin(), witnesses.end(), d) != witnesses.end();
   int index = 0;
+  const kiln::lower::GraphIndex graph_index(g);
   for (const kiln::ir::Group &group : plan.groups)
     if (group.kind != kiln::ir::GroupKind::Library)
       std::cout << kiln::ir::symbolize_text(
-          kiln::ir::print_kernel(kiln::lower::schedule(
-              g, group, fmt::format("{}.k{}", g.name, index++), {.streaming = !symbolic})),
+          kiln::ir::print_kernel(kiln::lower::schedule(g, graph_index, group, fmt::format("{}.k{}", g.name, index++),
+                                                       {.streaming = !symbolic})),
           witnesses, true);
 }
 
