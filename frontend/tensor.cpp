@@ -8,6 +8,7 @@
 #include "dispatch.h"
 #include "ir/diag.h"
 #include "kiln/kiln.h"
+#include "runtime/allocator.h"
 #include "runtime/execute.h"
 #include "runtime/reference/elementwise.h"
 #include "runtime/thread_pool.h"
@@ -148,5 +149,15 @@ std::ostream &operator<<(std::ostream &os, const Tensor &t) { return os << t.str
 
 int num_threads() { return runtime::num_threads(); }
 void set_num_threads(int n) { runtime::set_num_threads(n); }
+
+MemoryStats memory_stats() {
+  const runtime::AllocatorStats s = runtime::allocator_stats();
+  return {.live_bytes = s.live_bytes,
+          .peak_live_bytes = s.peak_live_bytes,
+          .cached_bytes = s.cached_bytes,
+          .cache_limit_bytes = runtime::cache_limit()};
+}
+void empty_cache() { runtime::empty_cache(); }
+void set_cache_limit(int64_t bytes) { runtime::set_cache_limit(bytes); }
 
 }  // namespace kiln

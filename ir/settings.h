@@ -10,6 +10,9 @@
 //                     The kernel groups go to fused.txt, not .kir: their `call` lines and
 //                     `kernel` blocks (which name the caller's values) are a report, not IR
 //                     that the parser reads.
+//   KILN_CACHED_MEMORY_MB  freed tensor memory the caching allocator keeps for reuse, in
+//                     MiB (0: none); anything but a non-negative integer is ignored with a
+//                     warning                                      default: 2048
 // Values are read once, on first use.
 #pragma once
 
@@ -47,6 +50,8 @@ void set_log_sink(std::function<void(std::string_view topic, std::string_view li
 constexpr int kMaxThreads = 1024;
 // KILN_NUM_THREADS (capped at kMaxThreads), or 0 when unset or not a positive integer.
 [[nodiscard]] int env_num_threads();
+// KILN_CACHED_MEMORY_MB in bytes, or `fallback` when unset or not a non-negative integer.
+[[nodiscard]] int64_t env_cached_memory_bytes(int64_t fallback);
 [[nodiscard]] std::string dump_dir();  // KILN_DUMP_DIR, or "" when unset
 void set_dump_dir(std::string dir);    // overrides KILN_DUMP_DIR ("" turns dumping off)
 

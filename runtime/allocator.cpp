@@ -2,6 +2,7 @@
 // the cache is capped so a program that changes sizes cannot hoard memory.
 #include "runtime/allocator.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdlib>
 #include <mutex>
@@ -10,12 +11,13 @@
 #include <vector>
 
 #include "ir/diag.h"
+#include "ir/settings.h"
 
 namespace kiln::runtime {
 namespace {
 
 constexpr size_t kAlignment = 64;
-constexpr size_t kMaxCachedBytes = size_t{2} << 30;
+constexpr int64_t kDefaultCachedBytes = int64_t{2} << 30;
 
 size_t size_class(size_t bytes) {
   if (bytes <= 256) return 256;
@@ -28,7 +30,24 @@ struct Cache {
   std::mutex mutex;
   std::unordered_map<size_t, std::vector<void *>> free_blocks;
   AllocatorStats stats;
+  int64_t limit = env_cached_memory_bytes(kDefaultCachedBytes);
 };
+
+// Frees cached blocks, largest first, until the cache holds at most `keep` bytes.
+void trim(Cache &c, int64_t keep) {
+  std::vector<size_t> sizes;
+  for (const auto &[size, blocks] : c.free_blocks) sizes.push_back(size);
+  std::sort(sizes.rbegin(), sizes.rend());
+  for (size_t size : sizes) {
+    std::vector<void *> &blocks = c.free_blocks[size];
+    while (!blocks.empty() && c.stats.cached_bytes > keep) {
+      std::free(blocks.back());
+      blocks.pop_back();
+      c.stats.cached_bytes -= static_cast<int64_t>(size);
+    }
+    if (blocks.empty()) c.free_blocks.erase(size);
+  }
+}
 
 Cache &cache() {
   static Cache *c = new Cache();  // never destroyed: tensors may outlive static teardown
@@ -70,7 +89,7 @@ void release(void *ptr, size_t bytes) {
   Cache &c = cache();
   std::lock_guard lock(c.mutex);
   c.stats.live_bytes -= static_cast<int64_t>(size);
-  if (c.stats.cached_bytes + static_cast<int64_t>(size) > static_cast<int64_t>(kMaxCachedBytes)) {
+  if (c.stats.cached_bytes + static_cast<int64_t>(size) > c.limit) {
     std::free(ptr);
     return;
   }
@@ -91,10 +110,20 @@ void reset_peak_live_bytes() {
 void empty_cache() {
   Cache &c = cache();
   std::lock_guard lock(c.mutex);
-  for (auto &[size, blocks] : c.free_blocks)
-    for (void *p : blocks) std::free(p);
-  c.free_blocks.clear();
-  c.stats.cached_bytes = 0;
+  trim(c, 0);
+}
+
+void set_cache_limit(int64_t bytes) {
+  if (bytes < 0) fail("set_cache_limit: expected a non-negative number of bytes, got {}", bytes);
+  Cache &c = cache();
+  std::lock_guard lock(c.mutex);
+  c.limit = bytes;
+  trim(c, bytes);
+}
+
+int64_t cache_limit() {
+  std::lock_guard lock(cache().mutex);
+  return cache().limit;
 }
 
 }  // namespace kiln::runtime

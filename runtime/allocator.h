@@ -39,5 +39,9 @@ struct AllocatorStats {
 [[nodiscard]] AllocatorStats allocator_stats();
 void reset_peak_live_bytes();
 void empty_cache();  // returns every cached block to the system
+// Most bytes the free lists may hold (KILN_CACHED_MEMORY_MB, default 2 GiB); a lower
+// limit frees cached blocks now. 0 turns caching off.
+void set_cache_limit(int64_t bytes);
+[[nodiscard]] int64_t cache_limit();
 
 }  // namespace kiln::runtime

@@ -232,6 +232,21 @@ TEST_SUITE("compile") {
     auto c = compile([](std::vector<Tensor> ps) { return cat(ps, 0) * 2.0; }, {.name = "c"});
     CHECK(sum(c(parts)).item<float>() == 6000);
   }
+
+  TEST_CASE("the allocator's cache can be emptied and capped") {
+    const int64_t limit = memory_stats().cache_limit_bytes;
+    { Tensor big = zeros({1 << 20}); }  // 4 MiB freed into the cache
+    CHECK(memory_stats().cached_bytes >= (int64_t{4} << 20));
+    empty_cache();
+    CHECK(memory_stats().cached_bytes == 0);
+    set_cache_limit(int64_t{1} << 20);  // 1 MiB: a 4 MiB block is not kept
+    { Tensor big = zeros({1 << 20}); }
+    CHECK(memory_stats().cached_bytes <= (int64_t{1} << 20));
+    CHECK(memory_stats().cache_limit_bytes == (int64_t{1} << 20));
+    CHECK(error_message([] { set_cache_limit(-1); }) ==
+          "set_cache_limit: expected a non-negative number of bytes, got -1");
+    set_cache_limit(limit);
+  }
 }
 
 }  // namespace kiln::test

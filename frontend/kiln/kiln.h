@@ -13,4 +13,19 @@ namespace kiln {
 [[nodiscard]] int num_threads();
 void set_num_threads(int n);
 
+// The caching allocator keeps freed tensor memory for reuse (so repeated ops of one size
+// do not page-fault fresh memory), up to a limit: KILN_CACHED_MEMORY_MB at start-up,
+// default 2048. Like torch.cuda's memory_stats / empty_cache.
+struct MemoryStats {
+  int64_t live_bytes = 0;       // held by tensors and programs now
+  int64_t peak_live_bytes = 0;  // the most held at once so far
+  int64_t cached_bytes = 0;     // freed, kept for reuse
+  int64_t cache_limit_bytes = 0;
+};
+[[nodiscard]] MemoryStats memory_stats();
+// Returns every cached block to the system; live tensors are untouched.
+void empty_cache();
+// Most bytes the cache keeps from now on (0: none); a lower limit frees blocks now.
+void set_cache_limit(int64_t bytes);
+
 }  // namespace kiln
