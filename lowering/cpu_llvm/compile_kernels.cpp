@@ -30,6 +30,18 @@ namespace {
 
 std::atomic<CompileFault> injected_fault{CompileFault::None};
 
+// A little memory held back while compiling and freed when memory runs out, so that the
+// out-of-memory message itself can still be built (it was std::bad_alloc in 2 of 49 limits).
+constexpr size_t kReserveBytes = size_t{64} << 10;
+std::atomic<char *> reserve{nullptr};
+
+void hold_reserve() {
+  if (reserve.load() != nullptr) return;
+  char *fresh = new (std::nothrow) char[kReserveBytes];
+  char *none = nullptr;
+  if (!reserve.compare_exchange_strong(none, fresh)) delete[] fresh;
+}
+
 double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
       .count();
@@ -134,6 +146,11 @@ std::string kernel_names(std::span<const ir::Kernel> kernels) {
   return fmt::format("{} kernels ({})", kernels.size(), names);
 }
 
+[[noreturn]] void fail_out_of_memory(const char *doing, std::span<const ir::Kernel> kernels) {
+  delete[] reserve.exchange(nullptr);
+  fail("cpu backend: out of memory while {} {}", doing, kernel_names(kernels));
+}
+
 }  // namespace
 
 CpuTarget host_target() { return Jit::instance().host(); }
@@ -156,6 +173,7 @@ CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels,
   static std::atomic<int64_t> next_module{0};
   Jit &jit = Jit::instance();
   const CompileFault fault = injected_fault.exchange(CompileFault::None);
+  hold_reserve();
   CompiledKernels out;
   const int64_t id = next_module++;
   std::vector<std::string> symbols;
@@ -188,7 +206,7 @@ CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels,
     emit_object(b, fault == CompileFault::Codegen);
     out.codegen_ms = ms_since(start);
   } catch (const std::bad_alloc &) {
-    fail("cpu backend: out of memory while generating code for {}", kernel_names(kernels));
+    fail_out_of_memory("generating code for", kernels);
   } catch (const Error &) {
     delete build;  // thrown by kiln, or an llvm::Error: LLVM's objects are whole
     throw;
@@ -220,7 +238,7 @@ CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels,
     throw;  // an llvm::Error: ORC is whole, and removing the tracker frees what was added
   } catch (const std::bad_alloc &) {
     owner->abandon();
-    fail("cpu backend: out of memory while linking {}", kernel_names(kernels));
+    fail_out_of_memory("linking", kernels);
   } catch (const std::exception &e) {
     owner->abandon();
     fail("cpu backend: the JIT failed while linking {}: {}", kernel_names(kernels), e.what());

@@ -67,12 +67,19 @@ int64_t vector_bytes(const std::string &features) {
 Jit &Jit::instance() {
   // Never destroyed: compiled functions in the user's own statics may release their code
   // after every function-local static here is gone.
-  static Jit *jit = new Jit();
+  static Jit *jit = [] {
+    try {
+      return new Jit();
+    } catch (const std::bad_alloc &) {  // the next call tries again
+      fail("cpu backend: out of memory while starting the JIT");
+    }
+  }();
   return *jit;
 }
 
 Jit::Jit() : host_builder_(detect_host()) {
-  llvm::install_bad_alloc_error_handler(throw_bad_alloc);
+  static const bool handled = (llvm::install_bad_alloc_error_handler(throw_bad_alloc), true);
+  (void)handled;
   host_.cpu = host_builder_.getCPU();
   host_.features = host_builder_.getFeatures().getString();
   host_.vector_bytes = vector_bytes(host_.features);
