@@ -204,9 +204,10 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   const int index = traces++;
   auto entry = std::make_shared<Entry>();
   entry->guards = guards::GuardSet::capture(f.descs, f.names, {}, f.params);
-  Traced traced;
   try {
-    traced = trace_graph(args, f, invoke, {}, {});
+    Traced traced = trace_graph(args, f, invoke, {}, {});
+    optimise(*entry, std::move(traced), index, ms_since(t0));
+    if (options.backend == Backend::Cpu && have_cpu_backend()) lower(*entry, index);
   } catch (const tracer::GraphBreak &brk) {
     entry->break_op = brk.op();
     entry->break_reason = brk.reason();
@@ -214,10 +215,6 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
       log_line(LogTopic::Breaks, fmt::format("{}: graph break at '{}': {}; this guard set runs eagerly",
                                              options.name, brk.op(), brk.reason()));
     return entry;
-  }
-  try {
-    optimise(*entry, std::move(traced), index, ms_since(t0));
-    if (options.backend == Backend::Cpu && have_cpu_backend()) lower(*entry, index);
   } catch (const InternalError &e) {
     // A bug in kiln must not cost the user a wrong answer or their process: this guard
     // set runs eagerly, and the user hears about it once per function.
@@ -391,7 +388,14 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
     inputs.reserve(f.tensors.size() + entry->captured.size());
     for (const Tensor *t : f.tensors) inputs.push_back(&t->impl());
     for (const runtime::Array &c : entry->captured) inputs.push_back(&c);
-    outs = program->run(inputs);
+    try {
+      outs = program->run(inputs);
+    } catch (const InternalError &e) {
+      // Compiled programs do not write their inputs, so running eagerly now is safe.
+      if (!state_->warned_internal.exchange(true))
+        warn(fmt::format("{}: a compiled call failed, so it runs eagerly: {}", opt.name, e.what()));
+      return invoke(args);
+    }
   } else {
     std::vector<runtime::Array> inputs;
     inputs.reserve(f.tensors.size() + entry->captured.size());

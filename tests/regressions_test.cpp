@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "log_capture.h"
+#include "tracer/trace.h"
 
 namespace kiln::test {
 namespace {
@@ -246,6 +247,30 @@ TEST_SUITE("compile") {
     CHECK(error_message([] { set_cache_limit(-1); }) ==
           "set_cache_limit: expected a non-negative number of bytes, got -1");
     set_cache_limit(limit);
+  }
+
+  TEST_CASE("an internal error while compiling runs that guard set eagerly, once said") {
+    LogCapture logs("");
+    // A failed check inside kiln, as a bug in the tracer or a pass would raise it.
+    auto f = compile(
+        [](Tensor x) {
+          KILN_CHECK(tracer::active() == nullptr, "injected for the test");
+          return x + 1.0;
+        },
+        {.name = "f"});
+    KILN_CHECK_CLOSE(f(ones({3})), full({3}, 2.0), Tolerance{});
+    KILN_CHECK_CLOSE(f(ones({3})), full({3}, 2.0), Tolerance{});
+    const Explanation ex = explain(f, ones({3}));
+    REQUIRE(ex.entries.size() == 1);
+    CHECK_FALSE(ex.entries[0].compiled);
+    CHECK(ex.entries[0].break_op.empty());
+    CHECK(ex.entries[0].break_reason.find("internal error at ") == 0);
+    CHECK(ex.str().find("  not compiled: internal error at ") != std::string::npos);
+    const std::vector<std::string> lines = logs.lines();
+    REQUIRE(lines.size() == 2);  // said once, with its note line
+    CHECK(lines[0].starts_with("warning: f: kiln failed to compile this function, so it runs eagerly: internal "
+                               "error at "));
+    CHECK(lines[0].ends_with("injected for the test"));
   }
 }
 
