@@ -217,7 +217,9 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
     return entry;
   } catch (const InternalError &e) {
     // A bug in kiln must not cost the user a wrong answer or their process: this guard
-    // set runs eagerly, and the user hears about it once per function.
+    // set runs eagerly, and the user hears about it once per function. Tests and fuzzers
+    // run strict, so that such a bug fails them instead of hiding behind eager.
+    if (strict_internal_errors()) throw;
     auto fallback = std::make_shared<Entry>();
     fallback->guards = std::move(entry->guards);
     fallback->break_reason = e.what();  // no op: nothing in the user's function broke
@@ -297,12 +299,24 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
   }
   if (hit) return hit;  // another thread compiled it meanwhile
   size_t count;
+  std::vector<std::string> stale;
   {
-    std::shared_lock lock(entries_mutex);
-    count = entries.size();
+    // Stale entries go (with the old tensors they hold) but still count toward the limit.
+    std::unique_lock lock(entries_mutex);
+    std::vector<const Entry *> gone;
+    for (const auto &e : entries)
+      if (e->stale()) {
+        gone.push_back(e.get());
+        stale.push_back(e->stale_reason());
+      }
+    std::erase_if(entries, [&](const auto &e) { return std::find(gone.begin(), gone.end(), e.get()) != gone.end(); });
+    stale_entries += stale.size();
+    count = entries.size() + stale_entries;
   }
   if (count > 0) {
     std::vector<std::string> reasons = miss_reasons(f);
+    for (std::string &s : stale)
+      if (std::find(reasons.begin(), reasons.end(), s) == reasons.end()) reasons.insert(reasons.begin(), std::move(s));
     if (!rejected.empty()) reasons.insert(reasons.begin(), rejected);
     const std::string why = fmt::format("{}", fmt::join(reasons, "; "));
     if (options.stance == Stance::FailOnRecompile)
@@ -392,6 +406,7 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
       outs = program->run(inputs);
     } catch (const InternalError &e) {
       // Compiled programs do not write their inputs, so running eagerly now is safe.
+      if (strict_internal_errors()) throw;
       if (!state_->warned_internal.exchange(true))
         warn(fmt::format("{}: a compiled call failed, so it runs eagerly: {}", opt.name, e.what()));
       return invoke(args);
@@ -430,7 +445,6 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
     out.break_op = e->break_op;
     out.break_reason = e->break_reason;
     out.captures = e->captures;
-    out.stale = e->stale_reason();
     const std::vector<int64_t> witnesses = e->dynamic ? e->dynamic->witnesses : std::vector<int64_t>{};
     if (e->dynamic) {
       out.symbols = e->guards.num_symbols();
@@ -478,12 +492,6 @@ std::string Explanation::str() const {
     if (!e.compiled && e.break_op.empty()) out += fmt::format("  not compiled: {}\n", e.break_reason);
     if (!e.compiled && !e.break_op.empty())
       out += fmt::format("  graph break at '{}': {}\n", e.break_op, e.break_reason);
-    if (!e.stale.empty()) {
-      std::string stale = e.stale;
-      for (size_t at = stale.find('\n'); at != std::string::npos; at = stale.find('\n', at + 1))
-        stale.insert(at + 1, "  ");
-      out += fmt::format("  stale: {}\n", stale);
-    }
     out += "  guards:\n";
     for (const std::string &g : e.guards) out += "    " + g + "\n";
     if (!e.captures.empty()) out += "  captured:\n";

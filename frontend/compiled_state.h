@@ -103,6 +103,7 @@ struct CompiledCore::State {
   int traces = 0;
   std::set<DimList> failed_dynamic;  // candidate dims tried in vain
   DimList last_dynamic;              // the dims of the latest dynamic entry made
+  size_t stale_entries = 0;          // entries dropped as stale, counted toward the limit
 
   // The entry whose guards hold. A dynamic entry comes with its instance for the call's
   // sizes, or with none when those sizes are new (`bindings` then holds them).

@@ -66,8 +66,9 @@ Tensor arange(Scalar start, Scalar end, Scalar step, std::optional<DType> dtype)
   if (st == 0) fail("arange: step must be nonzero");
   if (!std::isfinite(s) || !std::isfinite(e) || !std::isfinite(st))
     fail("arange: start, end and step must be finite, got {}, {}, {}", s, e, st);
-  if ((st > 0 && e < s) || (st < 0 && e > s))
-    fail("arange: step {} moves away from end: start={} end={}", st, s, e);
+  const bool away = any_float ? (st > 0 && e < s) || (st < 0 && e > s)
+                              : ceil_div128(end.to_int(), start.to_int(), step.to_int()) < 0;  // exact
+  if (away) fail("arange: step {} moves away from end: start={} end={}", st, s, e);
   // Integer arguments count exactly (in 128 bits: end - start may not fit int64).
   const double count = any_float ? std::ceil((e - s) / st)
                                  : static_cast<double>(ceil_div128(end.to_int(), start.to_int(), step.to_int()));

@@ -160,6 +160,9 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(
     return entry;
   } catch (const tracer::GraphBreak &brk) {
     why = fmt::format("tracing with symbolic sizes stopped at '{}'", brk.op());
+  } catch (const InternalError &) {
+    if (strict_internal_errors()) throw;
+    why = "kiln hit an internal error compiling the symbolic entry";
   } catch (const std::exception &e) {
     const std::string_view msg = e.what();
     why = fmt::format("tracing with symbolic sizes failed: {}",

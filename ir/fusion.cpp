@@ -23,7 +23,7 @@ constexpr size_t kMaxKernelMembers = 48;
 // bound (too little independent work in flight): at two, W9-100 ran at 0.75x eager's
 // separate passes, at one 1.4x (Zen 4).
 constexpr int32_t kMaxMathDepth = 1;
-// Latest kernel groups a node with no operand group to join may join as a sibling. Without
+// Latest groups (of any kind) among which a node may find a sibling kernel to join. Without
 // a bound, every node of a long chain tries every group before it (quadratic); siblings
 // worth fusing are close in graph order anyway.
 constexpr int32_t kMaxSiblings = 16;
@@ -344,12 +344,9 @@ class Fuser {
         candidates.push_back(group_of_[chain.root]);
     }
     std::sort(candidates.rbegin(), candidates.rend());
-    int32_t siblings = 0;
-    for (int32_t gid = static_cast<int32_t>(groups_.size()) - 1; gid >= 0 && siblings < kMaxSiblings; --gid)
-      if (is_kernel_group(gid) && !dead_[gid]) {
-        candidates.push_back(gid);
-        ++siblings;
-      }
+    const int32_t newest = static_cast<int32_t>(groups_.size()) - 1;
+    for (int32_t gid = newest; gid >= 0 && gid > newest - kMaxSiblings; --gid)
+      if (is_kernel_group(gid) && !dead_[gid]) candidates.push_back(gid);
     for (int32_t gid : candidates) {
       if (dead_[gid]) continue;
       // A reduction turns a pointwise group over its input into a row group.

@@ -122,6 +122,19 @@ int env_num_threads() {
   return 0;
 }
 
+namespace {
+std::atomic<bool> &strict_flag() {
+  static std::atomic<bool> flag = [] {
+    const char *env = std::getenv("KILN_STRICT");
+    return env != nullptr && std::string_view(env) == "1";
+  }();
+  return flag;
+}
+}  // namespace
+
+bool strict_internal_errors() { return strict_flag().load(std::memory_order_relaxed); }
+void set_strict_internal_errors(bool on) { strict_flag().store(on); }
+
 int64_t env_cached_memory_bytes(int64_t fallback) {
   const char *env = std::getenv("KILN_CACHED_MEMORY_MB");
   if (env == nullptr) return fallback;

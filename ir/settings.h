@@ -13,6 +13,8 @@
 //   KILN_CACHED_MEMORY_MB  freed tensor memory the caching allocator keeps for reuse, in
 //                     MiB (0: none); anything but a non-negative integer is ignored with a
 //                     warning                                      default: 2048
+//   KILN_STRICT       1: an internal error while compiling is thrown to the caller, not
+//                     answered by running eagerly (for tests and fuzzers)   default: 0
 // Values are read once, on first use.
 #pragma once
 
@@ -50,6 +52,10 @@ void set_log_sink(std::function<void(std::string_view topic, std::string_view li
 constexpr int kMaxThreads = 1024;
 // KILN_NUM_THREADS (capped at kMaxThreads), or 0 when unset or not a positive integer.
 [[nodiscard]] int env_num_threads();
+// Whether a kiln::InternalError while compiling or running a compiled function is rethrown
+// (KILN_STRICT=1; tests and fuzzers turn it on) instead of running the function eagerly.
+[[nodiscard]] bool strict_internal_errors();
+void set_strict_internal_errors(bool on);
 // KILN_CACHED_MEMORY_MB in bytes, or `fallback` when unset or not a non-negative integer.
 [[nodiscard]] int64_t env_cached_memory_bytes(int64_t fallback);
 [[nodiscard]] std::string dump_dir();  // KILN_DUMP_DIR, or "" when unset

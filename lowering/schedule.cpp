@@ -112,7 +112,11 @@ class Scheduler {
     for (int64_t d : group_.reduce_dims) n *= group_.shape[static_cast<size_t>(d)];
     return n;
   }
-  Role role(ValueId v) const { return role_of_.at(v); }
+  Role role(ValueId v) const {
+    const auto it = role_of_.find(v);
+    KILN_CHECK(it != role_of_.end(), "@{}: %{} is not a member of kernel {}", g_.name, names_[v], k_.name);
+    return it->second;
+  }
   bool reduced(size_t d) const {
     return std::binary_search(group_.reduce_dims.begin(), group_.reduce_dims.end(),
                               static_cast<int64_t>(d));

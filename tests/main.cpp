@@ -1,3 +1,12 @@
-// doctest's main for the kiln test executable.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+// doctest's main for the kiln test executable. The tests run strict: a kiln::InternalError
+// fails the test that hit it instead of running that function eagerly.
+#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+
+#include "ir/settings.h"
+
+int main(int argc, char **argv) {
+  kiln::set_strict_internal_errors(true);
+  doctest::Context context(argc, argv);
+  return context.run();
+}

@@ -21,7 +21,15 @@ Trace::Trace(std::string graph_name) { graph.name = std::move(graph_name); }
 ir::ValueId Trace::capture(const std::shared_ptr<const void> &owner, const runtime::Array &array) {
   auto [it, fresh] = captured_ids_.try_emplace(owner.get(), -1);
   if (!fresh) return it->second;
-  it->second = graph.add_input(fmt::format("captured{}", captured.size()), array.type());
+  // The next free name: an argument may itself be called captured0.
+  std::string name;
+  for (size_t k = captured.size();; ++k) {
+    name = fmt::format("captured{}", k);
+    bool used = false;
+    for (ir::ValueId v : graph.inputs) used |= graph.value(v).name == name;
+    if (!used) break;
+  }
+  it->second = graph.add_input(name, array.type());
   captured.push_back(array);
   owners_.push_back(owner);
   return it->second;

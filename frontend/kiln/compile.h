@@ -48,9 +48,9 @@ struct Explanation {
     std::string break_op, break_reason;  // why, when not compiled
     // What the trace took from outside the arguments: tensors from the function's closure
     // (bound to their storage at trace time: in-place writes are seen, reassigning the
-    // variable retraces) and scalar constants (fixed at trace time).
+    // variable drops the entry at the next call and retraces) and scalar constants (fixed
+    // at trace time).
     std::vector<std::string> captures;
-    std::string stale;  // non-empty: a captured tensor's owner is gone; the entry is not used
     std::string graph;                // optimised IR text, when compiled
     std::vector<std::pair<std::string, int>> op_counts;  // op name -> nodes, sorted by name
     std::string fused;      // the kernel groups (Backend::Cpu), as IR text
