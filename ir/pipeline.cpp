@@ -1,5 +1,6 @@
 // Pass pipelines: the pass table from ir/passes/passes.def, the default pipeline, and the
-// runner that logs each step and verifies after it in debug builds.
+// runner that logs each step and verifies before and after it when KILN_VERIFY is on (the
+// default in debug builds).
 #include "ir/pipeline.h"
 
 #include <fmt/format.h>
@@ -57,11 +58,11 @@ std::string_view default_pipeline() { return "decompose,small-matmul,simplify,fo
 void run_pipeline(Graph &g, std::string_view pipeline, const PassObserver &observer) {
   std::vector<const Pass *> passes;  // resolve every name before running anything
   for (std::string_view name : split_names(pipeline)) passes.push_back(&find_pass(name));
+  const bool verifying = verify_passes();
+  if (verifying) verify(g);
   for (const Pass *pass : passes) {
     bool changed = pass->run(g);
-#ifndef NDEBUG
-    verify(g);
-#endif
+    if (verifying) verify(g);
     if (log_enabled(LogTopic::Passes))
       log_line(LogTopic::Passes,
                fmt::format("@{}: {}: {}", g.name, pass->name, changed ? "changed" : "unchanged"));

@@ -17,7 +17,8 @@ namespace kiln::ir {
 // Called after each pass with its name, whether it changed the graph, and the graph.
 using PassObserver = std::function<void(std::string_view pass, bool changed, const Graph &g)>;
 
-// Runs the named passes in order (verifying after each in debug builds); throws
+// Runs the named passes in order (verifying the graph first and after each pass when
+// verify_passes() is on: KILN_VERIFY=1, or a debug build); throws
 // kiln::Error for an unknown pass name, listing the known ones.
 void run_pipeline(Graph &g, std::string_view pipeline, const PassObserver &observer = {});
 

@@ -179,4 +179,26 @@ void set_dump_dir(std::string dir) {
   d.dir = std::move(dir);
 }
 
+namespace {
+
+#ifdef NDEBUG
+constexpr bool kVerifyByDefault = false;
+#else
+constexpr bool kVerifyByDefault = true;
+#endif
+
+std::atomic<bool> &verify_setting() {
+  static std::atomic<bool> *on = [] {
+    const char *env = std::getenv("KILN_VERIFY");
+    return new std::atomic<bool>(env == nullptr ? kVerifyByDefault : std::string_view(env) == "1");
+  }();
+  return *on;
+}
+
+}  // namespace
+
+bool verify_passes() { return verify_setting().load(std::memory_order_relaxed); }
+
+void set_verify_passes(bool on) { verify_setting() = on; }
+
 }  // namespace kiln

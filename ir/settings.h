@@ -15,6 +15,8 @@
 //                     warning                                      default: 2048
 //   KILN_STRICT       1: an internal error while compiling is thrown to the caller, not
 //                     answered by running eagerly (for tests and fuzzers)   default: 0
+//   KILN_VERIFY       1: run the IR verifier before and after every pass   default: debug builds 1,
+//                     release builds 0 (the fuzzer and the differential tests turn it on)
 // Values are read once, on first use.
 #pragma once
 
@@ -60,5 +62,7 @@ void set_strict_internal_errors(bool on);
 [[nodiscard]] int64_t env_cached_memory_bytes(int64_t fallback);
 [[nodiscard]] std::string dump_dir();  // KILN_DUMP_DIR, or "" when unset
 void set_dump_dir(std::string dir);    // overrides KILN_DUMP_DIR ("" turns dumping off)
+[[nodiscard]] bool verify_passes();    // KILN_VERIFY, or the build's default when unset
+void set_verify_passes(bool on);       // overrides KILN_VERIFY for this process
 
 }  // namespace kiln

@@ -1,28 +1,46 @@
-// kiln-fuzz: the differential fuzzer on the command line. Runs seeded random programs
-// eagerly and through compile(), prints a summary and each shrunk reproducer; exit 1 on any.
+// kiln-fuzz: the differential fuzzer on the command line. Each program runs in a forked
+// child (the parent never starts kiln's runtime, so forking is safe), so an abort, a crash
+// or a hang is a finding like a mismatch; each finding is shrunk and printed; exit 1 on any.
 #include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <iostream>
 #include <string>
 
 #include "ir/diag.h"
+#include "ir/pipeline.h"
 #include "ir/printer.h"
 #include "tests/fuzz/differential.h"
+#include "tests/fuzz/frontend_calls.h"
+#include "tests/fuzz/shrink.h"
 
 namespace {
 
+namespace fuzz = kiln::test::fuzz;
+
 constexpr const char *kUsage =
-    "usage: kiln-fuzz [--seed N] [--count N | --minutes M] [--print]\n"
+    "usage: kiln-fuzz [--seed N] [--count N | --minutes M] [--timeout S] [--no-fork] [--print]\n"
     "  runs programs for seeds N, N+1, ... (default 1, 1000 programs), each eagerly and\n"
-    "  compiled; prints each mismatch shrunk to a reproducer and exits 1 if there was one;\n"
-    "  --print also prints every program before it runs\n";
+    "  compiled (backends cpu and reference, 1 and 2 threads, static and dynamic, the IR\n"
+    "  verifier on), and a random linear or matmul call through the API (0-size dims too);\n"
+    "  prints each finding shrunk to a reproducer and exits 1 if there was one.\n"
+    "  Each program runs in a child process, so an abort, a crash or a hang (over --timeout\n"
+    "  seconds, default 120) is a finding; --no-fork runs them in this process instead;\n"
+    "  --print also prints every program before it runs\n"
+    "exit codes: 0 no finding, 1 findings, 2 usage error\n";
 
 struct Options {
   uint64_t seed = 1;
   int64_t count = 1000;
   double minutes = 0;  // > 0: run until time is up instead of `count` programs
+  unsigned timeout = 120;
+  bool fork = true;
   bool print = false;
 };
 
@@ -35,19 +53,131 @@ Options parse_args(int argc, char **argv) {
       return argv[++i];
     };
     try {
-      if (a == "--seed") o.seed = std::stoull(value());
-      else if (a == "--count") o.count = std::stoll(value());
-      else if (a == "--minutes") o.minutes = std::stod(value());
-      else if (a == "--print") o.print = true;
+      if (a == "--seed")
+        o.seed = std::stoull(value());
+      else if (a == "--count")
+        o.count = std::stoll(value());
+      else if (a == "--minutes")
+        o.minutes = std::stod(value());
+      else if (a == "--timeout")
+        o.timeout = static_cast<unsigned>(std::stoul(value()));
+      else if (a == "--no-fork")
+        o.fork = false;
+      else if (a == "--print")
+        o.print = true;
       else if (a == "--help" || a == "-h") {
         std::cout << kUsage;
         std::exit(0);
-      } else kiln::fail("kiln-fuzz: unexpected argument '{}'\n{}", a, kUsage);
+      } else
+        kiln::fail("kiln-fuzz: unexpected argument '{}'\n{}", a, kUsage);
     } catch (const std::logic_error &) {  // stoull and friends
       kiln::fail("kiln-fuzz: bad number for {}\n{}", a, kUsage);
     }
   }
   return o;
+}
+
+std::string read_all(FILE *f) {
+  std::string text;
+  std::rewind(f);
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  return text;
+}
+
+// How a child ended: its exit status (0 pass, 1 finding) or the signal that ended it.
+struct Child {
+  int exit_code = -1;
+  int signal = 0;
+  std::string out;  // what the child wrote to its report
+  std::string err;  // its stderr (kiln's internal-error line)
+};
+
+// Runs `body` in a forked child with `timeout` seconds to live; its return value is the
+// child's exit status.
+Child in_child(const std::function<int(FILE *report)> &body, unsigned timeout) {
+  FILE *out = std::tmpfile(), *err = std::tmpfile();
+  if (out == nullptr || err == nullptr) kiln::fail("kiln-fuzz: cannot create a temporary file");
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) kiln::fail("kiln-fuzz: fork failed: {}", std::strerror(errno));
+  if (pid == 0) {
+    dup2(fileno(err), STDERR_FILENO);
+    alarm(timeout);
+    int rc = 3;
+    try {
+      rc = body(out);
+    } catch (const std::exception &e) {
+      std::fprintf(stderr, "kiln-fuzz: child threw: %s\n", e.what());
+    }
+    std::fflush(nullptr);
+    _exit(rc);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  Child c;
+  if (WIFEXITED(status)) c.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) c.signal = WTERMSIG(status);
+  c.out = read_all(out);
+  c.err = read_all(err);
+  return c;
+}
+
+std::string first_lines(const std::string &text, int n) {
+  size_t at = 0;
+  for (int i = 0; i < n; ++i) {
+    at = text.find('\n', at);
+    if (at == std::string::npos) return text;
+    ++at;
+  }
+  return text.substr(0, at);
+}
+
+// A program whose child died: shrunk (each candidate in its own child) while it still dies
+// of the same signal.
+std::string crash_report(uint64_t seed, const Child &first, unsigned timeout) {
+  const kiln::ir::Graph g = fuzz::generate(seed);
+  auto dies = [&](const kiln::ir::Graph &c) {
+    return in_child([&](FILE *) { return fuzz::differential_check(c, seed).empty() ? 0 : 1; },
+                    timeout);
+  };
+  const kiln::ir::Graph reduced = fuzz::shrink(
+      g, [&](const kiln::ir::Graph &c) { return dies(c).signal == first.signal; }, 400);
+  const Child last = dies(reduced);
+  return fmt::format(
+      "seed {}: the check died of signal {} ({}){}\n"
+      "reduced from {} to {} instruction(s); the reduced program's stderr:\n{}\n"
+      "replay (save the IR below as repro.kir):\n"
+      "  KILN_VERIFY=1 build/tools/kiln-opt repro.kir --passes={} --check --seed={}\n{}",
+      seed, first.signal, strsignal(first.signal),
+      first.signal == SIGALRM ? fmt::format(": no result within {} s", timeout) : "",
+      g.nodes.size(), reduced.nodes.size(), first_lines(last.err, 4), kiln::ir::default_pipeline(),
+      seed, kiln::ir::print(reduced));
+}
+
+// One program: "" when it passes, else its report.
+std::string check_one(uint64_t seed, const Options &o) {
+  auto findings = [seed] {
+    std::string report;
+    if (std::optional<fuzz::Failure> f = fuzz::fuzz_one(seed)) report = f->report;
+    if (std::string what = fuzz::frontend_check(seed); !what.empty())
+      report += fmt::format("seed {}: frontend call {}\n", seed, what);
+    return report;
+  };
+  auto body = [&](FILE *report) {
+    const std::string text = findings();
+    std::fputs(text.c_str(), report);
+    return text.empty() ? 0 : 1;
+  };
+  if (!o.fork) return findings();
+  Child c = in_child(body, o.timeout);
+  if (c.signal != 0) return crash_report(seed, c, o.timeout);
+  if (c.exit_code == 0) return "";
+  if (c.exit_code == 1) return c.out;
+  return fmt::format("seed {}: the check exited with status {}:\n{}", seed, c.exit_code,
+                     first_lines(c.err, 4));
 }
 
 int run(const Options &o) {
@@ -59,13 +189,14 @@ int run(const Options &o) {
     if (o.minutes > 0 ? elapsed() >= o.minutes * 60 : programs >= o.count) break;
     ++programs;
     if (o.print)
-      std::cout << "# seed " << seed << "\n" << kiln::ir::print(kiln::test::fuzz::generate(seed)) << std::flush;
-    if (std::optional<kiln::test::fuzz::Failure> f = kiln::test::fuzz::fuzz_one(seed)) {
+      std::cout << "# seed " << seed << "\n" << kiln::ir::print(fuzz::generate(seed)) << std::flush;
+    if (std::string report = check_one(seed, o); !report.empty()) {
       ++failures;
-      std::cout << "--- mismatch " << failures << "\n" << f->report << std::flush;
+      std::cout << "--- finding " << failures << " (program " << programs << ")\n"
+                << report << std::flush;
     }
   }
-  std::cout << fmt::format("kiln-fuzz: {} program(s), seeds {}..{}, {} mismatch(es), {:.1f} s\n",
+  std::cout << fmt::format("kiln-fuzz: {} program(s), seeds {}..{}, {} finding(s), {:.1f} s\n",
                            programs, o.seed, o.seed + programs - (programs > 0), failures,
                            elapsed());
   return failures == 0 ? 0 : 1;

@@ -1,6 +1,6 @@
-// Eager replay against compile(): the same dispatch() calls run now and recorded, then the
-// outputs compared per dtype; a graph with a float matmul runs once more with its matmuls
-// as generated GEMMs. Inputs are made exactly as kiln-opt --run makes them.
+// Eager replay against compile() at each backend and thread count: the same dispatch() calls
+// run now and recorded, outputs compared per dtype; a graph with a float matmul runs once
+// more with its matmuls as generated GEMMs. Inputs are made exactly as kiln-opt --run does.
 #include "differential.h"
 
 #include <fmt/format.h>
@@ -12,6 +12,7 @@
 #include "frontend/dispatch.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
+#include "ir/settings.h"
 #include "shrink.h"
 
 namespace kiln::test::fuzz {
@@ -87,13 +88,6 @@ Tolerance cone_tolerance(const ir::Graph &g, ir::ValueId out) {
   return tol;
 }
 
-// What kind of failure a check message reports; shrinking keeps the kind.
-std::string_view failure_kind(std::string_view what) {
-  if (what.starts_with("eager replay threw")) return "eager throws";
-  if (what.find("threw") != std::string_view::npos) return "compiled throws";
-  return "mismatch";
-}
-
 std::string without_small_matmul(std::string_view pipeline) {
   std::string out;
   for (size_t at = 0; at <= pipeline.size();) {
@@ -131,51 +125,131 @@ std::string gemm_check(const ir::Graph &g, const std::vector<Tensor> &inputs,
   return "";
 }
 
-}  // namespace
-
-std::string differential_check(const ir::Graph &g, uint64_t seed, Backend backend) {
-  std::vector<Tensor> inputs = make_inputs(g, seed), want;
-  try {
-    want = replay(g, inputs);
-  } catch (const Error &e) {
-    return fmt::format("eager replay threw: {}", e.what());
+// The verifier on and the pool at a given size for one check; both restored after.
+class CheckScope {
+ public:
+  CheckScope() : verify_(verify_passes()), threads_(num_threads()) { set_verify_passes(true); }
+  ~CheckScope() {
+    set_verify_passes(verify_);
+    set_num_threads(threads_);
   }
-  // Static, then with every dim a symbol where the graph allows (the witness traces, the
-  // kernel check and a resized program at the inputs' own sizes).
+  CheckScope(const CheckScope &) = delete;
+  CheckScope &operator=(const CheckScope &) = delete;
+
+ private:
+  bool verify_;
+  int threads_;
+};
+
+std::string_view backend_name(Backend b) {
+  switch (b) {
+    case Backend::Cpu: return "cpu";
+    case Backend::Cuda: return "cuda";
+    case Backend::Reference: return "reference";
+    case Backend::Eager: return "eager";
+  }
+  return "?";
+}
+
+// compile() of fn at one backend, static then with every dim a symbol where the graph
+// allows (the witness traces, the kernel check and a resized program at the inputs' own
+// sizes); each entry called twice.
+std::string compiled_check(const Program &fn, const std::vector<Tensor> &inputs,
+                           const std::vector<Tensor> &want, std::span<const Tolerance> tols,
+                           Backend backend, int threads) {
   for (Dynamic dynamic : {Dynamic::Off, Dynamic::On}) {
-    const char *mode = dynamic == Dynamic::On ? ", dynamic on" : "";
-    auto compiled = compile([&g](std::vector<Tensor> xs) { return replay(g, xs); },
-                            {.name = "fuzz", .arg_names = {"x"}, .backend = backend, .dynamic = dynamic});
+    const std::string where =
+        fmt::format("{}, {} thread{}{}", backend_name(backend), threads, threads == 1 ? "" : "s",
+                    dynamic == Dynamic::On ? ", dynamic on" : "");
+    auto compiled =
+        compile(fn, {.name = "fuzz", .arg_names = {"x"}, .backend = backend, .dynamic = dynamic});
     for (int call = 0; call < 2; ++call) {
       std::vector<Tensor> got;
       try {
         got = compiled(inputs);
       } catch (const Error &e) {
-        return fmt::format("compiled call {}{} threw: {}", call, mode, e.what());
+        return fmt::format("compiled call {} ({}) threw: {}", call, where, e.what());
       }
       if (got.size() != want.size())
-        return fmt::format("compiled call {}{} returned {} outputs, expected {}", call, mode, got.size(), want.size());
+        return fmt::format("compiled call {} ({}) returned {} outputs, expected {}", call, where,
+                           got.size(), want.size());
       for (size_t i = 0; i < got.size(); ++i)
-        if (std::string m = mismatch(got[i], want[i], cone_tolerance(g, g.outputs[i])); !m.empty())
-          return fmt::format("output {} (compiled call {}{}): {}", i, call, mode, m);
+        if (std::string m = mismatch(got[i], want[i], tols[i]); !m.empty())
+          return fmt::format("output {} (compiled call {}, {}): {}", i, call, where, m);
     }
   }
-  return backend == Backend::Cpu ? gemm_check(g, inputs, want) : "";
+  return "";
+}
+
+}  // namespace
+
+std::string_view failure_kind(std::string_view what) {
+  if (what.starts_with("eager replay threw")) return "eager throws";
+  if (what.find("threw") != std::string_view::npos) return "compiled throws";
+  return "mismatch";
+}
+
+std::string check_program(const Program &fn, const std::vector<Tensor> &inputs,
+                          std::span<const Tolerance> tols, const CheckOptions &options,
+                          const ExtraCheck &extra) {
+  CheckScope scope;
+  std::vector<Tensor> want;
+  for (int threads : options.threads) {
+    set_num_threads(threads);
+    std::vector<Tensor> got;
+    try {
+      got = fn(inputs);
+    } catch (const Error &e) {
+      return fmt::format("eager replay threw: {}", e.what());
+    }
+    if (want.empty()) {
+      want = std::move(got);
+      continue;
+    }
+    for (size_t i = 0; i < got.size(); ++i)
+      if (std::string m = mismatch(got[i], want[i], tols[i]); !m.empty())
+        return fmt::format("output {} (eager at {} threads, against eager at {}): {}", i, threads,
+                           options.threads.front(), m);
+  }
+  for (int threads : options.threads) {
+    set_num_threads(threads);
+    for (Backend backend : options.backends) {
+      if (std::string m = compiled_check(fn, inputs, want, tols, backend, threads); !m.empty())
+        return m;
+      if (backend != Backend::Cpu || !extra) continue;
+      if (std::string m = extra(want); !m.empty())
+        return fmt::format("{} ({} threads)", m, threads);
+    }
+  }
+  return "";
+}
+
+std::string differential_check(const ir::Graph &g, uint64_t seed, const CheckOptions &options) {
+  const std::vector<Tensor> inputs = make_inputs(g, seed);
+  std::vector<Tolerance> tols;
+  for (ir::ValueId out : g.outputs) tols.push_back(cone_tolerance(g, out));
+  return check_program(
+      [&g](std::vector<Tensor> xs) { return replay(g, xs); }, inputs, tols, options,
+      [&](const std::vector<Tensor> &want) { return gemm_check(g, inputs, want); });
 }
 
 std::string replay_commands(const ir::Graph &g, uint64_t seed) {
   const std::string_view pipeline = ir::default_pipeline();
-  if (differential_check(g, seed, Backend::Reference).empty())
+  const bool two_threads_only =
+      differential_check(g, seed, {.backends = {Backend::Cpu}, .threads = {1}}).empty() &&
+      !differential_check(g, seed, {.backends = {Backend::Cpu}, .threads = {2}}).empty();
+  const char *env = two_threads_only ? "KILN_NUM_THREADS=2 " : "";
+  if (differential_check(g, seed, {.backends = {Backend::Reference}, .threads = {1}}).empty())
     return fmt::format(
         "replay (save the IR below as repro.kir): the optimised graph gives eager's answer in\n"
         "the reference evaluator, so the CPU backend differs from it; this prints how much:\n"
-        "  build/tools/kiln-opt repro.kir --passes={} --check --seed={}\n",
-        pipeline, seed);
+        "  {}build/tools/kiln-opt repro.kir --passes={} --check --seed={}\n",
+        env, pipeline, seed);
   return fmt::format(
       "replay (save the IR below as repro.kir; the two runs should agree):\n"
-      "  build/tools/kiln-opt repro.kir --run --seed={}\n"
-      "  build/tools/kiln-opt repro.kir --passes={} --run --seed={}\n",
-      seed, pipeline, seed);
+      "  {}build/tools/kiln-opt repro.kir --run --seed={}\n"
+      "  {}build/tools/kiln-opt repro.kir --passes={} --run --seed={}\n",
+      env, seed, env, pipeline, seed);
 }
 
 std::optional<Failure> fuzz_one(uint64_t seed, const GenOptions &options) {

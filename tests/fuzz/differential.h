@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,18 +36,42 @@ struct Tolerance {
 // exactly), else what differs.
 [[nodiscard]] std::string mismatch(const Tensor &got, const Tensor &want, Tolerance tol);
 
+struct CheckOptions {
+  // Backend::Cpu runs generated code; Backend::Reference runs the optimised graph in the
+  // reference evaluator.
+  std::vector<Backend> backends = {Backend::Cpu, Backend::Reference};
+  std::vector<int> threads = {1, 2};  // pool sizes, each for eager and every backend
+};
+
+using Program = std::function<std::vector<Tensor>(std::vector<Tensor>)>;
+// A further check at Backend::Cpu given eager's outputs: "" or what differs.
+using ExtraCheck = std::function<std::string(const std::vector<Tensor> &want)>;
+
+// Runs fn eagerly at each thread count (each against the first), then through compile() for
+// each backend and thread count, static and dynamic, each entry called twice, with the IR
+// verifier on; output i is held to tols[i]. "" when all agree, else the first difference;
+// an eager failure reads "eager replay threw: ...".
+[[nodiscard]] std::string check_program(const Program &fn, const std::vector<Tensor> &inputs,
+                                        std::span<const Tolerance> tols,
+                                        const CheckOptions &options, const ExtraCheck &extra = {});
+
 // Replays g eagerly and through compile() (called twice: trace, then the guarded entry) on
-// make_inputs(g, seed). "" when every output matches, else the first difference. An output
-// is held to the loosest tolerance of the float values it is computed from. Backend::Reference
-// runs the optimised graph in the reference evaluator instead of generated code.
+// make_inputs(g, seed), for each backend and thread count, static and dynamic, with the IR
+// verifier on before and after every pass. "" when every output matches eager's at the
+// first thread count, else the first difference. An output is held to the loosest
+// tolerance of the float values it is computed from.
 [[nodiscard]] std::string differential_check(const ir::Graph &g, uint64_t seed,
-                                             Backend backend = Backend::Cpu);
+                                             const CheckOptions &options = {});
 
 // The kiln-opt commands that replay a failing check of g at seed. compile() is the default
 // pipeline, then the CPU backend: when the optimised graph still gives eager's answer in the
 // reference evaluator, the backend is what differs and `--check` compares the two on it;
 // otherwise a pass (or eager) is at fault and `--run` before and after the pipeline shows it.
+// A failure seen only at 2 threads gets KILN_NUM_THREADS=2 in front.
 [[nodiscard]] std::string replay_commands(const ir::Graph &g, uint64_t seed);
+
+// The check message's kind ("eager throws", "compiled throws", "mismatch"): shrinking keeps it.
+[[nodiscard]] std::string_view failure_kind(std::string_view what);
 
 struct Failure {
   uint64_t seed = 0;

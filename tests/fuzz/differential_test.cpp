@@ -5,13 +5,60 @@
 #include <algorithm>
 
 #include "fuzz/differential.h"
+#include "fuzz/frontend_calls.h"
 #include "fuzz/program_gen.h"
 #include "fuzz/shrink.h"
+#include "ir/infer.h"
 #include "ir/parser.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
+#include "ir/settings.h"
 
 namespace kiln::test::fuzz {
+namespace {
+
+// The value v reads through converts, reshapes and permutes.
+ir::ValueId source_of(const ir::Graph &g, ir::ValueId v) {
+  for (auto n = g.nodes.rbegin(); n != g.nodes.rend(); ++n)
+    if (n->result == v &&
+        (n->op == OpKind::Convert || n->op == OpKind::Reshape || n->op == OpKind::Permute))
+      v = n->operands[0];
+  return v;
+}
+
+// True when g broadcasts a reduction without keepdim back to its input's shape where the
+// right alignment puts the kept dims elsewhere: sub(x, max(x, 1)) for x [3,3].
+bool reduces_back_misaligned(const ir::Graph &g) {
+  for (const ir::Node &b : g.nodes) {
+    if (b.op != OpKind::Broadcast) continue;
+    const ir::ValueId r = source_of(g, b.operands[0]);
+    for (const ir::Node &n : g.nodes) {
+      if (n.result != r || op_info(n.op).category != OpCategory::Reduce ||
+          n.attrs.get_bool("keepdim"))
+        continue;
+      const TensorType &x = g.type(n.operands[0]);
+      if (x.shape != g.type(b.result).shape || g.type(r).shape.empty()) continue;
+      const std::vector<int64_t> reduced = ir::reduced_dims(n.op, x, n.attrs);
+      // Misaligned unless every reduced dim is leading (then the kept dims are the suffix).
+      for (size_t i = 0; i < reduced.size(); ++i)
+        if (reduced[i] != static_cast<int64_t>(i)) return true;
+    }
+  }
+  return false;
+}
+
+bool has_op(const ir::Graph &g, OpKind op) {
+  return std::any_of(g.nodes.begin(), g.nodes.end(), [&](const ir::Node &n) { return n.op == op; });
+}
+
+bool matmul_with_empty_operand(const ir::Graph &g) {
+  return std::any_of(g.nodes.begin(), g.nodes.end(), [&](const ir::Node &n) {
+    return n.op == OpKind::Matmul &&
+           (numel(g.type(n.operands[0]).shape) == 0 || numel(g.type(n.operands[1]).shape) == 0);
+  });
+}
+
+}  // namespace
 
 // Seeds 1..300. Seeds known to fail because of a kiln bug are listed in the report of the
 // change that found them and are not silently skipped here.
@@ -25,6 +72,53 @@ TEST_SUITE("fuzz") {
       CHECK(ir::print(generate(seed)) == ir::print(generate(seed)));
     }
     CHECK(ir::print(generate(1)) != ir::print(generate(2)));
+  }
+
+  TEST_CASE("the generator makes the shapes of code that once hid bugs") {
+    int misaligned = 0, empty_matmul = 0, slices = 0;
+    for (uint64_t seed = 1; seed <= 300; ++seed) {
+      const ir::Graph g = generate(seed);
+      misaligned += reduces_back_misaligned(g);
+      empty_matmul += matmul_with_empty_operand(g);
+      slices += has_op(g, OpKind::Slice);
+    }
+    // Counts for seeds 1..300; a generator change that loses a pattern fails here.
+    CHECK(misaligned >= 20);
+    CHECK(empty_matmul >= 5);
+    CHECK(slices >= 100);
+  }
+
+  TEST_CASE("the differential check verifies the IR before and after every pass") {
+    // %0 claims the wrong type; the verifier refuses it, and only the verifier looks.
+    ir::Graph bad;
+    ir::ValueId x = bad.add_input("x", {DType::F32, {4}});
+    bad.outputs.push_back(bad.add_node_typed(OpKind::Neg, {x}, {}, {DType::F32, {5}}));
+    const bool before = verify_passes();
+    set_verify_passes(false);
+    ir::Graph copy = bad;
+    CHECK_NOTHROW(ir::run_pipeline(copy, "cse"));
+    set_verify_passes(true);
+    copy = bad;
+    CHECK_THROWS_AS(ir::run_pipeline(copy, "cse"), Error);
+    set_verify_passes(false);
+    const ir::Graph exp = ir::parse(
+        "graph @g(%x: f32[8]) -> f32[8]\n    where [device=cpu] {\n  %0: f32[8] = exp %x\n  return "
+        "%0\n}\n");
+    CHECK(differential_check(exp, 1).empty());  // turns it on for its compiles
+    CHECK(!verify_passes());                    // and restores it
+    set_verify_passes(before);
+  }
+
+  TEST_CASE(
+      "100 random linear and matmul calls (0-size dims too) run the same eagerly and compiled") {
+    int failures = 0;
+    for (uint64_t seed = 1; seed <= 100; ++seed) {
+      if (std::string what = frontend_check(seed); !what.empty()) {
+        ++failures;
+        FAIL_CHECK("seed " << seed << ": " << what);
+      }
+    }
+    CHECK(failures == 0);
   }
 
   TEST_CASE("300 random programs run the same eagerly and compiled") {

@@ -43,6 +43,13 @@ class Generator {
   Shape random_shape();
   Shape shape_like(const Shape &s);
   std::vector<int64_t> random_dims(int64_t rank, bool at_most_one);
+  ValueId apply_binary(OpKind op, ValueId a, ValueId b);
+  ValueId reduction(OpKind op, ValueId x, std::vector<int64_t> dims, bool keepdim);
+  ValueId align(ValueId v, const Shape &to, const std::vector<int64_t> &kept_at);
+  ValueId mix_dtype(ValueId v);
+  ValueId computed();
+  ValueId combine(ValueId a, ValueId b);
+  void want_output(ValueId v) { extra_outputs_.push_back(v); }
 
   void unary();
   void binary();
@@ -52,6 +59,10 @@ class Generator {
   void movement();
   void source();
   void composite();
+  void reduce_back();
+  void view_back();
+  void row_chain();
+  void linear();
 
   const TensorType &type(ValueId v) const { return g_.type(v); }
   bool floating(ValueId v) const { return is_floating(type(v).dtype); }
@@ -63,6 +74,7 @@ class Generator {
   std::vector<Facts> facts_;
   Shape base_;
   std::vector<ValueId> pool_;  // values ops may read, in definition order
+  std::vector<ValueId> extra_outputs_;  // values a pattern wants returned beside the last one
 };
 
 }  // namespace kiln::test::fuzz

@@ -36,6 +36,15 @@ bool is_transcendental(OpKind op) {
 // Float results whose eager kernel and compiled form (decomposed, or a reduction that may
 // see another layout) can round differently.
 bool is_reordered(OpKind op) {
+  switch (op) {  // these pick an element (or test all), in any order
+    case OpKind::Max:
+    case OpKind::Min:
+    case OpKind::Argmax:
+    case OpKind::Argmin:
+    case OpKind::All:
+    case OpKind::Any: return false;
+    default: break;
+  }
   switch (op_info(op).category) {
     case OpCategory::Reduce: case OpCategory::Contraction: case OpCategory::Composite: return true;
     default: return op == OpKind::Gelu || op == OpKind::Silu;
@@ -137,9 +146,16 @@ DType Generator::random_dtype(bool with_bool) {
     if (r < kWeights[i]) return kOrder[i];
 }
 
+// Often square or with coinciding sizes ([3,3], [2,2,5,2]), where a reduced value
+// broadcast back may line up with dims other than the ones it was reduced from.
 Shape Generator::random_shape() {
   Shape s(static_cast<size_t>(rng_.below(opt_.max_rank + 1)));
-  for (int64_t &d : s) d = rng_.coin(0.04) ? 0 : rng_.coin(0.25) ? 1 : 2 + rng_.below(opt_.max_dim - 1);
+  const int64_t same = rng_.coin(0.5) ? 2 + rng_.below(opt_.max_dim - 1) : -1;
+  for (int64_t &d : s)
+    d = rng_.coin(0.05)               ? 0
+        : same > 0 && rng_.coin(0.75) ? same
+        : rng_.coin(0.25)             ? 1
+                                      : 2 + rng_.below(opt_.max_dim - 1);
   return s;
 }
 
@@ -162,6 +178,12 @@ std::vector<int64_t> Generator::random_dims(int64_t rank, bool at_most_one) {
 }
 
 ir::Graph Generator::run() {
+  // Each op family with its weight out of 100.
+  static constexpr std::pair<int64_t, void (Generator::*)()> kFamilies[] = {
+      {16, &Generator::unary},     {16, &Generator::binary},   {3, &Generator::where},
+      {7, &Generator::reduce},     {4, &Generator::matmul},    {11, &Generator::movement},
+      {3, &Generator::source},     {5, &Generator::composite}, {12, &Generator::reduce_back},
+      {11, &Generator::view_back}, {7, &Generator::row_chain}, {5, &Generator::linear}};
   base_ = random_shape();
   for (int64_t i = 0, n = 1 + rng_.below(3); i < n; ++i)
     input({random_dtype(), shape_like(base_)});
@@ -170,14 +192,13 @@ ir::Graph Generator::run() {
     size_t before = g_.nodes.size();
     try {
       int64_t r = rng_.below(100);
-      if (r < 24) unary();
-      else if (r < 50) binary();
-      else if (r < 55) where();
-      else if (r < 66) reduce();
-      else if (r < 71) matmul();
-      else if (r < 88) movement();
-      else if (r < 93) source();
-      else composite();
+      for (const auto &[weight, make] : kFamilies) {
+        if (r < weight) {
+          (this->*make)();
+          break;
+        }
+        r -= weight;
+      }
       if (g_.nodes.size() > before) tame(g_.nodes.back().result);
     } catch (const Error &) {
       // An invalid random choice (the type rule said no); helper nodes made so far stay as
@@ -187,6 +208,10 @@ ir::Graph Generator::run() {
   }
   if (g_.nodes.empty()) emit(OpKind::LogicalNot, {g_.inputs[0]}, {}, 1);
   g_.outputs.push_back(g_.nodes.back().result);
+  for (ValueId v : extra_outputs_)  // a view or a reduced value beside its source
+    if (g_.outputs.size() < 4 &&
+        std::find(g_.outputs.begin(), g_.outputs.end(), v) == g_.outputs.end())
+      g_.outputs.push_back(v);
   std::vector<int32_t> uses = ir::use_counts(g_);
   for (int i = 0, extra = static_cast<int>(rng_.below(3)); i < extra; ++i) {
     ValueId v = g_.nodes[rng_.below(static_cast<int64_t>(g_.nodes.size()))].result;

@@ -30,7 +30,7 @@ class Rng {
   uint64_t state_;
 };
 
-// A random program: 1 to 3 outputs, no random ops, and no op whose eager kernel can throw
+// A random program: 1 to 6 outputs, no random ops, and no op whose eager kernel can throw
 // on the data the program produces (index and divisor operands are clamped into range).
 [[nodiscard]] ir::Graph generate(uint64_t seed, const GenOptions &options = {});
 

@@ -69,18 +69,38 @@ void Generator::unary() {
   emit(op, {x}, std::move(attrs), b);
 }
 
+namespace {
+
+constexpr OpKind kBinaryOps[] = {
+    OpKind::Add, OpKind::Sub,     OpKind::Mul,        OpKind::Div,
+    OpKind::Pow, OpKind::Maximum, OpKind::Minimum,    OpKind::Fmod,
+    OpKind::Eq,  OpKind::Ne,      OpKind::Lt,         OpKind::Le,
+    OpKind::Gt,  OpKind::Ge,      OpKind::LogicalAnd, OpKind::LogicalOr};
+
+// Fmod, the comparisons and logic are not continuous: their operands must be exact.
+bool jumps(OpKind op) {
+  return std::find(kBinaryOps + 7, std::end(kBinaryOps), op) != std::end(kBinaryOps);
+}
+
+}  // namespace
+
 void Generator::binary() {
-  static constexpr OpKind kOps[] = {
-      OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div, OpKind::Pow, OpKind::Maximum,
-      OpKind::Minimum, OpKind::Fmod, OpKind::Eq, OpKind::Ne, OpKind::Lt, OpKind::Le,
-      OpKind::Gt, OpKind::Ge, OpKind::LogicalAnd, OpKind::LogicalOr};
-  int64_t which = rng_.below(std::size(kOps));
-  OpKind op = kOps[which];
-  bool jumps = which >= 7;  // fmod, comparisons and logic are not continuous
-  ValueId a = jumps ? pick_exact() : pick();
-  ValueId b = rng_.coin(0.2) ? emit(OpKind::Full, {}, {{"shape", Shape{}}, {"dtype", type(a).dtype},
-                                                        {"value", double(rng_.below(9) - 4) / 2}}, 2)
-                             : jumps ? pick_exact() : pick();
+  OpKind op = kBinaryOps[rng_.below(std::size(kBinaryOps))];
+  ValueId a = jumps(op) ? pick_exact() : pick();
+  ValueId b = rng_.coin(0.2) ? emit(OpKind::Full, {},
+                                    {{"shape", Shape{}},
+                                     {"dtype", type(a).dtype},
+                                     {"value", double(rng_.below(9) - 4) / 2}},
+                                    2)
+              : jumps(op)    ? pick_exact()
+                             : pick();
+  apply_binary(op, a, b);
+}
+
+// op(a, b) with the frontend's broadcasting and promotion, its domain guarded; a
+// discontinuous op of an approximate operand becomes maximum.
+ValueId Generator::apply_binary(OpKind op, ValueId a, ValueId b) {
+  if (jumps(op) && (facts_[a].approx || facts_[b].approx)) op = OpKind::Maximum;
   if (op == OpKind::Div) a = to_float(a), b = to_float(b);
   bool approx = facts_[a].approx || facts_[b].approx, guard = approx || rng_.coin(0.6);
   bool ints = !is_floating(promote_types(type(a).dtype, type(b).dtype));
@@ -98,7 +118,20 @@ void Generator::binary() {
     case OpKind::Fmod: bound = ba; break;
     default: break;
   }
-  emit(op, {a, b}, {}, bound);
+  return emit(op, {a, b}, {}, bound);
+}
+
+// Any op of the table for exact operands, else a continuous one; logic for bools.
+ValueId Generator::combine(ValueId a, ValueId b) {
+  static constexpr OpKind kContinuous[] = {OpKind::Add, OpKind::Sub,     OpKind::Mul,
+                                           OpKind::Div, OpKind::Maximum, OpKind::Minimum};
+  OpKind op = kContinuous[rng_.below(std::size(kContinuous))];
+  if (!facts_[a].approx && !facts_[b].approx && rng_.coin(0.4))
+    op = kBinaryOps[rng_.below(std::size(kBinaryOps))];
+  bool bools = type(a).dtype == DType::Bool && type(b).dtype == DType::Bool;
+  if (bools && (op == OpKind::Sub || op == OpKind::Pow || op == OpKind::Fmod))
+    op = rng_.coin(0.5) ? OpKind::LogicalAnd : OpKind::Ne;
+  return apply_binary(op, a, b);
 }
 
 void Generator::where() {
@@ -121,12 +154,17 @@ void Generator::reduce() {
   OpKind op = kOps[rng_.below(std::size(kOps))];
   bool jumps = op == OpKind::Argmax || op == OpKind::Argmin || op == OpKind::All || op == OpKind::Any;
   ValueId x = jumps ? pick_exact() : pick();
+  reduction(op, x, random_dims(rank(x), op == OpKind::Argmax || op == OpKind::Argmin),
+            rng_.coin(0.4));
+}
+
+// op over dims of x (all when empty), its operand converted and clamped as the op needs.
+ValueId Generator::reduction(OpKind op, ValueId x, std::vector<int64_t> dims, bool keepdim) {
   if (op == OpKind::Mean || op == OpKind::Var || op == OpKind::Std || op == OpKind::Logsumexp)
     x = to_float(x);
   Attrs attrs;
-  std::vector<int64_t> dims = random_dims(rank(x), op == OpKind::Argmax || op == OpKind::Argmin);
-  if (!dims.empty()) attrs.set("dims", dims);
-  if (rng_.coin(0.4)) attrs.set("keepdim", true);
+  if (!dims.empty()) attrs.set("dims", std::move(dims));
+  if (keepdim) attrs.set("keepdim", true);
   if ((op == OpKind::Var || op == OpKind::Std) && rng_.coin(0.5)) attrs.set("correction", int64_t(0));
   double n = 1;
   for (int64_t d : reduced_dims(op, type(x), attrs)) n *= static_cast<double>(type(x).shape[d]);
@@ -144,7 +182,7 @@ void Generator::reduce() {
     case OpKind::Logsumexp: b += std::log(n + 1); break;
     default: break;
   }
-  emit(op, {x}, std::move(attrs), b);
+  return emit(op, {x}, std::move(attrs), b);
 }
 
 void Generator::matmul() {
