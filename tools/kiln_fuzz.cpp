@@ -11,6 +11,7 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
 #include "ir/diag.h"
@@ -19,62 +20,45 @@
 #include "tests/fuzz/differential.h"
 #include "tests/fuzz/frontend_calls.h"
 #include "tests/fuzz/shrink.h"
+#include "tools/cli.h"
 
 namespace {
 
 namespace fuzz = kiln::test::fuzz;
-
-constexpr const char *kUsage =
-    "usage: kiln-fuzz [--seed N] [--count N | --minutes M] [--timeout S] [--no-fork] [--print]\n"
-    "  runs programs for seeds N, N+1, ... (default 1, 1000 programs), each eagerly and\n"
-    "  compiled (backends cpu and reference, 1 and 2 threads, static and dynamic, the IR\n"
-    "  verifier on), and a random linear or matmul call through the API (0-size dims too);\n"
-    "  prints each finding shrunk to a reproducer and exits 1 if there was one.\n"
-    "  Each program runs in a child process, so an abort, a crash or a hang (over --timeout\n"
-    "  seconds, default 120) is a finding; --no-fork runs them in this process instead;\n"
-    "  --print also prints every program before it runs\n"
-    "exit codes: 0 no finding, 1 findings, 2 usage error\n";
 
 struct Options {
   uint64_t seed = 1;
   int64_t count = 1000;
   double minutes = 0;  // > 0: run until time is up instead of `count` programs
   unsigned timeout = 120;
-  bool fork = true;
+  bool no_fork = false;
   bool print = false;
 };
 
-Options parse_args(int argc, char **argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) kiln::fail("kiln-fuzz: {} needs a value\n{}", a, kUsage);
-      return argv[++i];
-    };
-    try {
-      if (a == "--seed")
-        o.seed = std::stoull(value());
-      else if (a == "--count")
-        o.count = std::stoll(value());
-      else if (a == "--minutes")
-        o.minutes = std::stod(value());
-      else if (a == "--timeout")
-        o.timeout = static_cast<unsigned>(std::stoul(value()));
-      else if (a == "--no-fork")
-        o.fork = false;
-      else if (a == "--print")
-        o.print = true;
-      else if (a == "--help" || a == "-h") {
-        std::cout << kUsage;
-        std::exit(0);
-      } else
-        kiln::fail("kiln-fuzz: unexpected argument '{}'\n{}", a, kUsage);
-    } catch (const std::logic_error &) {  // stoull and friends
-      kiln::fail("kiln-fuzz: bad number for {}\n{}", a, kUsage);
-    }
-  }
-  return o;
+kiln::cli::Parser make_parser(Options &o) {
+  namespace cli = kiln::cli;
+  cli::Parser p(
+      "kiln-fuzz", "kiln-fuzz [--seed=N] [--count=N | --minutes=M] [--timeout=S] [--no-fork]",
+      "Runs random programs for seeds N, N+1, ..., each eagerly and compiled (backends cpu\n"
+      "and reference, 1 and 2 threads, static and dynamic, the IR verifier on), and a random\n"
+      "linear or matmul call through the API (0-size dims too); prints each finding shrunk\n"
+      "to a reproducer. Each program runs in a child process, so an abort, a crash or a hang\n"
+      "is a finding too.");
+  p.option("--seed", "N", "the first seed (default 1)",
+           [&o](std::string_view v) { o.seed = cli::parse_integer<uint64_t>(v, 0, UINT64_MAX); });
+  p.option("--count", "N", "programs to run (default 1000)",
+           [&o](std::string_view v) { o.count = cli::parse_integer<int64_t>(v, 0, INT64_MAX); });
+  p.option("--minutes", "M", "run until M minutes are up instead of --count programs",
+           [&o](std::string_view v) { o.minutes = cli::parse_number_above(v, 0); });
+  p.option("--timeout", "S", "seconds a program may take before it is a finding (default 120)",
+           [&o](std::string_view v) { o.timeout = cli::parse_integer<unsigned>(v, 1, 86400); });
+  p.flag("--no-fork", "run the programs in this process (an abort then ends the run)", o.no_fork);
+  p.flag("--print", "print every program before it runs", o.print);
+  p.exit_codes({{cli::kExitOk, "no finding"},
+                {cli::kExitCheckFailed, "one or more findings (each printed)"},
+                {cli::kExitUsage, "usage error"},
+                {cli::kExitInternal, "internal error (a bug in kiln-fuzz) or out of memory"}});
+  return p;
 }
 
 std::string read_all(FILE *f) {
@@ -98,10 +82,10 @@ struct Child {
 // child's exit status.
 Child in_child(const std::function<int(FILE *report)> &body, unsigned timeout) {
   FILE *out = std::tmpfile(), *err = std::tmpfile();
-  if (out == nullptr || err == nullptr) kiln::fail("kiln-fuzz: cannot create a temporary file");
+  if (out == nullptr || err == nullptr) throw std::runtime_error("cannot create a temporary file");
   std::fflush(nullptr);
   const pid_t pid = fork();
-  if (pid < 0) kiln::fail("kiln-fuzz: fork failed: {}", std::strerror(errno));
+  if (pid < 0) throw std::runtime_error(fmt::format("fork failed: {}", std::strerror(errno)));
   if (pid == 0) {
     dup2(fileno(err), STDERR_FILENO);
     alarm(timeout);
@@ -171,7 +155,7 @@ std::string check_one(uint64_t seed, const Options &o) {
     std::fputs(text.c_str(), report);
     return text.empty() ? 0 : 1;
   };
-  if (!o.fork) return findings();
+  if (o.no_fork) return findings();
   Child c = in_child(body, o.timeout);
   if (c.signal != 0) return crash_report(seed, c, o.timeout);
   if (c.exit_code == 0) return "";
@@ -199,16 +183,14 @@ int run(const Options &o) {
   std::cout << fmt::format("kiln-fuzz: {} program(s), seeds {}..{}, {} finding(s), {:.1f} s\n",
                            programs, o.seed, o.seed + programs - (programs > 0), failures,
                            elapsed());
-  return failures == 0 ? 0 : 1;
+  return failures == 0 ? kiln::cli::kExitOk : kiln::cli::kExitCheckFailed;
 }
 
 }  // namespace
 
 int main(int argc, char **argv) {
-  try {
-    return run(parse_args(argc, argv));
-  } catch (const kiln::Error &e) {
-    std::cerr << e.what() << "\n";
-    return 2;
-  }
+  Options o;
+  kiln::cli::Parser parser = make_parser(o);
+  parser.parse(argc, argv);
+  return kiln::cli::run_main(parser, [&] { return run(o); });
 }
