@@ -45,7 +45,7 @@ class Generator {
   std::vector<int64_t> random_dims(int64_t rank, bool at_most_one);
   ValueId apply_binary(OpKind op, ValueId a, ValueId b);
   ValueId reduction(OpKind op, ValueId x, std::vector<int64_t> dims, bool keepdim);
-  ValueId align(ValueId v, const Shape &to, const std::vector<int64_t> &kept_at);
+  ValueId align(ValueId v, Shape to, const std::vector<int64_t> &kept_at);
   ValueId mix_dtype(ValueId v);
   ValueId computed();
   ValueId combine(ValueId a, ValueId b);

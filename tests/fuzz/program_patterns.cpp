@@ -50,8 +50,9 @@ std::vector<int64_t> suffix(size_t n, size_t rank) {
 
 // v brought to shape `to`: right-aligned as NumPy and the frontend do (sometimes left to the
 // binary op's own broadcasting), at `kept_at` (where a keepdim reduction keeps its dims), or
-// at any other positions whose sizes agree; now and then v's dims are permuted first.
-ValueId Generator::align(ValueId v, const Shape &to, const std::vector<int64_t> &kept_at) {
+// at any other positions whose sizes agree; now and then v's dims are permuted first. `to`
+// is a copy: emitting grows the value table that type() refers into.
+ValueId Generator::align(ValueId v, Shape to, const std::vector<int64_t> &kept_at) {
   if (rank(v) >= 2 && rng_.coin(0.15)) {
     std::vector<int64_t> perm(static_cast<size_t>(rank(v)));
     std::iota(perm.begin(), perm.end(), 0);
