@@ -14,6 +14,7 @@
 #include "ir/pipeline.h"
 #include "ir/printer.h"
 #include "ir/settings.h"
+#include "tracer/trace.h"
 
 namespace kiln::test::fuzz {
 namespace {
@@ -110,6 +111,19 @@ TEST_SUITE("fuzz") {
     CHECK(differential_check(exp, 1).empty());  // turns it on for its compiles
     CHECK(!verify_passes());                    // and restores it
     set_verify_passes(before);
+  }
+
+  TEST_CASE("a compile that hits an internal error and runs eagerly is a finding") {
+    // A failed check while tracing, as a bug in kiln would raise it: compile() runs the guard
+    // set eagerly with a warning, so the answers agree and only the warning tells.
+    const Program fn = [](std::vector<Tensor> xs) {
+      KILN_CHECK(tracer::active() == nullptr, "injected for the test");
+      return std::vector<Tensor>{xs[0] + 1.0};
+    };
+    const std::string what = check_program(fn, {ones({3})}, std::vector<Tolerance>{{}},
+                                           {.backends = {Backend::Cpu}, .threads = {1}});
+    CHECK(failure_kind(what) == "internal error");
+    CHECK(what.find("ran eagerly after an internal error") != std::string::npos);
   }
 
   TEST_CASE(
