@@ -429,13 +429,17 @@ class Scheduler {
   std::vector<Staged> choose_staging(const std::vector<std::set<ValueId>> &needed,
                                      const std::map<ValueId, int> &level) const {
     std::vector<Staged> staged;
+    auto is_staged = [&](ValueId v) {
+      return std::any_of(staged.begin(), staged.end(), [&](const Staged &st) { return st.value == v; });
+    };
     for (ValueId out : group_.outputs) {
       if (role(out) != Role::Element || level.at(out) == 0) continue;
       const int q = level.at(out);
       for (auto it = needed[static_cast<size_t>(q)].rbegin();
            it != needed[static_cast<size_t>(q)].rend(); ++it) {
         const ValueId v = *it;  // latest first: staging it saves the most recomputation
-        if (v == out || g_.type(v).dtype != g_.type(out).dtype || !expensive(v)) continue;
+        // One row per value: a second copy would be stored in a pass that loads the first.
+        if (v == out || g_.type(v).dtype != g_.type(out).dtype || is_staged(v) || !expensive(v)) continue;
         int p = q - 1;
         while (p >= 0 && !needed[static_cast<size_t>(p)].count(v)) --p;
         if (p < 0) continue;
@@ -515,6 +519,23 @@ void Scheduler::build_row() {
   std::vector<std::set<ValueId>> needed;
   for (int pass = 0; pass < passes; ++pass) needed.push_back(closure(pass, {}));
   std::vector<Staged> staged = choose_staging(needed, level);
+  // Each pass computes what it needs from the values loaded in it. A staged value must
+  // still be computed in its store pass, or its row would never be written: if loading
+  // another value took that away, nothing is staged and every pass recomputes.
+  std::vector<std::set<ValueId>> loaded(needed.size());
+  for (const Staged &st : staged) loaded[static_cast<size_t>(st.load_pass)].insert(st.value);
+  std::vector<std::set<ValueId>> with_loads = needed;
+  for (size_t pass = 0; pass < needed.size(); ++pass)
+    if (!loaded[pass].empty()) with_loads[pass] = closure(static_cast<int>(pass), loaded[pass]);
+  for (const Staged &st : staged) {
+    const auto p = static_cast<size_t>(st.store_pass);
+    if (!with_loads[p].count(st.value) || loaded[p].count(st.value)) {
+      staged.clear();
+      with_loads = needed;
+      break;
+    }
+  }
+  needed = std::move(with_loads);
   int64_t scratch_bytes = 0;
   for (Staged &st : staged) {
     // A row vectorized across rows has a row per lane: it keeps its values in the output.
@@ -531,10 +552,6 @@ void Scheduler::build_row() {
       st.arg = arg_of_.at(st.output);
       st.index = output_index(st.output);
     }
-  }
-  for (const Staged &st : staged) {
-    std::set<ValueId> available = {st.value};
-    needed[static_cast<size_t>(st.load_pass)] = closure(st.load_pass, available);
   }
 
   std::vector<Stmt> row;

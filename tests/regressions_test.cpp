@@ -278,6 +278,26 @@ TEST_SUITE("compile") {
         {.name = "strict"});
     CHECK(error_message([&] { (void)strict(ones({3})); }).find("internal error at ") == 0);
   }
+
+  TEST_CASE("a row kernel with two outputs stages a value once and fills every row it reads") {
+    // Found by the fuzzer (seeds 158, 931, 1653, 3005, 20301, 20347): both outputs staged
+    // sigmoid(x) in rows of their own, and the second row was never written (NaN, garbage).
+    auto g = [](Tensor x) {
+      const Tensor s = sigmoid(x);
+      return std::make_tuple(s * std(s, 0, false, true), min(x, 0) * x);
+    };
+    manual_seed(0);
+    for (int64_t n : {4, 37, 1000}) {
+      const Tensor x = randn({n});
+      const auto [want0, want1] = g(x);
+      auto f = compile(g, {.name = "g"});
+      for (int rep = 0; rep < 3; ++rep) {
+        const auto [got0, got1] = f(x);
+        KILN_CHECK_CLOSE(got0, want0, Tolerance{1e-5, 1e-5});
+        KILN_CHECK_CLOSE(got1, want1, Tolerance{1e-6, 1e-6});
+      }
+    }
+  }
 }
 
 }  // namespace kiln::test
