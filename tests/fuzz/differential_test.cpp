@@ -120,10 +120,17 @@ TEST_SUITE("fuzz") {
       KILN_CHECK(tracer::active() == nullptr, "injected for the test");
       return std::vector<Tensor>{xs[0] + 1.0};
     };
+    // Not strict (the test binary is): the warning is all that tells.
+    set_strict_internal_errors(false);
     const std::string what = check_program(fn, {ones({3})}, std::vector<Tolerance>{{}},
                                            {.backends = {Backend::Cpu}, .threads = {1}});
+    set_strict_internal_errors(true);
     CHECK(failure_kind(what) == "internal error");
     CHECK(what.find("ran eagerly after an internal error") != std::string::npos);
+    // Strict: the error itself.
+    const std::string strict = check_program(fn, {ones({3})}, std::vector<Tolerance>{{}},
+                                             {.backends = {Backend::Cpu}, .threads = {1}});
+    CHECK(failure_kind(strict) == "internal error");
   }
 
   TEST_CASE(
