@@ -55,7 +55,8 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
     program->slots.push_back({g.type(v), place});
     return slot_of[v];
   };
-  for (ir::ValueId v : g.inputs) program->inputs.push_back(add_slot(v, runtime::Slot::Place::Input));
+  for (ir::ValueId v : g.inputs)
+    program->inputs.push_back(add_slot(v, runtime::Slot::Place::Input));
 
   t0 = std::chrono::steady_clock::now();
   // One target for scheduling (GEMM tiles by vector width) and code generation alike.
@@ -72,21 +73,23 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
       program->steps.emplace_back(std::move(step));
       continue;
     }
-    ir::Kernel kernel = lower::schedule(g, index, group, fmt::format("{}.k{}", g.name, kernels.size()),
-                                        {.vector_bytes = target.vector_bytes,
-                                         .streaming = options.kernel_symbols.empty()});
+    ir::Kernel kernel = lower::schedule(
+        g, index, group, fmt::format("{}.k{}", g.name, kernels.size()),
+        {.vector_bytes = target.vector_bytes, .streaming = options.kernel_symbols.empty()});
     runtime::KernelStep step;
     step.name = kernel.name;
     step.extent = kernel.parallel_extent();
     if (!kernel.loops.empty()) step.split = kernel.loops[0].split;
-    const int64_t per_iteration = std::max<int64_t>(1, numel(group.shape) / std::max<int64_t>(1, step.extent));
+    const int64_t per_iteration =
+        std::max<int64_t>(1, numel(group.shape) / std::max<int64_t>(1, step.extent));
     step.grain = std::max<int64_t>(1, kMinElementsPerTask / per_iteration);
     const bool matmul = group.kind == ir::GroupKind::Matmul;
     for (size_t i = matmul ? 2 : 0; i < group.inputs.size(); ++i)
       step.args.push_back(slot_of.at(group.inputs[i]));
     step.num_inputs = step.args.size();
     for (ir::ValueId v : group.outputs)
-      step.args.push_back(add_slot(v, is_output[v] ? runtime::Slot::Place::Fresh : runtime::Slot::Place::Arena));
+      step.args.push_back(
+          add_slot(v, is_output[v] ? runtime::Slot::Place::Fresh : runtime::Slot::Place::Arena));
     if (matmul) {
       runtime::GemmCall call{.tile = kernel.gemm->tile,
                              .dtype = kernel.gemm->dtype,
@@ -101,7 +104,8 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
           call.partial = static_cast<int32_t>(step.num_inputs + i);
       step.gemm = call;
     }
-    if (kernels.size() < options.kernel_symbols.size()) step.symbol = options.kernel_symbols[kernels.size()];
+    if (kernels.size() < options.kernel_symbols.size())
+      step.symbol = options.kernel_symbols[kernels.size()];
     kernel_steps.push_back(program->steps.size());
     program->steps.emplace_back(std::move(step));
     built.kernels += ir::print_kernel(kernel);

@@ -18,10 +18,10 @@ struct BuiltProgram {
   std::string fused;    // print_fused of the graph
   std::string kernels;  // the kernel IR of every kernel
   int kernel_count = 0;
-  std::string timing;   // "fuse 0.1 ms, schedule …" for KILN_LOGS=compile_time
+  std::string timing;  // "fuse 0.1 ms, schedule …" for KILN_LOGS=compile_time
   std::string llvm_ir, llvm_ir_optimized, assembly;  // filled when `keep_text`
-  std::vector<ir::Kernel> kernel_ir;  // one per kernel step, in step order
-  std::vector<size_t> kernel_steps;   // the step index of each kernel
+  std::vector<ir::Kernel> kernel_ir;                 // one per kernel step, in step order
+  std::vector<size_t> kernel_steps;                  // the step index of each kernel
 };
 
 struct BuildOptions {

@@ -45,11 +45,13 @@ Flat flatten(std::span<const Arg> args, const CompileOptions &opt, bool with_nam
   Flat f;
   size_t rows = 0;  // reserved up front: growing the lists was a third of a call's allocations
   for (const Arg &a : args)
-    rows += 1 + (std::holds_alternative<std::vector<Tensor>>(a) ? std::get<std::vector<Tensor>>(a).size() : 0);
+    rows += 1 + (std::holds_alternative<std::vector<Tensor>>(a)
+                     ? std::get<std::vector<Tensor>>(a).size()
+                     : 0);
   f.descs.reserve(rows);
   f.tensors.reserve(rows);
   for (size_t i = 0; i < args.size(); ++i) {
-    const std::string name = !with_names ? std::string()
+    const std::string name = !with_names                ? std::string()
                              : i < opt.arg_names.size() ? opt.arg_names[i]
                                                         : fmt::format("arg{}", i);
     std::visit(
@@ -98,7 +100,8 @@ Flat flatten(std::span<const Arg> args, const CompileOptions &opt, bool with_nam
 // A name the IR text accepts: letters, digits, '_' and '.', not starting with a digit.
 std::string sanitize(std::string_view name) {
   std::string out;
-  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ? c : '_';
+  for (char c : name)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ? c : '_';
   if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
   return out;
 }
@@ -127,14 +130,17 @@ std::string captured_name(const ir::Graph &g, size_t captured, size_t i) {
 std::vector<std::string> describe_captures(const ir::Graph &g, size_t captured) {
   std::vector<std::string> out;
   for (size_t i = 0; i < captured; ++i)
-    out.push_back(fmt::format("tensor {}, bound to its storage at trace time", captured_name(g, captured, i)));
+    out.push_back(fmt::format("tensor {}, bound to its storage at trace time",
+                              captured_name(g, captured, i)));
   std::vector<std::string> scalars;
   for (const ir::Node &n : g.nodes)
     if (n.op == OpKind::Full && n.attrs.has("value")) {
       std::string text = ir::print_attr(*n.attrs.find("value"));
-      if (std::find(scalars.begin(), scalars.end(), text) == scalars.end()) scalars.push_back(std::move(text));
+      if (std::find(scalars.begin(), scalars.end(), text) == scalars.end())
+        scalars.push_back(std::move(text));
     }
-  if (!scalars.empty()) out.push_back(fmt::format("scalar constants: {}", fmt::join(scalars, ", ")));
+  if (!scalars.empty())
+    out.push_back(fmt::format("scalar constants: {}", fmt::join(scalars, ", ")));
   return out;
 }
 
@@ -143,16 +149,18 @@ std::vector<std::string> describe_captures(const ir::Graph &g, size_t captured) 
 std::string Entry::stale_reason() const {
   for (const auto &[name, owner] : closure)
     if (owner.expired())
-      return fmt::format("captured tensor {} is no longer held by the closure that held it at trace time (its "
-                         "variable was reassigned or destroyed)\n  hint: pass the tensor as an argument, or "
-                         "update it in place",
-                         name);
+      return fmt::format(
+          "captured tensor {} is no longer held by the closure that held it at trace time (its "
+          "variable was reassigned or destroyed)\n  hint: pass the tensor as an argument, or "
+          "update it in place",
+          name);
   return {};
 }
 
 // Runs the function on proxy arguments: each tensor becomes a graph input (with the given
 // symbols' sizes in place of its own); scalars stay plain values, constants of the entry.
-Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
+Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f,
+                                        const Invoke &invoke,
                                         std::span<const guards::SymbolicDim> symbols,
                                         std::span<const int64_t> sizes) {
   tracer::Trace trace(sanitize(options.name));
@@ -166,8 +174,8 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
   auto make_proxy = [&](const Tensor &t) {
     const size_t row = tensor_rows[next++];
     if (!used.insert(sanitize(f.names[row])).second)
-      fail("{}: two tensor arguments are both named '%{}' in the IR: expected unique arg_names", options.name,
-           sanitize(f.names[row]));
+      fail("{}: two tensor arguments are both named '%{}' in the IR: expected unique arg_names",
+           options.name, sanitize(f.names[row]));
     Shape shape = t.sizes();
     for (const guards::SymbolicDim &s : symbols)
       if (s.row == static_cast<int32_t>(row)) shape[s.dim] = sizes[s.symbol];
@@ -186,14 +194,16 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
   }
   for (size_t i = 0; i < f.descs.size(); ++i)
     if (f.descs[i].kind != guards::ArgDesc::Kind::Tensor)
-      trace.graph.scalar_guards.push_back({sanitize(f.names[i]), guards::format_scalar(f.descs[i])});
+      trace.graph.scalar_guards.push_back(
+          {sanitize(f.names[i]), guards::format_scalar(f.descs[i])});
 
   tracer::Scope scope(trace);
   std::vector<Tensor> outs = invoke(proxies);
   for (const Tensor &out : outs) {
     if (!out.defined()) fail("{}: the function returned an undefined tensor", options.name);
     const TensorImpl &impl = out.impl();
-    trace.graph.outputs.push_back(impl.trace == &trace ? impl.value : trace.capture(out.impl_ptr(), impl));
+    trace.graph.outputs.push_back(impl.trace == &trace ? impl.value
+                                                       : trace.capture(out.impl_ptr(), impl));
   }
   return {std::move(trace.graph), std::move(trace.captured), trace.captured_owners()};
 }
@@ -212,8 +222,9 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
     entry->break_op = brk.op();
     entry->break_reason = brk.reason();
     if (log_enabled(LogTopic::Breaks))
-      log_line(LogTopic::Breaks, fmt::format("{}: graph break at '{}': {}; this guard set runs eagerly",
-                                             options.name, brk.op(), brk.reason()));
+      log_line(LogTopic::Breaks,
+               fmt::format("{}: graph break at '{}': {}; this guard set runs eagerly", options.name,
+                           brk.op(), brk.reason()));
     return entry;
   } catch (const InternalError &e) {
     // A bug in kiln must not cost the user a wrong answer or their process: this guard
@@ -224,8 +235,8 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
     fallback->guards = std::move(entry->guards);
     fallback->break_reason = e.what();  // no op: nothing in the user's function broke
     if (!warned_internal.exchange(true))
-      warn(fmt::format("{}: kiln failed to compile this function, so it runs eagerly: {}", options.name,
-                       e.what()));
+      warn(fmt::format("{}: kiln failed to compile this function, so it runs eagerly: {}",
+                       options.name, e.what()));
     return fallback;
   }
   return entry;
@@ -234,7 +245,8 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
 // Passes, with their logs and dumps; a dynamic entry's text shows its symbols.
 void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, double trace_ms) {
   const auto passes_start = std::chrono::steady_clock::now();
-  const std::vector<int64_t> witnesses = entry.dynamic ? entry.dynamic->witnesses : std::vector<int64_t>{};
+  const std::vector<int64_t> witnesses =
+      entry.dynamic ? entry.dynamic->witnesses : std::vector<int64_t>{};
   auto text = [&](const ir::Graph &g) { return ir::symbolize_text(ir::print(g), witnesses); };
   entry.compiled = true;
   entry.captured = std::move(traced.captured);
@@ -243,28 +255,35 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
   // The trace has ended and released its owners: those still alive are held outside.
   for (size_t i = 0; i < traced.owners.size(); ++i)
     if (!traced.owners[i].expired())
-      entry.closure.emplace_back(captured_name(entry.graph, entry.captured.size(), i), std::move(traced.owners[i]));
+      entry.closure.emplace_back(captured_name(entry.graph, entry.captured.size(), i),
+                                 std::move(traced.owners[i]));
   const std::string traced_text = text(entry.graph);
-  if (log_enabled(LogTopic::Graph)) log_line(LogTopic::Graph, fmt::format("{} traced:\n{}", options.name, traced_text));
+  if (log_enabled(LogTopic::Graph))
+    log_line(LogTopic::Graph, fmt::format("{} traced:\n{}", options.name, traced_text));
   int step = 0;
   dump(options.name, index, fmt::format("{:02}-traced.kir", step++), traced_text);
-  ir::run_pipeline(entry.graph, ir::default_pipeline(), [&](std::string_view pass, bool changed, const ir::Graph &g) {
-    if (changed) dump(options.name, index, fmt::format("{:02}-{}.kir", step, pass), text(g));
-    ++step;
-  });
+  ir::run_pipeline(entry.graph, ir::default_pipeline(),
+                   [&](std::string_view pass, bool changed, const ir::Graph &g) {
+                     if (changed)
+                       dump(options.name, index, fmt::format("{:02}-{}.kir", step, pass), text(g));
+                     ++step;
+                   });
   if (log_enabled(LogTopic::Graph))
     log_line(LogTopic::Graph, fmt::format("{} optimised:\n{}", options.name, text(entry.graph)));
   std::string guard_text;
   for (const std::string &g : entry.guards.describe()) guard_text += g + "\n";
-  if (log_enabled(LogTopic::Guards)) log_line(LogTopic::Guards, fmt::format("{} guards:\n{}", options.name, guard_text));
+  if (log_enabled(LogTopic::Guards))
+    log_line(LogTopic::Guards, fmt::format("{} guards:\n{}", options.name, guard_text));
   dump(options.name, index, "guards.txt", guard_text);
   if (log_enabled(LogTopic::CompileTime))
-    log_line(LogTopic::CompileTime, fmt::format("{}: trace {:.3f} ms, passes {:.3f} ms ({} nodes)", options.name,
-                                                trace_ms, ms_since(passes_start), entry.graph.nodes.size()));
+    log_line(LogTopic::CompileTime,
+             fmt::format("{}: trace {:.3f} ms, passes {:.3f} ms ({} nodes)", options.name, trace_ms,
+                         ms_since(passes_start), entry.graph.nodes.size()));
 }
 
 // Fusion and code generation for Backend::Cpu, with their logs and dumps.
-void CompiledCore::State::lower(Entry &entry, int index, std::vector<int32_t> kernel_symbols) const {
+void CompiledCore::State::lower(Entry &entry, int index,
+                                std::vector<int32_t> kernel_symbols) const {
   const bool dumping = !dump_dir().empty();
   entry.built = build_program(entry.graph, {.keep_text = dumping || log_enabled(LogTopic::Kernels),
                                             .kernel_symbols = std::move(kernel_symbols)});
@@ -273,10 +292,12 @@ void CompiledCore::State::lower(Entry &entry, int index, std::vector<int32_t> ke
     b.fused = ir::symbolize_text(b.fused, entry.dynamic->witnesses);
     b.kernels = ir::symbolize_text(b.kernels, entry.dynamic->witnesses, true);
   }
-  if (log_enabled(LogTopic::Fused)) log_line(LogTopic::Fused, fmt::format("{} fused:\n{}", options.name, b.fused));
+  if (log_enabled(LogTopic::Fused))
+    log_line(LogTopic::Fused, fmt::format("{} fused:\n{}", options.name, b.fused));
   if (log_enabled(LogTopic::Kernels))
     log_line(LogTopic::Kernels, fmt::format("{} kernels:\n{}", options.name, b.kernels));
-  if (log_enabled(LogTopic::CompileTime)) log_line(LogTopic::CompileTime, fmt::format("{}: {}", options.name, b.timing));
+  if (log_enabled(LogTopic::CompileTime))
+    log_line(LogTopic::CompileTime, fmt::format("{}: {}", options.name, b.timing));
   dump(options.name, index, "fused.txt", b.fused);
   dump(options.name, index, "kernels.txt", b.kernels);
   dump(options.name, index, "llvm.ll", b.llvm_ir);
@@ -284,7 +305,8 @@ void CompiledCore::State::lower(Entry &entry, int index, std::vector<int32_t> ke
   dump(options.name, index, "asm.s", b.assembly);
 }
 
-CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const Arg> args, const Flat &f,
+CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const Arg> args,
+                                                                const Flat &f,
                                                                 const Invoke &invoke) {
   Hit hit = find(f);
   if (hit && (hit.instance || !hit.entry->dynamic)) return hit;
@@ -309,14 +331,17 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
         gone.push_back(e.get());
         stale.push_back(e->stale_reason());
       }
-    std::erase_if(entries, [&](const auto &e) { return std::find(gone.begin(), gone.end(), e.get()) != gone.end(); });
+    std::erase_if(entries, [&](const auto &e) {
+      return std::find(gone.begin(), gone.end(), e.get()) != gone.end();
+    });
     stale_entries += stale.size();
     count = entries.size() + stale_entries;
   }
   if (count > 0) {
     std::vector<std::string> reasons = miss_reasons(f);
     for (std::string &s : stale)
-      if (std::find(reasons.begin(), reasons.end(), s) == reasons.end()) reasons.insert(reasons.begin(), std::move(s));
+      if (std::find(reasons.begin(), reasons.end(), s) == reasons.end())
+        reasons.insert(reasons.begin(), std::move(s));
     if (!rejected.empty()) reasons.insert(reasons.begin(), rejected);
     const std::string why = fmt::format("{}", fmt::join(reasons, "; "));
     if (options.stance == Stance::FailOnRecompile)
@@ -324,14 +349,16 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
     if (options.stance == Stance::EagerOnRecompile) return {};
     if (static_cast<int>(count) >= options.recompile_limit) {
       if (!warned_limit.exchange(true))
-        warn(fmt::format("{}: hit the recompile limit ({}); new guard sets run eagerly. Last reason: {}",
-                         options.name, options.recompile_limit, why));
+        warn(fmt::format(
+            "{}: hit the recompile limit ({}); new guard sets run eagerly. Last reason: {}",
+            options.name, options.recompile_limit, why));
       return {};
     }
     if (log_enabled(LogTopic::Recompiles))
       log_line(LogTopic::Recompiles, fmt::format("recompiling {}: {}", options.name, why));
   }
-  std::shared_ptr<const Entry> entry = rejected.empty() ? compile_dynamic(args, named, invoke) : nullptr;
+  std::shared_ptr<const Entry> entry =
+      rejected.empty() ? compile_dynamic(args, named, invoke) : nullptr;
   if (!entry) entry = trace(args, named, invoke);
   {
     std::unique_lock lock(entries_mutex);
@@ -340,14 +367,16 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
   if (!entry->dynamic) return {entry, nullptr, {}};
   Hit made = find(f);
   std::string refused;
-  if (made.entry == entry && !made.instance) made.instance = admit_sizes(*entry, made.bindings, args, named, invoke, refused);
+  if (made.entry == entry && !made.instance)
+    made.instance = admit_sizes(*entry, made.bindings, args, named, invoke, refused);
   if (made.entry == entry && made.instance) return made;
   // The function traces differently at this call's own sizes than at the witnesses (it
   // branches on a size). An entry that refuses the sizes it was made for would never be
   // used: it goes, and these sizes get a static entry in its place.
   if (log_enabled(LogTopic::Recompiles))
-    log_line(LogTopic::Recompiles, fmt::format("{}: dynamic shapes: {}; compiling these sizes statically",
-                                               options.name, refused.empty() ? "the entry does not hold" : refused));
+    log_line(LogTopic::Recompiles,
+             fmt::format("{}: dynamic shapes: {}; compiling these sizes statically", options.name,
+                         refused.empty() ? "the entry does not hold" : refused));
   failed_dynamic.insert(last_dynamic);
   auto fixed = trace(args, named, invoke);
   std::unique_lock lock(entries_mutex);
@@ -365,13 +394,14 @@ CompiledCore::CompiledCore(CompileOptions options) : state_(std::make_unique<Sta
   std::set<std::string> seen;
   for (size_t i = 0; i < options.arg_names.size(); ++i)
     if (!seen.insert(sanitize(options.arg_names[i])).second)
-      fail("{}: arg_names[{}] '{}' names two arguments (as IR value '%{}'): expected unique names", options.name, i,
-           options.arg_names[i], sanitize(options.arg_names[i]));
+      fail("{}: arg_names[{}] '{}' names two arguments (as IR value '%{}'): expected unique names",
+           options.name, i, options.arg_names[i], sanitize(options.arg_names[i]));
   static std::once_flag said;
   if (options.backend == Backend::Cpu && !have_cpu_backend())
     std::call_once(said, [] {
-      warn("this kiln was built without LLVM (-Dllvm=disabled): compiled graphs run on the "
-           "reference evaluator");
+      warn(
+          "this kiln was built without LLVM (-Dllvm=disabled): compiled graphs run on the "
+          "reference evaluator");
     });
   state_->options = std::move(options);
 }
@@ -393,7 +423,8 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
   const State::Hit hit = state_->lookup_or_compile(args, f, invoke);
   const Entry *entry = hit.entry.get();
   if (!entry || !entry->compiled) return invoke(args);
-  const runtime::Program *program = hit.instance ? hit.instance->program.get() : entry->built.program.get();
+  const runtime::Program *program =
+      hit.instance ? hit.instance->program.get() : entry->built.program.get();
   const ir::Graph &graph = hit.instance ? hit.instance->graph : entry->graph;
 
   std::vector<runtime::Array> outs;
@@ -445,11 +476,13 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
     out.break_op = e->break_op;
     out.break_reason = e->break_reason;
     out.captures = e->captures;
-    const std::vector<int64_t> witnesses = e->dynamic ? e->dynamic->witnesses : std::vector<int64_t>{};
+    const std::vector<int64_t> witnesses =
+        e->dynamic ? e->dynamic->witnesses : std::vector<int64_t>{};
     if (e->dynamic) {
       out.symbols = e->guards.num_symbols();
       std::shared_lock dyn_lock(e->dynamic->mutex);
-      for (const auto &[sizes, instance] : e->dynamic->instances) out.sizes_seen += instance != nullptr;
+      for (const auto &[sizes, instance] : e->dynamic->instances)
+        out.sizes_seen += instance != nullptr;
     }
     if (e->compiled) {
       ++ex.graphs;
@@ -463,8 +496,9 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
         out.library_steps = static_cast<int>(built->steps.size()) - e->built.kernel_count;
         // A dynamic entry's memory depends on the sizes: those of explain()'s arguments.
         const runtime::Program *program = !e->dynamic ? built.get()
-                                          : hit.entry == e && hit.instance ? hit.instance->program.get()
-                                                                           : nullptr;
+                                          : hit.entry == e && hit.instance
+                                              ? hit.instance->program.get()
+                                              : nullptr;
         if (program) {
           out.peak_bytes = program->peak_bytes();
           out.arena_bytes = program->arena_bytes;
@@ -488,8 +522,11 @@ std::string Explanation::str() const {
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry &e = entries[i];
     out += fmt::format("entry {}: {}\n", i, e.compiled ? "compiled" : "runs eagerly");
-    if (e.symbols > 0) out += fmt::format("  dynamic: {} symbol(s), {} size(s) run so far\n", e.symbols, e.sizes_seen);
-    if (!e.compiled && e.break_op.empty()) out += fmt::format("  not compiled: {}\n", e.break_reason);
+    if (e.symbols > 0)
+      out +=
+          fmt::format("  dynamic: {} symbol(s), {} size(s) run so far\n", e.symbols, e.sizes_seen);
+    if (!e.compiled && e.break_op.empty())
+      out += fmt::format("  not compiled: {}\n", e.break_reason);
     if (!e.compiled && !e.break_op.empty())
       out += fmt::format("  graph break at '{}': {}\n", e.break_op, e.break_reason);
     out += "  guards:\n";
@@ -511,9 +548,10 @@ std::string Explanation::str() const {
     out += "  graph:\n";
     indented(e.graph);
     if (e.fused.empty()) continue;
-    out += fmt::format("  kernels: {}; library steps: {}; peak memory per call: {} bytes (intermediates {} "
-                       "bytes, {} without reuse)\n",
-                       e.kernels, e.library_steps, e.peak_bytes, e.arena_bytes, e.unshared_bytes);
+    out += fmt::format(
+        "  kernels: {}; library steps: {}; peak memory per call: {} bytes (intermediates {} "
+        "bytes, {} without reuse)\n",
+        e.kernels, e.library_steps, e.peak_bytes, e.arena_bytes, e.unshared_bytes);
     out += "  fused:\n";
     indented(e.fused);
   }

@@ -85,7 +85,7 @@ using DimList = std::vector<std::pair<int32_t, int32_t>>;
 struct Flat {
   std::vector<guards::ArgDesc> descs;
   std::vector<std::string> names;
-  std::vector<int32_t> params;  // with names: the function parameter of each row
+  std::vector<int32_t> params;          // with names: the function parameter of each row
   std::vector<const Tensor *> tensors;  // parallel to the tensor rows of descs
 };
 
@@ -144,9 +144,12 @@ struct CompiledCore::State {
     {
       std::shared_lock lock(entries_mutex);
       for (const auto &e : entries)
-        misses.push_back(e->stale() ? guards::GuardSet::Miss{std::numeric_limits<int>::max(), e->stale_reason()} : e->guards.explain_miss(f.descs));
+        misses.push_back(
+            e->stale() ? guards::GuardSet::Miss{std::numeric_limits<int>::max(), e->stale_reason()}
+                       : e->guards.explain_miss(f.descs));
     }
-    std::stable_sort(misses.begin(), misses.end(), [](auto &a, auto &b) { return a.passed > b.passed; });
+    std::stable_sort(misses.begin(), misses.end(),
+                     [](auto &a, auto &b) { return a.passed > b.passed; });
     std::vector<std::string> out;
     for (auto &m : misses)  // empty: that entry held; entries failing alike say it once
       if (!m.reason.empty() && std::find(out.begin(), out.end(), m.reason) == out.end())
@@ -156,17 +159,20 @@ struct CompiledCore::State {
 
   Traced trace_graph(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
                      std::span<const guards::SymbolicDim> symbols, std::span<const int64_t> sizes);
-  std::shared_ptr<const Entry> trace(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
-  std::shared_ptr<const Entry> trace_dynamic(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
-                                             const DimList &candidates, std::string &why);
+  std::shared_ptr<const Entry> trace(std::span<const Arg> args, const Flat &f,
+                                     const Invoke &invoke);
+  std::shared_ptr<const Entry> trace_dynamic(std::span<const Arg> args, const Flat &f,
+                                             const Invoke &invoke, const DimList &candidates,
+                                             std::string &why);
   void optimise(Entry &entry, Traced traced, int index, double trace_ms);
   void lower(Entry &entry, int index, std::vector<int32_t> kernel_symbols = {}) const;
   std::vector<DimList> dynamic_candidates(const Flat &f);
   // A dynamic entry for this call, or null (the reasons go to KILN_LOGS=recompiles).
-  std::shared_ptr<const Entry> compile_dynamic(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
+  std::shared_ptr<const Entry> compile_dynamic(std::span<const Arg> args, const Flat &f,
+                                               const Invoke &invoke);
   std::shared_ptr<const Instance> admit_sizes(const Entry &e, const SymbolSizes &sizes,
-                                              std::span<const Arg> args, const Flat &f, const Invoke &invoke,
-                                              std::string &why);
+                                              std::span<const Arg> args, const Flat &f,
+                                              const Invoke &invoke, std::string &why);
   Hit lookup_or_compile(std::span<const Arg> args, const Flat &f, const Invoke &invoke);
 };
 

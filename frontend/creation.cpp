@@ -35,8 +35,9 @@ __int128 ceil_div128(int64_t end, int64_t start, int64_t step) {
 
 Tensor filled(std::string_view op, const Shape &shape, Scalar value, std::optional<DType> dtype) {
   DType d = dtype.value_or(value.default_dtype());
-  return dispatch(OpKind::Full, {},
-                  Attrs{{"shape", checked_shape(op, shape)}, {"dtype", d}, {"value", scalar_attr(value, d)}});
+  return dispatch(
+      OpKind::Full, {},
+      Attrs{{"shape", checked_shape(op, shape)}, {"dtype", d}, {"value", scalar_attr(value, d)}});
 }
 
 }  // namespace
@@ -66,17 +67,20 @@ Tensor arange(Scalar start, Scalar end, Scalar step, std::optional<DType> dtype)
   if (st == 0) fail("arange: step must be nonzero");
   if (!std::isfinite(s) || !std::isfinite(e) || !std::isfinite(st))
     fail("arange: start, end and step must be finite, got {}, {}, {}", s, e, st);
-  const bool away = any_float ? (st > 0 && e < s) || (st < 0 && e > s)
-                              : ceil_div128(end.to_int(), start.to_int(), step.to_int()) < 0;  // exact
+  const bool away = any_float
+                        ? (st > 0 && e < s) || (st < 0 && e > s)
+                        : ceil_div128(end.to_int(), start.to_int(), step.to_int()) < 0;  // exact
   if (away) fail("arange: step {} moves away from end: start={} end={}", st, s, e);
   // Integer arguments count exactly (in 128 bits: end - start may not fit int64).
-  const double count = any_float ? std::ceil((e - s) / st)
-                                 : static_cast<double>(ceil_div128(end.to_int(), start.to_int(), step.to_int()));
+  const double count =
+      any_float ? std::ceil((e - s) / st)
+                : static_cast<double>(ceil_div128(end.to_int(), start.to_int(), step.to_int()));
   if (!(count < 0x1p62))
-    fail("arange: start={} end={} step={} gives {:g} elements: expected at most 2^62", start.to_double(),
-         end.to_double(), step.to_double(), count);
-  const int64_t n = any_float ? static_cast<int64_t>(count)
-                              : static_cast<int64_t>(ceil_div128(end.to_int(), start.to_int(), step.to_int()));
+    fail("arange: start={} end={} step={} gives {:g} elements: expected at most 2^62",
+         start.to_double(), end.to_double(), step.to_double(), count);
+  const int64_t n =
+      any_float ? static_cast<int64_t>(count)
+                : static_cast<int64_t>(ceil_div128(end.to_int(), start.to_int(), step.to_int()));
   Attrs attrs{{"shape", Shape{n}}, {"dtype", d}};
   if (any_float) {
     attrs.set("start", s).set("step", st);
@@ -110,13 +114,15 @@ Tensor randint(int64_t low, int64_t high, const Shape &shape, DType dtype) {
   return dispatch(OpKind::Randint, {}, attrs);
 }
 
-template <class T> Tensor from_data(const T *data, const Shape &shape) {
+template <class T>
+Tensor from_data(const T *data, const Shape &shape) {
   Tensor out = empty(shape, dtype_of<T>());
   if (out.numel() > 0) std::memcpy(out.impl().storage.data(), data, out.numel() * sizeof(T));
   return out;
 }
 
-template <class T> Tensor from_vector(const std::vector<T> &data, std::optional<Shape> shape) {
+template <class T>
+Tensor from_vector(const std::vector<T> &data, std::optional<Shape> shape) {
   // Sizes first: [-1,-2] would pass the count check below and fail in empty(), a name the
   // user never called.
   const Shape s =
@@ -131,8 +137,8 @@ template <class T> Tensor from_vector(const std::vector<T> &data, std::optional<
   }
 }
 
-#define KILN_INSTANTIATE_FROM(T)                                             \
-  template Tensor from_data<T>(const T *, const Shape &);                   \
+#define KILN_INSTANTIATE_FROM(T)                          \
+  template Tensor from_data<T>(const T *, const Shape &); \
   template Tensor from_vector<T>(const std::vector<T> &, std::optional<Shape>);
 KILN_INSTANTIATE_FROM(bool)
 KILN_INSTANTIATE_FROM(int32_t)

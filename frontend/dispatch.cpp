@@ -13,7 +13,8 @@ namespace {
 
 // Ops that draw from the global generator when they run (dropout only when training).
 bool is_random(OpKind op, const Attrs &attrs) {
-  if (op == OpKind::Dropout) return attrs.get_bool("train", true) && attrs.get_double("p", 0.5) > 0.0;
+  if (op == OpKind::Dropout)
+    return attrs.get_bool("train", true) && attrs.get_double("p", 0.5) > 0.0;
   return op == OpKind::Rand || op == OpKind::Randn || op == OpKind::Randint;
 }
 
@@ -33,9 +34,10 @@ Tensor proxy(const tracer::Trace &trace, ir::ValueId value, const TensorType &ty
 }
 
 [[noreturn]] void stray_proxy(OpKind op, size_t index) {
-  fail("{}: argument {} is a tracing proxy of a compiled function, used outside its trace\n"
-       "  hint: a function passed to compile() must not store its tensors for later use",
-       op_name(op), index);
+  fail(
+      "{}: argument {} is a tracing proxy of a compiled function, used outside its trace\n"
+      "  hint: a function passed to compile() must not store its tensors for later use",
+      op_name(op), index);
 }
 
 // The IR value of an input inside `trace`: a proxy's own value, or a captured constant.

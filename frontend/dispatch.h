@@ -15,7 +15,8 @@ namespace kiln {
 // returns a view (movement ops whose result the input's strides can express) or a new
 // contiguous result computed by the op's kernel.
 [[nodiscard]] Tensor dispatch(OpKind op, std::span<const Tensor> inputs, const Attrs &attrs = {});
-[[nodiscard]] Tensor dispatch(OpKind op, std::initializer_list<Tensor> inputs, const Attrs &attrs = {});
+[[nodiscard]] Tensor dispatch(OpKind op, std::initializer_list<Tensor> inputs,
+                              const Attrs &attrs = {});
 
 // A fresh contiguous tensor with uninitialised memory.
 [[nodiscard]] Tensor empty(const Shape &shape, DType dtype);

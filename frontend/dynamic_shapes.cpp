@@ -10,15 +10,15 @@
 #include "compiled_state.h"
 #include "generator.h"
 #include "ir/diag.h"
+#include "ir/kernel_ir.h"
+#include "ir/passes/dce.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
 #include "ir/settings.h"
+#include "ir/shape.h"
 #include "ir/substitute_sizes.h"
 #include "runtime/resize_program.h"
 #include "tracer/trace.h"
-#include "ir/kernel_ir.h"
-#include "ir/passes/dce.h"
-#include "ir/shape.h"
 
 namespace kiln::detail {
 namespace {
@@ -34,7 +34,6 @@ std::string shape_free_text(ir::Kernel k) {
   if (k.gemm) k.gemm->a_shape = k.gemm->b_shape = {};  // the GEMM reads them at run time
   return ir::print_kernel(k);
 }
-
 
 // Whether two traces captured the same tensors: closure weights are the same arrays in
 // every trace, while a tensor the function makes from data is new each time.
@@ -63,13 +62,15 @@ std::string describe_dims(const Flat &f, const DimList &dims) {
 }
 }  // namespace
 
-std::vector<guards::SymbolicDim> assign_symbols(std::span<const guards::ArgDesc> args,
-                                                std::span<const std::pair<int32_t, int32_t>> candidates) {
+std::vector<guards::SymbolicDim> assign_symbols(
+    std::span<const guards::ArgDesc> args,
+    std::span<const std::pair<int32_t, int32_t>> candidates) {
   std::vector<guards::SymbolicDim> out;
   std::map<int64_t, int32_t> symbol_of_size;
   for (auto [row, dim] : candidates) {
     const guards::ArgDesc &a = args[row];
-    if (a.kind != guards::ArgDesc::Kind::Tensor || dim >= static_cast<int32_t>(a.sizes.size())) continue;
+    if (a.kind != guards::ArgDesc::Kind::Tensor || dim >= static_cast<int32_t>(a.sizes.size()))
+      continue;
     const int64_t size = a.sizes[dim];
     if (size < 2 || !is_contiguous(a.sizes, a.strides)) continue;
     auto it = symbol_of_size.find(size);
@@ -82,21 +83,25 @@ std::vector<guards::SymbolicDim> assign_symbols(std::span<const guards::ArgDesc>
   return out;
 }
 
-std::string generalize_kernels(const BuiltProgram &built, const BuiltProgram &other, std::span<const int64_t> a,
-                               std::span<const int64_t> b, std::vector<int32_t> &symbols) {
+std::string generalize_kernels(const BuiltProgram &built, const BuiltProgram &other,
+                               std::span<const int64_t> a, std::span<const int64_t> b,
+                               std::vector<int32_t> &symbols) {
   if (built.kernel_ir.size() != other.kernel_ir.size() || built.kernel_steps != other.kernel_steps)
     return "fusion groups the graph differently at different sizes";
   symbols.assign(built.kernel_ir.size(), -1);
   for (size_t i = 0; i < built.kernel_ir.size(); ++i) {
     const ir::Kernel &ka = built.kernel_ir[i], &kb = other.kernel_ir[i];
     if (shape_free_text(ka) != shape_free_text(kb))
-      return fmt::format("kernel @{} needs a symbol's value inside its loops (only the outermost loop "
-                         "may walk a dynamic dim)", ka.name);
+      return fmt::format(
+          "kernel @{} needs a symbol's value inside its loops (only the outermost loop "
+          "may walk a dynamic dim)",
+          ka.name);
     const int64_t ea = ka.parallel_extent(), eb = kb.parallel_extent();
     if (ea == eb) continue;
     int32_t symbol = -1;
     for (size_t k = 0; k < a.size() && symbol < 0; ++k)
-      if (ea % a[k] == 0 && eb % b[k] == 0 && ea / a[k] == eb / b[k]) symbol = static_cast<int32_t>(k);
+      if (ea % a[k] == 0 && eb % b[k] == 0 && ea / a[k] == eb / b[k])
+        symbol = static_cast<int32_t>(k);
     if (symbol < 0)
       return fmt::format("kernel @{}'s outer loop is not a multiple of one symbol", ka.name);
     symbols[i] = symbol;
@@ -106,8 +111,10 @@ std::string generalize_kernels(const BuiltProgram &built, const BuiltProgram &ot
 
 // Traces at two witness sets and keeps the result only if graph and kernels hold for
 // every size of the symbols; otherwise says why in `why` and returns null.
-std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(
-    std::span<const Arg> args, const Flat &f, const Invoke &invoke, const DimList &candidates, std::string &why) {
+std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const Arg> args,
+                                                                const Flat &f, const Invoke &invoke,
+                                                                const DimList &candidates,
+                                                                std::string &why) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<guards::SymbolicDim> symbols = assign_symbols(f.descs, candidates);
   if (symbols.empty()) return nullptr;
@@ -121,32 +128,39 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(
     Traced a = trace_graph(args, f, invoke, symbols, w0);
     Traced b = trace_graph(args, f, invoke, symbols, w1);
     if (!same_captures(a.captured, b.captured)) {
-      why = "the function makes tensors from data while tracing (they would be constants of one size)";
+      why =
+          "the function makes tensors from data while tracing (they would be constants of one "
+          "size)";
       return nullptr;
     }
     ir::Graph traced = live(a.graph);
     if (ir::print(ir::substitute(live(b.graph), {w1, w0})) != ir::print(traced)) {
-      why = "the function uses a dynamic size other than as a size (a shape or constant computed from it)";
+      why =
+          "the function uses a dynamic size other than as a size (a shape or constant computed "
+          "from it)";
       return nullptr;
     }
     ir::Graph ga = a.graph, gb = b.graph;
     ir::run_pipeline(ga, ir::default_pipeline());
     ir::run_pipeline(gb, ir::default_pipeline());
     if (ir::print(ir::substitute(gb, {w1, w0})) != ir::print(ga)) {
-      why = "the function uses a dynamic size other than as a size (a mean over it, a shape or constant "
-            "computed from it)";
+      why =
+          "the function uses a dynamic size other than as a size (a mean over it, a shape or "
+          "constant "
+          "computed from it)";
       return nullptr;
     }
     for (ir::ValueId v = 0; v < ga.num_values(); ++v)
-      if (numel(ga.type(v).shape) > (int64_t{1} << 52)) {  // byte counts at witness sizes stay in int64
+      if (numel(ga.type(v).shape) >
+          (int64_t{1} << 52)) {  // byte counts at witness sizes stay in int64
         why = "too many symbols in one tensor";
         return nullptr;
       }
     std::vector<int32_t> kernel_symbols;
     const bool codegen = options.backend == Backend::Cpu && have_cpu_backend();
     if (codegen) {
-      why = generalize_kernels(build_program(ga, {.codegen = false}), build_program(gb, {.codegen = false}), w0,
-                               w1, kernel_symbols);
+      why = generalize_kernels(build_program(ga, {.codegen = false}),
+                               build_program(gb, {.codegen = false}), w0, w1, kernel_symbols);
       if (!why.empty()) return nullptr;
     }
     const int index = traces++;
@@ -165,8 +179,9 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(
     why = "kiln hit an internal error compiling the symbolic entry";
   } catch (const std::exception &e) {
     const std::string_view msg = e.what();
-    why = fmt::format("tracing with symbolic sizes failed: {}",
-                      ir::symbolize_text(ir::symbolize_text(msg.substr(0, msg.find('\n')), w0), w1));
+    why =
+        fmt::format("tracing with symbolic sizes failed: {}",
+                    ir::symbolize_text(ir::symbolize_text(msg.substr(0, msg.find('\n')), w0), w1));
   }
   return nullptr;
 }
@@ -197,41 +212,48 @@ std::vector<DimList> CompiledCore::State::dynamic_candidates(const Flat &f) {
 // Whether a dynamic entry holds at sizes it has not run before: the function traced at
 // these sizes must be the entry's trace with the symbols replaced by them (a function
 // that branches on a size traces differently). Remembers the answer either way.
-std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(const Entry &e, const SymbolSizes &sizes,
-                                                                 std::span<const Arg> args, const Flat &f,
-                                                                 const Invoke &invoke, std::string &why) {
+std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(
+    const Entry &e, const SymbolSizes &sizes, std::span<const Arg> args, const Flat &f,
+    const Invoke &invoke, std::string &why) {
   const size_t n = e.dynamic->witnesses.size();
   const ir::SizeMap to_call{e.dynamic->witnesses, std::span<const int64_t>(sizes.data(), n)};
   std::vector<std::string> bound;
   for (size_t k = 0; k < n; ++k) bound.push_back(fmt::format("s{}={}", k, sizes[k]));
   std::shared_ptr<Instance> instance;
-  why = fmt::format("the dynamic entry does not hold at {}: the function traces a different graph there",
-                    fmt::join(bound, ", "));
+  why = fmt::format(
+      "the dynamic entry does not hold at {}: the function traces a different graph there",
+      fmt::join(bound, ", "));
   try {
     GeneratorCheckpoint keep_random_stream;
     const Traced t = trace_graph(args, f, invoke, {}, {});
     if (!same_captures(t.captured, e.captured))
-      why = fmt::format("the dynamic entry does not hold at {}: the function makes tensors from data while "
-                        "tracing (they would be constants of one size)", fmt::join(bound, ", "));
+      why = fmt::format(
+          "the dynamic entry does not hold at {}: the function makes tensors from data while "
+          "tracing (they would be constants of one size)",
+          fmt::join(bound, ", "));
     else if (ir::print(live(t.graph)) == ir::print(ir::substitute(e.dynamic->traced, to_call)))
       instance = std::make_shared<Instance>();
   } catch (const tracer::GraphBreak &brk) {
-    why = fmt::format("the dynamic entry does not hold at {}: tracing stops at '{}' there", fmt::join(bound, ", "),
-                      brk.op());
+    why = fmt::format("the dynamic entry does not hold at {}: tracing stops at '{}' there",
+                      fmt::join(bound, ", "), brk.op());
   }
   if (instance) {
     why.clear();
-    if (e.built.program) instance->program = runtime::resize_program(*e.built.program, to_call);
-    else instance->graph = ir::substitute(e.graph, to_call);
+    if (e.built.program)
+      instance->program = runtime::resize_program(*e.built.program, to_call);
+    else
+      instance->graph = ir::substitute(e.graph, to_call);
   }
   std::unique_lock lock(e.dynamic->mutex);
-  if (e.dynamic->instances.size() >= kMaxInstances)  // forget the sizes that held, keep the refusals
+  if (e.dynamic->instances.size() >=
+      kMaxInstances)  // forget the sizes that held, keep the refusals
     std::erase_if(e.dynamic->instances, [](const auto &kv) { return kv.second != nullptr; });
   e.dynamic->instances[sizes] = instance;
   return instance;
 }
 
-std::shared_ptr<const Entry> CompiledCore::State::compile_dynamic(std::span<const Arg> args, const Flat &f,
+std::shared_ptr<const Entry> CompiledCore::State::compile_dynamic(std::span<const Arg> args,
+                                                                  const Flat &f,
                                                                   const Invoke &invoke) {
   for (const DimList &candidates : dynamic_candidates(f)) {
     if (failed_dynamic.contains(candidates)) continue;
@@ -243,8 +265,8 @@ std::shared_ptr<const Entry> CompiledCore::State::compile_dynamic(std::span<cons
     if (why.empty()) continue;
     failed_dynamic.insert(candidates);
     if (log_enabled(LogTopic::Recompiles))
-      log_line(LogTopic::Recompiles, fmt::format("{}: dynamic shapes: {} cannot all be symbols: {}", options.name,
-                                                 describe_dims(f, candidates), why));
+      log_line(LogTopic::Recompiles, fmt::format("{}: dynamic shapes: {} cannot all be symbols: {}",
+                                                 options.name, describe_dims(f, candidates), why));
   }
   return nullptr;
 }

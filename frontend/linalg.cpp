@@ -53,7 +53,8 @@ Tensor linear(const Tensor &x, const Tensor &weight, const Tensor &bias) {
   if (!x.defined() || !weight.defined())
     fail("linear: argument {} is an undefined tensor", x.defined() ? 1 : 0);
   if (weight.dim() != 2)
-    fail("linear: weight must be 2-D [out_features, in_features], got {}", format_shape(weight.sizes()));
+    fail("linear: weight must be 2-D [out_features, in_features], got {}",
+         format_shape(weight.sizes()));
   if (x.dim() == 0 || x.sizes().back() != weight.size(1))
     fail("linear: input {} does not match weight {}: expected last dim {}, got {}",
          format_shape(x.sizes()), format_shape(weight.sizes()), weight.size(1),

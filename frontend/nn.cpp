@@ -13,14 +13,16 @@ namespace {
 const Tensor &floating(const Tensor &x, std::string_view op) {
   if (!x.defined()) fail("{}: argument 0 is an undefined tensor", op);
   if (!is_floating(x.dtype()))
-    fail("{}: input must be a floating-point tensor (f32 or f64), got {}", op, dtype_name(x.dtype()));
+    fail("{}: input must be a floating-point tensor (f32 or f64), got {}", op,
+         dtype_name(x.dtype()));
   return x;
 }
 
 int64_t trailing_axes(std::string_view op, const Tensor &x, const Shape &normalized_shape) {
   const int64_t axes = static_cast<int64_t>(normalized_shape.size());
-  const bool matches = axes >= 1 && axes <= x.dim() &&
-                       std::equal(normalized_shape.begin(), normalized_shape.end(), x.sizes().end() - axes);
+  const bool matches =
+      axes >= 1 && axes <= x.dim() &&
+      std::equal(normalized_shape.begin(), normalized_shape.end(), x.sizes().end() - axes);
   if (!matches)
     fail("{}: normalized_shape {} must match the trailing dims of the input {}", op,
          format_shape(normalized_shape), format_shape(x.sizes()));
@@ -110,7 +112,8 @@ Tensor cross_entropy(const Tensor &logits, const Tensor &target, const std::stri
   Tensor loss = op(rows, targets, "none");
   if (label_smoothing > 0.0) {
     const int64_t classes = rows.sizes().back();
-    Tensor uniform = neg(sum(log_softmax(rows, -1), -1)) * (label_smoothing / static_cast<double>(classes));
+    Tensor uniform =
+        neg(sum(log_softmax(rows, -1), -1)) * (label_smoothing / static_cast<double>(classes));
     Tensor counted = targets != ignore_index;
     loss = loss * (1.0 - label_smoothing) + where(counted, uniform, 0.0);
   }

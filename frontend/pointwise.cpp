@@ -8,7 +8,9 @@
 namespace kiln {
 namespace {
 
-Tensor unary(OpKind op, const Tensor &x, const Attrs &attrs = {}) { return dispatch(op, {x}, attrs); }
+Tensor unary(OpKind op, const Tensor &x, const Attrs &attrs = {}) {
+  return dispatch(op, {x}, attrs);
+}
 
 // Ops defined on real numbers: integer and bool inputs are computed in f32.
 Tensor unary_float(OpKind op, const Tensor &x, const Attrs &attrs = {}) {
@@ -33,7 +35,9 @@ Tensor divide(const Tensor &a, const Tensor &b, DType d) {
   return binary(OpKind::Div, a, b, is_floating(d) ? d : DType::F32);
 }
 
-Tensor logical(OpKind op, const Tensor &a, const Tensor &b) { return binary(op, a, b, DType::Bool); }
+Tensor logical(OpKind op, const Tensor &a, const Tensor &b) {
+  return binary(op, a, b, DType::Bool);
+}
 
 }  // namespace
 
@@ -74,8 +78,10 @@ Tensor clamp(const Tensor &x, std::optional<Scalar> min, std::optional<Scalar> m
   for (auto [key, bound] : {std::pair{"min", min}, std::pair{"max", max}}) {
     if (!bound) continue;
     d = promote_types(d, result_type(x, *bound));
-    if (bound->kind() == Scalar::Kind::Float) attrs.set(key, bound->to_double());
-    else attrs.set(key, bound->to_int());
+    if (bound->kind() == Scalar::Kind::Float)
+      attrs.set(key, bound->to_double());
+    else
+      attrs.set(key, bound->to_int());
   }
   return dispatch(OpKind::Clamp, {x.dtype() == d ? x : x.to(d)}, attrs);
 }
@@ -102,10 +108,12 @@ Tensor logical_or(const Tensor &a, const Tensor &b) { return logical(OpKind::Log
 
 Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b) {
   for (const Tensor *t : {&cond, &a, &b})
-    if (!t->defined()) fail("where: argument {} is an undefined tensor", t == &cond ? 0 : t == &a ? 1 : 2);
+    if (!t->defined())
+      fail("where: argument {} is an undefined tensor", t == &cond ? 0 : t == &a ? 1 : 2);
   if (cond.dtype() != DType::Bool)
     fail("where: condition must be a bool tensor, got {}", dtype_name(cond.dtype()));
-  Shape shape = broadcast_shapes("where", broadcast_shapes("where", cond.sizes(), a.sizes()), b.sizes());
+  Shape shape =
+      broadcast_shapes("where", broadcast_shapes("where", cond.sizes(), a.sizes()), b.sizes());
   auto ts = promote_and_broadcast("where", {a, b}, promote_types(a.dtype(), b.dtype()));
   return dispatch(OpKind::Where, {broadcast_to(cond, shape), broadcast_to(ts[0], shape),
                                   broadcast_to(ts[1], shape)});

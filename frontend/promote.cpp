@@ -20,7 +20,8 @@ DType common_dtype(const std::vector<Tensor> &ts) {
   return d;
 }
 
-std::vector<Tensor> promote_and_broadcast(std::string_view op, std::vector<Tensor> ts, DType dtype) {
+std::vector<Tensor> promote_and_broadcast(std::string_view op, std::vector<Tensor> ts,
+                                          DType dtype) {
   for (size_t i = 0; i < ts.size(); ++i)
     if (!ts[i].defined()) fail("{}: argument {} is an undefined tensor", op, i);
   Shape shape = ts[0].sizes();

@@ -49,7 +49,8 @@ Tensor slice_raw(const Tensor &x, int64_t dim, int64_t start, int64_t stop, int6
 void check_broadcastable(std::string_view op, const Tensor &x, const Shape &shape) {
   std::string_view verb = op == "expand" ? "expand" : "broadcast";
   if (x.sizes().size() > shape.size())
-    fail("{}: cannot {} {} to {} with fewer dims", op, verb, format_shape(x.sizes()), format_shape(shape));
+    fail("{}: cannot {} {} to {} with fewer dims", op, verb, format_shape(x.sizes()),
+         format_shape(shape));
   const size_t lead = shape.size() - x.sizes().size();
   for (size_t i = 0; i < x.sizes().size(); ++i)
     if (x.sizes()[i] != 1 && x.sizes()[i] != shape[lead + i])
@@ -73,16 +74,18 @@ Tensor view(const Tensor &x, const Shape &shape) {
     fail("view: cannot view {} ({} elements) as {} ({} elements)", format_shape(x.sizes()),
          x.numel(), format_shape(s), numel(s));
   if (!runtime::reshape_layout(x.impl().layout, s))
-    fail("view: shape {} with strides {} cannot be viewed as {} without copying\n  hint: use "
-         "reshape, which copies when it must",
-         format_shape(x.sizes()), format_shape(x.strides()), format_shape(s));
+    fail(
+        "view: shape {} with strides {} cannot be viewed as {} without copying\n  hint: use "
+        "reshape, which copies when it must",
+        format_shape(x.sizes()), format_shape(x.strides()), format_shape(s));
   return reshape(x, s);
 }
 
 Tensor flatten(const Tensor &x, int64_t start_dim, int64_t end_dim) {
   defined(x, "flatten");
   if (x.dim() == 0) return x.reshape({1});
-  int64_t s = normalize_dim("flatten", start_dim, x.dim()), e = normalize_dim("flatten", end_dim, x.dim());
+  int64_t s = normalize_dim("flatten", start_dim, x.dim()),
+          e = normalize_dim("flatten", end_dim, x.dim());
   if (s > e) fail("flatten: start_dim {} comes after end_dim {}", start_dim, end_dim);
   Shape shape(x.sizes().begin(), x.sizes().begin() + s);
   shape.push_back(numel(std::span(x.sizes()).subspan(s, e - s + 1)));
@@ -98,7 +101,8 @@ Tensor permute(const Tensor &x, const std::vector<int64_t> &dims) {
   std::vector<int64_t> perm;
   for (int64_t d : dims) perm.push_back(normalize_dim("permute", d, x.dim()));
   bool identity = true;
-  for (size_t i = 0; i < perm.size(); ++i) identity = identity && perm[i] == static_cast<int64_t>(i);
+  for (size_t i = 0; i < perm.size(); ++i)
+    identity = identity && perm[i] == static_cast<int64_t>(i);
   if (identity && std::is_sorted(perm.begin(), perm.end())) return x;
   return dispatch(OpKind::Permute, {x}, Attrs{{"perm", perm}});
 }
@@ -112,7 +116,8 @@ Tensor transpose(const Tensor &x, int64_t dim0, int64_t dim1) {
   }
   std::vector<int64_t> perm(x.dim());
   for (int64_t i = 0; i < x.dim(); ++i) perm[i] = i;
-  std::swap(perm[normalize_dim("transpose", dim0, x.dim())], perm[normalize_dim("transpose", dim1, x.dim())]);
+  std::swap(perm[normalize_dim("transpose", dim0, x.dim())],
+            perm[normalize_dim("transpose", dim1, x.dim())]);
   return permute(x, perm);
 }
 
@@ -142,7 +147,8 @@ Tensor expand(const Tensor &x, const Shape &shape) {
 Tensor squeeze(const Tensor &x, std::optional<int64_t> dim) {
   defined(x, "squeeze");
   Shape shape;
-  std::optional<int64_t> only = dim ? std::optional(normalize_dim("squeeze", *dim, x.dim())) : std::nullopt;
+  std::optional<int64_t> only =
+      dim ? std::optional(normalize_dim("squeeze", *dim, x.dim())) : std::nullopt;
   for (int64_t d = 0; d < x.dim(); ++d)
     if (x.sizes()[d] != 1 || (only && *only != d)) shape.push_back(x.sizes()[d]);
   return reshape(x, shape);
@@ -156,8 +162,8 @@ Tensor unsqueeze(const Tensor &x, int64_t dim) {
   return reshape(x, shape);
 }
 
-Tensor slice(const Tensor &x, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> stop,
-             int64_t step) {
+Tensor slice(const Tensor &x, int64_t dim, std::optional<int64_t> start,
+             std::optional<int64_t> stop, int64_t step) {
   defined(x, "slice");
   if (x.dim() == 0) fail("slice: cannot slice a 0-dim tensor");
   const int64_t d = normalize_dim("slice", dim, x.dim());
@@ -176,7 +182,8 @@ Tensor narrow(const Tensor &x, int64_t dim, int64_t start, int64_t length) {
   const int64_t n = x.size(d);
   const int64_t s = start < 0 ? start + n : start;
   if (s < 0 || s > n || length < 0 || length > n - s)  // no overflow for huge lengths
-    fail("narrow: start {} and length {} are out of range for dim {} of size {}", start, length, d, n);
+    fail("narrow: start {} and length {} are out of range for dim {} of size {}", start, length, d,
+         n);
   return slice_raw(x, d, s, s + length, 1);
 }
 

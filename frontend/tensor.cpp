@@ -21,9 +21,7 @@ detail::TensorImpl &Tensor::impl() const {
   return *impl_;
 }
 
-int64_t Tensor::size(int64_t dim) const {
-  return sizes()[normalize_dim("size", dim, this->dim())];
-}
+int64_t Tensor::size(int64_t dim) const { return sizes()[normalize_dim("size", dim, this->dim())]; }
 
 bool Tensor::shares_storage(const Tensor &other) const {
   return defined() && other.defined() && impl().storage.same_as(other.impl().storage);
@@ -41,12 +39,14 @@ void Tensor::read_as(DType dtype, void *dst, std::string_view what) const {
 }
 
 const Tensor &Tensor::copy_(const Tensor &src) const {
-  if (!defined() || !src.defined()) fail("copy_: {} is an undefined tensor", defined() ? "the source" : "the tensor");
+  if (!defined() || !src.defined())
+    fail("copy_: {} is an undefined tensor", defined() ? "the source" : "the tensor");
   for (const Tensor *t : {this, &src})
     if (t->impl().trace != nullptr && tracer::active() != t->impl().trace)
       fail("copy_: the tensor is a tracing proxy of a compiled function, used outside its trace");
   if (tracer::active() != nullptr)
-    tracer::graph_break("copy_", "in-place writes are not traced (a compiled call would not repeat them)");
+    tracer::graph_break("copy_",
+                        "in-place writes are not traced (a compiled call would not repeat them)");
   for (int64_t d = 0; d < dim(); ++d)
     if (strides()[d] == 0 && sizes()[d] > 1)
       fail("copy_: cannot write into {}: its elements share memory along dim {} (an expanded view)",
@@ -54,12 +54,14 @@ const Tensor &Tensor::copy_(const Tensor &src) const {
   // The values go to fresh memory first: src may overlap this tensor.
   const Tensor values = zeros(sizes(), dtype());
   if (numel() == 0) return *this;
-  runtime::convert_kernel(runtime::view_of(broadcast_to(src, sizes()).impl()), runtime::view_of(values.impl()));
+  runtime::convert_kernel(runtime::view_of(broadcast_to(src, sizes()).impl()),
+                          runtime::view_of(values.impl()));
   runtime::copy_into(runtime::view_of(values.impl()), runtime::view_of(impl()));
   return *this;
 }
 
-template <class T> T Tensor::item() const {
+template <class T>
+T Tensor::item() const {
   if (numel() != 1)
     fail("item: expected a tensor with one element, got shape {} ({} elements)",
          format_shape(sizes()), numel());
@@ -83,9 +85,13 @@ Tensor Tensor::to(DType dtype) const { return kiln::to(*this, dtype); }
 Tensor Tensor::contiguous() const { return kiln::contiguous(*this); }
 Tensor Tensor::reshape(const Shape &shape) const { return kiln::reshape(*this, shape); }
 Tensor Tensor::view(const Shape &shape) const { return kiln::view(*this, shape); }
-Tensor Tensor::flatten(int64_t start, int64_t end) const { return kiln::flatten(*this, start, end); }
+Tensor Tensor::flatten(int64_t start, int64_t end) const {
+  return kiln::flatten(*this, start, end);
+}
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const { return kiln::transpose(*this, d0, d1); }
-Tensor Tensor::permute(const std::vector<int64_t> &dims) const { return kiln::permute(*this, dims); }
+Tensor Tensor::permute(const std::vector<int64_t> &dims) const {
+  return kiln::permute(*this, dims);
+}
 Tensor Tensor::expand(const Shape &shape) const { return kiln::expand(*this, shape); }
 Tensor Tensor::squeeze(std::optional<int64_t> dim) const { return kiln::squeeze(*this, dim); }
 Tensor Tensor::unsqueeze(int64_t dim) const { return kiln::unsqueeze(*this, dim); }
@@ -119,8 +125,10 @@ void format_dim(std::string &out, const Shape &sizes, size_t dim, int64_t base,
       out += "..., ";
       i = n - kEdgeItems;
     }
-    if (dim + 1 == sizes.size()) out += format_element(values, ints, dtype, base + i);
-    else format_dim(out, sizes, dim + 1, base + i * stride, values, ints, dtype);
+    if (dim + 1 == sizes.size())
+      out += format_element(values, ints, dtype, base + i);
+    else
+      format_dim(out, sizes, dim + 1, base + i * stride, values, ints, dtype);
     if (i + 1 < n) out += ", ";
   }
   out += ']';

@@ -4,11 +4,12 @@
 //   scalar: kind, value bits (int64, double bits, or bool)
 #include "guards/guard_set.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "ir/diag.h"
 #include "ir/shape.h"
@@ -19,7 +20,8 @@ namespace {
 int64_t scalar_bits(const ArgDesc &a) {
   switch (a.kind) {
     case ArgDesc::Kind::Double: return std::bit_cast<int64_t>(a.double_value);
-    case ArgDesc::Kind::Int: case ArgDesc::Kind::Bool: return a.int_value;
+    case ArgDesc::Kind::Int:
+    case ArgDesc::Kind::Bool: return a.int_value;
     case ArgDesc::Kind::Tensor: break;
   }
   KILN_UNREACHABLE("scalar_bits of a tensor");
@@ -66,14 +68,16 @@ std::string format_scalar(const ArgDesc &arg) {
 GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::string> names,
                            std::span<const SymbolicDim> symbols, std::span<const int32_t> params) {
   KILN_CHECK(args.size() == names.size(), "guard names do not match arguments");
-  KILN_CHECK(params.empty() || params.size() == names.size(), "guard parameters do not match arguments");
+  KILN_CHECK(params.empty() || params.size() == names.size(),
+             "guard parameters do not match arguments");
   GuardSet g;
   g.names_.assign(names.begin(), names.end());
   for (size_t i = 0; i < names.size(); ++i)
     g.params_.push_back(params.empty() ? static_cast<int32_t>(i) : params[i]);
   for (const SymbolicDim &s : symbols) {
     KILN_CHECK(s.symbol >= 0 && s.symbol < kMaxSymbols, "symbol s{} out of range", s.symbol);
-    KILN_CHECK(args[s.row].kind == ArgDesc::Kind::Tensor && is_contiguous(args[s.row].sizes, args[s.row].strides),
+    KILN_CHECK(args[s.row].kind == ArgDesc::Kind::Tensor &&
+                   is_contiguous(args[s.row].sizes, args[s.row].strides),
                "a symbolic dim needs a contiguous tensor argument");
     g.num_symbols_ = std::max(g.num_symbols_, s.symbol + 1);
   }
@@ -143,7 +147,8 @@ bool GuardSet::check(std::span<const ArgDesc> args, std::span<int64_t> bindings)
   return true;
 }
 
-std::vector<std::pair<int32_t, int32_t>> GuardSet::changed_dims(std::span<const ArgDesc> args) const {
+std::vector<std::pair<int32_t, int32_t>> GuardSet::changed_dims(
+    std::span<const ArgDesc> args) const {
   if (args.size() != names_.size()) return {};
   std::vector<std::pair<int32_t, int32_t>> out;
   const int64_t *p = flat_.data();
@@ -158,7 +163,8 @@ std::vector<std::pair<int32_t, int32_t>> GuardSet::changed_dims(std::span<const 
     const int64_t rank = *p++;
     if (rank != static_cast<int64_t>(a.sizes.size())) return {};
     for (int64_t d = 0; d < rank; ++d)
-      if (p[d] < 0 || p[d] != a.sizes[d]) out.push_back({static_cast<int32_t>(row), static_cast<int32_t>(d)});
+      if (p[d] < 0 || p[d] != a.sizes[d])
+        out.push_back({static_cast<int32_t>(row), static_cast<int32_t>(d)});
     p += rank;
     if (*p++ == 0) p += rank;  // strides of a non-contiguous tensor
   }
@@ -177,8 +183,8 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
     const std::string who = fmt::format("'{}' (arg {})", names_[i], params_[i]);
     const auto kind = static_cast<ArgDesc::Kind>(*p++);
     if (kind != a.kind)
-      return {passed, fmt::format("argument {} kind mismatch: expected {}, got {}", who, kind_name(kind),
-                                  kind_name(a.kind))};
+      return {passed, fmt::format("argument {} kind mismatch: expected {}, got {}", who,
+                                  kind_name(kind), kind_name(a.kind))};
     ++passed;
     if (kind != ArgDesc::Kind::Tensor) {
       const int64_t bits = *p++;
@@ -201,19 +207,25 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
     ++passed;
     const int64_t rank = *p++;
     if (rank != static_cast<int64_t>(a.sizes.size()))
-      return {passed, fmt::format("tensor {} rank mismatch: expected {}, got {}", who, rank, a.sizes.size())};
+      return {passed, fmt::format("tensor {} rank mismatch: expected {}, got {}", who, rank,
+                                  a.sizes.size())};
     ++passed;
     for (int64_t d = 0; d < rank; ++d) {
       const int64_t got = a.sizes[d];
       if (p[d] >= 0 && p[d] != got)
-        return {passed, fmt::format("tensor {} size mismatch at dim {}: expected {}, got {}", who, d, p[d], got)};
+        return {passed, fmt::format("tensor {} size mismatch at dim {}: expected {}, got {}", who,
+                                    d, p[d], got)};
       if (p[d] < 0) {
         const int64_t k = -p[d] - 1;
         if (got < 2)
-          return {passed, fmt::format("tensor {} size mismatch at dim {}: expected s{} >= 2, got {}", who, d, k, got)};
+          return {passed,
+                  fmt::format("tensor {} size mismatch at dim {}: expected s{} >= 2, got {}", who,
+                              d, k, got)};
         if (bound[k] != 0 && bound[k] != got)
-          return {passed, fmt::format("tensor {} size mismatch at dim {}: expected s{} = {} (as {}), got {}", who,
-                                      d, k, bound[k], bound_by[k], got)};
+          return {
+              passed,
+              fmt::format("tensor {} size mismatch at dim {}: expected s{} = {} (as {}), got {}",
+                          who, d, k, bound[k], bound_by[k], got)};
         if (bound[k] == 0) {
           bound[k] = got;
           bound_by[k] = fmt::format("tensor '{}' dim {}", names_[i], d);
@@ -225,8 +237,9 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
     const bool dense = *p++ != 0;
     if (dense) {
       if (!is_contiguous(a.sizes, a.strides))
-        return {passed, fmt::format("tensor {} layout mismatch: expected contiguous, got strides {}",
-                                    who, format_shape(a.strides))};
+        return {passed,
+                fmt::format("tensor {} layout mismatch: expected contiguous, got strides {}", who,
+                            format_shape(a.strides))};
       ++passed;
       continue;
     }
@@ -238,7 +251,8 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
     p += rank;
   }
   if (args.size() != names_.size())
-    return {passed, fmt::format("argument count mismatch: expected {}, got {}", names_.size(), args.size())};
+    return {passed, fmt::format("argument count mismatch: expected {}, got {}", names_.size(),
+                                args.size())};
   return {passed, ""};  // every guard held
 }
 
@@ -249,7 +263,8 @@ std::vector<std::string> GuardSet::describe() const {
   for (size_t i = 0; i < names_.size(); ++i) {
     const auto kind = static_cast<ArgDesc::Kind>(*p++);
     if (kind != ArgDesc::Kind::Tensor) {
-      out.push_back(fmt::format("scalar '{}' (arg {}) == {}", names_[i], params_[i], scalar_text(kind, *p++)));
+      out.push_back(fmt::format("scalar '{}' (arg {}) == {}", names_[i], params_[i],
+                                scalar_text(kind, *p++)));
       continue;
     }
     const auto dtype = static_cast<DType>(*p++);
@@ -264,17 +279,20 @@ std::vector<std::string> GuardSet::describe() const {
       }
       const size_t k = static_cast<size_t>(-p[d] - 1);
       sizes.push_back(fmt::format("s{}", k));
-      if (symbols[k].empty()) symbols[k] = fmt::format("symbol s{} >= 2: tensor '{}' (arg {}) dim {}", k, names_[i], params_[i], d);
+      if (symbols[k].empty())
+        symbols[k] = fmt::format("symbol s{} >= 2: tensor '{}' (arg {}) dim {}", k, names_[i],
+                                 params_[i], d);
     }
     p += rank;
     const bool dense = *p++ != 0;
     std::string layout = "contiguous";
     if (!dense) {
-      layout = fmt::format("strides {}", format_shape(std::span<const int64_t>(p, static_cast<size_t>(rank))));
+      layout = fmt::format("strides {}",
+                           format_shape(std::span<const int64_t>(p, static_cast<size_t>(rank))));
       p += rank;
     }
-    out.push_back(fmt::format("tensor '{}' (arg {}): {}[{}] on {}, {}", names_[i], params_[i], dtype_name(dtype),
-                              fmt::join(sizes, ","), device.name(), layout));
+    out.push_back(fmt::format("tensor '{}' (arg {}): {}[{}] on {}, {}", names_[i], params_[i],
+                              dtype_name(dtype), fmt::join(sizes, ","), device.name(), layout));
   }
   out.insert(out.end(), symbols.begin(), symbols.end());
   return out;

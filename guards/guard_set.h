@@ -57,10 +57,11 @@ class GuardSet {
   // (row, dim) of every tensor dim that is symbolic here or whose size differs in `args`,
   // when `args` have the same kinds and ranks; empty otherwise. Dynamic shapes (auto)
   // make these symbols at the next compile.
-  [[nodiscard]] std::vector<std::pair<int32_t, int32_t>> changed_dims(std::span<const ArgDesc> args) const;
+  [[nodiscard]] std::vector<std::pair<int32_t, int32_t>> changed_dims(
+      std::span<const ArgDesc> args) const;
 
   struct Miss {
-    int passed = 0;      // guards that held before the first failing one (closeness)
+    int passed = 0;  // guards that held before the first failing one (closeness)
     // Empty when every guard held; else e.g.
     // "tensor 'x' (arg 0) size mismatch at dim 0: expected 3, got 4"
     std::string reason;

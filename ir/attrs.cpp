@@ -28,7 +28,8 @@ const AttrValue *Attrs::find(std::string_view key) const {
 }
 
 namespace {
-template <class T> const T &expect(const AttrValue &v, std::string_view key, const char *want) {
+template <class T>
+const T &expect(const AttrValue &v, std::string_view key, const char *want) {
   const T *p = std::get_if<T>(&v);
   KILN_CHECK(p != nullptr, "attribute '{}' is not {}", key, want);
   return *p;

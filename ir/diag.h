@@ -39,9 +39,10 @@ namespace detail {
 // compile never takes the user's process down with it.
 // A place control never reaches (after an exhaustive switch): fails like a check, and the
 // compiler knows it does not return.
-#define KILN_UNREACHABLE(...) ::kiln::detail::check_failed(__FILE__, __LINE__, fmt::format(__VA_ARGS__))
+#define KILN_UNREACHABLE(...) \
+  ::kiln::detail::check_failed(__FILE__, __LINE__, fmt::format(__VA_ARGS__))
 
-#define KILN_CHECK(cond, ...)                                                        \
-  do {                                                                               \
+#define KILN_CHECK(cond, ...)                                                                \
+  do {                                                                                       \
     if (!(cond)) ::kiln::detail::check_failed(__FILE__, __LINE__, fmt::format(__VA_ARGS__)); \
   } while (0)

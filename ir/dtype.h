@@ -22,22 +22,55 @@ inline constexpr DType kAllDTypes[] = {DType::Bool, DType::I32, DType::I64, DTyp
 // Parses "f32", "i64", ...; throws kiln::Error naming what it got otherwise.
 [[nodiscard]] DType parse_dtype(std::string_view name);
 
-template <DType D> struct CTypeOf;
-template <> struct CTypeOf<DType::Bool> { using type = bool; };
-template <> struct CTypeOf<DType::I32> { using type = int32_t; };
-template <> struct CTypeOf<DType::I64> { using type = int64_t; };
-template <> struct CTypeOf<DType::F32> { using type = float; };
-template <> struct CTypeOf<DType::F64> { using type = double; };
+template <DType D>
+struct CTypeOf;
+template <>
+struct CTypeOf<DType::Bool> {
+  using type = bool;
+};
+template <>
+struct CTypeOf<DType::I32> {
+  using type = int32_t;
+};
+template <>
+struct CTypeOf<DType::I64> {
+  using type = int64_t;
+};
+template <>
+struct CTypeOf<DType::F32> {
+  using type = float;
+};
+template <>
+struct CTypeOf<DType::F64> {
+  using type = double;
+};
 
-template <class T> constexpr DType dtype_of();
-template <> constexpr DType dtype_of<bool>() { return DType::Bool; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::I32; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::I64; }
-template <> constexpr DType dtype_of<float>() { return DType::F32; }
-template <> constexpr DType dtype_of<double>() { return DType::F64; }
+template <class T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<bool>() {
+  return DType::Bool;
+}
+template <>
+constexpr DType dtype_of<int32_t>() {
+  return DType::I32;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::I64;
+}
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::F32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::F64;
+}
 
 // Calls fn.template operator()<T>() with T the C++ type of dtype.
-template <class Fn> decltype(auto) visit_dtype(DType dtype, Fn &&fn) {
+template <class Fn>
+decltype(auto) visit_dtype(DType dtype, Fn &&fn) {
   switch (dtype) {
     case DType::Bool: return fn.template operator()<bool>();
     case DType::I32: return fn.template operator()<int32_t>();

@@ -122,7 +122,7 @@ class Fuser {
   // group -> at least the largest group index it reaches (itself included): reaches() skips
   // whatever cannot lead to its target, so a long chain's checks stay short.
   std::vector<int32_t> upper_;
-  mutable std::vector<uint32_t> visited_;   // reaches()'s marks: the query's stamp
+  mutable std::vector<uint32_t> visited_;  // reaches()'s marks: the query's stamp
   mutable uint32_t stamp_ = 0;
 
   const Node &node_of(ValueId v) const { return g_.nodes[producer_[v]]; }
@@ -259,7 +259,8 @@ class Fuser {
     if (chain.views.empty()) return role == Role::Element || inner == Role::Row;
     return group.kind == GroupKind::Row && role == Role::Element && inner == Role::Row &&
            chain.views.size() == 1 && g_.nodes[chain.views[0]].op == OpKind::Broadcast &&
-           g_.type(o).shape == group.shape && broadcasts_onto_rows(group, g_.type(chain.root).shape);
+           g_.type(o).shape == group.shape &&
+           broadcasts_onto_rows(group, g_.type(chain.root).shape);
   }
 
   // Math functions on the longest path to node n's result within group gid, n included.
@@ -268,7 +269,8 @@ class Fuser {
     int32_t deepest = 0;
     for (ValueId o : node.operands) {
       ViewChain chain = resolve_views(g_, producer_, o);
-      if (!chain.constant && group_of_[chain.root] == gid) deepest = std::max(deepest, depth_[chain.root]);
+      if (!chain.constant && group_of_[chain.root] == gid)
+        deepest = std::max(deepest, depth_[chain.root]);
     }
     return deepest + (is_math_function(node.op) ? 1 : 0);
   }
@@ -438,7 +440,8 @@ class Fuser {
     }
     dead_[from] = true;
     src.members.clear();
-    for (int32_t m : dst.members) depth_[g_.nodes[m].result] = math_depth(m, into);  // in node order
+    for (int32_t m : dst.members)
+      depth_[g_.nodes[m].result] = math_depth(m, into);  // in node order
   }
 
   // Makes `v` a buffer: a view or constant that a library node, the caller or a cut view

@@ -56,8 +56,7 @@ struct ViewChain {
 // slice or broadcast below it: strides cannot always express that, so such a reshape is run
 // by the runtime (view or copy) and read as a buffer.
 // `producer` is producer_nodes(g).
-[[nodiscard]] ViewChain resolve_views(const Graph &g, std::span<const int32_t> producer,
-                                      ValueId v);
+[[nodiscard]] ViewChain resolve_views(const Graph &g, std::span<const int32_t> producer, ValueId v);
 
 // Requires a verified graph, best after `decompose` (composites run as library nodes).
 // Guarantees: every node that computes something is a member of exactly one group; group

@@ -34,8 +34,7 @@ void require_floating(OpKind op, const TensorType &t, std::string_view what = "i
 }
 
 void require_not_bool(OpKind op, const TensorType &t) {
-  if (t.dtype == DType::Bool)
-    fail("{}: input must be a numeric tensor, got bool", op_name(op));
+  if (t.dtype == DType::Bool) fail("{}: input must be a numeric tensor, got bool", op_name(op));
 }
 
 void require_integral(OpKind op, const TensorType &t, std::string_view what) {
@@ -76,12 +75,20 @@ TensorType source_type(OpKind op, const Attrs &attrs) {
 
 TensorType unary_type(OpKind op, const TensorType &x, const Attrs &attrs) {
   switch (op) {
-    case OpKind::Exp: case OpKind::Log: case OpKind::Log1p: case OpKind::Expm1:
-    case OpKind::Sqrt: case OpKind::Rsqrt: case OpKind::Sin: case OpKind::Cos:
-    case OpKind::Tanh: case OpKind::Sigmoid: case OpKind::Gelu: case OpKind::Silu:
-    case OpKind::Erf: case OpKind::Reciprocal:
-      require_floating(op, x);
-      return x;
+    case OpKind::Exp:
+    case OpKind::Log:
+    case OpKind::Log1p:
+    case OpKind::Expm1:
+    case OpKind::Sqrt:
+    case OpKind::Rsqrt:
+    case OpKind::Sin:
+    case OpKind::Cos:
+    case OpKind::Tanh:
+    case OpKind::Sigmoid:
+    case OpKind::Gelu:
+    case OpKind::Silu:
+    case OpKind::Erf:
+    case OpKind::Reciprocal: require_floating(op, x); return x;
     case OpKind::LogicalNot: return {DType::Bool, x.shape};
     case OpKind::Convert: return {attrs.get_dtype("dtype"), x.shape};
     case OpKind::Clamp:
@@ -89,9 +96,7 @@ TensorType unary_type(OpKind op, const TensorType &x, const Attrs &attrs) {
       if (!attrs.has("min") && !attrs.has("max"))
         fail("clamp: at least one of 'min' and 'max' must be given");
       return x;
-    default:
-      require_not_bool(op, x);
-      return x;
+    default: require_not_bool(op, x); return x;
   }
 }
 
@@ -101,14 +106,21 @@ TensorType binary_type(OpKind op, Operands in) {
   switch (op) {
     case OpKind::Sub:
       if (x.dtype == DType::Bool)
-        fail("sub: subtracting bool tensors is not supported\n  hint: use logical_xor "
-             "semantics via ne(a, b), or convert to an integer dtype first");
+        fail(
+            "sub: subtracting bool tensors is not supported\n  hint: use logical_xor "
+            "semantics via ne(a, b), or convert to an integer dtype first");
       return x;
     case OpKind::Div: require_floating(op, x, "operand"); return x;
-    case OpKind::Pow: case OpKind::Fmod: require_not_bool(op, x); return x;
-    case OpKind::Eq: case OpKind::Ne: case OpKind::Lt: case OpKind::Le: case OpKind::Gt:
-    case OpKind::Ge: case OpKind::LogicalAnd: case OpKind::LogicalOr:
-      return {DType::Bool, x.shape};
+    case OpKind::Pow:
+    case OpKind::Fmod: require_not_bool(op, x); return x;
+    case OpKind::Eq:
+    case OpKind::Ne:
+    case OpKind::Lt:
+    case OpKind::Le:
+    case OpKind::Gt:
+    case OpKind::Ge:
+    case OpKind::LogicalAnd:
+    case OpKind::LogicalOr: return {DType::Bool, x.shape};
     default: return x;
   }
 }
@@ -116,8 +128,7 @@ TensorType binary_type(OpKind op, Operands in) {
 TensorType where_type(Operands in) {
   if (in[0].dtype != DType::Bool)
     fail("where: condition must be a bool tensor, got {}", dtype_name(in[0].dtype));
-  if (in[1] != in[2])
-    fail("where: operand types differ: {} and {}", in[1].str(), in[2].str());
+  if (in[1] != in[2]) fail("where: operand types differ: {} and {}", in[1].str(), in[2].str());
   if (in[0].shape != in[1].shape)
     fail("where: condition shape {} differs from value shape {}", format_shape(in[0].shape),
          format_shape(in[1].shape));
@@ -130,28 +141,32 @@ TensorType reduce_type(OpKind op, const TensorType &x, const Attrs &attrs) {
   Shape shape;
   for (int64_t d = 0; d < static_cast<int64_t>(x.shape.size()); ++d) {
     bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
-    if (!reduced) shape.push_back(x.shape[d]);
-    else if (keepdim) shape.push_back(1);
+    if (!reduced)
+      shape.push_back(x.shape[d]);
+    else if (keepdim)
+      shape.push_back(1);
   }
-  bool needs_elements = op == OpKind::Max || op == OpKind::Min || op == OpKind::Argmax ||
-                        op == OpKind::Argmin;
+  bool needs_elements =
+      op == OpKind::Max || op == OpKind::Min || op == OpKind::Argmax || op == OpKind::Argmin;
   for (int64_t d : dims)
     if (needs_elements && x.shape[d] == 0)
-      fail("{}: cannot reduce over dim {} of size 0: the reduction has no identity",
-           op_name(op), d);
+      fail("{}: cannot reduce over dim {} of size 0: the reduction has no identity", op_name(op),
+           d);
   if (needs_elements && x.shape.empty() == false && numel(x.shape) == 0 && dims.empty())
     fail("{}: cannot reduce an empty tensor: the reduction has no identity", op_name(op));
   switch (op) {
-    case OpKind::Sum: case OpKind::Prod:
-      return {is_floating(x.dtype) ? x.dtype : DType::I64, shape};
-    case OpKind::Mean: case OpKind::Var: case OpKind::Std: case OpKind::Logsumexp:
-      require_floating(op, x);
-      return {x.dtype, shape};
-    case OpKind::Max: case OpKind::Min: return {x.dtype, shape};
-    case OpKind::Argmax: case OpKind::Argmin:
-      require_not_bool(op, x);
-      return {DType::I64, shape};
-    case OpKind::All: case OpKind::Any: return {DType::Bool, shape};
+    case OpKind::Sum:
+    case OpKind::Prod: return {is_floating(x.dtype) ? x.dtype : DType::I64, shape};
+    case OpKind::Mean:
+    case OpKind::Var:
+    case OpKind::Std:
+    case OpKind::Logsumexp: require_floating(op, x); return {x.dtype, shape};
+    case OpKind::Max:
+    case OpKind::Min: return {x.dtype, shape};
+    case OpKind::Argmax:
+    case OpKind::Argmin: require_not_bool(op, x); return {DType::I64, shape};
+    case OpKind::All:
+    case OpKind::Any: return {DType::Bool, shape};
     default: KILN_UNREACHABLE("{} is not a reduction", op_name(op));
   }
 }
@@ -190,8 +205,8 @@ TensorType movement_type(OpKind op, Operands in, const Attrs &attrs) {
       std::vector<int64_t> perm = attrs.get_ints("perm");
       std::vector<int64_t> sorted = normalize_dims(op_name(op), perm, rank);
       if (static_cast<int64_t>(perm.size()) != rank || static_cast<int64_t>(sorted.size()) != rank)
-        fail("permute: perm {} is not a permutation of the {} dims of {}", format_shape(perm),
-             rank, format_shape(x.shape));
+        fail("permute: perm {} is not a permutation of the {} dims of {}", format_shape(perm), rank,
+             format_shape(x.shape));
       Shape shape;
       for (int64_t p : perm) shape.push_back(x.shape[normalize_dim("permute", p, rank)]);
       return {x.dtype, shape};
@@ -215,8 +230,7 @@ TensorType movement_type(OpKind op, Operands in, const Attrs &attrs) {
       int64_t step = attrs.get_int("step", 1);
       if (step <= 0) fail("slice: step must be positive, got {}", step);
       if (start < 0 || stop > x.shape[dim] || start > stop)
-        fail("slice: range [{}, {}) is outside dim {} of size {}", start, stop, dim,
-             x.shape[dim]);
+        fail("slice: range [{}, {}) is outside dim {} of size {}", start, stop, dim, x.shape[dim]);
       Shape shape = x.shape;
       shape[dim] = stop > start ? 1 + (stop - start - 1) / step : 0;  // no overflow for huge steps
       return {x.dtype, shape};
@@ -257,8 +271,8 @@ TensorType norm_type(OpKind op, Operands in, const Attrs &attrs) {
   const char *names[] = {"input", "weight", "bias"};
   for (size_t i = 1; i < in.size(); ++i) {
     if (in[i].dtype != x.dtype || in[i].shape != trailing)
-      fail("{}: {} must be {}, got {}", op_name(op), names[i],
-           TensorType{x.dtype, trailing}.str(), in[i].str());
+      fail("{}: {} must be {}, got {}", op_name(op), names[i], TensorType{x.dtype, trailing}.str(),
+           in[i].str());
   }
   if (attrs.get_double("eps", 1e-5) < 0) fail("{}: eps must be non-negative", op_name(op));
   return x;
@@ -275,11 +289,13 @@ TensorType composite_type(OpKind op, Operands in, const Attrs &attrs) {
   const TensorType &x = in[0];
   int64_t rank = static_cast<int64_t>(x.shape.size());
   switch (op) {
-    case OpKind::Softmax: case OpKind::LogSoftmax:
+    case OpKind::Softmax:
+    case OpKind::LogSoftmax:
       require_floating(op, x);
       (void)normalize_dim(op_name(op), attrs.get_int("dim", -1), rank);
       return x;
-    case OpKind::LayerNorm: case OpKind::RmsNorm: return norm_type(op, in, attrs);
+    case OpKind::LayerNorm:
+    case OpKind::RmsNorm: return norm_type(op, in, attrs);
     case OpKind::Dropout: {
       require_floating(op, x);
       double p = attrs.get_double("p", 0.5);
@@ -299,13 +315,14 @@ TensorType composite_type(OpKind op, Operands in, const Attrs &attrs) {
         fail("cross_entropy: logits must be [N, C] or [C], got {}", format_shape(x.shape));
       Shape want = batched ? Shape{x.shape[0]} : Shape{};
       if (in[1].shape != want)
-        fail("cross_entropy: target must have shape {} for logits {}, got {}",
-             format_shape(want), format_shape(x.shape), format_shape(in[1].shape));
+        fail("cross_entropy: target must have shape {} for logits {}, got {}", format_shape(want),
+             format_shape(x.shape), format_shape(in[1].shape));
       return reduction_mode(op, attrs) == "none" ? TensorType{x.dtype, want}
-                                                  : TensorType{x.dtype, {}};
+                                                 : TensorType{x.dtype, {}};
     }
     case OpKind::Embedding: {
-      if (rank != 2) fail("embedding: weight must be 2-D [rows, dim], got {}", format_shape(x.shape));
+      if (rank != 2)
+        fail("embedding: weight must be 2-D [rows, dim], got {}", format_shape(x.shape));
       require_integral(op, in[1], "indices");
       Shape shape = in[1].shape;
       shape.push_back(x.shape[1]);

@@ -26,17 +26,23 @@ std::string print_scalar(const Kernel &k, int32_t id) {
     case Scalar::Kind::Load:
       return head + fmt::format("load %{}[{}]", k.args[s.arg].name, print_index(s.index));
     case Scalar::Kind::Constant:
-      return head + (is_integral(s.dtype) ? fmt::format("{}", s.int_value) : fmt::format("{}", s.value));
+      return head +
+             (is_integral(s.dtype) ? fmt::format("{}", s.int_value) : fmt::format("{}", s.value));
     case Scalar::Kind::Acc: return head + fmt::format("a{}", s.acc);
     case Scalar::Kind::Product: return head + "product";
     case Scalar::Kind::Op: {
       std::vector<std::string> attrs, operands;
       for (const auto &[key, value] : s.attrs.items())
-        attrs.push_back(fmt::format("{}={}", key, std::visit([](const auto &v) {
-                                      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, DType>)
-                                        return std::string(dtype_name(v));
-                                      else return fmt::format("{}", v);
-                                    }, value)));
+        attrs.push_back(
+            fmt::format("{}={}", key,
+                        std::visit(
+                            [](const auto &v) {
+                              if constexpr (std::is_same_v<std::decay_t<decltype(v)>, DType>)
+                                return std::string(dtype_name(v));
+                              else
+                                return fmt::format("{}", v);
+                            },
+                            value)));
       for (int32_t o : s.operands) operands.push_back(fmt::format("v{}", o));
       return head + fmt::format("{}{} {}", op_name(s.op),
                                 attrs.empty() ? "" : fmt::format("[{}]", fmt::join(attrs, ", ")),
@@ -52,18 +58,21 @@ void print_stmts(const Kernel &k, const std::vector<Stmt> &stmts, int depth, std
     switch (s.kind) {
       case Stmt::Kind::Let: out += pad + print_scalar(k, s.id) + "\n"; break;
       case Stmt::Kind::Store:
-        out += pad + fmt::format("store %{}[{}] = v{}\n", k.args[s.arg].name, print_index(s.index), s.id);
+        out += pad +
+               fmt::format("store %{}[{}] = v{}\n", k.args[s.arg].name, print_index(s.index), s.id);
         break;
       case Stmt::Kind::AccInit:
         out += pad + fmt::format("a{}: {} = {} identity\n", s.id, dtype_name(k.accs[s.id].dtype),
                                  op_name(k.accs[s.id].combine));
         break;
       case Stmt::Kind::AccUpdate:
-        out += pad + fmt::format("a{} = {} a{}, v{}\n", s.id, op_name(k.accs[s.id].combine), s.id, s.value);
+        out += pad + fmt::format("a{} = {} a{}, v{}\n", s.id, op_name(k.accs[s.id].combine), s.id,
+                                 s.value);
         break;
       case Stmt::Kind::For: {
         const Loop &loop = k.loops[s.id];
-        std::string marks = std::string(loop.parallel ? "parallel " : "") + (loop.vector ? "vector " : "");
+        std::string marks =
+            std::string(loop.parallel ? "parallel " : "") + (loop.vector ? "vector " : "");
         out += pad + fmt::format("{}for i{} in 0..{} {{\n", marks, s.id, loop.extent);
         print_stmts(k, s.body, depth + 1, out);
         out += pad + "}\n";

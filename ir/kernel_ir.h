@@ -45,12 +45,12 @@ struct Scalar {
   // Product: a matmul kernel's product at this element (see Gemm).
   enum class Kind : uint8_t { Load, Constant, Op, Acc, Product } kind;
   DType dtype;
-  int32_t arg = -1;  // Load
-  Index index;       // Load
-  double value = 0;        // Constant of a float or bool dtype
-  int64_t int_value = 0;   // Constant of an integer dtype (exact, beyond 2^53 too)
-  OpKind op = OpKind::Add;       // Op: an elementwise op applied to `operands`
-  Attrs attrs;                   // Op
+  int32_t arg = -1;               // Load
+  Index index;                    // Load
+  double value = 0;               // Constant of a float or bool dtype
+  int64_t int_value = 0;          // Constant of an integer dtype (exact, beyond 2^53 too)
+  OpKind op = OpKind::Add;        // Op: an elementwise op applied to `operands`
+  Attrs attrs;                    // Op
   std::vector<int32_t> operands;  // Op: scalar ids
   int32_t acc = -1;               // Acc: the accumulator's value after its loop
 };
@@ -62,17 +62,17 @@ struct Accumulator {
 
 struct Loop {
   int64_t extent;
-  bool parallel;  // the outermost loop: the runtime hands each thread a range of it
-  bool vector;    // innermost: the backend processes several iterations at once
+  bool parallel;      // the outermost loop: the runtime hands each thread a range of it
+  bool vector;        // innermost: the backend processes several iterations at once
   int64_t split = 1;  // parallel: each thread's range starts at a multiple of this
 };
 
 struct Stmt {
   enum class Kind : uint8_t { Let, Store, AccInit, AccUpdate, For } kind;
-  int32_t id = -1;     // Let, Store: the scalar; AccInit, AccUpdate: the accumulator; For: loop
-  int32_t value = -1;  // AccUpdate: the scalar folded in
-  int32_t arg = -1;    // Store
-  Index index;         // Store
+  int32_t id = -1;         // Let, Store: the scalar; AccInit, AccUpdate: the accumulator; For: loop
+  int32_t value = -1;      // AccUpdate: the scalar folded in
+  int32_t arg = -1;        // Store
+  Index index;             // Store
   std::vector<Stmt> body;  // For
 };
 
@@ -93,8 +93,8 @@ struct GemmTile {
 // kernel runs the innermost body at each vector of each finished tile, with the loop
 // variables of that element. Its args do not include A and B unless it reads them itself.
 struct Gemm {
-  std::string a, b;  // the operands' print names
-  DType dtype;       // of the product
+  std::string a, b;        // the operands' print names
+  DType dtype;             // of the product
   DType a_dtype, b_dtype;  // of A and B as stored: packing casts them to `dtype` (a prologue)
   std::vector<int64_t> a_shape, b_shape;
   GemmTile tile;
@@ -106,7 +106,7 @@ struct Kernel {
   std::vector<Loop> loops;
   std::vector<Scalar> scalars;
   std::vector<Accumulator> accs;
-  std::vector<Stmt> body;  // one For over loop 0, the parallel loop
+  std::vector<Stmt> body;    // one For over loop 0, the parallel loop
   std::optional<Gemm> gemm;  // a matmul kernel: the product its body's epilogue reads
 
   [[nodiscard]] int64_t parallel_extent() const { return loops.empty() ? 1 : loops[0].extent; }

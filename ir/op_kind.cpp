@@ -22,9 +22,9 @@ std::string_view category_name(OpCategory category) {
 }
 
 bool is_math_function(OpKind op) {
-  constexpr OpKind kMath[] = {OpKind::Exp, OpKind::Log, OpKind::Log1p,   OpKind::Expm1,
-                              OpKind::Sin, OpKind::Cos, OpKind::Tanh,    OpKind::Sigmoid,
-                              OpKind::Erf, OpKind::Pow, OpKind::Gelu,    OpKind::Silu};
+  constexpr OpKind kMath[] = {OpKind::Exp, OpKind::Log, OpKind::Log1p, OpKind::Expm1,
+                              OpKind::Sin, OpKind::Cos, OpKind::Tanh,  OpKind::Sigmoid,
+                              OpKind::Erf, OpKind::Pow, OpKind::Gelu,  OpKind::Silu};
   for (OpKind m : kMath)
     if (m == op) return true;
   return false;

@@ -267,7 +267,9 @@ class Parser {
     int k = 0;
     auto [end, ec] = std::from_chars(t.text.data() + 1, t.text.data() + t.text.size(), k);
     if (ec != std::errc() || end != t.text.data() + t.text.size()) return std::nullopt;
-    if (k >= kMaxSymbols) error(t, fmt::format("symbol '{}': at most {} symbols, s0 to s{}", t.text, kMaxSymbols, kMaxSymbols - 1));
+    if (k >= kMaxSymbols)
+      error(t, fmt::format("symbol '{}': at most {} symbols, s0 to s{}", t.text, kMaxSymbols,
+                           kMaxSymbols - 1));
     return witness_sizes(k + 1, 0)[k];
   }
 

@@ -53,7 +53,9 @@ std::vector<std::string_view> split_names(std::string_view pipeline) {
 
 }  // namespace
 
-std::string_view default_pipeline() { return "decompose,small-matmul,simplify,fold-constants,cse,dce"; }
+std::string_view default_pipeline() {
+  return "decompose,small-matmul,simplify,fold-constants,cse,dce";
+}
 
 void run_pipeline(Graph &g, std::string_view pipeline, const PassObserver &observer) {
   std::vector<const Pass *> passes;  // resolve every name before running anything

@@ -142,10 +142,11 @@ int64_t env_cached_memory_bytes(int64_t fallback) {
   int64_t mb = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mb);
   constexpr int64_t kMaxMb = int64_t{1} << 40;  // so that bytes fit int64
-  if (!text.empty() && end == text.data() + text.size() && ec == std::errc() && mb >= 0 && mb <= kMaxMb)
+  if (!text.empty() && end == text.data() + text.size() && ec == std::errc() && mb >= 0 &&
+      mb <= kMaxMb)
     return mb << 20;
-  warn(fmt::format("KILN_CACHED_MEMORY_MB: expected a size in MiB from 0 to {}, got '{}'; using {}", kMaxMb, text,
-                   fallback >> 20));
+  warn(fmt::format("KILN_CACHED_MEMORY_MB: expected a size in MiB from 0 to {}, got '{}'; using {}",
+                   kMaxMb, text, fallback >> 20));
   return fallback;
 }
 

@@ -14,7 +14,8 @@ int64_t numel(std::span<const int64_t> shape) {
   int64_t n = 1;
   for (int64_t d : shape)
     if (__builtin_mul_overflow(n, d, &n))
-      fail("shape {} has too many elements: the count overflows a 64-bit integer", format_shape(shape));
+      fail("shape {} has too many elements: the count overflows a 64-bit integer",
+           format_shape(shape));
   return n;
 }
 
@@ -61,8 +62,8 @@ Shape broadcast_shapes(std::string_view op, std::span<const int64_t> a,
 int64_t normalize_dim(std::string_view op, int64_t dim, int64_t rank) {
   int64_t lo = rank == 0 ? -1 : -rank, hi = rank == 0 ? 0 : rank - 1;
   if (dim < lo || dim > hi)
-    fail("{}: dim {} is out of range for a tensor of rank {}: expected a dim in [{}, {}]", op,
-         dim, rank, lo, hi);
+    fail("{}: dim {} is out of range for a tensor of rank {}: expected a dim in [{}, {}]", op, dim,
+         rank, lo, hi);
   return dim < 0 ? dim + std::max<int64_t>(rank, 1) : dim;
 }
 

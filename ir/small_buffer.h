@@ -9,7 +9,8 @@
 
 namespace kiln {
 
-template <class T, size_t N> class SmallBuffer {
+template <class T, size_t N>
+class SmallBuffer {
  public:
   explicit SmallBuffer(size_t n) : span_(inline_, n <= N ? n : 0) {
     if (n > N) {

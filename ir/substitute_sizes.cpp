@@ -30,9 +30,12 @@ Shape substitute(const Shape &shape, const SizeMap &map) {
 Attrs substitute(const Attrs &attrs, const SizeMap &map) {
   Attrs out;
   for (const auto &[key, value] : attrs.items()) {
-    if (const auto *i = std::get_if<int64_t>(&value)) out.set(key, map(*i));
-    else if (const auto *v = std::get_if<std::vector<int64_t>>(&value)) out.set(key, substitute(*v, map));
-    else out.set(key, value);
+    if (const auto *i = std::get_if<int64_t>(&value))
+      out.set(key, map(*i));
+    else if (const auto *v = std::get_if<std::vector<int64_t>>(&value))
+      out.set(key, substitute(*v, map));
+    else
+      out.set(key, value);
   }
   return out;
 }
@@ -45,7 +48,8 @@ Attrs without_default_stop(const Attrs &attrs, const Shape &in) {
   const int64_t rank = static_cast<int64_t>(in.size());
   int64_t dim = attrs.get_int("dim");
   if (dim < 0) dim += rank;
-  if (!attrs.has("stop") || dim < 0 || dim >= rank || attrs.get_int("stop") != in[dim]) return attrs;
+  if (!attrs.has("stop") || dim < 0 || dim >= rank || attrs.get_int("stop") != in[dim])
+    return attrs;
   Attrs out;
   for (const auto &[key, value] : attrs.items())
     if (key != "stop") out.set(key, value);
@@ -60,21 +64,27 @@ Graph substitute(const Graph &g, const SizeMap &map) {
   out.device = g.device;
   out.scalar_guards = g.scalar_guards;
   std::vector<ValueId> id(static_cast<size_t>(g.num_values()), -1);
-  auto type_of = [&](ValueId v) { return TensorType{g.type(v).dtype, substitute(g.type(v).shape, map)}; };
+  auto type_of = [&](ValueId v) {
+    return TensorType{g.type(v).dtype, substitute(g.type(v).shape, map)};
+  };
   for (ValueId v : g.inputs) id[v] = out.add_input(g.value(v).name, type_of(v));
   for (const Node &n : g.nodes) {
     std::vector<ValueId> operands;
     for (ValueId o : n.operands) operands.push_back(id[o]);
     Attrs attrs = substitute(n.attrs, map);
     if (n.op == OpKind::Slice) attrs = without_default_stop(attrs, out.type(operands[0]).shape);
-    id[n.result] = out.add_node_typed(n.op, std::move(operands), std::move(attrs), type_of(n.result));
+    id[n.result] =
+        out.add_node_typed(n.op, std::move(operands), std::move(attrs), type_of(n.result));
   }
   for (ValueId v : g.outputs) out.outputs.push_back(id[v]);
   return out;
 }
 
-std::string symbolize_text(std::string_view text, std::span<const int64_t> witnesses, bool multiples) {
-  auto part_of_number = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '%'; };
+std::string symbolize_text(std::string_view text, std::span<const int64_t> witnesses,
+                           bool multiples) {
+  auto part_of_number = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '%';
+  };
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
@@ -94,12 +104,15 @@ std::string symbolize_text(std::string_view text, std::span<const int64_t> witne
     int64_t factor = 1;
     if (ec == std::errc() && end == text.data() + j)
       for (size_t k = 0; k < witnesses.size() && symbol < 0; ++k)
-        if (v == witnesses[k] || (multiples && v > 0 && v % witnesses[k] == 0 && v / witnesses[k] < witnesses[0])) {
+        if (v == witnesses[k] ||
+            (multiples && v > 0 && v % witnesses[k] == 0 && v / witnesses[k] < witnesses[0])) {
           symbol = static_cast<int>(k);
           factor = v / witnesses[k];
         }
-    if (symbol < 0) out += text.substr(i, j - i);
-    else out += factor == 1 ? fmt::format("s{}", symbol) : fmt::format("{}*s{}", factor, symbol);
+    if (symbol < 0)
+      out += text.substr(i, j - i);
+    else
+      out += factor == 1 ? fmt::format("s{}", symbol) : fmt::format("{}*s{}", factor, symbol);
     i = j;
   }
   return out;

@@ -190,7 +190,8 @@ std::string size_problem(const TensorType &type) {
     if (d < 0) return fmt::format("type {} has a negative size", type.str());
   for (int64_t d : type.shape)
     if (__builtin_mul_overflow(count, d, &count))
-      return fmt::format("type {} has too many elements: the count overflows a 64-bit integer", type.str());
+      return fmt::format("type {} has too many elements: the count overflows a 64-bit integer",
+                         type.str());
   return {};
 }
 

@@ -17,10 +17,10 @@ struct KernelCompileOptions {
 struct CompiledKernels {
   std::vector<runtime::KernelFn> fns;  // one per kernel, in the order given; null for a matmul
   std::vector<runtime::GemmMicroFn> gemm_fns;  // one per kernel: a matmul's micro-kernel, else null
-  std::shared_ptr<const void> code;    // owns the generated code; functions die with it
-  std::string source;                  // backend input as text (CPU: LLVM IR before -O3)
-  std::string optimized;               // after optimization (CPU: LLVM IR after -O3)
-  std::string assembly;                // native code as text
+  std::shared_ptr<const void> code;            // owns the generated code; functions die with it
+  std::string source;                          // backend input as text (CPU: LLVM IR before -O3)
+  std::string optimized;                       // after optimization (CPU: LLVM IR after -O3)
+  std::string assembly;                        // native code as text
   double emit_ms = 0, optimize_ms = 0, codegen_ms = 0;
 };
 

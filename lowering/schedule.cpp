@@ -114,7 +114,8 @@ class Scheduler {
   }
   Role role(ValueId v) const {
     const auto it = role_of_.find(v);
-    KILN_CHECK(it != role_of_.end(), "@{}: %{} is not a member of kernel {}", g_.name, names_[v], k_.name);
+    KILN_CHECK(it != role_of_.end(), "@{}: %{} is not a member of kernel {}", g_.name, names_[v],
+               k_.name);
     return it->second;
   }
   bool reduced(size_t d) const {
@@ -430,7 +431,8 @@ class Scheduler {
                                      const std::map<ValueId, int> &level) const {
     std::vector<Staged> staged;
     auto is_staged = [&](ValueId v) {
-      return std::any_of(staged.begin(), staged.end(), [&](const Staged &st) { return st.value == v; });
+      return std::any_of(staged.begin(), staged.end(),
+                         [&](const Staged &st) { return st.value == v; });
     };
     for (ValueId out : group_.outputs) {
       if (role(out) != Role::Element || level.at(out) == 0) continue;
@@ -439,7 +441,8 @@ class Scheduler {
            it != needed[static_cast<size_t>(q)].rend(); ++it) {
         const ValueId v = *it;  // latest first: staging it saves the most recomputation
         // One row per value: a second copy would be stored in a pass that loads the first.
-        if (v == out || g_.type(v).dtype != g_.type(out).dtype || is_staged(v) || !expensive(v)) continue;
+        if (v == out || g_.type(v).dtype != g_.type(out).dtype || is_staged(v) || !expensive(v))
+          continue;
         int p = q - 1;
         while (p >= 0 && !needed[static_cast<size_t>(p)].count(v)) --p;
         if (p < 0) continue;

@@ -10,7 +10,9 @@
 
 namespace kiln::runtime {
 
-[[nodiscard]] inline View view_of(const Array &a) { return make_view(a.storage.data(), a.dtype, a.layout); }
+[[nodiscard]] inline View view_of(const Array &a) {
+  return make_view(a.storage.data(), a.dtype, a.layout);
+}
 
 // A fresh contiguous array with uninitialised memory; throws kiln::Error for negative
 // sizes or a size that cannot be allocated.

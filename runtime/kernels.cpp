@@ -19,8 +19,7 @@ KernelFamily kernel_family(OpKind op) {
     case OpKind::Eye:
     case OpKind::Rand:
     case OpKind::Randn:
-    case OpKind::Randint:
-      return KernelFamily::Source;
+    case OpKind::Randint: return KernelFamily::Source;
     case OpKind::Neg:
     case OpKind::Abs:
     case OpKind::Exp:
@@ -44,8 +43,7 @@ KernelFamily kernel_family(OpKind op) {
     case OpKind::Sign:
     case OpKind::LogicalNot:
     case OpKind::Convert:
-    case OpKind::Clamp:
-      return KernelFamily::Unary;
+    case OpKind::Clamp: return KernelFamily::Unary;
     case OpKind::Add:
     case OpKind::Sub:
     case OpKind::Mul:
@@ -61,10 +59,8 @@ KernelFamily kernel_family(OpKind op) {
     case OpKind::Gt:
     case OpKind::Ge:
     case OpKind::LogicalAnd:
-    case OpKind::LogicalOr:
-      return KernelFamily::Binary;
-    case OpKind::Where:
-      return KernelFamily::Where;
+    case OpKind::LogicalOr: return KernelFamily::Binary;
+    case OpKind::Where: return KernelFamily::Where;
     case OpKind::Sum:
     case OpKind::Mean:
     case OpKind::Max:
@@ -76,16 +72,13 @@ KernelFamily kernel_family(OpKind op) {
     case OpKind::Std:
     case OpKind::All:
     case OpKind::Any:
-    case OpKind::Logsumexp:
-      return KernelFamily::Reduce;
-    case OpKind::Matmul:
-      return KernelFamily::Matmul;
+    case OpKind::Logsumexp: return KernelFamily::Reduce;
+    case OpKind::Matmul: return KernelFamily::Matmul;
     case OpKind::Reshape:
     case OpKind::Permute:
     case OpKind::Broadcast:
     case OpKind::Slice:
-    case OpKind::Cat:
-      return KernelFamily::Movement;
+    case OpKind::Cat: return KernelFamily::Movement;
     case OpKind::Softmax:
     case OpKind::LogSoftmax:
     case OpKind::LayerNorm:
@@ -94,8 +87,7 @@ KernelFamily kernel_family(OpKind op) {
     case OpKind::MseLoss:
     case OpKind::CrossEntropy:
     case OpKind::Embedding:
-    case OpKind::OneHot:
-      return KernelFamily::Nn;
+    case OpKind::OneHot: return KernelFamily::Nn;
   }
   KILN_UNREACHABLE("op {} has no kernel family", static_cast<int>(op));
 }

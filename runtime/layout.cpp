@@ -52,9 +52,12 @@ std::optional<Layout> reshape_layout(const Layout &in, std::span<const int64_t> 
     if (i < in.sizes.size()) in_count = in.sizes[i++];
     if (o < shape.size()) out_count = shape[o++];
     while (in_count != out_count) {
-      if (in_count < out_count && i < in.sizes.size()) in_count *= in.sizes[i++];
-      else if (o < shape.size()) out_count *= shape[o++];
-      else return std::nullopt;
+      if (in_count < out_count && i < in.sizes.size())
+        in_count *= in.sizes[i++];
+      else if (o < shape.size())
+        out_count *= shape[o++];
+      else
+        return std::nullopt;
     }
     // The input group [i0, i) must be contiguous among its non-1 dims.
     int64_t inner_stride = 0;
@@ -67,7 +70,10 @@ std::optional<Layout> reshape_layout(const Layout &in, std::span<const int64_t> 
     }
     int64_t stride = 1;
     for (size_t d = i; d-- > i0;)
-      if (in.sizes[d] != 1) { stride = in.strides[d]; break; }
+      if (in.sizes[d] != 1) {
+        stride = in.strides[d];
+        break;
+      }
     for (size_t d = o; d-- > o0;) {
       out.strides[d] = stride;
       stride *= shape[d];

@@ -25,6 +25,7 @@ struct Layout {
 [[nodiscard]] Layout slice_layout(const Layout &in, int64_t dim, int64_t start, int64_t stop,
                                   int64_t step);
 // The layout of `in` viewed as `shape`, or nullopt when the strides do not allow a view.
-[[nodiscard]] std::optional<Layout> reshape_layout(const Layout &in, std::span<const int64_t> shape);
+[[nodiscard]] std::optional<Layout> reshape_layout(const Layout &in,
+                                                   std::span<const int64_t> shape);
 
 }  // namespace kiln::runtime

@@ -9,7 +9,9 @@ namespace {
 
 constexpr int64_t kAlign = 64;
 
-int64_t aligned(int64_t bytes) { return (std::max<int64_t>(bytes, 1) + kAlign - 1) / kAlign * kAlign; }
+int64_t aligned(int64_t bytes) {
+  return (std::max<int64_t>(bytes, 1) + kAlign - 1) / kAlign * kAlign;
+}
 
 }  // namespace
 

@@ -28,31 +28,40 @@ Array dense(const Array &a) {
 void Program::plan() {
   max_step_args = 0;
   for (const Step &step : steps)
-    max_step_args = std::max(max_step_args, std::visit([](const auto &st) {
-      if constexpr (std::is_same_v<std::decay_t<decltype(st)>, KernelStep>) return st.args.size();
-      else return st.operands.size();
-    }, step));
+    max_step_args = std::max(
+        max_step_args, std::visit(
+                           [](const auto &st) {
+                             if constexpr (std::is_same_v<std::decay_t<decltype(st)>, KernelStep>)
+                               return st.args.size();
+                             else
+                               return st.operands.size();
+                           },
+                           step));
   const int32_t end = static_cast<int32_t>(steps.size());
   std::vector<int32_t> first(slots.size(), -1), last(slots.size(), -1), root(slots.size());
   for (size_t s = 0; s < slots.size(); ++s) root[s] = static_cast<int32_t>(s);
   for (int32_t step = 0; step < end; ++step) {
-    std::visit([&](const auto &st) {
-      using T = std::decay_t<decltype(st)>;
-      if constexpr (std::is_same_v<T, KernelStep>) {
-        if (st.gemm)
-          for (int32_t o : {st.gemm->a, st.gemm->b}) last[root[o]] = std::max(last[root[o]], step);
-        for (size_t i = 0; i < st.args.size(); ++i) {
-          int32_t r = root[st.args[i]];
-          if (i >= st.num_inputs && first[st.args[i]] < 0) first[st.args[i]] = step;
-          last[r] = std::max(last[r], step);
-        }
-      } else {
-        for (int32_t o : st.operands) last[root[o]] = std::max(last[root[o]], step);
-        first[st.out] = step;
-        // A movement op may return a view of its operand: both live as one.
-        if (op_info(st.op).category == OpCategory::Movement) root[st.out] = root[st.operands[0]];
-      }
-    }, steps[step]);
+    std::visit(
+        [&](const auto &st) {
+          using T = std::decay_t<decltype(st)>;
+          if constexpr (std::is_same_v<T, KernelStep>) {
+            if (st.gemm)
+              for (int32_t o : {st.gemm->a, st.gemm->b})
+                last[root[o]] = std::max(last[root[o]], step);
+            for (size_t i = 0; i < st.args.size(); ++i) {
+              int32_t r = root[st.args[i]];
+              if (i >= st.num_inputs && first[st.args[i]] < 0) first[st.args[i]] = step;
+              last[r] = std::max(last[r], step);
+            }
+          } else {
+            for (int32_t o : st.operands) last[root[o]] = std::max(last[root[o]], step);
+            first[st.out] = step;
+            // A movement op may return a view of its operand: both live as one.
+            if (op_info(st.op).category == OpCategory::Movement)
+              root[st.out] = root[st.operands[0]];
+          }
+        },
+        steps[step]);
   }
   for (int32_t o : outputs) last[root[o]] = end;
   for (int32_t i : inputs) last[root[i]] = end;  // the caller's memory, never released early
@@ -64,12 +73,14 @@ void Program::plan() {
       arena_slots.push_back(static_cast<int32_t>(s));
     }
   MemoryPlan mp = plan_memory(lives);
-  for (size_t i = 0; i < arena_slots.size(); ++i) slots[arena_slots[i]].arena_offset = mp.offsets[i];
+  for (size_t i = 0; i < arena_slots.size(); ++i)
+    slots[arena_slots[i]].arena_offset = mp.offsets[i];
   arena_bytes = mp.arena_bytes;
   unshared_bytes = mp.unshared_bytes;
   release_after.assign(steps.size(), {});
   for (size_t s = 0; s < slots.size(); ++s)
-    if (last[root[s]] >= 0 && last[root[s]] < end) release_after[last[root[s]]].push_back(static_cast<int32_t>(s));
+    if (last[root[s]] >= 0 && last[root[s]] < end)
+      release_after[last[root[s]]].push_back(static_cast<int32_t>(s));
 }
 
 int64_t Program::peak_bytes() const {
@@ -78,13 +89,15 @@ int64_t Program::peak_bytes() const {
     if (s.place == Slot::Place::Fresh || s.place == Slot::Place::ByOp) total += bytes_of(s.type);
   for (const Step &step : steps)
     if (const auto *k = std::get_if<KernelStep>(&step); k != nullptr && k->gemm)
-      gemm_scratch = std::max(gemm_scratch, gemm_scratch_bytes(*k->gemm, slots[k->gemm->a].type.shape,
-                                                               slots[k->gemm->b].type.shape));
+      gemm_scratch = std::max(
+          gemm_scratch,
+          gemm_scratch_bytes(*k->gemm, slots[k->gemm->a].type.shape, slots[k->gemm->b].type.shape));
   return total + gemm_scratch;
 }
 
 std::vector<Array> Program::run(std::span<const Array *const> in) const {
-  KILN_CHECK(in.size() == inputs.size(), "program takes {} inputs, got {}", inputs.size(), in.size());
+  KILN_CHECK(in.size() == inputs.size(), "program takes {} inputs, got {}", inputs.size(),
+             in.size());
   std::vector<Array> values(slots.size());
   std::vector<const Array *> at(slots.size(), nullptr);  // the caller's arrays or values[s]
   for (size_t i = 0; i < in.size(); ++i) at[inputs[i]] = in[i];

@@ -32,10 +32,10 @@ struct KernelStep {
   std::string name;
   KernelFn fn = nullptr;
   std::optional<GemmCall> gemm;
-  int64_t extent = 1;  // iterations of the outermost loop
-  int32_t symbol = -1; // in a dynamic program: extent is a multiple of symbol s<symbol>
-  int64_t grain = 1;   // fewest iterations worth a thread
-  int64_t split = 1;   // each thread's range starts at a multiple of this (ir::Loop::split)
+  int64_t extent = 1;         // iterations of the outermost loop
+  int32_t symbol = -1;        // in a dynamic program: extent is a multiple of symbol s<symbol>
+  int64_t grain = 1;          // fewest iterations worth a thread
+  int64_t split = 1;          // each thread's range starts at a multiple of this (ir::Loop::split)
   std::vector<int32_t> args;  // slots: inputs then outputs
   size_t num_inputs = 0;
 };
@@ -63,8 +63,8 @@ class Program {
   std::vector<Step> steps;
   std::vector<std::vector<int32_t>> release_after;  // per step: slots no longer read
   int64_t arena_bytes = 0;
-  int64_t unshared_bytes = 0;  // the arena's buffers without reuse, for reports
-  size_t max_step_args = 0;    // the most buffers one step takes (run() reserves that)
+  int64_t unshared_bytes = 0;        // the arena's buffers without reuse, for reports
+  size_t max_step_args = 0;          // the most buffers one step takes (run() reserves that)
   std::shared_ptr<const void> code;  // keeps the backend's generated code alive
 
   // Lays out Arena slots and computes release_after; call once after steps are final.

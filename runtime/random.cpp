@@ -41,7 +41,8 @@ double normal01(uint64_t seed, uint64_t counter) {
 
 namespace {
 
-template <class T> void fill_normal_typed(uint64_t seed, uint64_t offset, int64_t lo, int64_t hi, T *out) {
+template <class T>
+void fill_normal_typed(uint64_t seed, uint64_t offset, int64_t lo, int64_t hi, T *out) {
   constexpr T kTwoPi = static_cast<T>(2.0 * std::numbers::pi);
   for (int64_t block = lo / 4; block * 4 < hi; ++block) {
     const auto r = philox(seed, offset + static_cast<uint64_t>(block));

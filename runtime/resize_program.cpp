@@ -12,7 +12,8 @@ std::shared_ptr<const Program> resize_program(const Program &p, const ir::SizeMa
     if (auto *k = std::get_if<KernelStep>(&step)) {
       if (k->symbol < 0) continue;
       const int64_t witness = map.from[k->symbol];
-      KILN_CHECK(k->extent % witness == 0, "kernel {}: extent {} is not a multiple of s{}", k->name, k->extent, k->symbol);
+      KILN_CHECK(k->extent % witness == 0, "kernel {}: extent {} is not a multiple of s{}", k->name,
+                 k->extent, k->symbol);
       k->extent = k->extent / witness * map.to[k->symbol];
       continue;
     }

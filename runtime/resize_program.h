@@ -11,6 +11,7 @@
 
 namespace kiln::runtime {
 
-[[nodiscard]] std::shared_ptr<const Program> resize_program(const Program &p, const ir::SizeMap &map);
+[[nodiscard]] std::shared_ptr<const Program> resize_program(const Program &p,
+                                                            const ir::SizeMap &map);
 
 }  // namespace kiln::runtime

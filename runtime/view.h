@@ -19,7 +19,10 @@ struct View {
   [[nodiscard]] int64_t numel() const { return kiln::numel(sizes); }
   [[nodiscard]] int64_t rank() const { return static_cast<int64_t>(sizes.size()); }
   [[nodiscard]] bool is_contiguous() const;
-  template <class T> [[nodiscard]] T *ptr() const { return reinterpret_cast<T *>(data); }
+  template <class T>
+  [[nodiscard]] T *ptr() const {
+    return reinterpret_cast<T *>(data);
+  }
 };
 
 inline bool View::is_contiguous() const { return kiln::is_contiguous(sizes, strides); }

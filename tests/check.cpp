@@ -8,9 +8,11 @@ namespace kiln::test {
 std::string compare(const Tensor &got, const Tensor &want, Tolerance tol) {
   if (!got.defined() || !want.defined()) return "undefined tensor";
   if (got.dtype() != want.dtype())
-    return fmt::format("dtype: expected {}, got {}", dtype_name(want.dtype()), dtype_name(got.dtype()));
+    return fmt::format("dtype: expected {}, got {}", dtype_name(want.dtype()),
+                       dtype_name(got.dtype()));
   if (got.sizes() != want.sizes())
-    return fmt::format("shape: expected {}, got {}", format_shape(want.sizes()), format_shape(got.sizes()));
+    return fmt::format("shape: expected {}, got {}", format_shape(want.sizes()),
+                       format_shape(got.sizes()));
   if (!is_floating(want.dtype())) {
     auto g = got.tolist<int64_t>(), w = want.tolist<int64_t>();
     for (size_t i = 0; i < g.size(); ++i)

@@ -28,7 +28,8 @@ struct Tolerance {
 [[nodiscard]] std::string error_message(const std::function<void()> &fn);
 
 // A tensor with data given in f64, converted to dtype (for compact references).
-[[nodiscard]] Tensor make(const std::vector<double> &values, const Shape &shape, DType dtype = DType::F32);
+[[nodiscard]] Tensor make(const std::vector<double> &values, const Shape &shape,
+                          DType dtype = DType::F32);
 
 // A non-contiguous tensor holding the same values as x: x's data laid out transposed
 // in memory, then transposed back (so strides are reversed).
@@ -36,8 +37,8 @@ struct Tolerance {
 
 }  // namespace kiln::test
 
-#define KILN_CHECK_CLOSE(got, want, ...)                                          \
-  do {                                                                            \
-    std::string kiln_mismatch_ = ::kiln::test::compare(got, want, __VA_ARGS__);   \
-    CHECK_MESSAGE(kiln_mismatch_.empty(), kiln_mismatch_);            \
+#define KILN_CHECK_CLOSE(got, want, ...)                                        \
+  do {                                                                          \
+    std::string kiln_mismatch_ = ::kiln::test::compare(got, want, __VA_ARGS__); \
+    CHECK_MESSAGE(kiln_mismatch_.empty(), kiln_mismatch_);                      \
   } while (0)

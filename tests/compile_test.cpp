@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "check.h"
-#include "log_capture.h"
 #include "ir/settings.h"
+#include "log_capture.h"
 #include "ops/op_cases.h"
 
 namespace kiln::test {
@@ -38,12 +38,12 @@ TEST_SUITE("compile") {
     CHECK(ex.graphs == 1);
     CHECK(ex.graph_breaks == 0);
     REQUIRE(ex.entries.size() == 1);
-    CHECK(ex.entries[0].guards == std::vector<std::string>{
-                                      "tensor 'x' (arg 0): f32[64,64] on cpu, contiguous",
-                                      "tensor 'w' (arg 1): f32[64,32] on cpu, contiguous",
-                                      "tensor 'b' (arg 2): f32[32] on cpu, contiguous"});
-    CHECK(ex.entries[0].op_counts ==
-          std::vector<std::pair<std::string, int>>{{"add", 1}, {"broadcast", 1}, {"matmul", 1}, {"relu", 1}});
+    CHECK(ex.entries[0].guards ==
+          std::vector<std::string>{"tensor 'x' (arg 0): f32[64,64] on cpu, contiguous",
+                                   "tensor 'w' (arg 1): f32[64,32] on cpu, contiguous",
+                                   "tensor 'b' (arg 2): f32[32] on cpu, contiguous"});
+    CHECK(ex.entries[0].op_counts == std::vector<std::pair<std::string, int>>{
+                                         {"add", 1}, {"broadcast", 1}, {"matmul", 1}, {"relu", 1}});
   }
 
   TEST_CASE("each guard kind triggers one recompile with its reason") {
@@ -61,7 +61,8 @@ TEST_SUITE("compile") {
         {"rank", [] { return zeros({12}); },
          "recompiling g: tensor 'x' (arg 0) rank mismatch: expected 2, got 1"},
         {"layout", [] { return zeros({4, 3}).transpose(0, 1); },
-         "recompiling g: tensor 'x' (arg 0) layout mismatch: expected contiguous, got strides [1,3]"},
+         "recompiling g: tensor 'x' (arg 0) layout mismatch: expected contiguous, got strides "
+         "[1,3]"},
     };
     for (const GuardCase &c : cases) {
       CAPTURE(c.what);
@@ -78,15 +79,17 @@ TEST_SUITE("compile") {
   }
 
   TEST_CASE("scalar arguments are guarded by value and kind") {
-    auto g = compile([](Tensor x, double alpha) { return x * alpha; }, named("scale", {"x", "alpha"}));
+    auto g =
+        compile([](Tensor x, double alpha) { return x * alpha; }, named("scale", {"x", "alpha"}));
     Tensor x = ones({3});
     LogCapture log("recompiles");
     KILN_CHECK_CLOSE(g(x, 0.5), full({3}, 0.5), Tolerance{});
     KILN_CHECK_CLOSE(g(x, 0.25), full({3}, 0.25), Tolerance{});
     (void)g(x, 0.25);
-    CHECK(log.lines() == std::vector<std::string>{
-                             "recompiles: recompiling scale: scalar 'alpha' (arg 1) value mismatch: "
-                             "expected 0.5, got 0.25"});
+    CHECK(log.lines() ==
+          std::vector<std::string>{
+              "recompiles: recompiling scale: scalar 'alpha' (arg 1) value mismatch: "
+              "expected 0.5, got 0.25"});
     Explanation ex = explain(g, x, 0.25);
     REQUIRE(ex.entries.size() == 2);
     CHECK(ex.entries[1].guards[1] == "scalar 'alpha' (arg 1) == 0.25");
@@ -101,9 +104,10 @@ TEST_SUITE("compile") {
     (void)g(zeros({3}), zeros({2}));
     LogCapture log("recompiles");
     (void)g(zeros({3}), zeros({5}));
-    CHECK(log.lines() == std::vector<std::string>{
-                             "recompiles: recompiling g2: tensor 'y' (arg 1) size mismatch at dim 0: "
-                             "expected 2, got 5; tensor 'x' (arg 0) size mismatch at dim 0: expected 2, got 3"});
+    CHECK(log.lines() ==
+          std::vector<std::string>{
+              "recompiles: recompiling g2: tensor 'y' (arg 1) size mismatch at dim 0: "
+              "expected 2, got 5; tensor 'x' (arg 0) size mismatch at dim 0: expected 2, got 3"});
   }
 
   TEST_CASE("past the recompile limit the function runs eagerly and says so once") {
@@ -113,10 +117,11 @@ TEST_SUITE("compile") {
     auto g = compile([](Tensor x) { return x * 3; }, o);
     LogCapture log("");
     for (int64_t n = 1; n <= 5; ++n) KILN_CHECK_CLOSE(g(ones({n})), full({n}, 3.0), Tolerance{});
-    CHECK(log.lines() == std::vector<std::string>{
-                             "warning: limited: hit the recompile limit (2); new guard sets run eagerly. "
-                             "Last reason: tensor 'x' (arg 0) size mismatch at dim 0: expected 1, got 3; "
-                             "tensor 'x' (arg 0) size mismatch at dim 0: expected 2, got 3"});
+    CHECK(log.lines() ==
+          std::vector<std::string>{
+              "warning: limited: hit the recompile limit (2); new guard sets run eagerly. "
+              "Last reason: tensor 'x' (arg 0) size mismatch at dim 0: expected 1, got 3; "
+              "tensor 'x' (arg 0) size mismatch at dim 0: expected 2, got 3"});
     CHECK(explain(g, ones({1})).graphs == 2);
   }
 
@@ -162,9 +167,10 @@ TEST_SUITE("compile") {
     KILN_CHECK_CLOSE(g(x), from_vector<float>({0.25f, 0.5f, 1.0f}), Tolerance{});
     KILN_CHECK_CLOSE(g(x), from_vector<float>({0.25f, 0.5f, 1.0f}), Tolerance{});
     CHECK(traces == 3);  // one trace that broke, then two eager runs: no retrace
-    CHECK(log.lines() == std::vector<std::string>{
-                             "breaks: normalize: graph break at 'item': it needs the tensor's values "
-                             "while tracing; this guard set runs eagerly"});
+    CHECK(log.lines() ==
+          std::vector<std::string>{
+              "breaks: normalize: graph break at 'item': it needs the tensor's values "
+              "while tracing; this guard set runs eagerly"});
     Explanation ex = explain(g, x);
     CHECK(ex.graphs == 0);
     CHECK(ex.graph_breaks == 1);
@@ -179,11 +185,13 @@ TEST_SUITE("compile") {
     Tensor b = noisy(zeros({4}));
     CHECK(compare(a, b, Tolerance{}) != "");  // a fresh draw each call, as eagerly
     CHECK(explain(noisy, zeros({4})).entries[0].break_op == "rand");
-    auto eval_dropout = compile([](Tensor x) { return dropout(x, 0.5, false) * 2; }, named("eval", {"x"}));
+    auto eval_dropout =
+        compile([](Tensor x) { return dropout(x, 0.5, false) * 2; }, named("eval", {"x"}));
     KILN_CHECK_CLOSE(eval_dropout(ones({3})), full({3}, 2.0), Tolerance{});
     CHECK(explain(eval_dropout, ones({3})).graphs == 1);  // dropout in eval mode is no draw
-    auto printer = compile([](Tensor x) { return from_vector<float>({static_cast<float>(x.str().size())}); },
-                           named("printer", {"x"}));
+    auto printer =
+        compile([](Tensor x) { return from_vector<float>({static_cast<float>(x.str().size())}); },
+                named("printer", {"x"}));
     CHECK(printer(zeros({2})).item<float>() > 0);
     CHECK(explain(printer, zeros({2})).entries[0].break_op == "printing a tensor");
   }
@@ -191,7 +199,8 @@ TEST_SUITE("compile") {
   TEST_CASE("tensors from a closure are captured, outputs may be tuples and vectors") {
     manual_seed(1);
     Tensor w = randn({4, 2});
-    auto g = compile([w](Tensor x) { return std::make_tuple(matmul(x, w), x * 2); }, named("pair", {"x"}));
+    auto g = compile([w](Tensor x) { return std::make_tuple(matmul(x, w), x * 2); },
+                     named("pair", {"x"}));
     Tensor x = randn({3, 4});
     auto [y, z] = g(x);
     KILN_CHECK_CLOSE(y, matmul(x, w), Tolerance{1e-6, 1e-6});
@@ -203,7 +212,8 @@ TEST_SUITE("compile") {
     REQUIRE(parts.size() == 3);
     KILN_CHECK_CLOSE(parts[2], from_vector<float>({4, 5}), Tolerance{});
 
-    auto total = compile([](std::vector<Tensor> xs) { return xs[0] + xs[1]; }, named("total", {"xs"}));
+    auto total =
+        compile([](std::vector<Tensor> xs) { return xs[0] + xs[1]; }, named("total", {"xs"}));
     KILN_CHECK_CLOSE(total(std::vector<Tensor>{ones({2}), ones({2})}), full({2}, 2.0), Tolerance{});
     auto identity = compile([](Tensor x) { return x; }, named("identity", {"x"}));
     KILN_CHECK_CLOSE(identity(ones({2})), ones({2}), Tolerance{});
@@ -236,13 +246,15 @@ TEST_SUITE("compile") {
     // A result too large to allocate: the clear error, not a crash, from the compiled path.
     const Tensor tall = zeros({int64_t{1} << 24, 1}), wide = zeros({1, int64_t{1} << 24});
     const std::string huge = error_message([&] { (void)add(tall, wide); });
-    CHECK(huge == "cannot allocate a f32 tensor of shape [16777216,16777216]: 281474976710656 "
-                  "elements is too many");
+    CHECK(huge ==
+          "cannot allocate a f32 tensor of shape [16777216,16777216]: 281474976710656 "
+          "elements is too many");
     CHECK(huge == error_message([&] { (void)eager_add(tall, wide); }));
     // NaN and infinities propagate exactly as in eager.
     Tensor special = make({NAN, INFINITY, -INFINITY, 0, 1e30, -1e30}, {6});
     KILN_CHECK_CLOSE(add(special, special), eager_add(special, special), Tolerance{});
-    auto rows = compile([](Tensor x) { return softmax(x, -1) + max(x, {1}, true); }, named("nan_rows", {"x"}));
+    auto rows = compile([](Tensor x) { return softmax(x, -1) + max(x, {1}, true); },
+                        named("nan_rows", {"x"}));
     Tensor grid = make({NAN, 1, 2, INFINITY, 1, 2, -INFINITY, -INFINITY, 0, 1, 2, 3}, {4, 3});
     KILN_CHECK_CLOSE(rows(grid), softmax(grid, -1) + max(grid, {1}, true), Tolerance{1e-6, 1e-6});
     // After all of that, good calls still compile and run.
@@ -256,8 +268,8 @@ TEST_SUITE("compile") {
     KILN_CHECK_CLOSE(outer(x), exp(x) + 1, Tolerance{1e-6, 1e-6});
     Explanation ex = explain(outer, x);
     REQUIRE(ex.graphs == 1);
-    CHECK(ex.entries[0].op_counts ==
-          std::vector<std::pair<std::string, int>>{{"add", 1}, {"broadcast", 1}, {"exp", 1}, {"full", 1}});
+    CHECK(ex.entries[0].op_counts == std::vector<std::pair<std::string, int>>{
+                                         {"add", 1}, {"broadcast", 1}, {"exp", 1}, {"full", 1}});
     CHECK(explain(inner, x).graphs == 1);  // the inner function still compiles on its own
   }
 
@@ -298,7 +310,8 @@ TEST_SUITE("compile") {
   TEST_CASE("four threads share two compiled functions while shapes change under them") {
     // Recompiles under contention: every thread walks the same shapes in a different
     // order, so entries are added while other threads check guards and run kernels.
-    auto pointwise = compile([](Tensor x) { return sigmoid(x) * x + 1; }, named("stress_pointwise", {"x"}));
+    auto pointwise =
+        compile([](Tensor x) { return sigmoid(x) * x + 1; }, named("stress_pointwise", {"x"}));
     auto rows = compile([](Tensor x) { return softmax(x, -1) + layer_norm(x, {x.sizes()[1]}); },
                         named("stress_rows", {"x"}));
     const std::vector<Shape> shapes = {{3, 17}, {64, 33}, {1, 1}, {8, 1025}, {0, 5}};
@@ -313,7 +326,8 @@ TEST_SUITE("compile") {
           const Shape &shape = shapes[(first + k) % shapes.size()];
           const Tensor &x = inputs[(first + k) % shapes.size()];
           std::string a = compare(pointwise(x), sigmoid(x) * x + 1, Tolerance{1e-6, 1e-6});
-          std::string b = compare(rows(x), softmax(x, -1) + layer_norm(x, {shape[1]}), Tolerance{1e-5, 1e-5});
+          std::string b =
+              compare(rows(x), softmax(x, -1) + layer_norm(x, {shape[1]}), Tolerance{1e-5, 1e-5});
           if (!a.empty() || !b.empty()) {
             std::lock_guard lock(mutex);
             problems.push_back(format_shape(shape) + ": " + a + b);

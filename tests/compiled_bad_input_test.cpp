@@ -80,8 +80,8 @@ TEST_SUITE("compile") {
     KILN_CHECK_CLOSE(total(std::vector<Tensor>{one, one, one}), full({2}, 3.0), Tolerance{});
     // A vector's length is guarded as a scalar named after it.
     CHECK(vector_log.lines() ==
-          std::vector<std::string>{
-              "recompiles: recompiling total: scalar 'xs.size()' (arg 0) value mismatch: expected 2, got 3"});
+          std::vector<std::string>{"recompiles: recompiling total: scalar 'xs.size()' (arg 0) "
+                                   "value mismatch: expected 2, got 3"});
     CHECK(explain(total, std::vector<Tensor>{one}).graphs == 3);
   }
 

@@ -12,8 +12,8 @@
 namespace kiln::test {
 namespace {
 
-CompileOptions options(std::string name, std::vector<std::string> args, Dynamic dynamic = Dynamic::Auto,
-                       Backend backend = Backend::Cpu) {
+CompileOptions options(std::string name, std::vector<std::string> args,
+                       Dynamic dynamic = Dynamic::Auto, Backend backend = Backend::Cpu) {
   CompileOptions o;
   o.name = std::move(name);
   o.arg_names = std::move(args);
@@ -35,16 +35,18 @@ TEST_SUITE("compile") {
       Tensor x = randn({n, 8});
       KILN_CHECK_CLOSE(f(x), gelu(x * 2.0) + 1.0, Tolerance{1e-5, 1e-5});
     }
-    CHECK(log.lines() == std::vector<std::string>{
-                             "recompiles: recompiling act: tensor 'x' (arg 0) size mismatch at dim 0: "
-                             "expected 4, got 6"});
+    CHECK(log.lines() ==
+          std::vector<std::string>{
+              "recompiles: recompiling act: tensor 'x' (arg 0) size mismatch at dim 0: "
+              "expected 4, got 6"});
     Explanation ex = explain(f, randn({7, 8}));
     REQUIRE(ex.entries.size() == 2);
     CHECK(ex.entries[0].symbols == 0);
     CHECK(ex.entries[1].symbols == 1);
     CHECK(ex.entries[1].sizes_seen == 6);  // 6, 10, 3, 2, 1025 and explain's 7
-    CHECK(ex.entries[1].guards == std::vector<std::string>{"tensor 'x' (arg 0): f32[s0,8] on cpu, contiguous",
-                                                            "symbol s0 >= 2: tensor 'x' (arg 0) dim 0"});
+    CHECK(ex.entries[1].guards ==
+          std::vector<std::string>{"tensor 'x' (arg 0): f32[s0,8] on cpu, contiguous",
+                                   "symbol s0 >= 2: tensor 'x' (arg 0) dim 0"});
     CHECK(ex.entries[1].graph.find("graph @act(%x: f32[s0,8]) -> f32[s0,8]") != std::string::npos);
     CHECK(ex.entries[1].kernels == 1);
     CHECK(ex.entries[1].peak_bytes == 7 * 8 * 4);  // at explain()'s sizes
@@ -65,10 +67,12 @@ TEST_SUITE("compile") {
       Tensor x = randn({n, 16});
       KILN_CHECK_CLOSE(f(x), softmax(x, -1), Tolerance{1e-5, 1e-5});
     }
-    CHECK(log.lines() == std::vector<std::string>{
-                             "recompiles: sm: dynamic shapes: 'x' dim 0, 'x' dim 1 cannot all be symbols: kernel @sm.k0 "
-                             "needs a symbol's value inside its loops (only the outermost loop may walk a "
-                             "dynamic dim)"});
+    CHECK(log.lines() ==
+          std::vector<std::string>{
+              "recompiles: sm: dynamic shapes: 'x' dim 0, 'x' dim 1 cannot all be symbols: kernel "
+              "@sm.k0 "
+              "needs a symbol's value inside its loops (only the outermost loop may walk a "
+              "dynamic dim)"});
     Explanation ex = explain(f, randn({9, 16}));
     REQUIRE(ex.entries.size() == 1);
     CHECK(ex.entries[0].guards[0] == "tensor 'x' (arg 0): f32[s0,16] on cpu, contiguous");
@@ -80,66 +84,83 @@ TEST_SUITE("compile") {
     (void)f(ones({5, 3}), ones({5, 3}));
     Explanation ex = explain(f, ones({6, 3}), ones({6, 3}));
     REQUIRE(ex.entries.size() == 2);
-    CHECK(ex.entries[1].guards == std::vector<std::string>{"tensor 'x' (arg 0): f32[s0,3] on cpu, contiguous",
-                                                            "tensor 'y' (arg 1): f32[s0,3] on cpu, contiguous",
-                                                            "symbol s0 >= 2: tensor 'x' (arg 0) dim 0"});
+    CHECK(ex.entries[1].guards ==
+          std::vector<std::string>{"tensor 'x' (arg 0): f32[s0,3] on cpu, contiguous",
+                                   "tensor 'y' (arg 1): f32[s0,3] on cpu, contiguous",
+                                   "symbol s0 >= 2: tensor 'x' (arg 0) dim 0"});
     LogCapture log("recompiles");
     KILN_CHECK_CLOSE(f(ones({1, 3}), ones({1, 3})), full({1, 3}, 2.0), Tolerance{});
     CHECK_THROWS_WITH_AS((void)f(ones({6, 3}), ones({7, 3})),
-                         "add: shapes [6,3] and [7,3] cannot be broadcast together (dim 0: 6 vs 7)", Error);
+                         "add: shapes [6,3] and [7,3] cannot be broadcast together (dim 0: 6 vs 7)",
+                         Error);
     const auto lines = log.lines();
     REQUIRE(lines.size() >= 2);
-    CHECK(lines[0] == "recompiles: recompiling pair: tensor 'x' (arg 0) size mismatch at dim 0: expected 4, got 1; "
-                      "tensor 'x' (arg 0) size mismatch at dim 0: expected s0 >= 2, got 1");
-    CHECK(lines[1].find("tensor 'y' (arg 1) size mismatch at dim 0: expected s0 = 6 (as tensor 'x' dim 0), got 7") !=
-          std::string::npos);
+    CHECK(lines[0] ==
+          "recompiles: recompiling pair: tensor 'x' (arg 0) size mismatch at dim 0: expected 4, "
+          "got 1; "
+          "tensor 'x' (arg 0) size mismatch at dim 0: expected s0 >= 2, got 1");
+    CHECK(lines[1].find("tensor 'y' (arg 1) size mismatch at dim 0: expected s0 = 6 (as tensor 'x' "
+                        "dim 0), got 7") != std::string::npos);
   }
 
   TEST_CASE("dynamic: a function that branches on a size gets a static entry where it differs") {
-    auto f = compile([](Tensor x) { return x.size(0) > 5 ? x * 2.0 : x * 3.0; }, options("branchy", {"x"}));
+    auto f = compile([](Tensor x) { return x.size(0) > 5 ? x * 2.0 : x * 3.0; },
+                     options("branchy", {"x"}));
     LogCapture log("recompiles");
     for (int64_t n : {8, 9, 4, 7, 3, 4}) {
       const double want = n > 5 ? 2.0 : 3.0;
       KILN_CHECK_CLOSE(f(ones({n})), full({n}, want), Tolerance{});
     }
-    CHECK(log.lines() == std::vector<std::string>{
-                             "recompiles: recompiling branchy: tensor 'x' (arg 0) size mismatch at dim 0: "
-                             "expected 8, got 9",
-                             "recompiles: recompiling branchy: the dynamic entry does not hold at s0=4: the "
-                             "function traces a different graph there; tensor 'x' (arg 0) size mismatch at "
-                             "dim 0: expected 8, got 4",
-                             "recompiles: recompiling branchy: the dynamic entry does not hold at s0=3: the "
-                             "function traces a different graph there; tensor 'x' (arg 0) size mismatch at "
-                             "dim 0: expected 8, got 3; tensor 'x' (arg 0) size mismatch at dim 0: expected "
-                             "4, got 3"});
+    CHECK(log.lines() ==
+          std::vector<std::string>{
+              "recompiles: recompiling branchy: tensor 'x' (arg 0) size mismatch at dim 0: "
+              "expected 8, got 9",
+              "recompiles: recompiling branchy: the dynamic entry does not hold at s0=4: the "
+              "function traces a different graph there; tensor 'x' (arg 0) size mismatch at "
+              "dim 0: expected 8, got 4",
+              "recompiles: recompiling branchy: the dynamic entry does not hold at s0=3: the "
+              "function traces a different graph there; tensor 'x' (arg 0) size mismatch at "
+              "dim 0: expected 8, got 3; tensor 'x' (arg 0) size mismatch at dim 0: expected "
+              "4, got 3"});
   }
 
   TEST_CASE("dynamic: a size used as a value keeps the dim static, and says so once") {
     auto f = compile([](Tensor x) { return mean(x, {0}); }, options("avg", {"x"}));
     LogCapture log("recompiles");
-    for (int64_t n : {4, 6, 10}) KILN_CHECK_CLOSE(f(full({n, 3}, 2.0)), full({3}, 2.0), Tolerance{1e-6, 1e-6});
+    for (int64_t n : {4, 6, 10})
+      KILN_CHECK_CLOSE(f(full({n, 3}, 2.0)), full({3}, 2.0), Tolerance{1e-6, 1e-6});
     const auto lines = log.lines();
     REQUIRE(lines.size() == 3);
-    CHECK(lines[1] == "recompiles: avg: dynamic shapes: 'x' dim 0 cannot all be symbols: the function uses a dynamic size "
-                      "other than as a size (a mean over it, a shape or constant computed from it)");
-    CHECK(lines[2].starts_with("recompiles: recompiling avg: tensor 'x' (arg 0) size mismatch at dim 0"));
+    CHECK(lines[1] ==
+          "recompiles: avg: dynamic shapes: 'x' dim 0 cannot all be symbols: the function uses a "
+          "dynamic size "
+          "other than as a size (a mean over it, a shape or constant computed from it)");
+    CHECK(lines[2].starts_with(
+        "recompiles: recompiling avg: tensor 'x' (arg 0) size mismatch at dim 0"));
   }
 
   TEST_CASE("dynamic: a tensor made from data while tracing keeps its sizes static") {
-    auto f = compile([](Tensor x) { return x * from_vector(std::vector<float>{1.0f / static_cast<float>(x.size(0))}); },
-                     options("fromdata", {"x"}));
+    auto f = compile(
+        [](Tensor x) {
+          return x * from_vector(std::vector<float>{1.0f / static_cast<float>(x.size(0))});
+        },
+        options("fromdata", {"x"}));
     LogCapture log("recompiles");
-    for (int64_t n : {4, 6, 10, 3}) KILN_CHECK_CLOSE(f(ones({n})), full({n}, 1.0 / n), Tolerance{1e-6, 1e-6});
+    for (int64_t n : {4, 6, 10, 3})
+      KILN_CHECK_CLOSE(f(ones({n})), full({n}, 1.0 / n), Tolerance{1e-6, 1e-6});
     const auto lines = log.lines();
     REQUIRE(lines.size() >= 2);
-    CHECK(lines[1] == "recompiles: fromdata: dynamic shapes: 'x' dim 0 cannot all be symbols: the function makes "
-                      "tensors from data while tracing (they would be constants of one size)");
+    CHECK(
+        lines[1] ==
+        "recompiles: fromdata: dynamic shapes: 'x' dim 0 cannot all be symbols: the function makes "
+        "tensors from data while tracing (they would be constants of one size)");
     for (const auto &e : explain(f, ones({3})).entries) CHECK(e.symbols == 0);
   }
 
   TEST_CASE("dynamic: witness traces leave the random stream where Dynamic::Off leaves it") {
     auto run = [](Dynamic dynamic) {
-      auto f = compile([](Tensor x) { return dropout(x, 0.5, true) + x; }, options("drop", {"x"}, dynamic));
+      auto f = compile([](Tensor x) { return dropout(x, 0.5, true) + x; },
+                       options("drop", {"x"}, dynamic));
       manual_seed(5);
       std::vector<float> out;
       for (int64_t n : {4, 6, 8}) {
@@ -156,7 +177,8 @@ TEST_SUITE("compile") {
     Tensor w1 = randn({10, 5}), b1 = randn({10}), w2 = randn({1, 10}), b2 = randn({1});
     for (Backend backend : {Backend::Cpu, Backend::Reference}) {
       CAPTURE(static_cast<int>(backend));
-      auto f = compile([&](Tensor x) { return mlp(x, w1, b1, w2, b2); }, options("tiny", {"x"}, Dynamic::Auto, backend));
+      auto f = compile([&](Tensor x) { return mlp(x, w1, b1, w2, b2); },
+                       options("tiny", {"x"}, Dynamic::Auto, backend));
       for (int64_t n : {64, 3, 17, 1000, 2, 64}) {
         Tensor x = randn({n, 5});
         KILN_CHECK_CLOSE(f(x), mlp(x, w1, b1, w2, b2), Tolerance{1e-5, 1e-5});
@@ -247,12 +269,14 @@ TEST_SUITE("compile") {
   }
 
   TEST_CASE("dynamic: reshapes and views through a symbolic dim") {
-    auto f = compile([](Tensor x) { return sum(x.reshape({x.size(0), -1}).transpose(0, 1), {1}) * 0.5; },
-                     options("views", {"x"}));
+    auto f =
+        compile([](Tensor x) { return sum(x.reshape({x.size(0), -1}).transpose(0, 1), {1}) * 0.5; },
+                options("views", {"x"}));
     manual_seed(3);
     for (int64_t n : {2, 3, 5, 8}) {
       Tensor x = randn({n, 2, 4});
-      KILN_CHECK_CLOSE(f(x), sum(x.reshape({n, -1}).transpose(0, 1), {1}) * 0.5, Tolerance{1e-5, 1e-5});
+      KILN_CHECK_CLOSE(f(x), sum(x.reshape({n, -1}).transpose(0, 1), {1}) * 0.5,
+                       Tolerance{1e-5, 1e-5});
     }
     (void)explain(f, randn({4, 2, 4}));
   }

@@ -38,8 +38,8 @@ const std::map<std::string, std::set<std::string>> kMayInclude = {
     {"lowering/cuda_nvrtc", {"ir", "runtime", "lowering/backend.h", "lowering/cuda_nvrtc"}},
     {"autotune", {"ir", "runtime", "cache", "lowering/backend.h", "autotune"}},
     {"frontend",
-     {"ir", "runtime", "guards", "tracer", "cache", "lowering", "lowering/backend.h", "lowering/cpu_llvm",
-      "lowering/cuda_nvrtc", "autotune", "frontend"}},
+     {"ir", "runtime", "guards", "tracer", "cache", "lowering", "lowering/backend.h",
+      "lowering/cpu_llvm", "lowering/cuda_nvrtc", "autotune", "frontend"}},
 };
 
 // Returns "" when `file` (a path relative to the source root) may contain `line`.
@@ -50,13 +50,16 @@ std::string layering_violation(const std::string &file, const std::string &line)
   const std::string target = m[1];
   const std::string from = layer_of(file);
   const bool is_cpu_llvm = from == "lowering/cpu_llvm";
-  const bool is_cuda = from == "lowering/cuda_nvrtc" ||
-                       (from == "runtime" && fs::path(file).filename().string().rfind("cuda_", 0) == 0);
+  const bool is_cuda =
+      from == "lowering/cuda_nvrtc" ||
+      (from == "runtime" && fs::path(file).filename().string().rfind("cuda_", 0) == 0);
   if ((target.rfind("llvm/", 0) == 0 || target.rfind("llvm-c/", 0) == 0) && !is_cpu_llvm)
     return file + ": LLVM header <" + target + "> outside lowering/cpu_llvm";
-  if ((target.rfind("cuda", 0) == 0 || target.rfind("nvrtc", 0) == 0 || target.rfind("cublas", 0) == 0) &&
+  if ((target.rfind("cuda", 0) == 0 || target.rfind("nvrtc", 0) == 0 ||
+       target.rfind("cublas", 0) == 0) &&
       !is_cuda)
-    return file + ": CUDA header <" + target + "> outside lowering/cuda_nvrtc and runtime/cuda_*.cpp";
+    return file + ": CUDA header <" + target +
+           "> outside lowering/cuda_nvrtc and runtime/cuda_*.cpp";
   if (target.rfind("nlohmann/", 0) == 0 && from != "cache" && from != "autotune")
     return file + ": nlohmann/json outside cache/ and autotune/";
   const std::string to = layer_of(target);
@@ -72,8 +75,9 @@ TEST_SUITE("layering") {
   TEST_CASE("the checker flags upward and third-party violations") {
     CHECK(layering_violation("ir/infer.cpp", "#include \"runtime/view.h\"") ==
           "ir/infer.cpp: layer 'ir' may not include 'runtime/view.h' (layer 'runtime')");
-    CHECK(layering_violation("runtime/kernels.cpp", "#include \"kiln/tensor.h\"") ==
-          "runtime/kernels.cpp: layer 'runtime' may not include 'kiln/tensor.h' (layer 'frontend')");
+    CHECK(
+        layering_violation("runtime/kernels.cpp", "#include \"kiln/tensor.h\"") ==
+        "runtime/kernels.cpp: layer 'runtime' may not include 'kiln/tensor.h' (layer 'frontend')");
     CHECK(layering_violation("ir/x.cpp", "#include <llvm/IR/Module.h>") ==
           "ir/x.cpp: LLVM header <llvm/IR/Module.h> outside lowering/cpu_llvm");
     CHECK(layering_violation("lowering/cpu_llvm/jit.cpp", "#include <llvm/IR/Module.h>").empty());
@@ -88,7 +92,8 @@ TEST_SUITE("layering") {
     const fs::path root = KILN_SOURCE_ROOT;
     int files = 0;
     std::vector<std::string> problems;
-    for (const char *dir : {"ir", "runtime", "guards", "tracer", "cache", "lowering", "autotune", "frontend"}) {
+    for (const char *dir :
+         {"ir", "runtime", "guards", "tracer", "cache", "lowering", "autotune", "frontend"}) {
       if (!fs::exists(root / dir)) continue;
       for (const auto &entry : fs::recursive_directory_iterator(root / dir)) {
         const std::string ext = entry.path().extension().string();

@@ -39,7 +39,8 @@ TEST_SUITE("compile") {
 
     manual_seed(0);
     check_everywhere([](Tensor y) { return add(std(y, 1), y); }, randn({2, 2, 5, 2}), {1e-5, 1e-5});
-    check_everywhere([](Tensor y) { return sub(y, prod(y, {1, 2})); }, randn({3, 2, 3}), {1e-5, 1e-5});
+    check_everywhere([](Tensor y) { return sub(y, prod(y, {1, 2})); }, randn({3, 2, 3}),
+                     {1e-5, 1e-5});
     check_everywhere([](Tensor y) { return le(max(y, 1), y); },
                      from_vector<int64_t>({5, 1, 7, 2, 8, 3, 9, 4, 6}, Shape{3, 3}));
   }
@@ -78,10 +79,10 @@ TEST_SUITE("compile") {
     // A smoothed ignored row counts for nothing, in the sum and in the mean's divisor.
     const Tensor l2 = make({0, std::log(3.0), 5, -1}, {2, 2});
     const Tensor t2 = from_vector<int64_t>({1, -100}, Shape{2});
-    KILN_CHECK_CLOSE(cross_entropy(l2, t2, "mean", -100, 0.1), make({0.9 * nll + 0.1 * uniform}, {}),
-                     Tolerance{1e-6, 1e-6});
-    KILN_CHECK_CLOSE(cross_entropy(l2, t2, "none", -100, 0.1), make({0.9 * nll + 0.1 * uniform, 0}, {2}),
-                     Tolerance{1e-6, 1e-6});
+    KILN_CHECK_CLOSE(cross_entropy(l2, t2, "mean", -100, 0.1),
+                     make({0.9 * nll + 0.1 * uniform}, {}), Tolerance{1e-6, 1e-6});
+    KILN_CHECK_CLOSE(cross_entropy(l2, t2, "none", -100, 0.1),
+                     make({0.9 * nll + 0.1 * uniform, 0}, {2}), Tolerance{1e-6, 1e-6});
 
     // [N, C, d1, d2] against per-position 2-D losses.
     manual_seed(0);
@@ -97,11 +98,13 @@ TEST_SUITE("compile") {
           const Tensor row = select(select(select(logits, 0, n), 1, i), 1, j).reshape({1, 3});
           const Tensor cls = select(select(select(target, 0, n), 0, i), 0, j).reshape({1});
           const double want = cross_entropy(row, cls, "sum", -100, 0.2).item<float>();
-          CHECK(select(select(select(none, 0, n), 0, i), 0, j).item<float>() == doctest::Approx(want).epsilon(1e-5));
+          CHECK(select(select(select(none, 0, n), 0, i), 0, j).item<float>() ==
+                doctest::Approx(want).epsilon(1e-5));
           total += want;
           counted += cls.item<int64_t>() != -100;
         }
-    CHECK(cross_entropy(logits, target, "sum", -100, 0.2).item<float>() == doctest::Approx(total).epsilon(1e-5));
+    CHECK(cross_entropy(logits, target, "sum", -100, 0.2).item<float>() ==
+          doctest::Approx(total).epsilon(1e-5));
     CHECK(cross_entropy(logits, target, "mean", -100, 0.2).item<float>() ==
           doctest::Approx(total / counted).epsilon(1e-5));
     auto f = [](Tensor l, Tensor t) { return cross_entropy(l, t, "mean", -100, 0.2); };
@@ -160,8 +163,9 @@ TEST_SUITE("compile") {
                                    "scalar constants: 2.0"});
     const std::vector<std::string> lines = logs.lines();
     REQUIRE(lines.size() == 2);  // the reason and its hint
-    CHECK(lines[0] == "recompiles: recompiling g: captured tensor %captured0 f32[4] is no longer held by the "
-                      "closure that held it at trace time (its variable was reassigned or destroyed)");
+    CHECK(lines[0] ==
+          "recompiles: recompiling g: captured tensor %captured0 f32[4] is no longer held by the "
+          "closure that held it at trace time (its variable was reassigned or destroyed)");
     CHECK(lines[1] == "recompiles:   hint: pass the tensor as an argument, or update it in place");
     // A scalar is a constant of the trace, as explain() says: changing it is not seen.
     scale = 3.0;
@@ -180,8 +184,9 @@ TEST_SUITE("compile") {
     KILN_CHECK_CLOSE(a, make({0, 0, 0, 1, 2, 3}, {2, 3}), Tolerance{});
     a.copy_(make({7}, {1}, DType::F64));  // broadcast and converted
     KILN_CHECK_CLOSE(a, full({2, 3}, 7.0), Tolerance{});
-    CHECK(error_message([&] { (void)zeros({3}).expand({2, 3}).copy_(ones({2, 3})); }) ==
-          "copy_: cannot write into [2,3]: its elements share memory along dim 0 (an expanded view)");
+    CHECK(
+        error_message([&] { (void)zeros({3}).expand({2, 3}).copy_(ones({2, 3})); }) ==
+        "copy_: cannot write into [2,3]: its elements share memory along dim 0 (an expanded view)");
     auto f = compile([](Tensor x) { return zeros({2}).copy_(x) + 1.0; }, {.name = "f"});
     KILN_CHECK_CLOSE(f(ones({2})), full({2}, 2.0), Tolerance{});
     const Explanation ex = explain(f, ones({2}));
@@ -192,12 +197,16 @@ TEST_SUITE("compile") {
   TEST_CASE("rough edges: names, sizes near overflow, repeated reasons, many operands") {
     // Duplicate arg_names would print IR that does not parse back.
     CHECK(error_message([] {
-            (void)compile([](Tensor a, Tensor b) { return a + b; }, {.name = "f", .arg_names = {"x", "x"}});
-          }) == "f: arg_names[1] 'x' names two arguments (as IR value '%x'): expected unique names");
+            (void)compile([](Tensor a, Tensor b) { return a + b; },
+                          {.name = "f", .arg_names = {"x", "x"}});
+          }) ==
+          "f: arg_names[1] 'x' names two arguments (as IR value '%x'): expected unique names");
     CHECK(error_message([] {
-            auto f = compile([](Tensor a, Tensor b) { return a + b; }, {.name = "f", .arg_names = {"arg1"}});
+            auto f = compile([](Tensor a, Tensor b) { return a + b; },
+                             {.name = "f", .arg_names = {"arg1"}});
             (void)f(ones({2}), ones({2}));
-          }) == "f: two tensor arguments are both named '%arg1' in the IR: expected unique arg_names");
+          }) ==
+          "f: two tensor arguments are both named '%arg1' in the IR: expected unique arg_names");
 
     // Counts that overflow are reported as what they are, not as wrapped numbers.
     CHECK(error_message([] { (void)arange(0.0, 1e300, 1.0); }) ==
@@ -207,13 +216,15 @@ TEST_SUITE("compile") {
     CHECK(arange(INT64_MIN / 2, INT64_MIN / 2 + 3).tolist<int64_t>() ==
           std::vector<int64_t>{INT64_MIN / 2, INT64_MIN / 2 + 1, INT64_MIN / 2 + 2});
     CHECK(error_message([] { (void)arange(INT64_MIN, INT64_MAX); }) ==
-          "arange: start=-9.223372036854776e+18 end=9.223372036854776e+18 step=1 gives 1.84467e+19 elements: "
+          "arange: start=-9.223372036854776e+18 end=9.223372036854776e+18 step=1 gives 1.84467e+19 "
+          "elements: "
           "expected at most 2^62");
 
     // A parameter's number counts the function's parameters, as its name does.
     LogCapture logs("recompiles");
-    auto g = compile([](std::vector<Tensor> xs, double alpha) { return (xs[0] + xs[1] + xs[2]) * alpha; },
-                     {.name = "g", .dynamic = Dynamic::Off});
+    auto g = compile(
+        [](std::vector<Tensor> xs, double alpha) { return (xs[0] + xs[1] + xs[2]) * alpha; },
+        {.name = "g", .dynamic = Dynamic::Off});
     const std::vector<Tensor> xs = {ones({2}), ones({2}), ones({2})};
     (void)g(xs, 0.5);
     CHECK(explain(g, xs, 0.5).entries[0].guards.back() == "scalar 'arg1' (arg 1) == 0.5");
@@ -222,7 +233,9 @@ TEST_SUITE("compile") {
     (void)g(std::vector<Tensor>{ones({3}), ones({3}), ones({3})}, 0.5);
     const std::vector<std::string> lines = logs.lines();
     REQUIRE(lines.size() == 2);
-    CHECK(lines[1] == "recompiles: recompiling g: tensor 'arg0[0]' (arg 0) size mismatch at dim 0: expected 2, got 3");
+    CHECK(lines[1] ==
+          "recompiles: recompiling g: tensor 'arg0[0]' (arg 0) size mismatch at dim 0: expected 2, "
+          "got 3");
 
     // cat has no operand cap.
     std::vector<Tensor> parts(3000, ones({1}));
@@ -233,12 +246,16 @@ TEST_SUITE("compile") {
 
   TEST_CASE("the allocator's cache can be emptied and capped") {
     const int64_t limit = memory_stats().cache_limit_bytes;
-    { Tensor big = zeros({1 << 20}); }  // 4 MiB freed into the cache
+    {
+      Tensor big = zeros({1 << 20});
+    }  // 4 MiB freed into the cache
     CHECK(memory_stats().cached_bytes >= (int64_t{4} << 20));
     empty_cache();
     CHECK(memory_stats().cached_bytes == 0);
     set_cache_limit(int64_t{1} << 20);  // 1 MiB: a 4 MiB block is not kept
-    { Tensor big = zeros({1 << 20}); }
+    {
+      Tensor big = zeros({1 << 20});
+    }
     CHECK(memory_stats().cached_bytes <= (int64_t{1} << 20));
     CHECK(memory_stats().cache_limit_bytes == (int64_t{1} << 20));
     CHECK(error_message([] { set_cache_limit(-1); }) ==
@@ -266,8 +283,9 @@ TEST_SUITE("compile") {
     CHECK(ex.str().find("  not compiled: internal error at ") != std::string::npos);
     const std::vector<std::string> lines = logs.lines();
     REQUIRE(lines.size() == 2);  // said once, with its note line
-    CHECK(lines[0].starts_with("warning: f: kiln failed to compile this function, so it runs eagerly: internal "
-                               "error at "));
+    CHECK(lines[0].starts_with(
+        "warning: f: kiln failed to compile this function, so it runs eagerly: internal "
+        "error at "));
     CHECK(lines[0].ends_with("injected for the test"));
     set_strict_internal_errors(true);
     auto strict = compile(

@@ -161,7 +161,8 @@ void print_kernels(const kiln::ir::Graph &g) {
   for (const kiln::ir::Group &group : plan.groups)
     if (group.kind != kiln::ir::GroupKind::Library)
       std::cout << kiln::ir::symbolize_text(
-          kiln::ir::print_kernel(kiln::lower::schedule(g, graph_index, group, fmt::format("{}.k{}", g.name, index++),
+          kiln::ir::print_kernel(kiln::lower::schedule(g, graph_index, group,
+                                                       fmt::format("{}.k{}", g.name, index++),
                                                        {.streaming = !symbolic})),
           witnesses, true);
 }

@@ -9,7 +9,8 @@ thread_local Trace *t_active = nullptr;
 }  // namespace
 
 GraphBreak::GraphBreak(std::string op, std::string reason)
-    : op_(std::move(op)), reason_(std::move(reason)),
+    : op_(std::move(op)),
+      reason_(std::move(reason)),
       message_(fmt::format("graph break at '{}': {}", op_, reason_)) {}
 
 void graph_break(std::string op, std::string reason) {

@@ -34,7 +34,7 @@ struct CompileOptions {
   std::string name = "fn";             // used in logs, dumps, IR (@name) and messages
   std::vector<std::string> arg_names;  // default arg0, arg1, …
   Backend backend = Backend::Cpu;
-  int recompile_limit = 8;             // guard sets per function before it runs eagerly
+  int recompile_limit = 8;  // guard sets per function before it runs eagerly
   Stance stance = Stance::Default;
   Dynamic dynamic = Dynamic::Auto;
   AutotuneMode autotune = AutotuneMode::Default;  // used once the backends autotune
@@ -43,28 +43,28 @@ struct CompileOptions {
 // What compile() knows about a function: its compiled graphs and eager fallbacks.
 struct Explanation {
   struct Entry {
-    std::vector<std::string> guards;  // in words
-    bool compiled = false;            // false: this guard set runs eagerly
+    std::vector<std::string> guards;     // in words
+    bool compiled = false;               // false: this guard set runs eagerly
     std::string break_op, break_reason;  // why, when not compiled
     // What the trace took from outside the arguments: tensors from the function's closure
     // (bound to their storage at trace time: in-place writes are seen, reassigning the
     // variable drops the entry at the next call and retraces) and scalar constants (fixed
     // at trace time).
     std::vector<std::string> captures;
-    std::string graph;                // optimised IR text, when compiled
+    std::string graph;                                   // optimised IR text, when compiled
     std::vector<std::pair<std::string, int>> op_counts;  // op name -> nodes, sorted by name
     std::string fused;      // the kernel groups (Backend::Cpu), as IR text
     int kernels = 0;        // generated kernels per call
     int library_steps = 0;  // ops the runtime runs itself per call (views, cat, integer matmuls, …)
-    int64_t peak_bytes = 0; // memory a call holds at most (arena + results + library ops)
+    int64_t peak_bytes = 0;  // memory a call holds at most (arena + results + library ops)
     int64_t arena_bytes = 0, unshared_bytes = 0;  // intermediates with and without reuse
     int symbols = 0;     // dynamic shapes: symbols in the guards and IR (s0, s1, …)
     int sizes_seen = 0;  // dynamic shapes: distinct sizes this entry has run
   };
   std::string name;
   std::vector<Entry> entries;
-  int graphs = 0;       // entries that compiled
-  int graph_breaks = 0; // entries that run eagerly because of a break
+  int graphs = 0;        // entries that compiled
+  int graph_breaks = 0;  // entries that run eagerly because of a break
   [[nodiscard]] std::string str() const;
 };
 
@@ -88,64 +88,88 @@ class CompiledCore {
   std::unique_ptr<State> state_;
 };
 
-template <class T> Arg to_arg(T &&value) {
+template <class T>
+Arg to_arg(T &&value) {
   using D = std::decay_t<T>;
-  if constexpr (std::is_same_v<D, Tensor>) return Arg(std::forward<T>(value));
-  else if constexpr (std::is_same_v<D, std::vector<Tensor>>) return Arg(std::forward<T>(value));
-  else if constexpr (std::is_same_v<D, bool>) return Arg(value);
-  else if constexpr (std::is_integral_v<D>) return Arg(static_cast<int64_t>(value));
-  else if constexpr (std::is_floating_point_v<D>) return Arg(static_cast<double>(value));
-  else static_assert(sizeof(D) == 0, "compile(): arguments must be Tensor, std::vector<Tensor>, bool, integers or floating-point scalars");
+  if constexpr (std::is_same_v<D, Tensor>)
+    return Arg(std::forward<T>(value));
+  else if constexpr (std::is_same_v<D, std::vector<Tensor>>)
+    return Arg(std::forward<T>(value));
+  else if constexpr (std::is_same_v<D, bool>)
+    return Arg(value);
+  else if constexpr (std::is_integral_v<D>)
+    return Arg(static_cast<int64_t>(value));
+  else if constexpr (std::is_floating_point_v<D>)
+    return Arg(static_cast<double>(value));
+  else
+    static_assert(sizeof(D) == 0,
+                  "compile(): arguments must be Tensor, std::vector<Tensor>, bool, integers or "
+                  "floating-point scalars");
 }
 
-template <class T> decltype(auto) from_arg(const Arg &arg) {
+template <class T>
+decltype(auto) from_arg(const Arg &arg) {
   using D = std::decay_t<T>;
-  if constexpr (std::is_same_v<D, Tensor> || std::is_same_v<D, std::vector<Tensor>> || std::is_same_v<D, bool>)
+  if constexpr (std::is_same_v<D, Tensor> || std::is_same_v<D, std::vector<Tensor>> ||
+                std::is_same_v<D, bool>)
     return std::get<D>(arg);
-  else if constexpr (std::is_integral_v<D>) return static_cast<D>(std::get<int64_t>(arg));
-  else return static_cast<D>(std::get<double>(arg));
+  else if constexpr (std::is_integral_v<D>)
+    return static_cast<D>(std::get<int64_t>(arg));
+  else
+    return static_cast<D>(std::get<double>(arg));
 }
 
-template <class R> std::vector<Tensor> to_tensors(R &&result) {
+template <class R>
+std::vector<Tensor> to_tensors(R &&result) {
   using D = std::decay_t<R>;
-  if constexpr (std::is_same_v<D, Tensor>) return {std::forward<R>(result)};
-  else if constexpr (std::is_same_v<D, std::vector<Tensor>>) return std::forward<R>(result);
+  if constexpr (std::is_same_v<D, Tensor>)
+    return {std::forward<R>(result)};
+  else if constexpr (std::is_same_v<D, std::vector<Tensor>>)
+    return std::forward<R>(result);
   else
     return std::apply([](auto &&...ts) { return std::vector<Tensor>{Tensor(ts)...}; },
                       std::forward<R>(result));
 }
 
-template <class R> R from_tensors(std::vector<Tensor> &&ts) {
-  if constexpr (std::is_same_v<R, Tensor>) return std::move(ts.at(0));
-  else if constexpr (std::is_same_v<R, std::vector<Tensor>>) return std::move(ts);
+template <class R>
+R from_tensors(std::vector<Tensor> &&ts) {
+  if constexpr (std::is_same_v<R, Tensor>)
+    return std::move(ts.at(0));
+  else if constexpr (std::is_same_v<R, std::vector<Tensor>>)
+    return std::move(ts);
   else
-    return [&]<size_t... I>(std::index_sequence<I...>) { return R{std::move(ts.at(I))...}; }(
-        std::make_index_sequence<std::tuple_size_v<R>>{});
+    return [&]<size_t... I>(std::index_sequence<I...>) {
+      return R{std::move(ts.at(I))...};
+    }(std::make_index_sequence<std::tuple_size_v<R>>{});
 }
 
 }  // namespace detail
 
-template <class Fn> class CompiledFunction {
+template <class Fn>
+class CompiledFunction {
  public:
   using is_compiled_function = void;
 
   CompiledFunction(Fn fn, CompileOptions options)
       : fn_(std::move(fn)), core_(std::make_shared<detail::CompiledCore>(std::move(options))) {}
 
-  template <class... Args> auto operator()(Args &&...args) const {
+  template <class... Args>
+  auto operator()(Args &&...args) const {
     using R = std::decay_t<std::invoke_result_t<const Fn &, Args...>>;
     const std::array<detail::Arg, sizeof...(Args)> flat = {detail::to_arg(args)...};
     auto invoke = make_invoke<Args...>();
     return detail::from_tensors<R>(core_->call(flat, invoke));
   }
 
-  template <class... Args> Explanation explain(Args &&...args) const {
+  template <class... Args>
+  Explanation explain(Args &&...args) const {
     const std::array<detail::Arg, sizeof...(Args)> flat = {detail::to_arg(args)...};
     return core_->explain(flat, make_invoke<Args...>());
   }
 
  private:
-  template <class... Args> detail::CompiledCore::Invoke make_invoke() const {
+  template <class... Args>
+  detail::CompiledCore::Invoke make_invoke() const {
     return [this](std::span<const detail::Arg> a) {
       return [&]<size_t... I>(std::index_sequence<I...>) {
         return detail::to_tensors(std::invoke(fn_, detail::from_arg<Args>(a[I])...));
@@ -157,16 +181,20 @@ template <class Fn> class CompiledFunction {
   std::shared_ptr<detail::CompiledCore> core_;
 };
 
-template <class Fn> [[nodiscard]] CompiledFunction<std::decay_t<Fn>> compile(Fn &&fn, CompileOptions options = {}) {
+template <class Fn>
+[[nodiscard]] CompiledFunction<std::decay_t<Fn>> compile(Fn &&fn, CompileOptions options = {}) {
   return CompiledFunction<std::decay_t<Fn>>(std::forward<Fn>(fn), std::move(options));
 }
 
 // Graphs, graph breaks with reason and op, guards in words and op counts for fn at args.
 // fn may be a CompiledFunction (its entries are described) or any callable (compiled fresh).
-template <class Fn, class... Args> [[nodiscard]] Explanation explain(Fn &&fn, Args &&...args) {
+template <class Fn, class... Args>
+[[nodiscard]] Explanation explain(Fn &&fn, Args &&...args) {
   using D = std::decay_t<Fn>;
-  if constexpr (requires { typename D::is_compiled_function; }) return fn.explain(std::forward<Args>(args)...);
-  else return compile(std::forward<Fn>(fn)).explain(std::forward<Args>(args)...);
+  if constexpr (requires { typename D::is_compiled_function; })
+    return fn.explain(std::forward<Args>(args)...);
+  else
+    return compile(std::forward<Fn>(fn)).explain(std::forward<Args>(args)...);
 }
 
 }  // namespace kiln

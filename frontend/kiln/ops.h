@@ -31,15 +31,19 @@ void manual_seed(uint64_t seed);  // seeds rand, randn, randint and dropout
 [[nodiscard]] Tensor ones_like(const Tensor &x);
 [[nodiscard]] Tensor scalar_tensor(Scalar value, std::optional<DType> dtype = {});
 [[nodiscard]] Tensor arange(Scalar end, std::optional<DType> dtype = {});
-[[nodiscard]] Tensor arange(Scalar start, Scalar end, Scalar step = 1, std::optional<DType> dtype = {});
+[[nodiscard]] Tensor arange(Scalar start, Scalar end, Scalar step = 1,
+                            std::optional<DType> dtype = {});
 [[nodiscard]] Tensor linspace(double start, double end, int64_t steps, DType dtype = DType::F32);
 [[nodiscard]] Tensor eye(int64_t n, std::optional<int64_t> m = {}, DType dtype = DType::F32);
 [[nodiscard]] Tensor rand(const Shape &shape, DType dtype = DType::F32);
 [[nodiscard]] Tensor randn(const Shape &shape, DType dtype = DType::F32);
-[[nodiscard]] Tensor randint(int64_t low, int64_t high, const Shape &shape, DType dtype = DType::I64);
+[[nodiscard]] Tensor randint(int64_t low, int64_t high, const Shape &shape,
+                             DType dtype = DType::I64);
 // Copies `data` (row-major) into a new tensor of `shape` (default: 1-D of data's length).
-template <class T> [[nodiscard]] Tensor from_vector(const std::vector<T> &data, std::optional<Shape> shape = {});
-template <class T> [[nodiscard]] Tensor from_data(const T *data, const Shape &shape);
+template <class T>
+[[nodiscard]] Tensor from_vector(const std::vector<T> &data, std::optional<Shape> shape = {});
+template <class T>
+[[nodiscard]] Tensor from_data(const T *data, const Shape &shape);
 
 // --- pointwise -------------------------------------------------------------------------
 [[nodiscard]] Tensor neg(const Tensor &x);
@@ -65,7 +69,8 @@ template <class T> [[nodiscard]] Tensor from_data(const T *data, const Shape &sh
 [[nodiscard]] Tensor round(const Tensor &x);
 [[nodiscard]] Tensor sign(const Tensor &x);
 [[nodiscard]] Tensor logical_not(const Tensor &x);
-[[nodiscard]] Tensor clamp(const Tensor &x, std::optional<Scalar> min, std::optional<Scalar> max = {});
+[[nodiscard]] Tensor clamp(const Tensor &x, std::optional<Scalar> min,
+                           std::optional<Scalar> max = {});
 
 [[nodiscard]] Tensor add(const Tensor &a, const Tensor &b);
 [[nodiscard]] Tensor sub(const Tensor &a, const Tensor &b);
@@ -134,8 +139,10 @@ Tensor operator!(const Tensor &x);                   // logical_not
 // Index of the first max/min along dim, or into the flattened tensor without a dim.
 [[nodiscard]] Tensor argmax(const Tensor &x, std::optional<int64_t> dim = {}, bool keepdim = false);
 [[nodiscard]] Tensor argmin(const Tensor &x, std::optional<int64_t> dim = {}, bool keepdim = false);
-[[nodiscard]] Tensor var(const Tensor &x, Dims dims = {}, bool unbiased = true, bool keepdim = false);
-[[nodiscard]] Tensor std(const Tensor &x, Dims dims = {}, bool unbiased = true, bool keepdim = false);
+[[nodiscard]] Tensor var(const Tensor &x, Dims dims = {}, bool unbiased = true,
+                         bool keepdim = false);
+[[nodiscard]] Tensor std(const Tensor &x, Dims dims = {}, bool unbiased = true,
+                         bool keepdim = false);
 [[nodiscard]] Tensor all(const Tensor &x, Dims dims = {}, bool keepdim = false);
 [[nodiscard]] Tensor any(const Tensor &x, Dims dims = {}, bool keepdim = false);
 [[nodiscard]] Tensor logsumexp(const Tensor &x, Dims dims = {}, bool keepdim = false);
@@ -172,20 +179,22 @@ Tensor operator!(const Tensor &x);                   // logical_not
 [[nodiscard]] Tensor softmax(const Tensor &x, int64_t dim);
 [[nodiscard]] Tensor log_softmax(const Tensor &x, int64_t dim);
 [[nodiscard]] Tensor layer_norm(const Tensor &x, const Shape &normalized_shape,
-                                const Tensor &weight = {}, const Tensor &bias = {}, double eps = 1e-5);
+                                const Tensor &weight = {}, const Tensor &bias = {},
+                                double eps = 1e-5);
 // eps defaults to the dtype's machine epsilon, as in PyTorch.
 [[nodiscard]] Tensor rms_norm(const Tensor &x, const Shape &normalized_shape,
                               const Tensor &weight = {}, std::optional<double> eps = {});
 // Zeroes each element with probability p and scales the rest by 1/(1-p); identity unless train.
 [[nodiscard]] Tensor dropout(const Tensor &x, double p = 0.5, bool train = true);
 // reduction: "mean", "sum" or "none".
-[[nodiscard]] Tensor mse_loss(const Tensor &input, const Tensor &target, const std::string &reduction = "mean");
+[[nodiscard]] Tensor mse_loss(const Tensor &input, const Tensor &target,
+                              const std::string &reduction = "mean");
 // logits [N, C, d1, …] (or [C]) and class indices [N, d1, …] (or []), as in PyTorch; targets
 // equal to ignore_index are skipped. label_smoothing in [0, 1] mixes the one-hot target
 // with the uniform distribution over the C classes.
 [[nodiscard]] Tensor cross_entropy(const Tensor &logits, const Tensor &target,
-                                   const std::string &reduction = "mean", int64_t ignore_index = -100,
-                                   double label_smoothing = 0.0);
+                                   const std::string &reduction = "mean",
+                                   int64_t ignore_index = -100, double label_smoothing = 0.0);
 // Rows of weight [num, dim] picked by integer indices of any shape: result indices.shape + [dim].
 [[nodiscard]] Tensor embedding(const Tensor &indices, const Tensor &weight);
 // num_classes = -1 uses max(x) + 1.

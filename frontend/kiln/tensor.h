@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "kiln/scalar.h"
 #include "ir/device.h"
 #include "ir/dtype.h"
 #include "ir/shape.h"
+#include "kiln/scalar.h"
 #include "runtime/array.h"
 
 namespace kiln {
@@ -50,8 +50,10 @@ class Tensor {
 
   // Read-back: the single element of a one-element tensor, or all elements in row-major
   // order, converted to T (one of bool, int32_t, int64_t, float, double).
-  template <class T> [[nodiscard]] T item() const;
-  template <class T> [[nodiscard]] std::vector<T> tolist() const;
+  template <class T>
+  [[nodiscard]] T item() const;
+  template <class T>
+  [[nodiscard]] std::vector<T> tolist() const;
 
   // In place: writes src, broadcast to this tensor's shape and converted to its dtype, into
   // this tensor's memory, so its views and compiled functions that captured it see the new
@@ -91,7 +93,8 @@ class Tensor {
 
 std::ostream &operator<<(std::ostream &os, const Tensor &t);
 
-template <class T> std::vector<T> Tensor::tolist() const {
+template <class T>
+std::vector<T> Tensor::tolist() const {
   constexpr DType d = dtype_of<T>();
   if constexpr (std::is_same_v<T, bool>) {
     std::vector<uint8_t> raw(static_cast<size_t>(numel()));

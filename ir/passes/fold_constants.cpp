@@ -19,7 +19,8 @@ Attrs full_attrs(const TensorType &type, AttrValue value) {
 }
 
 // The `full` node behind v, looking through one broadcast, or nullptr.
-const Node *constant_of(ValueId v, const std::vector<int32_t> &def, const std::vector<Node> &nodes) {
+const Node *constant_of(ValueId v, const std::vector<int32_t> &def,
+                        const std::vector<Node> &nodes) {
   if (def[v] < 0) return nullptr;
   const Node *n = &nodes[def[v]];
   if (n->op == OpKind::Broadcast && def[n->operands[0]] >= 0) n = &nodes[def[n->operands[0]]];
@@ -27,8 +28,8 @@ const Node *constant_of(ValueId v, const std::vector<int32_t> &def, const std::v
 }
 
 // The folded value of n, or nullopt when n does not fold.
-std::optional<AttrValue> fold(const Node &n, const std::vector<int32_t> &def, const std::vector<Node> &nodes,
-                              const Graph &g) {
+std::optional<AttrValue> fold(const Node &n, const std::vector<int32_t> &def,
+                              const std::vector<Node> &nodes, const Graph &g) {
   if (n.op == OpKind::Full) return std::nullopt;
   std::vector<const Node *> fulls;
   for (ValueId v : n.operands) {
@@ -60,7 +61,8 @@ bool fold_constants(Graph &g) {
     std::optional<AttrValue> value = fold(n, def, nodes, g);
     const TensorType type = g.type(n.result);
     // A broadcast of a scalar full is already the canonical constant.
-    const bool canonical = n.op == OpKind::Broadcast && value && g.type(n.operands[0]).shape.empty();
+    const bool canonical =
+        n.op == OpKind::Broadcast && value && g.type(n.operands[0]).shape.empty();
     if (!value || canonical) {
       def.resize(g.num_values(), -1);
       def[n.result] = static_cast<int32_t>(nodes.size());

@@ -14,7 +14,8 @@ bool is_small(const Graph &g, const Node &n) {
   const Shape &out = g.type(n.result).shape;
   if (a.size() < 2) return false;
   const int64_t flops = numel(out) * a.back();
-  const bool narrow = out.back() <= kNarrowMatmulCols && out.back() * a.back() <= kNarrowMatmulRowFlops;
+  const bool narrow =
+      out.back() <= kNarrowMatmulCols && out.back() * a.back() <= kNarrowMatmulRowFlops;
   return flops > 0 && (flops <= kSmallMatmulFlops || narrow);
 }
 

@@ -15,7 +15,8 @@
 namespace kiln::runtime {
 namespace {
 
-template <class T, class R, class F> void map1(const View &in, const View &out, F f) {
+template <class T, class R, class F>
+void map1(const View &in, const View &out, F f) {
   R *o = out.ptr<R>();
   for_each_row<1>(out.sizes, {&in}, [&](int64_t at, auto p, auto s, int64_t n) {
     const T *x = reinterpret_cast<const T *>(p[0]);
@@ -28,7 +29,8 @@ template <class T, class R, class F> void map1(const View &in, const View &out, 
   });
 }
 
-template <class T, class R, class F> void map2(const View &a, const View &b, const View &out, F f) {
+template <class T, class R, class F>
+void map2(const View &a, const View &b, const View &out, F f) {
   R *o = out.ptr<R>();
   for_each_row<2>(out.sizes, {&a, &b}, [&](int64_t at, auto p, auto s, int64_t n) {
     const T *x = reinterpret_cast<const T *>(p[0]);
@@ -48,30 +50,45 @@ template <class T, class R, class F> void map2(const View &a, const View &b, con
   });
 }
 
-template <class T> constexpr bool kFloat = std::is_floating_point_v<T>;
-template <class T> constexpr bool kSignedInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+template <class T>
+constexpr bool kFloat = std::is_floating_point_v<T>;
+template <class T>
+constexpr bool kSignedInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
 
 // Two's-complement wrapping arithmetic for integers; plain arithmetic otherwise.
-template <class T> T wrap_add(T a, T b) {
+template <class T>
+T wrap_add(T a, T b) {
   if constexpr (kSignedInt<T>)
-    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) + static_cast<std::make_unsigned_t<T>>(b));
-  else if constexpr (std::is_same_v<T, bool>) return a || b;
-  else return a + b;
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) +
+                          static_cast<std::make_unsigned_t<T>>(b));
+  else if constexpr (std::is_same_v<T, bool>)
+    return a || b;
+  else
+    return a + b;
 }
-template <class T> T wrap_sub(T a, T b) {
+template <class T>
+T wrap_sub(T a, T b) {
   if constexpr (kSignedInt<T>)
-    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) - static_cast<std::make_unsigned_t<T>>(b));
-  else if constexpr (std::is_same_v<T, bool>) return a != b;
-  else return a - b;
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) -
+                          static_cast<std::make_unsigned_t<T>>(b));
+  else if constexpr (std::is_same_v<T, bool>)
+    return a != b;
+  else
+    return a - b;
 }
-template <class T> T wrap_mul(T a, T b) {
+template <class T>
+T wrap_mul(T a, T b) {
   if constexpr (kSignedInt<T>)
-    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) * static_cast<std::make_unsigned_t<T>>(b));
-  else if constexpr (std::is_same_v<T, bool>) return a && b;
-  else return a * b;
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) *
+                          static_cast<std::make_unsigned_t<T>>(b));
+  else if constexpr (std::is_same_v<T, bool>)
+    return a && b;
+  else
+    return a * b;
 }
 
-template <class T> T int_pow(T base, T exp) {
+template <class T>
+T int_pow(T base, T exp) {
   if (exp < 0) {
     if (base == 1) return 1;
     if (base == -1) return (exp & 1) ? -1 : 1;
@@ -86,17 +103,25 @@ template <class T> T int_pow(T base, T exp) {
   return result;
 }
 
-template <class T> T nan_max(T a, T b) {
-  if constexpr (kFloat<T>) return a != a ? a : (b != b ? b : (a > b ? a : b));
-  else return a > b ? a : b;
+template <class T>
+T nan_max(T a, T b) {
+  if constexpr (kFloat<T>)
+    return a != a ? a : (b != b ? b : (a > b ? a : b));
+  else
+    return a > b ? a : b;
 }
-template <class T> T nan_min(T a, T b) {
-  if constexpr (kFloat<T>) return a != a ? a : (b != b ? b : (a < b ? a : b));
-  else return a < b ? a : b;
+template <class T>
+T nan_min(T a, T b) {
+  if constexpr (kFloat<T>)
+    return a != a ? a : (b != b ? b : (a < b ? a : b));
+  else
+    return a < b ? a : b;
 }
 
-template <class R, class T> R convert_value(T x) {
-  if constexpr (std::is_same_v<R, bool>) return x != T(0);
+template <class R, class T>
+R convert_value(T x) {
+  if constexpr (std::is_same_v<R, bool>)
+    return x != T(0);
   else if constexpr (kFloat<T> && !kFloat<R>) {
     constexpr double lo = static_cast<double>(std::numeric_limits<R>::min());
     constexpr double hi = static_cast<double>(std::numeric_limits<R>::max());
@@ -104,23 +129,30 @@ template <class R, class T> R convert_value(T x) {
     if (x <= lo) return std::numeric_limits<R>::min();
     if (x >= hi) return std::numeric_limits<R>::max();
     return static_cast<R>(x);
-  } else return static_cast<R>(x);
+  } else
+    return static_cast<R>(x);
 }
 
 // A clamp bound in T: integer bounds saturate to T's range, float bounds convert.
-template <class T> T clamp_bound(const Attrs &attrs, std::string_view key, T fallback) {
+template <class T>
+T clamp_bound(const Attrs &attrs, std::string_view key, T fallback) {
   const AttrValue *v = attrs.find(key);
   if (v == nullptr) return fallback;
   if (const int64_t *i = std::get_if<int64_t>(v)) {
-    if constexpr (kFloat<T>) return static_cast<T>(*i);
-    else if (*i < static_cast<int64_t>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
-    else if (*i > static_cast<int64_t>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
-    else return static_cast<T>(*i);
+    if constexpr (kFloat<T>)
+      return static_cast<T>(*i);
+    else if (*i < static_cast<int64_t>(std::numeric_limits<T>::lowest()))
+      return std::numeric_limits<T>::lowest();
+    else if (*i > static_cast<int64_t>(std::numeric_limits<T>::max()))
+      return std::numeric_limits<T>::max();
+    else
+      return static_cast<T>(*i);
   }
   return convert_value<T>(attrs.get_double(key));
 }
 
-template <class T> void float_unary(OpKind op, const View &in, const Attrs &attrs, const View &out) {
+template <class T>
+void float_unary(OpKind op, const View &in, const Attrs &attrs, const View &out) {
   using std::sqrt;
   switch (op) {
     case OpKind::Exp: return map1<T, T>(in, out, [](T x) { return k_exp(x); });
@@ -142,21 +174,23 @@ template <class T> void float_unary(OpKind op, const View &in, const Attrs &attr
           const T k = T(0.7978845608028654);  // sqrt(2/pi)
           return T(0.5) * x * (T(1) + k_tanh(k * std::fma(T(0.044715) * x * x, x, x)));
         });
-      return map1<T, T>(in, out, [](T x) {
-        return T(0.5) * x * (T(1) + k_erf(x * T(0.7071067811865476)));
-      });
+      return map1<T, T>(in, out,
+                        [](T x) { return T(0.5) * x * (T(1) + k_erf(x * T(0.7071067811865476))); });
     default: KILN_UNREACHABLE("{} is not a floating-point unary op", op_name(op));
   }
 }
 
-template <class T> void unary_typed(OpKind op, const View &in, const Attrs &attrs, const View &out) {
+template <class T>
+void unary_typed(OpKind op, const View &in, const Attrs &attrs, const View &out) {
   switch (op) {
     case OpKind::Neg: return map1<T, T>(in, out, [](T x) { return wrap_sub(T(0), x); });
-    case OpKind::Abs: return map1<T, T>(in, out, [](T x) { return x < T(0) ? wrap_sub(T(0), x) : x; });
+    case OpKind::Abs:
+      return map1<T, T>(in, out, [](T x) { return x < T(0) ? wrap_sub(T(0), x) : x; });
     case OpKind::Relu: return map1<T, T>(in, out, [](T x) { return x < T(0) ? T(0) : x; });
     case OpKind::Sign:
       return map1<T, T>(in, out, [](T x) {
-        if constexpr (kFloat<T>) if (x != x) return x;
+        if constexpr (kFloat<T>)
+          if (x != x) return x;
         return T((T(0) < x) - (x < T(0)));
       });
     case OpKind::Floor:
@@ -172,8 +206,12 @@ template <class T> void unary_typed(OpKind op, const View &in, const Attrs &attr
     case OpKind::Clamp: {
       // A missing bound is no bound: ±infinity for floats, so infinities pass through.
       constexpr bool kHasInf = std::numeric_limits<T>::has_infinity;
-      const T lo = clamp_bound<T>(attrs, "min", kHasInf ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest());
-      const T hi = clamp_bound<T>(attrs, "max", kHasInf ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max());
+      const T lo = clamp_bound<T>(
+          attrs, "min",
+          kHasInf ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest());
+      const T hi = clamp_bound<T>(
+          attrs, "max",
+          kHasInf ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max());
       if constexpr (kFloat<T>) {
         if (lo != lo || hi != hi)  // a NaN bound makes every element NaN, as in PyTorch
           return map1<T, T>(in, out, [](T) { return std::numeric_limits<T>::quiet_NaN(); });
@@ -187,7 +225,8 @@ template <class T> void unary_typed(OpKind op, const View &in, const Attrs &attr
   }
 }
 
-template <class T> void binary_typed(OpKind op, const View &a, const View &b, const View &out) {
+template <class T>
+void binary_typed(OpKind op, const View &a, const View &b, const View &out) {
   switch (op) {
     case OpKind::Add: return map2<T, T>(a, b, out, [](T x, T y) { return wrap_add(x, y); });
     case OpKind::Sub: return map2<T, T>(a, b, out, [](T x, T y) { return wrap_sub(x, y); });
@@ -196,13 +235,16 @@ template <class T> void binary_typed(OpKind op, const View &a, const View &b, co
       if constexpr (kFloat<T>) return map2<T, T>(a, b, out, [](T x, T y) { return x / y; });
       break;
     case OpKind::Pow:
-      if constexpr (kFloat<T>) return map2<T, T>(a, b, out, [](T x, T y) { return std::pow(x, y); });
-      if constexpr (kSignedInt<T>) return map2<T, T>(a, b, out, [](T x, T y) { return int_pow(x, y); });
+      if constexpr (kFloat<T>)
+        return map2<T, T>(a, b, out, [](T x, T y) { return std::pow(x, y); });
+      if constexpr (kSignedInt<T>)
+        return map2<T, T>(a, b, out, [](T x, T y) { return int_pow(x, y); });
       break;
     case OpKind::Maximum: return map2<T, T>(a, b, out, [](T x, T y) { return nan_max(x, y); });
     case OpKind::Minimum: return map2<T, T>(a, b, out, [](T x, T y) { return nan_min(x, y); });
     case OpKind::Fmod:
-      if constexpr (kFloat<T>) return map2<T, T>(a, b, out, [](T x, T y) { return std::fmod(x, y); });
+      if constexpr (kFloat<T>)
+        return map2<T, T>(a, b, out, [](T x, T y) { return std::fmod(x, y); });
       if constexpr (kSignedInt<T>)
         return map2<T, T>(a, b, out, [](T x, T y) -> T {
           if (y == 0) fail("fmod: integer division by zero");

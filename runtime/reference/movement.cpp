@@ -11,12 +11,14 @@ std::optional<Layout> movement_view(OpKind op, const Layout &in, const Attrs &at
     case OpKind::Reshape: return reshape_layout(in, attrs.get_ints("shape"));
     case OpKind::Permute: {
       std::vector<int64_t> perm = attrs.get_ints("perm");
-      for (int64_t &p : perm) p = normalize_dim("permute", p, static_cast<int64_t>(in.sizes.size()));
+      for (int64_t &p : perm)
+        p = normalize_dim("permute", p, static_cast<int64_t>(in.sizes.size()));
       return permute_layout(in, perm);
     }
     case OpKind::Broadcast: return broadcast_layout(in, attrs.get_ints("shape"));
     case OpKind::Slice: {
-      int64_t dim = normalize_dim("slice", attrs.get_int("dim"), static_cast<int64_t>(in.sizes.size()));
+      int64_t dim =
+          normalize_dim("slice", attrs.get_int("dim"), static_cast<int64_t>(in.sizes.size()));
       return slice_layout(in, dim, attrs.get_int("start"), attrs.get_int("stop", in.sizes[dim]),
                           attrs.get_int("step", 1));
     }

@@ -26,7 +26,8 @@ View dense(const View &v, Storage &keep) {
   return d;
 }
 
-template <class T> T row_max(const T *x, int64_t n) {
+template <class T>
+T row_max(const T *x, int64_t n) {
   T lanes[kLanes];
   for (T &l : lanes) l = -std::numeric_limits<T>::infinity();
   int64_t i = 0;
@@ -38,7 +39,8 @@ template <class T> T row_max(const T *x, int64_t n) {
   return m;
 }
 
-template <class T> T row_sum(const T *x, int64_t n) {
+template <class T>
+T row_sum(const T *x, int64_t n) {
   T lanes[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
@@ -50,33 +52,38 @@ template <class T> T row_sum(const T *x, int64_t n) {
 }
 
 // y = exp(x - m) and returns the sum of y.
-template <class T> T exp_shifted(const T *x, T *y, int64_t n, T m) {
+template <class T>
+T exp_shifted(const T *x, T *y, int64_t n, T m) {
   for (int64_t i = 0; i < n; ++i) y[i] = k_exp(x[i] - m);
   return row_sum(y, n);
 }
 
-template <class T> void softmax_rows(const T *x, T *y, int64_t rows, int64_t n, bool log) {
-  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)), [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      const T *xr = x + r * n;
-      T *yr = y + r * n;
-      T m = row_max(xr, n);
-      if (std::isinf(m)) m = m > 0 ? m : T(0);  // all -inf rows give NaN like torch, not garbage
-      T s = exp_shifted(xr, yr, n, m);
-      if (log) {
-        // (x - m) - log(s): subtracting m first keeps precision when |x| is large.
-        const T log_sum = std::log(s);
-        for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - m) - log_sum;
-      } else {
-        const T inv = T(1) / s;
-        for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
-      }
-    }
-  });
+template <class T>
+void softmax_rows(const T *x, T *y, int64_t rows, int64_t n, bool log) {
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t lo, int64_t hi) {
+                 for (int64_t r = lo; r < hi; ++r) {
+                   const T *xr = x + r * n;
+                   T *yr = y + r * n;
+                   T m = row_max(xr, n);
+                   if (std::isinf(m))
+                     m = m > 0 ? m : T(0);  // all -inf rows give NaN like torch, not garbage
+                   T s = exp_shifted(xr, yr, n, m);
+                   if (log) {
+                     // (x - m) - log(s): subtracting m first keeps precision when |x| is large.
+                     const T log_sum = std::log(s);
+                     for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - m) - log_sum;
+                   } else {
+                     const T inv = T(1) / s;
+                     for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
+                   }
+                 }
+               });
 }
 
 // Softmax over a middle dim: [outer, n, inner], vectorised across inner.
-template <class T> void softmax_columns(const T *x, T *y, int64_t outer, int64_t n, int64_t inner, bool log) {
+template <class T>
+void softmax_columns(const T *x, T *y, int64_t outer, int64_t n, int64_t inner, bool log) {
   parallel_for(outer, 1, [&](int64_t lo, int64_t hi) {
     std::vector<T> m(inner), s(inner);
     for (int64_t o = lo; o < hi; ++o) {
@@ -85,7 +92,8 @@ template <class T> void softmax_columns(const T *x, T *y, int64_t outer, int64_t
       std::fill(m.begin(), m.end(), -std::numeric_limits<T>::infinity());
       std::fill(s.begin(), s.end(), T(0));
       for (int64_t d = 0; d < n; ++d)
-        for (int64_t i = 0; i < inner; ++i) m[i] = xo[d * inner + i] > m[i] ? xo[d * inner + i] : m[i];
+        for (int64_t i = 0; i < inner; ++i)
+          m[i] = xo[d * inner + i] > m[i] ? xo[d * inner + i] : m[i];
       for (int64_t i = 0; i < inner; ++i)
         if (std::isinf(m[i])) m[i] = m[i] > 0 ? m[i] : T(0);
       for (int64_t d = 0; d < n; ++d)
@@ -96,13 +104,16 @@ template <class T> void softmax_columns(const T *x, T *y, int64_t outer, int64_t
         }
       for (int64_t d = 0; d < n; ++d)
         for (int64_t i = 0; i < inner; ++i)
-          yo[d * inner + i] = log ? xo[d * inner + i] - m[i] - std::log(s[i]) : yo[d * inner + i] / s[i];
+          yo[d * inner + i] =
+              log ? xo[d * inner + i] - m[i] - std::log(s[i]) : yo[d * inner + i] / s[i];
     }
   });
 }
 
-template <class T> void softmax(const View &x, const Attrs &attrs, const View &out, bool log) {
-  const int64_t dim = normalize_dim(log ? "log_softmax" : "softmax", attrs.get_int("dim", -1), x.rank());
+template <class T>
+void softmax(const View &x, const Attrs &attrs, const View &out, bool log) {
+  const int64_t dim =
+      normalize_dim(log ? "log_softmax" : "softmax", attrs.get_int("dim", -1), x.rank());
   const int64_t n = x.rank() == 0 ? 1 : x.sizes[dim];
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < x.rank(); ++d) (d < dim ? outer : inner) *= d == dim ? 1 : x.sizes[d];
@@ -111,7 +122,8 @@ template <class T> void softmax(const View &x, const Attrs &attrs, const View &o
 }
 
 // layer_norm (rms=false) or rms_norm (rms=true) over rows of the trailing `axes` dims.
-template <class T> void norm(std::span<const View> in, const Attrs &attrs, const View &x, const View &out, bool rms) {
+template <class T>
+void norm(std::span<const View> in, const Attrs &attrs, const View &x, const View &out, bool rms) {
   const int64_t axes = attrs.get_int("axes", 1);
   const int64_t n = kiln::numel(std::span(x.sizes).subspan(x.sizes.size() - axes));
   const int64_t rows = n == 0 ? 0 : x.numel() / n;
@@ -121,30 +133,33 @@ template <class T> void norm(std::span<const View> in, const Attrs &attrs, const
   const T *b = in.size() > 2 ? dense(in[2], keep_b).ptr<T>() : nullptr;
   const T *xp = x.ptr<T>();
   T *yp = out.ptr<T>();
-  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)), [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      const T *xr = xp + r * n;
-      T *yr = yp + r * n;
-      T mean = rms ? T(0) : row_sum(xr, n) / T(n);
-      T lanes[kLanes] = {};
-      int64_t i = 0;
-      for (; i + kLanes <= n; i += kLanes)
-        for (int j = 0; j < kLanes; ++j) lanes[j] += (xr[i + j] - mean) * (xr[i + j] - mean);
-      T var = 0;
-      for (; i < n; ++i) var += (xr[i] - mean) * (xr[i] - mean);
-      for (T l : lanes) var += l;
-      const T rstd = T(1) / std::sqrt(var / T(n) + T(eps));
-      for (int64_t k = 0; k < n; ++k) {
-        T v = (xr[k] - mean) * rstd;
-        if (w) v *= w[k];
-        if (b) v += b[k];
-        yr[k] = v;
-      }
-    }
-  });
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t lo, int64_t hi) {
+                 for (int64_t r = lo; r < hi; ++r) {
+                   const T *xr = xp + r * n;
+                   T *yr = yp + r * n;
+                   T mean = rms ? T(0) : row_sum(xr, n) / T(n);
+                   T lanes[kLanes] = {};
+                   int64_t i = 0;
+                   for (; i + kLanes <= n; i += kLanes)
+                     for (int j = 0; j < kLanes; ++j)
+                       lanes[j] += (xr[i + j] - mean) * (xr[i + j] - mean);
+                   T var = 0;
+                   for (; i < n; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+                   for (T l : lanes) var += l;
+                   const T rstd = T(1) / std::sqrt(var / T(n) + T(eps));
+                   for (int64_t k = 0; k < n; ++k) {
+                     T v = (xr[k] - mean) * rstd;
+                     if (w) v *= w[k];
+                     if (b) v += b[k];
+                     yr[k] = v;
+                   }
+                 }
+               });
 }
 
-template <class T> void dropout(const View &x, const Attrs &attrs, const View &out) {
+template <class T>
+void dropout(const View &x, const Attrs &attrs, const View &out) {
   const double p = attrs.get_double("p", 0.5);
   const bool train = attrs.get_bool("train", true);
   if (!train || p == 0.0) return convert_kernel(x, out);
@@ -154,15 +169,18 @@ template <class T> void dropout(const View &x, const Attrs &attrs, const View &o
   const T *xp = x.ptr<T>();
   T *yp = out.ptr<T>();
   parallel_for(x.numel(), kParallelGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) yp[i] = uniform01(seed, offset + i) < p ? T(0) : xp[i] * scale;
+    for (int64_t i = lo; i < hi; ++i)
+      yp[i] = uniform01(seed, offset + i) < p ? T(0) : xp[i] * scale;
   });
 }
 
-template <class T> T finish_loss(T total, int64_t count, const std::string &mode) {
+template <class T>
+T finish_loss(T total, int64_t count, const std::string &mode) {
   return mode == "sum" ? total : total / T(count);
 }
 
-template <class T> void mse_loss(const View &a, const View &b, const Attrs &attrs, const View &out) {
+template <class T>
+void mse_loss(const View &a, const View &b, const Attrs &attrs, const View &out) {
   const std::string mode = attrs.get_string("reduction", "mean");
   const T *x = a.ptr<T>(), *y = b.ptr<T>();
   const int64_t n = a.numel();
@@ -171,7 +189,8 @@ template <class T> void mse_loss(const View &a, const View &b, const Attrs &attr
     return;
   }
   double total = 0;
-  for (int64_t i = 0; i < n; ++i) total += static_cast<double>(x[i] - y[i]) * static_cast<double>(x[i] - y[i]);
+  for (int64_t i = 0; i < n; ++i)
+    total += static_cast<double>(x[i] - y[i]) * static_cast<double>(x[i] - y[i]);
   out.ptr<T>()[0] = static_cast<T>(finish_loss<double>(total, n, mode));
 }
 
@@ -190,7 +209,8 @@ void cross_entropy(const View &logits, const View &target, const Attrs &attrs, c
     double loss = 0;
     if (cls != ignore) {
       if (cls < 0 || cls >= classes)
-        fail("cross_entropy: target {} at position {} is out of range for {} classes", cls, r, classes);
+        fail("cross_entropy: target {} at position {} is out of range for {} classes", cls, r,
+             classes);
       const T *xr = x + r * classes;
       double m = -std::numeric_limits<double>::infinity();
       for (int64_t c = 0; c < classes; ++c) m = std::max(m, static_cast<double>(xr[c]));
@@ -205,39 +225,47 @@ void cross_entropy(const View &logits, const View &target, const Attrs &attrs, c
   if (mode != "none") out.ptr<T>()[0] = static_cast<T>(finish_loss<double>(total, counted, mode));
 }
 
-template <class I> int64_t checked_index(OpKind op, I value, int64_t pos, int64_t limit) {
+template <class I>
+int64_t checked_index(OpKind op, I value, int64_t pos, int64_t limit) {
   const int64_t v = static_cast<int64_t>(value);
   if (v < 0 || v >= limit)
-    fail("{}: index {} at position {} is out of range: expected a value in [0, {})", op_name(op), v, pos, limit);
+    fail("{}: index {} at position {} is out of range: expected a value in [0, {})", op_name(op), v,
+         pos, limit);
   return v;
 }
 
-template <class I> void embedding(const View &weight, const View &indices, const View &out) {
+template <class I>
+void embedding(const View &weight, const View &indices, const View &out) {
   const int64_t rows = weight.sizes[0], dim = weight.sizes[1];
   const int64_t esize = dtype_size(weight.dtype);
   const I *idx = indices.ptr<I>();
   for (int64_t i = 0; i < indices.numel(); ++i) {
     const int64_t row = checked_index(OpKind::Embedding, idx[i], i, rows);
-    View src{weight.data + row * weight.strides[0] * esize, weight.dtype, {dim}, {weight.strides[1]}};
+    View src{
+        weight.data + row * weight.strides[0] * esize, weight.dtype, {dim}, {weight.strides[1]}};
     convert_kernel(src, View{out.data + i * dim * esize, out.dtype, {dim}, {1}});
   }
 }
 
-template <class I> void one_hot(const View &x, const View &out) {
+template <class I>
+void one_hot(const View &x, const View &out) {
   const int64_t classes = out.sizes.back();
   const I *idx = x.ptr<I>();
   int64_t *o = out.ptr<int64_t>();
   std::fill(o, o + out.numel(), int64_t{0});
-  for (int64_t i = 0; i < x.numel(); ++i) o[i * classes + checked_index(OpKind::OneHot, idx[i], i, classes)] = 1;
+  for (int64_t i = 0; i < x.numel(); ++i)
+    o[i * classes + checked_index(OpKind::OneHot, idx[i], i, classes)] = 1;
 }
 
-template <class Fn> void visit_index_dtype(DType d, Fn &&fn) {
+template <class Fn>
+void visit_index_dtype(DType d, Fn &&fn) {
   if (d == DType::I32) return fn.template operator()<int32_t>();
   KILN_CHECK(d == DType::I64, "index dtype {} reached the kernel", dtype_name(d));
   fn.template operator()<int64_t>();
 }
 
-template <class Fn> void visit_float_dtype(DType d, Fn &&fn) {
+template <class Fn>
+void visit_float_dtype(DType d, Fn &&fn) {
   if (d == DType::F32) return fn.template operator()<float>();
   KILN_CHECK(d == DType::F64, "dtype {} reached a float kernel", dtype_name(d));
   fn.template operator()<double>();
@@ -269,7 +297,8 @@ void nn_kernel(OpKind op, std::span<const View> in, const Attrs &attrs, const Vi
       case OpKind::MseLoss: return mse_loss<T>(x, dense(in[1], keep1), attrs, out);
       case OpKind::CrossEntropy: {
         View t = dense(in[1], keep1);
-        return visit_index_dtype(t.dtype, [&]<class I>() { cross_entropy<T, I>(x, t, attrs, out); });
+        return visit_index_dtype(t.dtype,
+                                 [&]<class I>() { cross_entropy<T, I>(x, t, attrs, out); });
       }
       default: KILN_UNREACHABLE("{} is not an nn op", op_name(op));
     }

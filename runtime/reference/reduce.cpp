@@ -17,9 +17,11 @@
 namespace kiln::runtime {
 namespace {
 
-template <class T> using Wide = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+template <class T>
+using Wide = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 
-template <class T> Wide<T> row_sum(const T *x, int64_t n) {
+template <class T>
+Wide<T> row_sum(const T *x, int64_t n) {
   Wide<T> lanes[8] = {};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
@@ -30,13 +32,15 @@ template <class T> Wide<T> row_sum(const T *x, int64_t n) {
   return total;
 }
 
-template <class T> bool is_nan(T x) {
+template <class T>
+bool is_nan(T x) {
   if constexpr (std::is_floating_point_v<T>) return x != x;
   return false;
 }
 
 // Index of the first maximum (want_max) or minimum; a NaN counts as the extreme.
-template <class T> int64_t row_arg(const T *x, int64_t n, bool want_max) {
+template <class T>
+int64_t row_arg(const T *x, int64_t n, bool want_max) {
   int64_t best = 0;
   for (int64_t i = 0; i < n; ++i) {
     if (is_nan(x[i])) return i;
@@ -45,7 +49,8 @@ template <class T> int64_t row_arg(const T *x, int64_t n, bool want_max) {
   return best;
 }
 
-template <class T> double row_var(const T *x, int64_t n, double correction) {
+template <class T>
+double row_var(const T *x, int64_t n, double correction) {
   double mean = static_cast<double>(row_sum(x, n)) / static_cast<double>(n);
   double lanes[8] = {};
   int64_t i = 0;
@@ -60,7 +65,8 @@ template <class T> double row_var(const T *x, int64_t n, double correction) {
   return m2 / std::max(0.0, static_cast<double>(n) - correction);
 }
 
-template <class T> double row_logsumexp(const T *x, int64_t n) {
+template <class T>
+double row_logsumexp(const T *x, int64_t n) {
   double m = -std::numeric_limits<double>::infinity();
   for (int64_t i = 0; i < n; ++i) {
     if (is_nan(x[i])) return static_cast<double>(x[i]);
@@ -82,7 +88,8 @@ R reduce_row(OpKind op, const T *x, int64_t n, double correction) {
       for (int64_t i = 0; i < n; ++i) p *= static_cast<Wide<T>>(x[i]);
       return static_cast<R>(p);
     }
-    case OpKind::Max: case OpKind::Min: {
+    case OpKind::Max:
+    case OpKind::Min: {
       const bool want_max = op == OpKind::Max;
       return static_cast<R>(x[row_arg(x, n, want_max)]);
     }
@@ -142,15 +149,15 @@ void reduce_kernel(OpKind op, const View &in, const Attrs &attrs, const View &ou
       R *o = out.ptr<R>();
       parallel_for(outputs, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
                    [&](int64_t lo, int64_t hi) {
-        for (int64_t j = lo; j < hi; ++j) {
-          int64_t offset = 0, rem = j;
-          for (size_t d = kept; d-- > 0;) {
-            offset += (rem % kept_sizes[d]) * rows.strides[d];
-            rem /= kept_sizes[d];
-          }
-          o[j] = reduce_row<T, R>(op, rows.ptr<T>() + offset, n, correction);
-        }
-      });
+                     for (int64_t j = lo; j < hi; ++j) {
+                       int64_t offset = 0, rem = j;
+                       for (size_t d = kept; d-- > 0;) {
+                         offset += (rem % kept_sizes[d]) * rows.strides[d];
+                         rem /= kept_sizes[d];
+                       }
+                       o[j] = reduce_row<T, R>(op, rows.ptr<T>() + offset, n, correction);
+                     }
+                   });
     });
   });
 }

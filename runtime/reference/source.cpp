@@ -13,7 +13,8 @@
 namespace kiln::runtime {
 namespace {
 
-template <class T> T scalar_attr(const Attrs &attrs, std::string_view key) {
+template <class T>
+T scalar_attr(const Attrs &attrs, std::string_view key) {
   const AttrValue *v = attrs.find(key);
   if (v == nullptr) return T(0);
   if (const int64_t *i = std::get_if<int64_t>(v)) return static_cast<T>(*i);
@@ -21,14 +22,16 @@ template <class T> T scalar_attr(const Attrs &attrs, std::string_view key) {
   return static_cast<T>(attrs.get_double(key));
 }
 
-template <class T, class F> void fill(const View &out, F f) {
+template <class T, class F>
+void fill(const View &out, F f) {
   T *o = out.ptr<T>();
   parallel_for(out.numel(), kParallelGrain, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) o[i] = f(i);
   });
 }
 
-template <class T> void source_typed(OpKind op, const Attrs &attrs, const View &out) {
+template <class T>
+void source_typed(OpKind op, const Attrs &attrs, const View &out) {
   const uint64_t seed = static_cast<uint64_t>(attrs.get_int("seed"));
   const uint64_t offset = static_cast<uint64_t>(attrs.get_int("offset"));
   switch (op) {
@@ -48,7 +51,8 @@ template <class T> void source_typed(OpKind op, const Attrs &attrs, const View &
         return fill<T>(out, [=](int64_t i) { return static_cast<T>(start + i * step); });
       }
       const double start = attrs.get_double("start"), step = attrs.get_double("step", 1.0);
-      return fill<T>(out, [=](int64_t i) { return static_cast<T>(start + static_cast<double>(i) * step); });
+      return fill<T>(
+          out, [=](int64_t i) { return static_cast<T>(start + static_cast<double>(i) * step); });
     }
     case OpKind::Linspace: {
       const double start = attrs.get_double("start"), end = attrs.get_double("end");
@@ -70,7 +74,8 @@ template <class T> void source_typed(OpKind op, const Attrs &attrs, const View &
       return fill<T>(out, [=](int64_t i) {
         double u = uniform01(seed, offset + i);
         // Round down to the target precision so a float never rounds up to 1.0.
-        if constexpr (std::is_same_v<T, float>) return static_cast<T>(std::floor(u * 0x1p24) * 0x1p-24);
+        if constexpr (std::is_same_v<T, float>)
+          return static_cast<T>(std::floor(u * 0x1p24) * 0x1p-24);
         return static_cast<T>(u);
       });
     case OpKind::Randn:

@@ -16,9 +16,10 @@ namespace kiln::runtime {
 // Elements per parallel chunk: below this, threading costs more than it gains.
 inline constexpr int64_t kParallelGrain = 32768;
 
-template <size_t N> struct RowLayout {
-  Shape sizes;                           // merged dims, innermost last
-  std::array<Shape, N> strides;          // per input, in elements
+template <size_t N>
+struct RowLayout {
+  Shape sizes;                   // merged dims, innermost last
+  std::array<Shape, N> strides;  // per input, in elements
 };
 
 template <size_t N>

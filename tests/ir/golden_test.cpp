@@ -293,8 +293,9 @@ TEST_SUITE("ir") {
                  [&](std::string_view pass, bool changed, const Graph &) {
                    seen.push_back(fmt::format("{}={}", pass, changed));
                  });
-    CHECK(fmt::format("{}", fmt::join(seen, " ")) ==
-          "decompose=false small-matmul=false simplify=true fold-constants=false cse=false dce=true");
+    CHECK(
+        fmt::format("{}", fmt::join(seen, " ")) ==
+        "decompose=false small-matmul=false simplify=true fold-constants=false cse=false dce=true");
     CHECK(g.nodes.empty());
     CHECK(g.outputs == g.inputs);
   }

@@ -1,11 +1,12 @@
 // Size substitution and symbolic text: witnesses print as s0, s1, …, the parser reads them
 // back, and substituting a call's sizes gives the concrete graph.
+#include "ir/substitute_sizes.h"
+
 #include <doctest/doctest.h>
 
 #include "ir/diag.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
-#include "ir/substitute_sizes.h"
 
 namespace kiln::ir {
 namespace {
@@ -52,8 +53,9 @@ TEST_SUITE("ir") {
   }
 
   TEST_CASE("a symbol past the limit is a located parse error") {
-    CHECK_THROWS_WITH_AS((void)parse("graph @f(%x: f32[s8]) -> f32[s8] {\n  return %x\n}\n", "f.kir"),
-                         "f.kir:1:18: error: symbol 's8': at most 8 symbols, s0 to s7", Error);
+    CHECK_THROWS_WITH_AS(
+        (void)parse("graph @f(%x: f32[s8]) -> f32[s8] {\n  return %x\n}\n", "f.kir"),
+        "f.kir:1:18: error: symbol 's8': at most 8 symbols, s0 to s7", Error);
   }
 }
 

@@ -565,9 +565,7 @@ std::vector<OpErrorCase> binary_errors() {
                       fmt::format("{}: argument 0 is an undefined tensor", name)});
   }
   errors.push_back({OpKind::Add, "add of [2,3] and [3,2]",
-                    [] {
-                      (void)(zeros({2, 3}) + zeros({3, 2}));
-                    },
+                    [] { (void)(zeros({2, 3}) + zeros({3, 2})); },
                     "add: shapes [2,3] and [3,2] cannot be broadcast together (dim 0: 2 vs 3)"});
   errors.push_back({OpKind::Mul, "mul of an undefined tensor by a scalar",
                     [] { (void)(Tensor() * 2); }, "mul: argument 0 is an undefined tensor"});
@@ -587,19 +585,13 @@ std::vector<OpErrorCase> binary_errors() {
   errors.push_back({OpKind::Fmod, "fmod of bool tensors", [bools] { (void)fmod(bools, bools); },
                     "fmod: input must be a numeric tensor, got bool"});
   errors.push_back({OpKind::Pow, "i64 pow with a negative exponent",
-                    [] {
-                      (void)pow(from_vector<int64_t>({1, 2}), from_vector<int64_t>({-1, -1}));
-                    },
+                    [] { (void)pow(from_vector<int64_t>({1, 2}), from_vector<int64_t>({-1, -1})); },
                     "pow: integers cannot be raised to negative integer powers (got 2 ** -1)"});
   errors.push_back({OpKind::Pow, "i32 tensor ** -2",
-                    [] {
-                      (void)pow(from_vector<int32_t>({0, 3}), -2);
-                    },
+                    [] { (void)pow(from_vector<int32_t>({0, 3}), -2); },
                     "pow: integers cannot be raised to negative integer powers (got 0 ** -2)"});
   errors.push_back({OpKind::Fmod, "i32 fmod by zero",
-                    [] {
-                      (void)fmod(from_vector<int32_t>({5, 6}), from_vector<int32_t>({1, 0}));
-                    },
+                    [] { (void)fmod(from_vector<int32_t>({5, 6}), from_vector<int32_t>({1, 0})); },
                     "fmod: integer division by zero"});
   errors.push_back({OpKind::Fmod, "i64 tensor fmod 0",
                     [] { (void)fmod(from_vector<int64_t>({5}), 0); },
@@ -608,9 +600,7 @@ std::vector<OpErrorCase> binary_errors() {
   errors.push_back({OpKind::Where, "where with an f32 condition", [x3] { (void)where(x3, x3, x3); },
                     "where: condition must be a bool tensor, got f32"});
   errors.push_back({OpKind::Where, "where with an i64 condition and a scalar",
-                    [x3] {
-                      (void)where(from_vector<int64_t>({1, 0, 1}), x3, 0.0);
-                    },
+                    [x3] { (void)where(from_vector<int64_t>({1, 0, 1}), x3, 0.0); },
                     "where: condition must be a bool tensor, got i64"});
   errors.push_back({OpKind::Where, "where of condition [3] and values [4]",
                     [c, x4] { (void)where(c, x4, x4); },

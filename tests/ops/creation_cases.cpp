@@ -36,10 +36,7 @@ Tensor all_true(const Shape &shape) { return filled<bool>(shape, true); }
 void add_full(Cases &c) {
   const int64_t big = (int64_t{1} << 62) + 1;
   push(
-      c, OpKind::Full, "full f32 [2,3] of 1.5",
-      [] {
-        return full({2, 3}, 1.5);
-      },
+      c, OpKind::Full, "full f32 [2,3] of 1.5", [] { return full({2, 3}, 1.5); },
       filled<float>({2, 3}, 1.5f));
   push(
       c, OpKind::Full, "full with an int scalar is i64", [] { return full({2}, 7); },
@@ -57,10 +54,7 @@ void add_full(Cases &c) {
       c, OpKind::Full, "full f64 0-dim", [] { return full({}, 0.1, DType::F64); },
       filled<double>({}, 0.1));
   push(
-      c, OpKind::Full, "full 0-size [0,3]",
-      [] {
-        return full({0, 3}, 1);
-      },
+      c, OpKind::Full, "full 0-size [0,3]", [] { return full({0, 3}, 1); },
       filled<int64_t>({0, 3}, 1));
   push(
       c, OpKind::Full, "full i64 2^62+1 is exact", [=] { return full({2}, big); },
@@ -76,10 +70,7 @@ void add_full(Cases &c) {
       c, OpKind::Full, "full f64 of NaN", [] { return full({2}, std::nan(""), DType::F64); },
       filled<double>({2}, NAN));
   push(
-      c, OpKind::Full, "full [300,400] (threaded fill)",
-      [] {
-        return full({300, 400}, 0.5);
-      },
+      c, OpKind::Full, "full [300,400] (threaded fill)", [] { return full({300, 400}, 0.5); },
       filled<float>({300, 400}, 0.5f));
   push(
       c, OpKind::Full, "scalar_tensor(2.5) is f32 0-dim", [] { return scalar_tensor(2.5); },
@@ -87,14 +78,8 @@ void add_full(Cases &c) {
   push(
       c, OpKind::Full, "scalar_tensor(3, f64)", [] { return scalar_tensor(3, DType::F64); },
       filled<double>({}, 3.0));
-  push(
-      c, OpKind::Full, "zeros f32",
-      [] {
-        return zeros({2, 3});
-      },
-      filled<float>({2, 3}, 0));
-  push(
-      c, OpKind::Full, "zeros f64", [] { return zeros({2}, DType::F64); }, filled<double>({2}, 0));
+  push(c, OpKind::Full, "zeros f32", [] { return zeros({2, 3}); }, filled<float>({2, 3}, 0));
+  push(c, OpKind::Full, "zeros f64", [] { return zeros({2}, DType::F64); }, filled<double>({2}, 0));
   push(
       c, OpKind::Full, "zeros i32", [] { return zeros({2}, DType::I32); }, filled<int32_t>({2}, 0));
   push(
@@ -102,16 +87,9 @@ void add_full(Cases &c) {
   push(
       c, OpKind::Full, "zeros bool", [] { return zeros({2}, DType::Bool); },
       filled<bool>({2}, false));
-  push(
-      c, OpKind::Full, "ones f32",
-      [] {
-        return ones({3, 1});
-      },
-      filled<float>({3, 1}, 1));
-  push(
-      c, OpKind::Full, "ones f64", [] { return ones({2}, DType::F64); }, filled<double>({2}, 1));
-  push(
-      c, OpKind::Full, "ones i32", [] { return ones({2}, DType::I32); }, filled<int32_t>({2}, 1));
+  push(c, OpKind::Full, "ones f32", [] { return ones({3, 1}); }, filled<float>({3, 1}, 1));
+  push(c, OpKind::Full, "ones f64", [] { return ones({2}, DType::F64); }, filled<double>({2}, 1));
+  push(c, OpKind::Full, "ones i32", [] { return ones({2}, DType::I32); }, filled<int32_t>({2}, 1));
   push(
       c, OpKind::Full, "ones i64 0-dim", [] { return ones({}, DType::I64); },
       filled<int64_t>({}, 1));
@@ -225,10 +203,8 @@ void add_eye(Cases &c) {
   push(
       c, OpKind::Eye, "eye(0) is [0,0]", [] { return eye(0); },
       from_vector<float>({}, Shape{0, 0}));
-  push(
-      c, OpKind::Eye, "eye(1)", [] { return eye(1); }, from_vector<float>({1}, Shape{1, 1}));
-  push(
-      c, OpKind::Eye, "eye(3, 0)", [] { return eye(3, 0); }, from_vector<float>({}, Shape{3, 0}));
+  push(c, OpKind::Eye, "eye(1)", [] { return eye(1); }, from_vector<float>({1}, Shape{1, 1}));
+  push(c, OpKind::Eye, "eye(3, 0)", [] { return eye(3, 0); }, from_vector<float>({}, Shape{3, 0}));
 }
 
 // Statistic `stat` of 100k samples drawn by `draw` after manual_seed(seed).
@@ -310,16 +286,10 @@ void add_random(Cases &c) {
       },
       all_true({1000}));
   push(
-      c, OpKind::Rand, "rand 0-size",
-      [] {
-        return rand({0, 3});
-      },
+      c, OpKind::Rand, "rand 0-size", [] { return rand({0, 3}); },
       from_vector<float>({}, Shape{0, 3}));
   push(
-      c, OpKind::Randn, "randn 0-size f64",
-      [] {
-        return randn({2, 0}, DType::F64);
-      },
+      c, OpKind::Randn, "randn 0-size f64", [] { return randn({2, 0}, DType::F64); },
       from_vector<double>({}, Shape{2, 0}));
   push(
       c, OpKind::Rand, "rand 0-dim is in [0, 1)",
@@ -379,10 +349,7 @@ void add_random(Cases &c) {
            [](const Tensor &x) { return logical_and(x == floor(x), logical_and(x >= 0, x < 10)); }),
        all_true({1000}));
   push(
-      c, OpKind::Randint, "randint 0-size [0,2]",
-      [] {
-        return randint(0, 5, {0, 2});
-      },
+      c, OpKind::Randint, "randint 0-size [0,2]", [] { return randint(0, 5, {0, 2}); },
       from_vector<int64_t>({}, Shape{0, 2}));
 }
 
@@ -401,10 +368,7 @@ std::vector<OpCase> creation_cases() {
 std::vector<OpErrorCase> creation_errors() {
   const double inf = std::numeric_limits<double>::infinity();
   return {
-      {OpKind::Full, "full with a negative size",
-       [] {
-         (void)full({2, -1}, 1.0);
-       },
+      {OpKind::Full, "full with a negative size", [] { (void)full({2, -1}, 1.0); },
        "full: size at dim 1 must be non-negative, got -1"},
       {OpKind::Full, "zeros with a negative size", [] { (void)zeros({-2}); },
        "zeros: size at dim 0 must be non-negative, got -2"},

@@ -16,7 +16,8 @@ Tensor iota(const Shape &shape, DType dtype = DType::F32) {
 }
 
 // A tensor of `shape` whose element at multi-index idx is value(idx).
-Tensor build(const Shape &shape, DType dtype, const std::function<double(const std::vector<int64_t> &)> &value) {
+Tensor build(const Shape &shape, DType dtype,
+             const std::function<double(const std::vector<int64_t> &)> &value) {
   std::vector<double> v;
   std::vector<int64_t> idx(shape.size(), 0);
   for (int64_t i = 0; i < numel(shape); ++i) {
@@ -30,7 +31,8 @@ Tensor build(const Shape &shape, DType dtype, const std::function<double(const s
   return make(v, shape, dtype);
 }
 
-OpCase mcase(OpKind op, std::string name, std::function<Tensor(Args)> fn, std::vector<Tensor> inputs, Tensor want) {
+OpCase mcase(OpKind op, std::string name, std::function<Tensor(Args)> fn,
+             std::vector<Tensor> inputs, Tensor want) {
   return {op, std::move(name), std::move(fn), std::move(inputs), std::move(want), {}};
 }
 
@@ -38,27 +40,35 @@ OpCase mcase(OpKind op, std::string name, std::function<Tensor(Args)> fn, std::v
 void add_dtype_cases(std::vector<OpCase> &cases, DType dt) {
   const std::string t = " " + std::string(dtype_name(dt));
   Tensor x = iota({2, 3, 4}, dt);  // x[i,j,k] = 12i + 4j + k
-  cases.push_back(mcase(OpKind::Reshape, "reshape [2,3,4] to [6,4]" + t, [](Args in) { return in[0].reshape({6, 4}); },
-                        {x}, iota({6, 4}, dt)));
-  cases.push_back(mcase(OpKind::Reshape, "reshape of a transposed tensor copies in logical order" + t,
-                        [](Args in) { return in[0].transpose(0, 2).reshape({4, 6}); }, {x},
-                        build({4, 6}, dt, [](const auto &i) { return 12 * (i[1] % 2) + 4 * (i[1] / 2) + i[0]; })));
-  cases.push_back(mcase(OpKind::Permute, "permute {2,0,1}" + t, [](Args in) { return in[0].permute({2, 0, 1}); },
-                        {x}, build({4, 2, 3}, dt, [](const auto &i) { return 12 * i[1] + 4 * i[2] + i[0]; })));
-  cases.push_back(mcase(OpKind::Permute, "contiguous of a transposed tensor" + t,
-                        [](Args in) { return in[0].transpose(-1, 0).contiguous(); }, {x},
-                        build({4, 3, 2}, dt, [](const auto &i) { return 12 * i[2] + 4 * i[1] + i[0]; })));
-  cases.push_back(mcase(OpKind::Broadcast, "expand [3,1] to [2,3,4]" + t,
-                        [](Args in) { return in[0].expand({2, 3, 4}).contiguous(); }, {iota({3, 1}, dt)},
-                        build({2, 3, 4}, dt, [](const auto &i) { return static_cast<double>(i[1]); })));
-  cases.push_back(mcase(OpKind::Slice, "slice dim 2 with step 2" + t,
-                        [](Args in) { return in[0].slice(2, 1, std::nullopt, 2); }, {x},
-                        build({2, 3, 2}, dt, [](const auto &i) { return 12 * i[0] + 4 * i[1] + 1 + 2 * i[2]; })));
-  cases.push_back(mcase(OpKind::Cat, "cat along dim 1" + t, [](Args in) { return cat({in[0], in[1]}, 1); },
-                        {iota({2, 2}, dt), iota({2, 3}, dt)},
-                        make({0, 1, 0, 1, 2, 2, 3, 3, 4, 5}, {2, 5}, dt)));
-  cases.push_back(mcase(OpKind::Cat, "stack along a new last dim" + t, [](Args in) { return stack({in[0], in[1]}, -1); },
-                        {iota({2, 2}, dt), iota({2, 2}, dt)}, make({0, 0, 1, 1, 2, 2, 3, 3}, {2, 2, 2}, dt)));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape [2,3,4] to [6,4]" + t,
+      [](Args in) { return in[0].reshape({6, 4}); }, {x}, iota({6, 4}, dt)));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape of a transposed tensor copies in logical order" + t,
+      [](Args in) { return in[0].transpose(0, 2).reshape({4, 6}); }, {x},
+      build({4, 6}, dt, [](const auto &i) { return 12 * (i[1] % 2) + 4 * (i[1] / 2) + i[0]; })));
+  cases.push_back(mcase(
+      OpKind::Permute, "permute {2,0,1}" + t, [](Args in) { return in[0].permute({2, 0, 1}); }, {x},
+      build({4, 2, 3}, dt, [](const auto &i) { return 12 * i[1] + 4 * i[2] + i[0]; })));
+  cases.push_back(mcase(
+      OpKind::Permute, "contiguous of a transposed tensor" + t,
+      [](Args in) { return in[0].transpose(-1, 0).contiguous(); }, {x},
+      build({4, 3, 2}, dt, [](const auto &i) { return 12 * i[2] + 4 * i[1] + i[0]; })));
+  cases.push_back(mcase(
+      OpKind::Broadcast, "expand [3,1] to [2,3,4]" + t,
+      [](Args in) { return in[0].expand({2, 3, 4}).contiguous(); }, {iota({3, 1}, dt)},
+      build({2, 3, 4}, dt, [](const auto &i) { return static_cast<double>(i[1]); })));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice dim 2 with step 2" + t,
+      [](Args in) { return in[0].slice(2, 1, std::nullopt, 2); }, {x},
+      build({2, 3, 2}, dt, [](const auto &i) { return 12 * i[0] + 4 * i[1] + 1 + 2 * i[2]; })));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat along dim 1" + t, [](Args in) { return cat({in[0], in[1]}, 1); },
+      {iota({2, 2}, dt), iota({2, 3}, dt)}, make({0, 1, 0, 1, 2, 2, 3, 3, 4, 5}, {2, 5}, dt)));
+  cases.push_back(mcase(
+      OpKind::Cat, "stack along a new last dim" + t,
+      [](Args in) { return stack({in[0], in[1]}, -1); }, {iota({2, 2}, dt), iota({2, 2}, dt)},
+      make({0, 0, 1, 1, 2, 2, 3, 3}, {2, 2, 2}, dt)));
 }
 
 }  // namespace
@@ -73,166 +83,247 @@ std::vector<OpCase> movement_cases() {
   Tensor v = iota({6});
 
   // Reshape and its users.
-  cases.push_back(mcase(OpKind::Reshape, "reshape infers -1", [](Args in) { return in[0].reshape({4, -1}); }, {x},
-                        iota({4, 6})));
-  cases.push_back(mcase(OpKind::Reshape, "reshape -1 alone flattens", [](Args in) { return in[0].reshape({-1}); },
-                        {x}, iota({24})));
-  cases.push_back(mcase(OpKind::Reshape, "reshape [1] to 0-dim", [](Args in) { return in[0].reshape({}); },
-                        {make({7}, {1})}, make({7}, {})));
-  cases.push_back(mcase(OpKind::Reshape, "reshape 0-dim to [1,1]", [](Args in) { return in[0].reshape({1, 1}); },
-                        {make({7}, {})}, make({7}, {1, 1})));
-  cases.push_back(mcase(OpKind::Reshape, "reshape empty [0,3] to [3,0]", [](Args in) { return in[0].reshape({3, 0}); },
-                        {make({}, {0, 3})}, make({}, {3, 0})));
-  cases.push_back(mcase(OpKind::Reshape, "reshape empty with -1", [](Args in) { return in[0].reshape({2, -1}); },
-                        {make({}, {0, 3})}, make({}, {2, 0})));
-  cases.push_back(mcase(OpKind::Reshape, "view splits a dim", [](Args in) { return in[0].view({2, 3, 2, 2}); }, {x},
-                        iota({2, 3, 2, 2})));
-  cases.push_back(mcase(OpKind::Reshape, "view of a transposed tensor that keeps groups",
-                        [](Args in) { return in[0].transpose(0, 1).view({3, 2, 2, 2}); }, {x},
-                        build({3, 2, 2, 2}, DT::F32,
-                              [](const auto &i) { return 12 * i[1] + 4 * i[0] + 2 * i[2] + i[3]; })));
-  cases.push_back(mcase(OpKind::Reshape, "reshape of a step slice copies",
-                        [](Args in) { return in[0].slice(1, 0, std::nullopt, 2).reshape({-1}); }, {m},
-                        make({0, 2, 4, 6, 8, 10}, {6})));
-  cases.push_back(mcase(OpKind::Reshape, "reshape of an expanded tensor copies",
-                        [](Args in) { return in[0].expand({2, 3}).reshape({6}); }, {make({1, 2, 3}, {3})},
-                        make({1, 2, 3, 1, 2, 3}, {6})));
-  cases.push_back(mcase(OpKind::Reshape, "reshape of as_strided_copy", [](Args in) { return in[0].reshape({4, 6}); },
-                        {as_strided_copy(x)}, iota({4, 6})));
-  cases.push_back(mcase(OpKind::Reshape, "flatten all dims", [](Args in) { return in[0].flatten(); }, {x}, iota({24})));
-  cases.push_back(mcase(OpKind::Reshape, "flatten dims 1..2", [](Args in) { return in[0].flatten(1); }, {x},
-                        iota({2, 12})));
-  cases.push_back(mcase(OpKind::Reshape, "flatten dims 0..-2", [](Args in) { return in[0].flatten(0, -2); }, {x},
-                        iota({6, 4})));
-  cases.push_back(mcase(OpKind::Reshape, "flatten of a 0-dim tensor is [1]", [](Args in) { return in[0].flatten(); },
-                        {make({3}, {})}, make({3}, {1})));
-  cases.push_back(mcase(OpKind::Reshape, "flatten of a transposed tensor",
-                        [](Args in) { return in[0].transpose(0, 1).flatten(); }, {m},
-                        make({0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}, {12})));
-  cases.push_back(mcase(OpKind::Reshape, "squeeze all size-1 dims", [](Args in) { return in[0].squeeze(); },
-                        {iota({1, 3, 1, 2})}, iota({3, 2})));
-  cases.push_back(mcase(OpKind::Reshape, "squeeze one dim", [](Args in) { return in[0].squeeze(-2); },
-                        {iota({1, 3, 1, 2})}, iota({1, 3, 2})));
-  cases.push_back(mcase(OpKind::Reshape, "squeeze a dim that is not 1 is a no-op", [](Args in) { return in[0].squeeze(1); },
-                        {iota({1, 3})}, iota({1, 3})));
-  cases.push_back(mcase(OpKind::Reshape, "unsqueeze at a negative dim", [](Args in) { return in[0].unsqueeze(-1); },
-                        {m}, iota({3, 4, 1})));
-  cases.push_back(mcase(OpKind::Reshape, "unsqueeze at 0", [](Args in) { return in[0].unsqueeze(0); }, {m},
-                        iota({1, 3, 4})));
-  cases.push_back(mcase(OpKind::Reshape, "unsqueeze a 0-dim tensor", [](Args in) { return in[0].unsqueeze(0); },
-                        {make({5}, {})}, make({5}, {1})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape infers -1", [](Args in) { return in[0].reshape({4, -1}); }, {x},
+      iota({4, 6})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape -1 alone flattens", [](Args in) { return in[0].reshape({-1}); },
+      {x}, iota({24})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape [1] to 0-dim", [](Args in) { return in[0].reshape({}); },
+      {make({7}, {1})}, make({7}, {})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape 0-dim to [1,1]", [](Args in) { return in[0].reshape({1, 1}); },
+      {make({7}, {})}, make({7}, {1, 1})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape empty [0,3] to [3,0]",
+      [](Args in) { return in[0].reshape({3, 0}); }, {make({}, {0, 3})}, make({}, {3, 0})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape empty with -1", [](Args in) { return in[0].reshape({2, -1}); },
+      {make({}, {0, 3})}, make({}, {2, 0})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "view splits a dim", [](Args in) { return in[0].view({2, 3, 2, 2}); }, {x},
+      iota({2, 3, 2, 2})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "view of a transposed tensor that keeps groups",
+      [](Args in) { return in[0].transpose(0, 1).view({3, 2, 2, 2}); }, {x},
+      build({3, 2, 2, 2}, DT::F32,
+            [](const auto &i) { return 12 * i[1] + 4 * i[0] + 2 * i[2] + i[3]; })));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape of a step slice copies",
+      [](Args in) { return in[0].slice(1, 0, std::nullopt, 2).reshape({-1}); }, {m},
+      make({0, 2, 4, 6, 8, 10}, {6})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape of an expanded tensor copies",
+      [](Args in) { return in[0].expand({2, 3}).reshape({6}); }, {make({1, 2, 3}, {3})},
+      make({1, 2, 3, 1, 2, 3}, {6})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "reshape of as_strided_copy", [](Args in) { return in[0].reshape({4, 6}); },
+      {as_strided_copy(x)}, iota({4, 6})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "flatten all dims", [](Args in) { return in[0].flatten(); }, {x},
+      iota({24})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "flatten dims 1..2", [](Args in) { return in[0].flatten(1); }, {x},
+      iota({2, 12})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "flatten dims 0..-2", [](Args in) { return in[0].flatten(0, -2); }, {x},
+      iota({6, 4})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "flatten of a 0-dim tensor is [1]", [](Args in) { return in[0].flatten(); },
+      {make({3}, {})}, make({3}, {1})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "flatten of a transposed tensor",
+      [](Args in) { return in[0].transpose(0, 1).flatten(); }, {m},
+      make({0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}, {12})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "squeeze all size-1 dims", [](Args in) { return in[0].squeeze(); },
+      {iota({1, 3, 1, 2})}, iota({3, 2})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "squeeze one dim", [](Args in) { return in[0].squeeze(-2); },
+      {iota({1, 3, 1, 2})}, iota({1, 3, 2})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "squeeze a dim that is not 1 is a no-op",
+      [](Args in) { return in[0].squeeze(1); }, {iota({1, 3})}, iota({1, 3})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "unsqueeze at a negative dim", [](Args in) { return in[0].unsqueeze(-1); },
+      {m}, iota({3, 4, 1})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "unsqueeze at 0", [](Args in) { return in[0].unsqueeze(0); }, {m},
+      iota({1, 3, 4})));
+  cases.push_back(mcase(
+      OpKind::Reshape, "unsqueeze a 0-dim tensor", [](Args in) { return in[0].unsqueeze(0); },
+      {make({5}, {})}, make({5}, {1})));
 
   // Permute.
-  cases.push_back(mcase(OpKind::Permute, "transpose 2-D", [](Args in) { return in[0].transpose(0, 1); },
-                        {iota({2, 3})}, make({0, 3, 1, 4, 2, 5}, {3, 2})));
-  cases.push_back(mcase(OpKind::Permute, "transpose negative dims", [](Args in) { return transpose(in[0], -1, -3); },
-                        {x}, build({4, 3, 2}, DT::F32, [](const auto &i) { return 12 * i[2] + 4 * i[1] + i[0]; })));
-  cases.push_back(mcase(OpKind::Permute, "transpose a dim with itself is a no-op",
-                        [](Args in) { return in[0].transpose(1, 1); }, {x}, x));
-  cases.push_back(mcase(OpKind::Permute, "permute with negative dims", [](Args in) { return in[0].permute({-1, 0, -2}); },
-                        {x}, build({4, 2, 3}, DT::F32, [](const auto &i) { return 12 * i[1] + 4 * i[2] + i[0]; })));
-  cases.push_back(mcase(OpKind::Permute, "permute twice back to identity",
-                        [](Args in) { return in[0].permute({2, 0, 1}).permute({1, 2, 0}); }, {x}, x));
-  cases.push_back(mcase(OpKind::Permute, "transpose of a step slice",
-                        [](Args in) { return in[0].slice(0, 0, std::nullopt, 2).transpose(0, 1); }, {m},
-                        make({0, 8, 1, 9, 2, 10, 3, 11}, {4, 2})));
-  cases.push_back(mcase(OpKind::Permute, "transpose of an empty tensor", [](Args in) { return in[0].transpose(0, 1); },
-                        {make({}, {0, 3})}, make({}, {3, 0})));
+  cases.push_back(mcase(
+      OpKind::Permute, "transpose 2-D", [](Args in) { return in[0].transpose(0, 1); },
+      {iota({2, 3})}, make({0, 3, 1, 4, 2, 5}, {3, 2})));
+  cases.push_back(mcase(
+      OpKind::Permute, "transpose negative dims", [](Args in) { return transpose(in[0], -1, -3); },
+      {x}, build({4, 3, 2}, DT::F32, [](const auto &i) { return 12 * i[2] + 4 * i[1] + i[0]; })));
+  cases.push_back(mcase(
+      OpKind::Permute, "transpose a dim with itself is a no-op",
+      [](Args in) { return in[0].transpose(1, 1); }, {x}, x));
+  cases.push_back(mcase(
+      OpKind::Permute, "permute with negative dims",
+      [](Args in) { return in[0].permute({-1, 0, -2}); }, {x},
+      build({4, 2, 3}, DT::F32, [](const auto &i) { return 12 * i[1] + 4 * i[2] + i[0]; })));
+  cases.push_back(mcase(
+      OpKind::Permute, "permute twice back to identity",
+      [](Args in) { return in[0].permute({2, 0, 1}).permute({1, 2, 0}); }, {x}, x));
+  cases.push_back(mcase(
+      OpKind::Permute, "transpose of a step slice",
+      [](Args in) { return in[0].slice(0, 0, std::nullopt, 2).transpose(0, 1); }, {m},
+      make({0, 8, 1, 9, 2, 10, 3, 11}, {4, 2})));
+  cases.push_back(mcase(
+      OpKind::Permute, "transpose of an empty tensor",
+      [](Args in) { return in[0].transpose(0, 1); }, {make({}, {0, 3})}, make({}, {3, 0})));
 
   // Broadcast.
-  cases.push_back(mcase(OpKind::Broadcast, "expand keeps sizes given as -1",
-                        [](Args in) { return in[0].expand({-1, 4}); }, {make({1, 2, 3}, {3, 1})},
-                        make({1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3}, {3, 4})));
-  cases.push_back(mcase(OpKind::Broadcast, "expand adds leading dims", [](Args in) { return in[0].expand({2, 2, 3}); },
-                        {make({1, 2, 3}, {3})}, make({1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3}, {2, 2, 3})));
-  cases.push_back(mcase(OpKind::Broadcast, "broadcast_to", [](Args in) { return broadcast_to(in[0], {2, 3}); },
-                        {make({4, 5, 6}, {1, 3}, DT::I64)}, make({4, 5, 6, 4, 5, 6}, {2, 3}, DT::I64)));
-  cases.push_back(mcase(OpKind::Broadcast, "expand a 0-dim tensor", [](Args in) { return in[0].expand({2, 2}); },
-                        {make({9}, {})}, make({9, 9, 9, 9}, {2, 2})));
-  cases.push_back(mcase(OpKind::Broadcast, "expand to a 0-size dim", [](Args in) { return in[0].expand({0, 3}); },
-                        {make({1, 2, 3}, {1, 3})}, make({}, {0, 3})));
-  cases.push_back(mcase(OpKind::Broadcast, "expand of a transposed tensor",
-                        [](Args in) { return in[0].transpose(0, 1).unsqueeze(0).expand({2, 3, 2}); },
-                        {iota({2, 3})}, make({0, 3, 1, 4, 2, 5, 0, 3, 1, 4, 2, 5}, {2, 3, 2})));
+  cases.push_back(mcase(
+      OpKind::Broadcast, "expand keeps sizes given as -1",
+      [](Args in) { return in[0].expand({-1, 4}); }, {make({1, 2, 3}, {3, 1})},
+      make({1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3}, {3, 4})));
+  cases.push_back(mcase(
+      OpKind::Broadcast, "expand adds leading dims",
+      [](Args in) { return in[0].expand({2, 2, 3}); }, {make({1, 2, 3}, {3})},
+      make({1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3}, {2, 2, 3})));
+  cases.push_back(mcase(
+      OpKind::Broadcast, "broadcast_to", [](Args in) { return broadcast_to(in[0], {2, 3}); },
+      {make({4, 5, 6}, {1, 3}, DT::I64)}, make({4, 5, 6, 4, 5, 6}, {2, 3}, DT::I64)));
+  cases.push_back(mcase(
+      OpKind::Broadcast, "expand a 0-dim tensor", [](Args in) { return in[0].expand({2, 2}); },
+      {make({9}, {})}, make({9, 9, 9, 9}, {2, 2})));
+  cases.push_back(mcase(
+      OpKind::Broadcast, "expand to a 0-size dim", [](Args in) { return in[0].expand({0, 3}); },
+      {make({1, 2, 3}, {1, 3})}, make({}, {0, 3})));
+  cases.push_back(mcase(
+      OpKind::Broadcast, "expand of a transposed tensor",
+      [](Args in) { return in[0].transpose(0, 1).unsqueeze(0).expand({2, 3, 2}); }, {iota({2, 3})},
+      make({0, 3, 1, 4, 2, 5, 0, 3, 1, 4, 2, 5}, {2, 3, 2})));
 
   // Slice: Python clamping, steps, select, narrow, operator[], split, chunk.
-  cases.push_back(mcase(OpKind::Slice, "slice [1:4]", [](Args in) { return in[0].slice(0, 1, 4); }, {v},
-                        make({1, 2, 3}, {3})));
-  cases.push_back(mcase(OpKind::Slice, "slice negative bounds [-4:-1]", [](Args in) { return in[0].slice(0, -4, -1); },
-                        {v}, make({2, 3, 4}, {3})));
-  cases.push_back(mcase(OpKind::Slice, "slice bounds beyond the dim clamp", [](Args in) { return in[0].slice(0, -100, 100); },
-                        {v}, v));
-  cases.push_back(mcase(OpKind::Slice, "slice with start after stop is empty", [](Args in) { return in[0].slice(0, 4, 2); },
-                        {v}, make({}, {0})));
-  cases.push_back(mcase(OpKind::Slice, "slice start beyond the end is empty", [](Args in) { return in[0].slice(0, 10, std::nullopt); },
-                        {v}, make({}, {0})));
-  cases.push_back(mcase(OpKind::Slice, "slice [::4]", [](Args in) { return in[0].slice(0, std::nullopt, std::nullopt, 4); },
-                        {v}, make({0, 4}, {2})));
-  cases.push_back(mcase(OpKind::Slice, "slice [1::10] keeps one", [](Args in) { return in[0].slice(0, 1, std::nullopt, 10); },
-                        {v}, make({1}, {1})));
-  cases.push_back(mcase(OpKind::Slice, "slice dim -1 with step 3", [](Args in) { return in[0].slice(-1, 0, std::nullopt, 3); },
-                        {m}, make({0, 3, 4, 7, 8, 11}, {3, 2})));
-  cases.push_back(mcase(OpKind::Slice, "slice of a slice", [](Args in) { return in[0].slice(1, 1, std::nullopt).slice(1, 1, 3); },
-                        {m}, make({2, 3, 6, 7, 10, 11}, {3, 2})));
-  cases.push_back(mcase(OpKind::Slice, "slice of a transposed tensor",
-                        [](Args in) { return in[0].transpose(0, 1).slice(0, 1, 3); }, {m},
-                        make({1, 5, 9, 2, 6, 10}, {2, 3})));
-  cases.push_back(mcase(OpKind::Slice, "select a row", [](Args in) { return in[0].select(0, 1); }, {m},
-                        make({4, 5, 6, 7}, {4})));
-  cases.push_back(mcase(OpKind::Slice, "select negative index and dim", [](Args in) { return select(in[0], -1, -1); },
-                        {x}, build({2, 3}, DT::F32, [](const auto &i) { return 12 * i[0] + 4 * i[1] + 3; })));
-  cases.push_back(mcase(OpKind::Slice, "operator[] twice gives a 0-dim tensor", [](Args in) { return in[0][2][3]; },
-                        {m}, make({11}, {})));
-  cases.push_back(mcase(OpKind::Slice, "operator[] of an i64 tensor", [](Args in) { return in[0][1]; },
-                        {iota({3, 2}, DT::I64)}, make({2, 3}, {2}, DT::I64)));
-  cases.push_back(mcase(OpKind::Slice, "narrow", [](Args in) { return in[0].narrow(1, 1, 2); }, {m},
-                        make({1, 2, 5, 6, 9, 10}, {3, 2})));
-  cases.push_back(mcase(OpKind::Slice, "narrow negative start", [](Args in) { return narrow(in[0], 0, -2, 2); }, {v},
-                        make({4, 5}, {2})));
-  cases.push_back(mcase(OpKind::Slice, "narrow to length 0", [](Args in) { return narrow(in[0], 0, 6, 0); }, {v},
-                        make({}, {0})));
-  cases.push_back(mcase(OpKind::Slice, "split with remainder: last piece", [](Args in) { return split(in[0], 4)[1]; },
-                        {v}, make({4, 5}, {2})));
-  cases.push_back(mcase(OpKind::Slice, "split along dim 1: middle piece", [](Args in) { return split(in[0], 2, 1)[1]; },
-                        {iota({2, 5})}, make({2, 3, 7, 8}, {2, 2})));
-  cases.push_back(mcase(OpKind::Slice, "chunk into 3: last piece", [](Args in) { return chunk(in[0], 3)[2]; },
-                        {iota({5})}, make({4}, {1})));
-  cases.push_back(mcase(OpKind::Slice, "chunk along dim -1", [](Args in) { return chunk(in[0], 2, -1)[1]; }, {m},
-                        make({2, 3, 6, 7, 10, 11}, {3, 2})));
-  cases.push_back(mcase(OpKind::Slice, "slice an empty tensor", [](Args in) { return in[0].slice(1, 1, std::nullopt); },
-                        {make({}, {0, 3})}, make({}, {0, 2})));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice [1:4]", [](Args in) { return in[0].slice(0, 1, 4); }, {v},
+      make({1, 2, 3}, {3})));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice negative bounds [-4:-1]",
+      [](Args in) { return in[0].slice(0, -4, -1); }, {v}, make({2, 3, 4}, {3})));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice bounds beyond the dim clamp",
+      [](Args in) { return in[0].slice(0, -100, 100); }, {v}, v));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice with start after stop is empty",
+      [](Args in) { return in[0].slice(0, 4, 2); }, {v}, make({}, {0})));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice start beyond the end is empty",
+      [](Args in) { return in[0].slice(0, 10, std::nullopt); }, {v}, make({}, {0})));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice [::4]",
+      [](Args in) { return in[0].slice(0, std::nullopt, std::nullopt, 4); }, {v},
+      make({0, 4}, {2})));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice [1::10] keeps one",
+      [](Args in) { return in[0].slice(0, 1, std::nullopt, 10); }, {v}, make({1}, {1})));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice dim -1 with step 3",
+      [](Args in) { return in[0].slice(-1, 0, std::nullopt, 3); }, {m},
+      make({0, 3, 4, 7, 8, 11}, {3, 2})));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice of a slice",
+      [](Args in) { return in[0].slice(1, 1, std::nullopt).slice(1, 1, 3); }, {m},
+      make({2, 3, 6, 7, 10, 11}, {3, 2})));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice of a transposed tensor",
+      [](Args in) { return in[0].transpose(0, 1).slice(0, 1, 3); }, {m},
+      make({1, 5, 9, 2, 6, 10}, {2, 3})));
+  cases.push_back(mcase(
+      OpKind::Slice, "select a row", [](Args in) { return in[0].select(0, 1); }, {m},
+      make({4, 5, 6, 7}, {4})));
+  cases.push_back(mcase(
+      OpKind::Slice, "select negative index and dim", [](Args in) { return select(in[0], -1, -1); },
+      {x}, build({2, 3}, DT::F32, [](const auto &i) { return 12 * i[0] + 4 * i[1] + 3; })));
+  cases.push_back(mcase(
+      OpKind::Slice, "operator[] twice gives a 0-dim tensor", [](Args in) { return in[0][2][3]; },
+      {m}, make({11}, {})));
+  cases.push_back(mcase(
+      OpKind::Slice, "operator[] of an i64 tensor", [](Args in) { return in[0][1]; },
+      {iota({3, 2}, DT::I64)}, make({2, 3}, {2}, DT::I64)));
+  cases.push_back(mcase(
+      OpKind::Slice, "narrow", [](Args in) { return in[0].narrow(1, 1, 2); }, {m},
+      make({1, 2, 5, 6, 9, 10}, {3, 2})));
+  cases.push_back(mcase(
+      OpKind::Slice, "narrow negative start", [](Args in) { return narrow(in[0], 0, -2, 2); }, {v},
+      make({4, 5}, {2})));
+  cases.push_back(mcase(
+      OpKind::Slice, "narrow to length 0", [](Args in) { return narrow(in[0], 0, 6, 0); }, {v},
+      make({}, {0})));
+  cases.push_back(mcase(
+      OpKind::Slice, "split with remainder: last piece", [](Args in) { return split(in[0], 4)[1]; },
+      {v}, make({4, 5}, {2})));
+  cases.push_back(mcase(
+      OpKind::Slice, "split along dim 1: middle piece",
+      [](Args in) { return split(in[0], 2, 1)[1]; }, {iota({2, 5})}, make({2, 3, 7, 8}, {2, 2})));
+  cases.push_back(mcase(
+      OpKind::Slice, "chunk into 3: last piece", [](Args in) { return chunk(in[0], 3)[2]; },
+      {iota({5})}, make({4}, {1})));
+  cases.push_back(mcase(
+      OpKind::Slice, "chunk along dim -1", [](Args in) { return chunk(in[0], 2, -1)[1]; }, {m},
+      make({2, 3, 6, 7, 10, 11}, {3, 2})));
+  cases.push_back(mcase(
+      OpKind::Slice, "slice an empty tensor",
+      [](Args in) { return in[0].slice(1, 1, std::nullopt); }, {make({}, {0, 3})},
+      make({}, {0, 2})));
 
   // Cat and stack.
-  cases.push_back(mcase(OpKind::Cat, "cat along dim 0", [](Args in) { return cat({in[0], in[1]}); },
-                        {iota({1, 3}), iota({2, 3})}, make({0, 1, 2, 0, 1, 2, 3, 4, 5}, {3, 3})));
-  cases.push_back(mcase(OpKind::Cat, "cat along dim -1 of three", [](Args in) { return cat({in[0], in[1], in[2]}, -1); },
-                        {make({1}, {1, 1}), make({2, 3}, {1, 2}), make({4}, {1, 1})}, make({1, 2, 3, 4}, {1, 4})));
-  cases.push_back(mcase(OpKind::Cat, "cat of i32 and f32 promotes to f32", [](Args in) { return cat({in[0], in[1]}); },
-                        {make({1, 2}, {2}, DT::I32), make({0.5}, {1})}, make({1, 2, 0.5}, {3})));
-  cases.push_back(mcase(OpKind::Cat, "cat of bool and i64 promotes to i64", [](Args in) { return cat({in[0], in[1]}); },
-                        {make({1, 0}, {2}, DT::Bool), make({7}, {1}, DT::I64)}, make({1, 0, 7}, {3}, DT::I64)));
-  cases.push_back(mcase(OpKind::Cat, "cat of f32 and f64 promotes to f64", [](Args in) { return cat({in[0], in[1]}); },
-                        {make({0.25}, {1}), make({1e-300}, {1}, DT::F64)}, make({0.25, 1e-300}, {2}, DT::F64)));
-  cases.push_back(mcase(OpKind::Cat, "cat with 0-size pieces", [](Args in) { return cat({in[0], in[1], in[2]}, 1); },
-                        {make({}, {2, 0}), iota({2, 2}), make({}, {2, 0})}, iota({2, 2})));
-  cases.push_back(mcase(OpKind::Cat, "cat of only 0-size pieces", [](Args in) { return cat({in[0], in[1]}); },
-                        {make({}, {0, 2}), make({}, {0, 2})}, make({}, {0, 2})));
-  cases.push_back(mcase(OpKind::Cat, "cat of non-contiguous pieces",
-                        [](Args in) { return cat({in[0].transpose(0, 1), in[1].expand({2, 2})}, 0); },
-                        {iota({2, 2}), make({8, 9}, {2})}, make({0, 2, 1, 3, 8, 9, 8, 9}, {4, 2})));
-  cases.push_back(mcase(OpKind::Cat, "cat of one tensor is a copy", [](Args in) { return cat({in[0]}, 1); }, {m}, m));
-  cases.push_back(mcase(OpKind::Cat, "stack along dim 0", [](Args in) { return stack({in[0], in[1], in[2]}); },
-                        {make({1, 2}, {2}), make({3, 4}, {2}), make({5, 6}, {2})}, make({1, 2, 3, 4, 5, 6}, {3, 2})));
-  cases.push_back(mcase(OpKind::Cat, "stack along dim 1 of 2-D", [](Args in) { return stack({in[0], in[1]}, 1); },
-                        {iota({2, 2}), iota({2, 2}) }, make({0, 1, 0, 1, 2, 3, 2, 3}, {2, 2, 2})));
-  cases.push_back(mcase(OpKind::Cat, "stack of 0-dim tensors", [](Args in) { return stack({in[0], in[1]}); },
-                        {make({1}, {}), make({2}, {})}, make({1, 2}, {2})));
-  cases.push_back(mcase(OpKind::Cat, "cat of split pieces round-trips",
-                        [](Args in) {
-                          std::vector<Tensor> parts = split(in[0], 2, 1);
-                          return cat(parts, 1);
-                        },
-                        {iota({3, 5})}, iota({3, 5})));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat along dim 0", [](Args in) { return cat({in[0], in[1]}); },
+      {iota({1, 3}), iota({2, 3})}, make({0, 1, 2, 0, 1, 2, 3, 4, 5}, {3, 3})));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat along dim -1 of three",
+      [](Args in) { return cat({in[0], in[1], in[2]}, -1); },
+      {make({1}, {1, 1}), make({2, 3}, {1, 2}), make({4}, {1, 1})}, make({1, 2, 3, 4}, {1, 4})));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat of i32 and f32 promotes to f32",
+      [](Args in) { return cat({in[0], in[1]}); }, {make({1, 2}, {2}, DT::I32), make({0.5}, {1})},
+      make({1, 2, 0.5}, {3})));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat of bool and i64 promotes to i64",
+      [](Args in) { return cat({in[0], in[1]}); },
+      {make({1, 0}, {2}, DT::Bool), make({7}, {1}, DT::I64)}, make({1, 0, 7}, {3}, DT::I64)));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat of f32 and f64 promotes to f64",
+      [](Args in) { return cat({in[0], in[1]}); },
+      {make({0.25}, {1}), make({1e-300}, {1}, DT::F64)}, make({0.25, 1e-300}, {2}, DT::F64)));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat with 0-size pieces", [](Args in) { return cat({in[0], in[1], in[2]}, 1); },
+      {make({}, {2, 0}), iota({2, 2}), make({}, {2, 0})}, iota({2, 2})));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat of only 0-size pieces", [](Args in) { return cat({in[0], in[1]}); },
+      {make({}, {0, 2}), make({}, {0, 2})}, make({}, {0, 2})));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat of non-contiguous pieces",
+      [](Args in) { return cat({in[0].transpose(0, 1), in[1].expand({2, 2})}, 0); },
+      {iota({2, 2}), make({8, 9}, {2})}, make({0, 2, 1, 3, 8, 9, 8, 9}, {4, 2})));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat of one tensor is a copy", [](Args in) { return cat({in[0]}, 1); }, {m}, m));
+  cases.push_back(mcase(
+      OpKind::Cat, "stack along dim 0", [](Args in) { return stack({in[0], in[1], in[2]}); },
+      {make({1, 2}, {2}), make({3, 4}, {2}), make({5, 6}, {2})}, make({1, 2, 3, 4, 5, 6}, {3, 2})));
+  cases.push_back(mcase(
+      OpKind::Cat, "stack along dim 1 of 2-D", [](Args in) { return stack({in[0], in[1]}, 1); },
+      {iota({2, 2}), iota({2, 2})}, make({0, 1, 0, 1, 2, 3, 2, 3}, {2, 2, 2})));
+  cases.push_back(mcase(
+      OpKind::Cat, "stack of 0-dim tensors", [](Args in) { return stack({in[0], in[1]}); },
+      {make({1}, {}), make({2}, {})}, make({1, 2}, {2})));
+  cases.push_back(mcase(
+      OpKind::Cat, "cat of split pieces round-trips",
+      [](Args in) {
+        std::vector<Tensor> parts = split(in[0], 2, 1);
+        return cat(parts, 1);
+      },
+      {iota({3, 5})}, iota({3, 5})));
   return cases;
 }
 
@@ -252,24 +343,27 @@ std::vector<OpErrorCase> movement_errors() {
       {OpKind::Reshape, "view to the wrong number of elements", [m] { (void)m.view({5}); },
        "view: cannot view [2,3] (6 elements) as [5] (5 elements)"},
       {OpKind::Reshape, "view of non-viewable strides", [m] { (void)m.transpose(0, 1).view({6}); },
-       "view: shape [3,2] with strides [1,3] cannot be viewed as [6] without copying\n  hint: use reshape, "
+       "view: shape [3,2] with strides [1,3] cannot be viewed as [6] without copying\n  hint: use "
+       "reshape, "
        "which copies when it must"},
       {OpKind::Reshape, "flatten start after end", [x] { (void)x.flatten(2, 1); },
        "flatten: start_dim 2 comes after end_dim 1"},
-      {OpKind::Reshape, "squeeze dim out of range", [m] { (void)m.squeeze(2); }, "squeeze: dim 2 " + range2},
+      {OpKind::Reshape, "squeeze dim out of range", [m] { (void)m.squeeze(2); },
+       "squeeze: dim 2 " + range2},
       {OpKind::Reshape, "unsqueeze dim out of range", [m] { (void)m.unsqueeze(-4); },
        "unsqueeze: dim -4 is out of range for a tensor of rank 3: expected a dim in [-3, 2]"},
       {OpKind::Permute, "permute with repeated dims", [x] { (void)x.permute({0, 0, 1}); },
        "permute: dim 0 appears more than once in dims [0,0,1]"},
       {OpKind::Permute, "permute with the wrong number of dims", [x] { (void)x.permute({1, 0}); },
        "permute: expected 3 dims for a tensor of shape [2,3,4], got [1,0]"},
-      {OpKind::Permute, "transpose dim out of range", [m] { (void)m.transpose(0, 2); }, "transpose: dim 2 " + range2},
+      {OpKind::Permute, "transpose dim out of range", [m] { (void)m.transpose(0, 2); },
+       "transpose: dim 2 " + range2},
       {OpKind::Broadcast, "expand to an incompatible shape", [m] { (void)m.expand({4, 3}); },
        "expand: cannot expand [2,3] to [4,3]: dim 0 has size 2, expected 1 or 4"},
       {OpKind::Broadcast, "expand to fewer dims", [m] { (void)m.expand({6}); },
        "expand: target shape [6] has fewer dims than the tensor's [2,3]"},
-      {OpKind::Broadcast, "expand with -1 for a new leading dim", [m] { (void)m.expand({-1, 2, 3}); },
-       "expand: -1 is not allowed for the new leading dim 0"},
+      {OpKind::Broadcast, "expand with -1 for a new leading dim",
+       [m] { (void)m.expand({-1, 2, 3}); }, "expand: -1 is not allowed for the new leading dim 0"},
       {OpKind::Broadcast, "broadcast_to fewer dims", [m] { (void)broadcast_to(m, {3}); },
        "broadcast_to: cannot broadcast [2,3] to [3] with fewer dims"},
       {OpKind::Slice, "select index out of range", [m] { (void)m.select(1, 3); },
@@ -278,21 +372,27 @@ std::vector<OpErrorCase> movement_errors() {
        "select: index -3 is out of range for dim 0 of size 2"},
       {OpKind::Slice, "select of a 0-dim tensor", [] { (void)make({1}, {})[0]; },
        "select: cannot index a 0-dim tensor"},
-      {OpKind::Slice, "slice step 0", [m] { (void)m.slice(0, 0, 2, 0); }, "slice: step must be positive, got 0"},
-      {OpKind::Slice, "slice negative step", [m] { (void)m.slice(0, std::nullopt, std::nullopt, -1); },
+      {OpKind::Slice, "slice step 0", [m] { (void)m.slice(0, 0, 2, 0); },
+       "slice: step must be positive, got 0"},
+      {OpKind::Slice, "slice negative step",
+       [m] { (void)m.slice(0, std::nullopt, std::nullopt, -1); },
        "slice: step must be positive, got -1"},
-      {OpKind::Slice, "slice dim out of range", [m] { (void)m.slice(-3, 0, 1); }, "slice: dim -3 " + range2},
+      {OpKind::Slice, "slice dim out of range", [m] { (void)m.slice(-3, 0, 1); },
+       "slice: dim -3 " + range2},
       {OpKind::Slice, "slice of a 0-dim tensor", [] { (void)make({1}, {}).slice(0, 0, 1); },
        "slice: cannot slice a 0-dim tensor"},
       {OpKind::Slice, "narrow beyond the end", [m] { (void)m.narrow(1, 2, 2); },
        "narrow: start 2 and length 2 are out of range for dim 1 of size 3"},
-      {OpKind::Slice, "split size 0", [m] { (void)split(m, 0); }, "split: split_size must be positive, got 0"},
-      {OpKind::Slice, "chunk count 0", [m] { (void)chunk(m, 0); }, "chunk: number of chunks must be positive, got 0"},
+      {OpKind::Slice, "split size 0", [m] { (void)split(m, 0); },
+       "split: split_size must be positive, got 0"},
+      {OpKind::Slice, "chunk count 0", [m] { (void)chunk(m, 0); },
+       "chunk: number of chunks must be positive, got 0"},
       {OpKind::Cat, "cat with mismatched shapes", [m] { (void)cat({m, iota({2, 4})}, 0); },
        "cat: tensor 1 has shape [2,4], expected [2,3] except at dim 0"},
       {OpKind::Cat, "cat with mismatched ranks", [m] { (void)cat({m, iota({6})}); },
        "cat: tensor 1 has shape [6], expected [2,3] except at dim 0"},
-      {OpKind::Cat, "cat of an empty list", [] { (void)cat({}); }, "cat: expected a non-empty list of tensors"},
+      {OpKind::Cat, "cat of an empty list", [] { (void)cat({}); },
+       "cat: expected a non-empty list of tensors"},
       {OpKind::Cat, "cat of 0-dim tensors", [] { (void)cat({make({1}, {}), make({2}, {})}); },
        "cat: tensors must have at least one dim, got a 0-dim tensor"},
       {OpKind::Cat, "cat dim out of range", [m] { (void)cat({m, m}, 2); }, "cat: dim 2 " + range2},

@@ -25,8 +25,10 @@ Tensor reference_reduce(const Tensor &x, std::vector<int64_t> dims, bool keepdim
   for (int64_t d : dims) reduced[static_cast<size_t>(d < 0 ? d + rank : d)] = true;
   Shape out_shape;
   for (int64_t d = 0; d < rank; ++d) {
-    if (!reduced[d]) out_shape.push_back(x.size(d));
-    else if (keepdim) out_shape.push_back(1);
+    if (!reduced[d])
+      out_shape.push_back(x.size(d));
+    else if (keepdim)
+      out_shape.push_back(1);
   }
   std::vector<std::vector<double>> groups(static_cast<size_t>(numel(out_shape)));
   const std::vector<double> values = x.tolist<double>();
@@ -110,8 +112,12 @@ std::vector<ReduceOp> reduce_ops() {
   return {
       {OpKind::Sum, "sum", [](const Tensor &x, const auto &d, bool k) { return sum(x, d, k); },
        ref_sum, wide_int, all_types},
-      {OpKind::Mean, "mean", [](const Tensor &x, const auto &d, bool k) { return mean(x, d, k); },
-       ref_mean, same, {DT::F32, DT::F64}},
+      {OpKind::Mean,
+       "mean",
+       [](const Tensor &x, const auto &d, bool k) { return mean(x, d, k); },
+       ref_mean,
+       same,
+       {DT::F32, DT::F64}},
       {OpKind::Max, "max", [](const Tensor &x, const auto &d, bool k) { return max(x, d, k); },
        [](const auto &v) { return v[static_cast<size_t>(ref_arg(v, true))]; }, same, all_types},
       {OpKind::Min, "min", [](const Tensor &x, const auto &d, bool k) { return min(x, d, k); },
@@ -122,21 +128,27 @@ std::vector<ReduceOp> reduce_ops() {
        [](DType) { return DType::I64; }, numeric, true},
       {OpKind::Argmin, "argmin", arg(false), [](const auto &v) { return ref_arg(v, false); },
        [](DType) { return DType::I64; }, numeric, true},
-      {OpKind::Var, "var", [](const Tensor &x, const auto &d, bool k) { return var(x, d, true, k); },
+      {OpKind::Var, "var",
+       [](const Tensor &x, const auto &d, bool k) { return var(x, d, true, k); },
        [](const auto &v) { return ref_var(v, 1); }, float_of, numeric},
       {OpKind::Var, "var biased",
        [](const Tensor &x, const auto &d, bool k) { return var(x, d, false, k); },
        [](const auto &v) { return ref_var(v, 0); }, float_of, numeric},
-      {OpKind::Std, "std", [](const Tensor &x, const auto &d, bool k) { return kiln::std(x, d, true, k); },
+      {OpKind::Std, "std",
+       [](const Tensor &x, const auto &d, bool k) { return kiln::std(x, d, true, k); },
        [](const auto &v) { return std::sqrt(ref_var(v, 1)); }, float_of, numeric},
       {OpKind::Std, "std biased",
        [](const Tensor &x, const auto &d, bool k) { return kiln::std(x, d, false, k); },
        [](const auto &v) { return std::sqrt(ref_var(v, 0)); }, float_of, numeric},
       {OpKind::All, "all", [](const Tensor &x, const auto &d, bool k) { return all(x, d, k); },
-       [](const auto &v) { return double(std::all_of(v.begin(), v.end(), [](double e) { return e != 0; })); },
+       [](const auto &v) {
+         return double(std::all_of(v.begin(), v.end(), [](double e) { return e != 0; }));
+       },
        [](DType) { return DType::Bool; }, all_types},
       {OpKind::Any, "any", [](const Tensor &x, const auto &d, bool k) { return any(x, d, k); },
-       [](const auto &v) { return double(std::any_of(v.begin(), v.end(), [](double e) { return e != 0; })); },
+       [](const auto &v) {
+         return double(std::any_of(v.begin(), v.end(), [](double e) { return e != 0; }));
+       },
        [](DType) { return DType::Bool; }, all_types},
       {OpKind::Logsumexp, "logsumexp",
        [](const Tensor &x, const auto &d, bool k) { return logsumexp(x, d, k); }, ref_logsumexp,
@@ -149,12 +161,13 @@ std::vector<ReduceOp> reduce_ops() {
 // all-true and an all-false row.
 Tensor input_3d(DType dtype) {
   if (dtype == DType::Bool)
-    return make({1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 0}, {2, 3, 4}, dtype);
+    return make({1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 0}, {2, 3, 4},
+                dtype);
   if (!is_floating(dtype))
     return make({3, -1, 2, 0, 5, -4, 1, 2, -2, 7, 1, -3, 4, 2, -1, 1, 0, 6, -5, 3, 2, -2, 1, 1},
                 {2, 3, 4}, dtype);
-  return make({1.5, -2, 3, 3, 0.25, 4, -1, 4, 2, 2, 2, 2, -3.5, 0, 0.75, -0.5, 1, 1.25, -0.5, 0.5,
-               1.75, -2, 1.75, 0.75},
+  return make({1.5,  -2, 3,    3,    0.25, 4,    -1,   4,   2,    2,  2,    2,
+               -3.5, 0,  0.75, -0.5, 1,    1.25, -0.5, 0.5, 1.75, -2, 1.75, 0.75},
               {2, 3, 4}, dtype);
 }
 
@@ -165,7 +178,11 @@ Tolerance tolerance_for(DType dtype) {
 // Every op, over each accepted dtype, over a set of dim choices with and without keepdim.
 void add_table_cases(std::vector<OpCase> &cases) {
   const std::vector<std::pair<std::vector<int64_t>, std::string>> dim_sets = {
-      {{1}, "dim 1"}, {{-1}, "dim -1"}, {{0, 2}, "dims {0,2}"}, {{-3, -2}, "dims {-3,-2}"}, {{}, "all dims"}};
+      {{1}, "dim 1"},
+      {{-1}, "dim -1"},
+      {{0, 2}, "dims {0,2}"},
+      {{-3, -2}, "dims {-3,-2}"},
+      {{}, "all dims"}};
   for (const ReduceOp &r : reduce_ops())
     for (DType dtype : r.dtypes)
       for (const auto &[dims, dims_name] : dim_sets)
@@ -173,13 +190,14 @@ void add_table_cases(std::vector<OpCase> &cases) {
           if (r.single_dim && dims.size() > 1) continue;
           Tensor x = input_3d(dtype);
           const DType out = r.result_dtype(dtype);
-          cases.push_back({r.op,
-                           r.name + " " + std::string(dtype_name(dtype)) + " " + dims_name +
-                               (keepdim ? " keepdim" : ""),
-                           [call = r.call, dims, keepdim](Args in) { return call(in[0], dims, keepdim); },
-                           {x},
-                           reference_reduce(x, dims, keepdim, out, r.ref),
-                           tolerance_for(out)});
+          cases.push_back(
+              {r.op,
+               r.name + " " + std::string(dtype_name(dtype)) + " " + dims_name +
+                   (keepdim ? " keepdim" : ""),
+               [call = r.call, dims, keepdim](Args in) { return call(in[0], dims, keepdim); },
+               {x},
+               reference_reduce(x, dims, keepdim, out, r.ref),
+               tolerance_for(out)});
         }
 }
 
@@ -196,15 +214,16 @@ void add_strided_cases(std::vector<OpCase> &cases) {
   for (const ReduceOp &r : reduce_ops())
     for (const auto &[x, how] : inputs)
       for (const std::vector<int64_t> &dims : {std::vector<int64_t>{0}, std::vector<int64_t>{-1}})
-        cases.push_back({r.op, r.name + " f32 " + how + " input over dim " + std::to_string(dims[0]),
+        cases.push_back({r.op,
+                         r.name + " f32 " + how + " input over dim " + std::to_string(dims[0]),
                          [call = r.call, dims](Args in) { return call(in[0], dims, false); },
                          {x},
                          reference_reduce(x, dims, false, r.result_dtype(DType::F32), r.ref),
                          tolerance_for(DType::F32)});
 }
 
-OpCase make_case(OpKind op, std::string name, std::function<Tensor(Args)> fn, std::vector<Tensor> inputs,
-                 Tensor expected, Tolerance tol = {}) {
+OpCase make_case(OpKind op, std::string name, std::function<Tensor(Args)> fn,
+                 std::vector<Tensor> inputs, Tensor expected, Tolerance tol = {}) {
   return {op, std::move(name), std::move(fn), std::move(inputs), std::move(expected), tol};
 }
 
@@ -220,136 +239,184 @@ std::vector<OpCase> reduce_cases() {
 
   // Hand-computed values and result dtypes.
   Tensor m = make({1, 2, 3, 4, 5, 6}, {2, 3});
-  cases.push_back(make_case(OpKind::Sum, "sum f32 [2,3] dim 0", [](Args in) { return sum(in[0], 0); },
-                            {m}, make({5, 7, 9}, {3}), f32));
-  cases.push_back(make_case(OpKind::Sum, "sum i32 gives i64", [](Args in) { return sum(in[0], 1); },
-                            {m.to(DT::I32)}, make({6, 15}, {2}, DT::I64)));
-  cases.push_back(make_case(OpKind::Sum, "sum bool counts trues as i64", [](Args in) { return sum(in[0]); },
-                            {make({1, 0, 1, 1}, {4}, DT::Bool)}, make({3}, {}, DT::I64)));
-  cases.push_back(make_case(OpKind::Sum, "sum of a 0-dim tensor is itself", [](Args in) { return sum(in[0]); },
-                            {make({2.5}, {})}, make({2.5}, {}), f32));
-  cases.push_back(make_case(OpKind::Sum, "sum over dim 0 of a 0-dim tensor", [](Args in) { return sum(in[0], 0, true); },
-                            {make({2.5}, {})}, make({2.5}, {}), f32));
-  cases.push_back(make_case(OpKind::Prod, "prod i32 gives i64", [](Args in) { return prod(in[0], 1); },
-                            {m.to(DT::I32)}, make({6, 120}, {2}, DT::I64)));
-  cases.push_back(make_case(OpKind::Prod, "prod i32 does not overflow at 2^31",
-                            [](Args in) { return prod(in[0]); }, {make({65536, 65536, 4}, {3}, DT::I32)},
-                            make({17179869184.0}, {}, DT::I64)));
-  cases.push_back(make_case(OpKind::Mean, "mean f32 [2,3] dim 1 keepdim", [](Args in) { return mean(in[0], 1, true); },
-                            {m}, make({2, 5}, {2, 1}), f32));
-  cases.push_back(make_case(OpKind::Var, "var of i32 computes in f32", [](Args in) { return var(in[0], 1); },
-                            {m.to(DT::I32)}, make({1, 1}, {2}), f32));
-  cases.push_back(make_case(OpKind::Var, "var biased [2,3] dim 1", [](Args in) { return var(in[0], 1, false); },
-                            {m}, make({2.0 / 3, 2.0 / 3}, {2}), f32));
-  cases.push_back(make_case(OpKind::Var, "var unbiased of one element is NaN",
-                            [](Args in) { return var(in[0], 0); }, {make({3}, {1})}, make({kNaN}, {}), f32));
-  cases.push_back(make_case(OpKind::Std, "std of i64 computes in f32", [](Args in) { return kiln::std(in[0]); },
-                            {make({2, 4, 4, 4, 5, 5, 7, 9}, {8}, DT::I64)}, make({std::sqrt(32.0 / 7)}, {}), f32));
-  cases.push_back(make_case(OpKind::Std, "std biased textbook example",
-                            [](Args in) { return kiln::std(in[0], {}, false); },
-                            {make({2, 4, 4, 4, 5, 5, 7, 9}, {8}, DT::F64)}, make({2}, {}, DT::F64),
-                            tolerance_for(DT::F64)));
-  cases.push_back(make_case(OpKind::Logsumexp, "logsumexp of i32 computes in f32",
-                            [](Args in) { return logsumexp(in[0], 0); }, {make({0, 0}, {2}, DT::I32)},
-                            make({std::log(2.0)}, {}), f32));
-  cases.push_back(make_case(OpKind::Logsumexp, "logsumexp of large values does not overflow",
-                            [](Args in) { return logsumexp(in[0], -1); }, {make({1000, 1000, -kInf}, {3})},
-                            make({1000 + std::log(2.0)}, {}), f32));
-  cases.push_back(make_case(OpKind::Logsumexp, "logsumexp of all -inf is -inf",
-                            [](Args in) { return logsumexp(in[0], -1); }, {make({-kInf, -kInf}, {2})},
-                            make({-kInf}, {}), f32));
-  cases.push_back(make_case(OpKind::Max, "max bool", [](Args in) { return max(in[0], 1); },
-                            {make({0, 1, 0, 0}, {2, 2}, DT::Bool)}, make({1, 0}, {2}, DT::Bool)));
-  cases.push_back(make_case(OpKind::Min, "min i64 with extremes", [](Args in) { return min(in[0]); },
-                            {from_vector<int64_t>({5, std::numeric_limits<int64_t>::min(), 7})},
-                            from_vector<int64_t>({std::numeric_limits<int64_t>::min()}, Shape{})));
-  cases.push_back(make_case(OpKind::Max, "max with -inf entries", [](Args in) { return max(in[0], 0); },
-                            {make({-kInf, -kInf, -kInf, 2}, {2, 2})}, make({-kInf, 2}, {2}), f32));
-  cases.push_back(make_case(OpKind::Argmax, "argmax without dim keepdim keeps every dim as 1",
-                            [](Args in) { return argmax(in[0], std::nullopt, true); }, {m},
-                            make({5}, {1, 1}, DT::I64)));
-  cases.push_back(make_case(OpKind::Argmax, "argmax of ties is the first index",
-                            [](Args in) { return argmax(in[0], 1); }, {make({3, 1, 3, 2, 2, 2}, {2, 3})},
-                            make({0, 0}, {2}, DT::I64)));
-  cases.push_back(make_case(OpKind::Argmin, "argmin of ties is the first index",
-                            [](Args in) { return argmin(in[0]); }, {make({4, 1, 3, 1, 1}, {5}, DT::I32)},
-                            make({1}, {}, DT::I64)));
-  cases.push_back(make_case(OpKind::All, "all of f32 tests nonzero", [](Args in) { return all(in[0], 1); },
-                            {make({1, -0.5, 0, 2}, {2, 2})}, make({1, 0}, {2}, DT::Bool)));
-  cases.push_back(make_case(OpKind::Any, "any of i32 tests nonzero", [](Args in) { return any(in[0], 0); },
-                            {make({0, 0, 0, 3}, {2, 2}, DT::I32)}, make({0, 1}, {2}, DT::Bool)));
+  cases.push_back(make_case(
+      OpKind::Sum, "sum f32 [2,3] dim 0", [](Args in) { return sum(in[0], 0); }, {m},
+      make({5, 7, 9}, {3}), f32));
+  cases.push_back(make_case(
+      OpKind::Sum, "sum i32 gives i64", [](Args in) { return sum(in[0], 1); }, {m.to(DT::I32)},
+      make({6, 15}, {2}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Sum, "sum bool counts trues as i64", [](Args in) { return sum(in[0]); },
+      {make({1, 0, 1, 1}, {4}, DT::Bool)}, make({3}, {}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Sum, "sum of a 0-dim tensor is itself", [](Args in) { return sum(in[0]); },
+      {make({2.5}, {})}, make({2.5}, {}), f32));
+  cases.push_back(make_case(
+      OpKind::Sum, "sum over dim 0 of a 0-dim tensor", [](Args in) { return sum(in[0], 0, true); },
+      {make({2.5}, {})}, make({2.5}, {}), f32));
+  cases.push_back(make_case(
+      OpKind::Prod, "prod i32 gives i64", [](Args in) { return prod(in[0], 1); }, {m.to(DT::I32)},
+      make({6, 120}, {2}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Prod, "prod i32 does not overflow at 2^31", [](Args in) { return prod(in[0]); },
+      {make({65536, 65536, 4}, {3}, DT::I32)}, make({17179869184.0}, {}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Mean, "mean f32 [2,3] dim 1 keepdim", [](Args in) { return mean(in[0], 1, true); },
+      {m}, make({2, 5}, {2, 1}), f32));
+  cases.push_back(make_case(
+      OpKind::Var, "var of i32 computes in f32", [](Args in) { return var(in[0], 1); },
+      {m.to(DT::I32)}, make({1, 1}, {2}), f32));
+  cases.push_back(make_case(
+      OpKind::Var, "var biased [2,3] dim 1", [](Args in) { return var(in[0], 1, false); }, {m},
+      make({2.0 / 3, 2.0 / 3}, {2}), f32));
+  cases.push_back(make_case(
+      OpKind::Var, "var unbiased of one element is NaN", [](Args in) { return var(in[0], 0); },
+      {make({3}, {1})}, make({kNaN}, {}), f32));
+  cases.push_back(make_case(
+      OpKind::Std, "std of i64 computes in f32", [](Args in) { return kiln::std(in[0]); },
+      {make({2, 4, 4, 4, 5, 5, 7, 9}, {8}, DT::I64)}, make({std::sqrt(32.0 / 7)}, {}), f32));
+  cases.push_back(make_case(
+      OpKind::Std, "std biased textbook example",
+      [](Args in) { return kiln::std(in[0], {}, false); },
+      {make({2, 4, 4, 4, 5, 5, 7, 9}, {8}, DT::F64)}, make({2}, {}, DT::F64),
+      tolerance_for(DT::F64)));
+  cases.push_back(make_case(
+      OpKind::Logsumexp, "logsumexp of i32 computes in f32",
+      [](Args in) { return logsumexp(in[0], 0); }, {make({0, 0}, {2}, DT::I32)},
+      make({std::log(2.0)}, {}), f32));
+  cases.push_back(make_case(
+      OpKind::Logsumexp, "logsumexp of large values does not overflow",
+      [](Args in) { return logsumexp(in[0], -1); }, {make({1000, 1000, -kInf}, {3})},
+      make({1000 + std::log(2.0)}, {}), f32));
+  cases.push_back(make_case(
+      OpKind::Logsumexp, "logsumexp of all -inf is -inf",
+      [](Args in) { return logsumexp(in[0], -1); }, {make({-kInf, -kInf}, {2})}, make({-kInf}, {}),
+      f32));
+  cases.push_back(make_case(
+      OpKind::Max, "max bool", [](Args in) { return max(in[0], 1); },
+      {make({0, 1, 0, 0}, {2, 2}, DT::Bool)}, make({1, 0}, {2}, DT::Bool)));
+  cases.push_back(make_case(
+      OpKind::Min, "min i64 with extremes", [](Args in) { return min(in[0]); },
+      {from_vector<int64_t>({5, std::numeric_limits<int64_t>::min(), 7})},
+      from_vector<int64_t>({std::numeric_limits<int64_t>::min()}, Shape{})));
+  cases.push_back(make_case(
+      OpKind::Max, "max with -inf entries", [](Args in) { return max(in[0], 0); },
+      {make({-kInf, -kInf, -kInf, 2}, {2, 2})}, make({-kInf, 2}, {2}), f32));
+  cases.push_back(make_case(
+      OpKind::Argmax, "argmax without dim keepdim keeps every dim as 1",
+      [](Args in) { return argmax(in[0], std::nullopt, true); }, {m}, make({5}, {1, 1}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Argmax, "argmax of ties is the first index", [](Args in) { return argmax(in[0], 1); },
+      {make({3, 1, 3, 2, 2, 2}, {2, 3})}, make({0, 0}, {2}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Argmin, "argmin of ties is the first index", [](Args in) { return argmin(in[0]); },
+      {make({4, 1, 3, 1, 1}, {5}, DT::I32)}, make({1}, {}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::All, "all of f32 tests nonzero", [](Args in) { return all(in[0], 1); },
+      {make({1, -0.5, 0, 2}, {2, 2})}, make({1, 0}, {2}, DT::Bool)));
+  cases.push_back(make_case(
+      OpKind::Any, "any of i32 tests nonzero", [](Args in) { return any(in[0], 0); },
+      {make({0, 0, 0, 3}, {2, 2}, DT::I32)}, make({0, 1}, {2}, DT::Bool)));
 
   // NaN propagates through max/min/sum; arg reductions point at the first NaN.
   Tensor with_nan = make({1, kNaN, 3, kNaN, 2, 0, -1, 5}, {2, 4});
-  cases.push_back(make_case(OpKind::Max, "max with NaN is NaN", [](Args in) { return max(in[0], 1); },
-                            {with_nan}, make({kNaN, 5}, {2}), f32));
-  cases.push_back(make_case(OpKind::Max, "max with NaN last is NaN", [](Args in) { return max(in[0]); },
-                            {make({1, 7, kNaN}, {3})}, make({kNaN}, {}), f32));
-  cases.push_back(make_case(OpKind::Min, "min with NaN is NaN", [](Args in) { return min(in[0], 1); },
-                            {with_nan}, make({kNaN, -1}, {2}), f32));
-  cases.push_back(make_case(OpKind::Sum, "sum with NaN is NaN", [](Args in) { return sum(in[0], 1); },
-                            {with_nan}, make({kNaN, 6}, {2}), f32));
-  cases.push_back(make_case(OpKind::Argmax, "argmax returns the first NaN", [](Args in) { return argmax(in[0], 1); },
-                            {with_nan}, make({1, 3}, {2}, DT::I64)));
-  cases.push_back(make_case(OpKind::Argmin, "argmin returns the first NaN", [](Args in) { return argmin(in[0]); },
-                            {make({5, -1, kNaN, kNaN}, {4}, DT::F64)}, make({2}, {}, DT::I64)));
-  cases.push_back(make_case(OpKind::Logsumexp, "logsumexp with NaN is NaN",
-                            [](Args in) { return logsumexp(in[0], 1); }, {with_nan}, make({kNaN, ref_logsumexp({2, 0, -1, 5})}, {2}), f32));
+  cases.push_back(make_case(
+      OpKind::Max, "max with NaN is NaN", [](Args in) { return max(in[0], 1); }, {with_nan},
+      make({kNaN, 5}, {2}), f32));
+  cases.push_back(make_case(
+      OpKind::Max, "max with NaN last is NaN", [](Args in) { return max(in[0]); },
+      {make({1, 7, kNaN}, {3})}, make({kNaN}, {}), f32));
+  cases.push_back(make_case(
+      OpKind::Min, "min with NaN is NaN", [](Args in) { return min(in[0], 1); }, {with_nan},
+      make({kNaN, -1}, {2}), f32));
+  cases.push_back(make_case(
+      OpKind::Sum, "sum with NaN is NaN", [](Args in) { return sum(in[0], 1); }, {with_nan},
+      make({kNaN, 6}, {2}), f32));
+  cases.push_back(make_case(
+      OpKind::Argmax, "argmax returns the first NaN", [](Args in) { return argmax(in[0], 1); },
+      {with_nan}, make({1, 3}, {2}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Argmin, "argmin returns the first NaN", [](Args in) { return argmin(in[0]); },
+      {make({5, -1, kNaN, kNaN}, {4}, DT::F64)}, make({2}, {}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Logsumexp, "logsumexp with NaN is NaN", [](Args in) { return logsumexp(in[0], 1); },
+      {with_nan}, make({kNaN, ref_logsumexp({2, 0, -1, 5})}, {2}), f32));
 
   // Reductions over a 0-size dim give the identity of the reduction.
   Tensor empty = make({}, {2, 0, 3});
-  cases.push_back(make_case(OpKind::Sum, "sum over a 0-size dim is 0", [](Args in) { return sum(in[0], 1); },
-                            {empty}, make({0, 0, 0, 0, 0, 0}, {2, 3}), f32));
-  cases.push_back(make_case(OpKind::Sum, "sum of an empty tensor over all dims is 0",
-                            [](Args in) { return sum(in[0]); }, {empty.to(DT::I32)}, make({0}, {}, DT::I64)));
-  cases.push_back(make_case(OpKind::Sum, "sum over a non-empty dim of an empty tensor is empty",
-                            [](Args in) { return sum(in[0], 0); }, {empty}, make({}, {0, 3}), f32));
-  cases.push_back(make_case(OpKind::Prod, "prod over a 0-size dim is 1", [](Args in) { return prod(in[0], 1, true); },
-                            {empty}, make({1, 1, 1, 1, 1, 1}, {2, 1, 3}), f32));
-  cases.push_back(make_case(OpKind::Mean, "mean over a 0-size dim is NaN", [](Args in) { return mean(in[0], 1); },
-                            {empty}, make(std::vector<double>(6, kNaN), {2, 3}), f32));
-  cases.push_back(make_case(OpKind::All, "all over a 0-size dim is true", [](Args in) { return all(in[0], 1); },
-                            {empty}, make(std::vector<double>(6, 1), {2, 3}, DT::Bool)));
-  cases.push_back(make_case(OpKind::Any, "any over a 0-size dim is false", [](Args in) { return any(in[0], 1); },
-                            {empty}, make(std::vector<double>(6, 0), {2, 3}, DT::Bool)));
-  cases.push_back(make_case(OpKind::Logsumexp, "logsumexp over a 0-size dim is -inf",
-                            [](Args in) { return logsumexp(in[0], 1); }, {empty},
-                            make(std::vector<double>(6, -kInf), {2, 3}), f32));
-  cases.push_back(make_case(OpKind::Max, "max over a non-empty dim of an empty tensor is empty",
-                            [](Args in) { return max(in[0], 0); }, {empty}, make({}, {0, 3}), f32));
-  cases.push_back(make_case(OpKind::Argmin, "argmin over a non-empty dim of an empty tensor is empty",
-                            [](Args in) { return argmin(in[0], 2); }, {empty}, make({}, {2, 0}, DT::I64)));
-  cases.push_back(make_case(OpKind::Var, "var over a 0-size dim is NaN", [](Args in) { return var(in[0], 1); },
-                            {empty}, make(std::vector<double>(6, kNaN), {2, 3}), f32));
-  cases.push_back(make_case(OpKind::Std, "std over a 0-size dim is NaN", [](Args in) { return kiln::std(in[0], 1, false); },
-                            {empty}, make(std::vector<double>(6, kNaN), {2, 3}), f32));
-  cases.push_back(make_case(OpKind::Min, "min over a non-empty dim of an empty tensor is empty",
-                            [](Args in) { return min(in[0], 2); }, {empty}, make({}, {2, 0}), f32));
-  cases.push_back(make_case(OpKind::Argmax, "argmax over a non-empty dim of an empty tensor is empty",
-                            [](Args in) { return argmax(in[0], 0, true); }, {empty}, make({}, {1, 0, 3}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Sum, "sum over a 0-size dim is 0", [](Args in) { return sum(in[0], 1); }, {empty},
+      make({0, 0, 0, 0, 0, 0}, {2, 3}), f32));
+  cases.push_back(make_case(
+      OpKind::Sum, "sum of an empty tensor over all dims is 0", [](Args in) { return sum(in[0]); },
+      {empty.to(DT::I32)}, make({0}, {}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Sum, "sum over a non-empty dim of an empty tensor is empty",
+      [](Args in) { return sum(in[0], 0); }, {empty}, make({}, {0, 3}), f32));
+  cases.push_back(make_case(
+      OpKind::Prod, "prod over a 0-size dim is 1", [](Args in) { return prod(in[0], 1, true); },
+      {empty}, make({1, 1, 1, 1, 1, 1}, {2, 1, 3}), f32));
+  cases.push_back(make_case(
+      OpKind::Mean, "mean over a 0-size dim is NaN", [](Args in) { return mean(in[0], 1); },
+      {empty}, make(std::vector<double>(6, kNaN), {2, 3}), f32));
+  cases.push_back(make_case(
+      OpKind::All, "all over a 0-size dim is true", [](Args in) { return all(in[0], 1); }, {empty},
+      make(std::vector<double>(6, 1), {2, 3}, DT::Bool)));
+  cases.push_back(make_case(
+      OpKind::Any, "any over a 0-size dim is false", [](Args in) { return any(in[0], 1); }, {empty},
+      make(std::vector<double>(6, 0), {2, 3}, DT::Bool)));
+  cases.push_back(make_case(
+      OpKind::Logsumexp, "logsumexp over a 0-size dim is -inf",
+      [](Args in) { return logsumexp(in[0], 1); }, {empty},
+      make(std::vector<double>(6, -kInf), {2, 3}), f32));
+  cases.push_back(make_case(
+      OpKind::Max, "max over a non-empty dim of an empty tensor is empty",
+      [](Args in) { return max(in[0], 0); }, {empty}, make({}, {0, 3}), f32));
+  cases.push_back(make_case(
+      OpKind::Argmin, "argmin over a non-empty dim of an empty tensor is empty",
+      [](Args in) { return argmin(in[0], 2); }, {empty}, make({}, {2, 0}, DT::I64)));
+  cases.push_back(make_case(
+      OpKind::Var, "var over a 0-size dim is NaN", [](Args in) { return var(in[0], 1); }, {empty},
+      make(std::vector<double>(6, kNaN), {2, 3}), f32));
+  cases.push_back(make_case(
+      OpKind::Std, "std over a 0-size dim is NaN",
+      [](Args in) { return kiln::std(in[0], 1, false); }, {empty},
+      make(std::vector<double>(6, kNaN), {2, 3}), f32));
+  cases.push_back(make_case(
+      OpKind::Min, "min over a non-empty dim of an empty tensor is empty",
+      [](Args in) { return min(in[0], 2); }, {empty}, make({}, {2, 0}), f32));
+  cases.push_back(make_case(
+      OpKind::Argmax, "argmax over a non-empty dim of an empty tensor is empty",
+      [](Args in) { return argmax(in[0], 0, true); }, {empty}, make({}, {1, 0, 3}, DT::I64)));
 
   // Accuracy: one f32 running sum would drift far beyond these tolerances.
   const int64_t big = int64_t{1} << 20;
   Tensor ones_1m = make(std::vector<double>(static_cast<size_t>(big), 1.0), {big});
   std::vector<double> ramp(static_cast<size_t>(big));
-  for (int64_t i = 0; i < big; ++i) ramp[static_cast<size_t>(i)] = static_cast<double>(i) / static_cast<double>(big - 1);
+  for (int64_t i = 0; i < big; ++i)
+    ramp[static_cast<size_t>(i)] = static_cast<double>(i) / static_cast<double>(big - 1);
   Tensor ramp_1m = make(ramp, {big});  // f32-rounded values; the reference reads them back
-  cases.push_back(make_case(OpKind::Sum, "sum of 2^20 f32 ones is exact", [](Args in) { return sum(in[0]); },
-                            {ones_1m}, make({static_cast<double>(big)}, {})));
-  cases.push_back(make_case(OpKind::Sum, "sum of a 2^20 f32 ramp", [](Args in) { return sum(in[0]); }, {ramp_1m},
+  cases.push_back(make_case(
+      OpKind::Sum, "sum of 2^20 f32 ones is exact", [](Args in) { return sum(in[0]); }, {ones_1m},
+      make({static_cast<double>(big)}, {})));
+  cases.push_back(make_case(OpKind::Sum, "sum of a 2^20 f32 ramp",
+                            [](Args in) { return sum(in[0]); }, {ramp_1m},
                             reference_reduce(ramp_1m, {}, false, DT::F32, ref_sum), {0, 1e-6}));
-  cases.push_back(make_case(OpKind::Mean, "mean of a 2^20 f32 ramp", [](Args in) { return mean(in[0]); }, {ramp_1m},
+  cases.push_back(make_case(OpKind::Mean, "mean of a 2^20 f32 ramp",
+                            [](Args in) { return mean(in[0]); }, {ramp_1m},
                             reference_reduce(ramp_1m, {}, false, DT::F32, ref_mean), {0, 1e-6}));
-  cases.push_back(make_case(OpKind::Var, "var of a 2^20 f32 ramp", [](Args in) { return var(in[0]); }, {ramp_1m},
-                            reference_reduce(ramp_1m, {}, false, DT::F32, [](const auto &v) { return ref_var(v, 1); }),
-                            {0, 1e-5}));
+  cases.push_back(make_case(
+      OpKind::Var, "var of a 2^20 f32 ramp", [](Args in) { return var(in[0]); }, {ramp_1m},
+      reference_reduce(ramp_1m, {}, false, DT::F32, [](const auto &v) { return ref_var(v, 1); }),
+      {0, 1e-5}));
   Tensor ramp_2d = ramp_1m.reshape({1024, 1024});
   cases.push_back(make_case(OpKind::Sum, "sum of a 1024x1024 f32 ramp over dim 0 (strided rows)",
                             [](Args in) { return sum(in[0], 0); }, {ramp_2d},
                             reference_reduce(ramp_2d, {0}, false, DT::F32, ref_sum), {0, 1e-6}));
-  cases.push_back(make_case(OpKind::Logsumexp, "logsumexp of 2^20 f32 zeros is log(2^20)",
-                            [](Args in) { return logsumexp(in[0]); }, {ones_1m - 1.0},
-                            make({20 * std::log(2.0)}, {}), f32));
+  cases.push_back(make_case(
+      OpKind::Logsumexp, "logsumexp of 2^20 f32 zeros is log(2^20)",
+      [](Args in) { return logsumexp(in[0]); }, {ones_1m - 1.0}, make({20 * std::log(2.0)}, {}),
+      f32));
   return cases;
 }
 
@@ -362,7 +429,8 @@ std::vector<OpErrorCase> reduce_errors() {
       {OpKind::Sum, "sum repeated dim", [x] { (void)sum(x, {0, -3}); },
        "sum: dim 0 appears more than once in dims [0,-3]"},
       {OpKind::Mean, "mean of an integer tensor", [x] { (void)mean(x.to(DType::I32), 0); },
-       "mean: input must be a floating-point tensor (f32 or f64), got i32\n  hint: convert first, e.g. "
+       "mean: input must be a floating-point tensor (f32 or f64), got i32\n  hint: convert first, "
+       "e.g. "
        "mean(x.to(kiln::DType::F32))"},
       {OpKind::Mean, "mean dim out of range", [x] { (void)mean(x, -4); }, "mean: dim -4 " + range3},
       {OpKind::Max, "max over a 0-size dim", [empty] { (void)max(empty, 1); },
@@ -371,15 +439,18 @@ std::vector<OpErrorCase> reduce_errors() {
        "max: cannot reduce over dim 1 of size 0: the reduction has no identity"},
       {OpKind::Min, "min over a 0-size dim given as negative", [empty] { (void)min(empty, -2); },
        "min: cannot reduce over dim 1 of size 0: the reduction has no identity"},
-      {OpKind::Prod, "prod dim out of range", [x] { (void)prod(x, {0, 5}); }, "prod: dim 5 " + range3},
+      {OpKind::Prod, "prod dim out of range", [x] { (void)prod(x, {0, 5}); },
+       "prod: dim 5 " + range3},
       {OpKind::Argmax, "argmax of an empty tensor", [empty] { (void)argmax(empty); },
        "argmax: cannot reduce over dim 0 of size 0: the reduction has no identity"},
       {OpKind::Argmax, "argmax of bool", [] { (void)argmax(make({1, 0}, {2}, DType::Bool)); },
        "argmax: input must be a numeric tensor, got bool"},
-      {OpKind::Argmin, "argmin dim out of range", [x] { (void)argmin(x, 3); }, "argmin: dim 3 " + range3},
+      {OpKind::Argmin, "argmin dim out of range", [x] { (void)argmin(x, 3); },
+       "argmin: dim 3 " + range3},
       {OpKind::Var, "var repeated dim", [x] { (void)var(x, {1, 1}); },
        "var: dim 1 appears more than once in dims [1,1]"},
-      {OpKind::Std, "std dim out of range", [x] { (void)kiln::std(x, -5); }, "std: dim -5 " + range3},
+      {OpKind::Std, "std dim out of range", [x] { (void)kiln::std(x, -5); },
+       "std: dim -5 " + range3},
       {OpKind::All, "all dim out of range", [x] { (void)all(x, 3); }, "all: dim 3 " + range3},
       {OpKind::Any, "any dim out of range", [x] { (void)any(x, {-4}); }, "any: dim -4 " + range3},
       {OpKind::Logsumexp, "logsumexp dim out of range", [x] { (void)logsumexp(x, 7); },
