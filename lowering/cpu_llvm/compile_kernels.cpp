@@ -18,6 +18,10 @@
 #include <atomic>
 #include <chrono>
 #include <new>
+#include <optional>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "ir/diag.h"
 #include "lowering/cpu_llvm/cpu_backend.h"
@@ -173,6 +177,12 @@ CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels,
   static std::atomic<int64_t> next_module{0};
   Jit &jit = Jit::instance();
   const CompileFault fault = injected_fault.exchange(CompileFault::None);
+#if defined(__SANITIZE_ADDRESS__)
+  // An injected fault leaks what LLVM was building on purpose (see Build and CodeOwner):
+  // LeakSanitizer is told so, and still checks every other compile.
+  std::optional<__lsan::ScopedDisabler> deliberate_leaks;
+  if (fault != CompileFault::None) deliberate_leaks.emplace();
+#endif
   hold_reserve();
   CompiledKernels out;
   const int64_t id = next_module++;
