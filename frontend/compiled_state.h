@@ -7,7 +7,6 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,7 +49,7 @@ struct Entry {
   bool compiled = false;
   ir::Graph graph;
   std::vector<runtime::Array> captured;
-  // Captured tensors a closure held after the trace (index into captured, owner). A tensor
+  // Captured tensors a closure held after the trace (their IR names, owners). A tensor
   // is bound by its storage at trace time: when its owner dies, the closure's variable now
   // names another tensor (or none), so the entry is stale and the function is traced again.
   std::vector<std::pair<std::string, std::weak_ptr<const void>>> closure;  // name, owner
@@ -143,10 +142,7 @@ struct CompiledCore::State {
     std::vector<guards::GuardSet::Miss> misses;
     {
       std::shared_lock lock(entries_mutex);
-      for (const auto &e : entries)
-        misses.push_back(
-            e->stale() ? guards::GuardSet::Miss{std::numeric_limits<int>::max(), e->stale_reason()}
-                       : e->guards.explain_miss(f.descs));
+      for (const auto &e : entries) misses.push_back(e->guards.explain_miss(f.descs));
     }
     std::stable_sort(misses.begin(), misses.end(),
                      [](auto &a, auto &b) { return a.passed > b.passed; });
