@@ -8,8 +8,8 @@
 #include <map>
 
 #include "ir/diag.h"
-#include "ir/fusion.h"
-#include "ir/kernel_ir.h"
+#include "lowering/fusion.h"
+#include "lowering/kernel_ir.h"
 #include "lowering/schedule.h"
 #ifdef KILN_HAVE_LLVM
 #include "lowering/cpu_llvm/cpu_backend.h"
@@ -42,9 +42,9 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
 #else
   BuiltProgram built;
   auto t0 = std::chrono::steady_clock::now();
-  const ir::FusionPlan plan = ir::fuse(g);
+  const lower::FusionPlan plan = lower::fuse(g);
   const double fuse_ms = ms_since(t0);
-  built.fused = ir::print_fused(g, plan);
+  built.fused = lower::print_fused(g, plan);
 
   auto program = std::make_shared<runtime::Program>();
   std::map<ir::ValueId, int32_t> slot_of;
@@ -61,11 +61,11 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
   t0 = std::chrono::steady_clock::now();
   // One target for scheduling (GEMM tiles by vector width) and code generation alike.
   const lower::cpu::CpuTarget target = lower::cpu::current_target();
-  std::vector<ir::Kernel> kernels;
+  std::vector<lower::Kernel> kernels;
   std::vector<size_t> kernel_steps;
   const lower::GraphIndex index(g);
-  for (const ir::Group &group : plan.groups) {
-    if (group.kind == ir::GroupKind::Library) {
+  for (const lower::Group &group : plan.groups) {
+    if (group.kind == lower::GroupKind::Library) {
       const ir::Node &node = g.nodes[group.members[0]];
       runtime::OpStep step{node.op, node.attrs, g.type(node.result), {}, -1};
       for (ir::ValueId o : node.operands) step.operands.push_back(slot_of.at(o));
@@ -73,7 +73,7 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
       program->steps.emplace_back(std::move(step));
       continue;
     }
-    ir::Kernel kernel = lower::schedule(
+    lower::Kernel kernel = lower::schedule(
         g, index, group, fmt::format("{}.k{}", g.name, kernels.size()),
         {.vector_bytes = target.vector_bytes, .streaming = options.kernel_symbols.empty()});
     runtime::KernelStep step;
@@ -83,7 +83,7 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
     const int64_t per_iteration =
         std::max<int64_t>(1, numel(group.shape) / std::max<int64_t>(1, step.extent));
     step.grain = std::max<int64_t>(1, kMinElementsPerTask / per_iteration);
-    const bool matmul = group.kind == ir::GroupKind::Matmul;
+    const bool matmul = group.kind == lower::GroupKind::Matmul;
     for (size_t i = matmul ? 2 : 0; i < group.inputs.size(); ++i)
       step.args.push_back(slot_of.at(group.inputs[i]));
     step.num_inputs = step.args.size();
@@ -108,7 +108,7 @@ BuiltProgram build_program(const ir::Graph &g, BuildOptions options) {
       step.symbol = options.kernel_symbols[kernels.size()];
     kernel_steps.push_back(program->steps.size());
     program->steps.emplace_back(std::move(step));
-    built.kernels += ir::print_kernel(kernel);
+    built.kernels += lower::print_kernel(kernel);
     kernels.push_back(std::move(kernel));
   }
   for (ir::ValueId v : g.outputs) program->outputs.push_back(slot_of.at(v));

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ir/graph.h"
-#include "ir/kernel_ir.h"
+#include "lowering/kernel_ir.h"
 #include "runtime/program.h"
 
 namespace kiln::detail {
@@ -20,7 +20,7 @@ struct BuiltProgram {
   int kernel_count = 0;
   std::string timing;  // "fuse 0.1 ms, schedule …" for KILN_LOGS=compile_time
   std::string llvm_ir, llvm_ir_optimized, assembly;  // filled when `keep_text`
-  std::vector<ir::Kernel> kernel_ir;                 // one per kernel step, in step order
+  std::vector<lower::Kernel> kernel_ir;              // one per kernel step, in step order
   std::vector<size_t> kernel_steps;                  // the step index of each kernel
 };
 

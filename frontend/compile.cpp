@@ -182,7 +182,7 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
     ir::ValueId v = trace.graph.add_input(sanitize(f.names[row]), {t.dtype(), shape});
     auto impl = std::make_shared<TensorImpl>();
     impl->dtype = t.dtype();
-    impl->layout = runtime::Layout::contiguous(shape);
+    impl->layout = ir::Layout::contiguous(shape);
     impl->trace = &trace;
     impl->value = v;
     return Tensor(std::move(impl));

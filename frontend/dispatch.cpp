@@ -27,7 +27,7 @@ Tensor wrap(runtime::Array array) {
 Tensor proxy(const tracer::Trace &trace, ir::ValueId value, const TensorType &type) {
   auto impl = std::make_shared<detail::TensorImpl>();
   impl->dtype = type.dtype;
-  impl->layout = runtime::Layout::contiguous(type.shape);
+  impl->layout = ir::Layout::contiguous(type.shape);
   impl->trace = &trace;
   impl->value = value;
   return Tensor(std::move(impl));

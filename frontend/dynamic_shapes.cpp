@@ -10,13 +10,13 @@
 #include "compiled_state.h"
 #include "generator.h"
 #include "ir/diag.h"
-#include "ir/kernel_ir.h"
 #include "ir/passes/dce.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
 #include "ir/settings.h"
 #include "ir/shape.h"
 #include "ir/substitute_sizes.h"
+#include "lowering/kernel_ir.h"
 #include "runtime/resize_program.h"
 #include "tracer/trace.h"
 
@@ -25,14 +25,14 @@ namespace {
 
 // The kernel's text without what may differ between witness sets: the outer extent (the
 // runtime passes each thread its range) and buffer sizes (the memory plan's concern).
-std::string shape_free_text(ir::Kernel k) {
+std::string shape_free_text(lower::Kernel k) {
   if (!k.loops.empty()) k.loops[0].extent = 0;
-  for (ir::KernelArg &a : k.args) {
+  for (lower::KernelArg &a : k.args) {
     a.numel = 0;
     a.streaming = false;  // chosen by size, and off in the dynamic program anyway
   }
   if (k.gemm) k.gemm->a_shape = k.gemm->b_shape = {};  // the GEMM reads them at run time
-  return ir::print_kernel(k);
+  return lower::print_kernel(k);
 }
 
 // Whether two traces captured the same tensors: closure weights are the same arrays in
@@ -90,7 +90,7 @@ std::string generalize_kernels(const BuiltProgram &built, const BuiltProgram &ot
     return "fusion groups the graph differently at different sizes";
   symbols.assign(built.kernel_ir.size(), -1);
   for (size_t i = 0; i < built.kernel_ir.size(); ++i) {
-    const ir::Kernel &ka = built.kernel_ir[i], &kb = other.kernel_ir[i];
+    const lower::Kernel &ka = built.kernel_ir[i], &kb = other.kernel_ir[i];
     if (shape_free_text(ka) != shape_free_text(kb))
       return fmt::format(
           "kernel @{} needs a symbol's value inside its loops (only the outermost loop "

@@ -73,7 +73,7 @@ Tensor view(const Tensor &x, const Shape &shape) {
   if (numel(s) != x.numel())
     fail("view: cannot view {} ({} elements) as {} ({} elements)", format_shape(x.sizes()),
          x.numel(), format_shape(s), numel(s));
-  if (!runtime::reshape_layout(x.impl().layout, s))
+  if (!ir::reshape_layout(x.impl().layout, s))
     fail(
         "view: shape {} with strides {} cannot be viewed as {} without copying\n  hint: use "
         "reshape, which copies when it must",

@@ -1,4 +1,4 @@
-// The contract between compile() and a backend: compile a batch of kernels (ir/kernel_ir.h)
+// The contract between compile() and a backend: compile a batch of kernels (lowering/kernel_ir.h)
 // into launchable functions. Backends share this header and nothing else.
 #pragma once
 

@@ -12,21 +12,21 @@
 #include <unordered_map>
 
 #include "ir/diag.h"
+#include "ir/layout.h"
 #include "ir/printer.h"
-#include "runtime/layout.h"
 #include "runtime/reference/movement.h"
 
 namespace kiln::lower {
 namespace {
 
-using ir::Group;
-using ir::Index;
-using ir::Kernel;
-using ir::Role;
-using ir::Scalar;
-using ir::Stmt;
 using ir::ValueId;
-using ir::ViewChain;
+using lower::Group;
+using lower::Index;
+using lower::Kernel;
+using lower::Role;
+using lower::Scalar;
+using lower::Stmt;
+using lower::ViewChain;
 
 // Longest row whose float sum accumulates in the input dtype (see build_row).
 constexpr int64_t kShortRow = 4096;
@@ -57,19 +57,19 @@ class Scheduler {
     for (size_t i = 0; i < group.members.size(); ++i)
       role_of_[g.nodes[group.members[i]].result] = group.roles[i];
     // A matmul's operands are read by the GEMM driver, not by the kernel's loads.
-    const size_t first_input = group.kind == ir::GroupKind::Matmul ? 2 : 0;
+    const size_t first_input = group.kind == lower::GroupKind::Matmul ? 2 : 0;
     for (size_t i = first_input; i < group.inputs.size(); ++i) add_arg(group.inputs[i], false);
     for (ValueId v : group.outputs) add_arg(v, true);
   }
 
   Kernel run() {
-    if (group_.kind == ir::GroupKind::Matmul) {
+    if (group_.kind == lower::GroupKind::Matmul) {
       plan_epilogue_loops();
       build_epilogue();
       return std::move(k_);
     }
     plan_loops();
-    if (group_.kind == ir::GroupKind::Row)
+    if (group_.kind == lower::GroupKind::Row)
       build_row();
     else
       build_pointwise();
@@ -100,7 +100,7 @@ class Scheduler {
     for (const Scalar &s : k_.scalars)
       if (s.kind == Scalar::Kind::Load) loaded[static_cast<size_t>(s.arg)] = true;
     for (size_t a = 0; a < k_.args.size(); ++a) {
-      ir::KernelArg &arg = k_.args[a];
+      lower::KernelArg &arg = k_.args[a];
       arg.streaming = options_.streaming && arg.written && !arg.scratch && !loaded[a] &&
                       arg.numel * dtype_size(arg.dtype) >= kStreamingBytes;
     }
@@ -147,11 +147,11 @@ class Scheduler {
   }
 
   // The layout of an operand read from a buffer through its views.
-  runtime::Layout layout_of(const ViewChain &chain) const {
-    runtime::Layout l = runtime::Layout::contiguous(g_.type(chain.root).shape);
+  ir::Layout layout_of(const ViewChain &chain) const {
+    ir::Layout l = ir::Layout::contiguous(g_.type(chain.root).shape);
     for (auto it = chain.views.rbegin(); it != chain.views.rend(); ++it) {
       const ir::Node &view = g_.nodes[*it];
-      std::optional<runtime::Layout> next = runtime::movement_view(view.op, l, view.attrs);
+      std::optional<ir::Layout> next = ir::movement_view(view.op, l, view.attrs);
       KILN_CHECK(next, "@{}: {} inside a kernel must be a view", g_.name, op_name(view.op));
       l = std::move(*next);
     }
@@ -170,12 +170,12 @@ class Scheduler {
     std::vector<std::vector<int64_t>> out;
     for (int32_t m : group_.members)
       for (ValueId o : g_.nodes[m].operands) {
-        if (group_.kind == ir::GroupKind::Matmul &&
+        if (group_.kind == lower::GroupKind::Matmul &&
             (m == group_.members[0] || role(g_.nodes[m].result) == Role::Prologue))
           break;  // read by the GEMM driver
-        ViewChain chain = ir::resolve_views(g_, producer_, o);
+        ViewChain chain = lower::resolve_views(g_, producer_, o);
         if (classify(chain) != Read::Buffer) continue;
-        runtime::Layout l = layout_of(chain);
+        ir::Layout l = layout_of(chain);
         out.push_back(iteration_strides(g_.type(o).shape, l.strides));
       }
     for (ValueId v : group_.outputs)
@@ -211,16 +211,17 @@ class Scheduler {
     for (size_t d : order) add_dim(d, reduced(d), strides);
     // Every kernel has one outer loop (the parallel one) and a row kernel one inner loop.
     if (loops_.empty() || loops_.front().inner) loops_.insert(loops_.begin(), {{}, 1, false});
-    if (group_.kind == ir::GroupKind::Row && !loops_.back().inner) loops_.push_back({{}, 1, true});
+    if (group_.kind == lower::GroupKind::Row && !loops_.back().inner)
+      loops_.push_back({{}, 1, true});
     for (size_t l = 0; l < loops_.size(); ++l) {
       const bool innermost = l + 1 == loops_.size() || (loops_[l + 1].inner && !loops_[l].inner);
       k_.loops.push_back({loops_[l].extent, l == 0, innermost});
     }
     // A flat pointwise loop is split between threads at whole lines, so its outputs can
     // be streamed from every thread's first vector on.
-    if (k_.loops.size() == 1 && group_.kind == ir::GroupKind::Pointwise)
+    if (k_.loops.size() == 1 && group_.kind == lower::GroupKind::Pointwise)
       k_.loops[0].split = kLineSplit;
-    if (group_.kind != ir::GroupKind::Row) return;
+    if (group_.kind != lower::GroupKind::Row) return;
     // Vectorize the innermost reduced loop, or, for rows too short to fill a vector (a small
     // matmul's dot products of 5), the innermost kept loop: lanes then hold neighbouring
     // rows, each with its own accumulator, and the reduction runs as a scalar loop inside.
@@ -247,14 +248,14 @@ class Scheduler {
     const ir::Node &mm = g_.nodes[group_.members[0]];
     const DType dtype = g_.type(mm.result).dtype;
     const ValueId a = group_.inputs[0], b = group_.inputs[1];  // a cast operand's source
-    k_.gemm = ir::Gemm{.a = names_[a],
-                       .b = names_[b],
-                       .dtype = dtype,
-                       .a_dtype = g_.type(a).dtype,
-                       .b_dtype = g_.type(b).dtype,
-                       .a_shape = g_.type(a).shape,
-                       .b_shape = g_.type(b).shape,
-                       .tile = gemm_tile(dtype, options_.vector_bytes)};
+    k_.gemm = lower::Gemm{.a = names_[a],
+                          .b = names_[b],
+                          .dtype = dtype,
+                          .a_dtype = g_.type(a).dtype,
+                          .b_dtype = g_.type(b).dtype,
+                          .a_shape = g_.type(a).shape,
+                          .b_shape = g_.type(b).shape,
+                          .tile = gemm_tile(dtype, options_.vector_bytes)};
     std::vector<Stmt> body;
     Cache local;
     local[mm.result] = add_scalar({.kind = Scalar::Kind::Product, .dtype = dtype}, body);
@@ -291,7 +292,7 @@ class Scheduler {
 
   // The scalar for operand `o`, defining loads and constants in `block` on first use.
   int32_t operand(ValueId o, std::vector<Stmt> &block, Cache &local, const Cache &outer) {
-    ViewChain chain = ir::resolve_views(g_, producer_, o);
+    ViewChain chain = lower::resolve_views(g_, producer_, o);
     const Read read = classify(chain);
     const ValueId key = read == Read::Member ? chain.root : o;
     if (auto it = local.find(key); it != local.end()) return it->second;
@@ -314,7 +315,7 @@ class Scheduler {
         c.int_value = static_cast<int64_t>(std::clamp(v, -9.2e18, 9.2e18));
       id = add_scalar(std::move(c), block);
     } else {
-      runtime::Layout l = layout_of(chain);
+      ir::Layout l = layout_of(chain);
       id = add_scalar({.kind = Scalar::Kind::Load,
                        .dtype = g_.type(o).dtype,
                        .arg = arg_of_.at(chain.root),
@@ -396,7 +397,7 @@ class Scheduler {
     ValueId value, output;
     int store_pass, load_pass;
     int32_t arg = -1;  // where it is kept: a scratch row or the output
-    ir::Index index;
+    lower::Index index;
   };
 
   bool expensive(ValueId v) const {
@@ -422,7 +423,7 @@ class Scheduler {
         default: break;
       }
       for (ValueId o : node_of(at).operands)
-        pending.push_back(ir::resolve_views(g_, producer_, o).root);
+        pending.push_back(lower::resolve_views(g_, producer_, o).root);
     }
     return false;
   }
@@ -454,8 +455,8 @@ class Scheduler {
   }
 
   // An element's place in a row of scratch: contiguous over the row's inner loops.
-  ir::Index row_index(size_t first_inner) const {
-    ir::Index index{0, std::vector<int64_t>(loops_.size(), 0)};
+  lower::Index row_index(size_t first_inner) const {
+    lower::Index index{0, std::vector<int64_t>(loops_.size(), 0)};
     int64_t stride = 1;
     for (size_t l = loops_.size(); l-- > first_inner;) {
       index.strides[l] = stride;
@@ -464,7 +465,7 @@ class Scheduler {
     return index;
   }
 
-  ir::Index output_index(ValueId v) const {
+  lower::Index output_index(ValueId v) const {
     const Shape &shape = g_.type(v).shape;
     return index_of(iteration_strides(shape, contiguous_strides(shape)), 0);
   }
@@ -484,7 +485,7 @@ void Scheduler::build_row() {
     const ir::Node &node = g_.nodes[m];
     int l = 0;
     for (ValueId o : node.operands) {
-      ViewChain chain = ir::resolve_views(g_, producer_, o);
+      ViewChain chain = lower::resolve_views(g_, producer_, o);
       if (classify(chain) == Read::Member) l = std::max(l, level.at(chain.root));
     }
     const bool reduction = op_info(node.op).category == OpCategory::Reduce;
@@ -515,7 +516,7 @@ void Scheduler::build_row() {
       if (!is_member(v) || role(v) != Role::Element || !needed.insert(v).second) continue;
       if (available.count(v)) continue;
       for (ValueId o : node_of(v).operands)
-        pending.push_back(ir::resolve_views(g_, producer_, o).root);
+        pending.push_back(lower::resolve_views(g_, producer_, o).root);
     }
     return needed;
   };
@@ -630,15 +631,15 @@ void Scheduler::build_row() {
 GraphIndex::GraphIndex(const ir::Graph &g)
     : producer(ir::producer_nodes(g)), names(ir::print_names(g)) {}
 
-ir::Kernel schedule(const ir::Graph &g, const GraphIndex &index, const ir::Group &group,
-                    std::string name, ScheduleOptions options) {
-  KILN_CHECK(group.kind != ir::GroupKind::Library, "a library group has no kernel");
+lower::Kernel schedule(const ir::Graph &g, const GraphIndex &index, const lower::Group &group,
+                       std::string name, ScheduleOptions options) {
+  KILN_CHECK(group.kind != lower::GroupKind::Library, "a library group has no kernel");
   if (options.vector_bytes == 0) options.vector_bytes = host_vector_bytes();
   return Scheduler(g, index, group, std::move(name), options).run();
 }
 
-ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name,
-                    ScheduleOptions options) {
+lower::Kernel schedule(const ir::Graph &g, const lower::Group &group, std::string name,
+                       ScheduleOptions options) {
   return schedule(g, GraphIndex(g), group, std::move(name), options);
 }
 

@@ -1,14 +1,14 @@
-// Scheduling: one fused group (ir/fusion.h) becomes kernel IR (ir/kernel_ir.h). Views turn
-// into strides, loops over dims that every access walks contiguously are merged, the
-// outermost loop is marked parallel and the innermost vector; a row group runs one pass over
-// each row per level of reductions that depend on each other (softmax: max, sum, store).
+// Scheduling: one fused group (lowering/fusion.h) becomes kernel IR (lowering/kernel_ir.h). Views
+// turn into strides, loops over dims that every access walks contiguously are merged, the outermost
+// loop is marked parallel and the innermost vector; a row group runs one pass over each row per
+// level of reductions that depend on each other (softmax: max, sum, store).
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "ir/fusion.h"
-#include "ir/kernel_ir.h"
+#include "lowering/fusion.h"
+#include "lowering/kernel_ir.h"
 
 namespace kiln::lower {
 
@@ -33,12 +33,12 @@ struct GraphIndex {
   std::vector<std::string> names;  // ir::print_names(g)
 };
 
-[[nodiscard]] ir::Kernel schedule(const ir::Graph &g, const GraphIndex &index,
-                                  const ir::Group &group, std::string name,
-                                  ScheduleOptions options = {});
+[[nodiscard]] lower::Kernel schedule(const ir::Graph &g, const GraphIndex &index,
+                                     const lower::Group &group, std::string name,
+                                     ScheduleOptions options = {});
 // The same for one kernel: builds the index itself.
-[[nodiscard]] ir::Kernel schedule(const ir::Graph &g, const ir::Group &group, std::string name,
-                                  ScheduleOptions options = {});
+[[nodiscard]] lower::Kernel schedule(const ir::Graph &g, const lower::Group &group,
+                                     std::string name, ScheduleOptions options = {});
 
 // Bytes in the host's widest vector registers as the CPU and OS report them: 64 with
 // AVX-512F, 32 with AVX, else 16. The same as the CPU backend's host target.

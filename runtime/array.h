@@ -3,8 +3,8 @@
 // (runtime/execute.h).
 #pragma once
 
+#include "ir/layout.h"
 #include "ir/tensor_type.h"
-#include "runtime/layout.h"
 #include "runtime/storage.h"
 
 namespace kiln::runtime {
@@ -12,7 +12,7 @@ namespace kiln::runtime {
 struct Array {
   Storage storage;
   DType dtype = DType::F32;
-  Layout layout;
+  ir::Layout layout;
 
   [[nodiscard]] TensorType type() const { return {dtype, layout.sizes}; }
 };

@@ -21,14 +21,14 @@ Array empty_array(const Shape &shape, DType dtype) {
   Array a;
   a.storage = Storage::allocate(static_cast<size_t>(std::max<int64_t>(n, 1) * dtype_size(dtype)));
   a.dtype = dtype;
-  a.layout = Layout::contiguous(shape);
+  a.layout = ir::Layout::contiguous(shape);
   return a;
 }
 
 Array execute(OpKind op, std::span<const Array *const> inputs, const Attrs &attrs,
               const TensorType &result) {
   if (op_info(op).category == OpCategory::Movement && op != OpKind::Cat) {
-    if (auto layout = movement_view(op, inputs[0]->layout, attrs))
+    if (auto layout = ir::movement_view(op, inputs[0]->layout, attrs))
       return {inputs[0]->storage, inputs[0]->dtype, std::move(*layout)};
   }
   Array out = empty_array(result.shape, result.dtype);

@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "ir/dtype.h"
-#include "ir/kernel_ir.h"
+#include "ir/gemm_tile.h"
 #include "runtime/view.h"
 
 namespace kiln::runtime {

@@ -114,7 +114,7 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
         if (i >= k->num_inputs && at[s] == nullptr) {
           const Slot &slot = slots[s];
           if (slot.place == Slot::Place::Arena) {
-            values[s] = Array{arena, slot.type.dtype, Layout::contiguous(slot.type.shape)};
+            values[s] = Array{arena, slot.type.dtype, ir::Layout::contiguous(slot.type.shape)};
             values[s].layout.offset = slot.arena_offset / dtype_size(slot.type.dtype);
           } else {
             values[s] = empty_array(slot.type.shape, slot.type.dtype);

@@ -32,10 +32,10 @@ struct KernelStep {
   std::string name;
   KernelFn fn = nullptr;
   std::optional<GemmCall> gemm;
-  int64_t extent = 1;         // iterations of the outermost loop
-  int32_t symbol = -1;        // in a dynamic program: extent is a multiple of symbol s<symbol>
-  int64_t grain = 1;          // fewest iterations worth a thread
-  int64_t split = 1;          // each thread's range starts at a multiple of this (ir::Loop::split)
+  int64_t extent = 1;   // iterations of the outermost loop
+  int32_t symbol = -1;  // in a dynamic program: extent is a multiple of symbol s<symbol>
+  int64_t grain = 1;    // fewest iterations worth a thread
+  int64_t split = 1;    // each thread's range starts at a multiple of this (lower::Loop::split)
   std::vector<int32_t> args;  // slots: inputs then outputs
   size_t num_inputs = 0;
 };

@@ -5,8 +5,8 @@
 #include <cstddef>
 
 #include "ir/dtype.h"
+#include "ir/layout.h"
 #include "ir/shape.h"
-#include "runtime/layout.h"
 
 namespace kiln::runtime {
 
@@ -28,7 +28,7 @@ struct View {
 inline bool View::is_contiguous() const { return kiln::is_contiguous(sizes, strides); }
 
 // The view of `layout` over memory starting at `base` (the storage's first byte).
-[[nodiscard]] inline View make_view(std::byte *base, DType dtype, const Layout &layout) {
+[[nodiscard]] inline View make_view(std::byte *base, DType dtype, const ir::Layout &layout) {
   return {base + layout.offset * dtype_size(dtype), dtype, layout.sizes, layout.strides};
 }
 

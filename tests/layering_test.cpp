@@ -15,10 +15,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// What a backend may see of lowering/: the interface and the plain data it compiles.
+const char *const kBackendContract[] = {"lowering/backend.h", "lowering/kernel_ir.h"};
+
 // The layer a project include path or a source file belongs to.
 std::string layer_of(const std::string &path) {
   if (path.rfind("kiln/", 0) == 0 || path.rfind("frontend/", 0) == 0) return "frontend";
-  if (path == "lowering/backend.h") return "lowering/backend.h";
+  for (const char *contract : kBackendContract)
+    if (path == contract) return "lowering/backend.h";
   for (const char *sub : {"lowering/cpu_llvm", "lowering/cuda_nvrtc"})
     if (path.rfind(sub, 0) == 0) return sub;
   for (const char *top : {"ir", "runtime", "guards", "tracer", "cache", "autotune", "lowering"})

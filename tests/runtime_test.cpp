@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "check.h"
+#include "ir/layout.h"
 #include "runtime/allocator.h"
-#include "runtime/layout.h"
 #include "runtime/random.h"
 #include "runtime/thread_pool.h"
 
@@ -62,20 +62,20 @@ TEST_SUITE("runtime") {
   }
 
   TEST_CASE("reshape is a view exactly when the strides allow it") {
-    Layout c = Layout::contiguous({3, 4});
-    CHECK(reshape_layout(c, Shape{12})->strides == Shape{1});
-    Layout t = permute_layout(c, std::vector<int64_t>{1, 0});  // [4,3] strides [1,4]
-    CHECK_FALSE(reshape_layout(t, Shape{12}).has_value());
-    auto split = reshape_layout(t, Shape{2, 2, 3});
+    ir::Layout c = ir::Layout::contiguous({3, 4});
+    CHECK(ir::reshape_layout(c, Shape{12})->strides == Shape{1});
+    ir::Layout t = ir::permute_layout(c, std::vector<int64_t>{1, 0});  // [4,3] strides [1,4]
+    CHECK_FALSE(ir::reshape_layout(t, Shape{12}).has_value());
+    auto split = ir::reshape_layout(t, Shape{2, 2, 3});
     REQUIRE(split.has_value());
     CHECK(split->strides == Shape{2, 1, 4});
-    auto with_unit = reshape_layout(t, Shape{4, 1, 3});  // a size-1 dim's stride is free
+    auto with_unit = ir::reshape_layout(t, Shape{4, 1, 3});  // a size-1 dim's stride is free
     REQUIRE(with_unit.has_value());
     CHECK(with_unit->strides[0] == 1);
     CHECK(with_unit->strides[2] == 4);
-    Layout b = broadcast_layout(Layout::contiguous({3, 1}), Shape{2, 3, 4});
+    ir::Layout b = ir::broadcast_layout(ir::Layout::contiguous({3, 1}), Shape{2, 3, 4});
     CHECK(b.strides == Shape{0, 1, 0});
-    Layout s = slice_layout(c, 1, 1, 4, 2);
+    ir::Layout s = ir::slice_layout(c, 1, 1, 4, 2);
     CHECK(s.sizes == Shape{3, 2});
     CHECK(s.offset == 1);
   }

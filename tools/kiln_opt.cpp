@@ -18,13 +18,13 @@
 
 #include "frontend/build_program.h"
 #include "ir/diag.h"
-#include "ir/fusion.h"
-#include "ir/kernel_ir.h"
 #include "ir/parser.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
 #include "ir/substitute_sizes.h"
 #include "kiln/kiln.h"
+#include "lowering/fusion.h"
+#include "lowering/kernel_ir.h"
 #include "lowering/schedule.h"
 #include "runtime/evaluate.h"
 #include "tools/cli.h"
@@ -61,7 +61,7 @@ std::vector<int64_t> parse_sizes(std::string_view text) {
 
 // Every name in a pipeline must be a pass (a trailing `fuse` is --fuse).
 void check_pass_names(std::string passes) {
-  (void)kiln::ir::take_trailing_fuse(passes);
+  (void)kiln::lower::take_trailing_fuse(passes);
   const std::vector<std::string> known = kiln::ir::pass_names();
   for (const std::string &name : cli::split_list(passes))
     if (std::find(known.begin(), known.end(), name) == known.end())
@@ -149,7 +149,7 @@ kiln::Tensor as_tensor(const kiln::runtime::Array &a) {
 }
 
 void print_kernels(const kiln::ir::Graph &g) {
-  const kiln::ir::FusionPlan plan = kiln::ir::fuse(g);
+  const kiln::lower::FusionPlan plan = kiln::lower::fuse(g);
   const std::vector<int64_t> witnesses = kiln::ir::witness_sizes(kiln::ir::kMaxSymbols, 0);
   // A symbolic graph is scheduled as a dynamic entry is: no streaming stores.
   bool symbolic = false;
@@ -158,12 +158,12 @@ void print_kernels(const kiln::ir::Graph &g) {
       symbolic |= std::find(witnesses.begin(), witnesses.end(), d) != witnesses.end();
   int index = 0;
   const kiln::lower::GraphIndex graph_index(g);
-  for (const kiln::ir::Group &group : plan.groups)
-    if (group.kind != kiln::ir::GroupKind::Library)
+  for (const kiln::lower::Group &group : plan.groups)
+    if (group.kind != kiln::lower::GroupKind::Library)
       std::cout << kiln::ir::symbolize_text(
-          kiln::ir::print_kernel(kiln::lower::schedule(g, graph_index, group,
-                                                       fmt::format("{}.k{}", g.name, index++),
-                                                       {.streaming = !symbolic})),
+          kiln::lower::print_kernel(kiln::lower::schedule(g, graph_index, group,
+                                                          fmt::format("{}.k{}", g.name, index++),
+                                                          {.streaming = !symbolic})),
           witnesses, true);
 }
 
@@ -209,7 +209,7 @@ int run(const Options &o) {
     return kiln::ir::symbolize_text(text, witnesses);
   };
   if (o.print)
-    std::cout << symbolic(o.fuse ? kiln::ir::print_fused(g, kiln::ir::fuse(g))
+    std::cout << symbolic(o.fuse ? kiln::lower::print_fused(g, kiln::lower::fuse(g))
                                  : kiln::ir::print(g));
   if (o.kernels) print_kernels(g);
   if (!o.run && !o.check) return 0;
@@ -238,6 +238,6 @@ int main(int argc, char **argv) {
   cli::Parser parser = make_parser(o);
   parser.parse(argc, argv);
   if (!o.run && !o.check && !o.kernels) o.print = true;
-  if (kiln::ir::take_trailing_fuse(o.passes)) o.fuse = true;
+  if (kiln::lower::take_trailing_fuse(o.passes)) o.fuse = true;
   return cli::run_main(parser, [&] { return run(o); });
 }

@@ -142,15 +142,15 @@ struct CodeOwner {
 };
 
 // "kernel 'f.k0'" or "3 kernels ('f.k0', 'f.k1', 'f.k2')".
-std::string kernel_names(std::span<const ir::Kernel> kernels) {
+std::string kernel_names(std::span<const lower::Kernel> kernels) {
   if (kernels.size() == 1) return fmt::format("kernel '{}'", kernels[0].name);
   std::string names;
-  for (const ir::Kernel &k : kernels)
+  for (const lower::Kernel &k : kernels)
     names += fmt::format("{}'{}'", names.empty() ? "" : ", ", k.name);
   return fmt::format("{} kernels ({})", kernels.size(), names);
 }
 
-[[noreturn]] void fail_out_of_memory(const char *doing, std::span<const ir::Kernel> kernels) {
+[[noreturn]] void fail_out_of_memory(const char *doing, std::span<const lower::Kernel> kernels) {
   delete[] reserve.exchange(nullptr);
   fail("cpu backend: out of memory while {} {}", doing, kernel_names(kernels));
 }
@@ -167,12 +167,12 @@ std::string host_cpu_name() { return Jit::instance().host().cpu; }
 
 void inject_compile_fault(CompileFault fault) { injected_fault = fault; }
 
-CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels,
+CompiledKernels compile_kernels(std::span<const lower::Kernel> kernels,
                                 const KernelCompileOptions &options) {
   return compile_kernels(kernels, options, current_target());
 }
 
-CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels,
+CompiledKernels compile_kernels(std::span<const lower::Kernel> kernels,
                                 const KernelCompileOptions &options, const CpuTarget &target) {
   static std::atomic<int64_t> next_module{0};
   Jit &jit = Jit::instance();
@@ -187,7 +187,7 @@ CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels,
   CompiledKernels out;
   const int64_t id = next_module++;
   std::vector<std::string> symbols;
-  for (const ir::Kernel &k : kernels) symbols.push_back(fmt::format("kiln{}.{}", id, k.name));
+  for (const lower::Kernel &k : kernels) symbols.push_back(fmt::format("kiln{}.{}", id, k.name));
 
   auto *build = new Build();
   try {

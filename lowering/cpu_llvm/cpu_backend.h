@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "ir/kernel_ir.h"
 #include "lowering/backend.h"
+#include "lowering/kernel_ir.h"
 
 namespace kiln::lower::cpu {
 
@@ -37,10 +37,10 @@ CpuTarget set_target(std::string_view cpu);
 // current_target or set_target). Throws kiln::Error when LLVM cannot: no native target, a
 // JIT failure, memory running out (LLVM's state after that is leaked, never destroyed, and
 // the JIT stays usable); the message names the kernels.
-[[nodiscard]] CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels,
+[[nodiscard]] CompiledKernels compile_kernels(std::span<const lower::Kernel> kernels,
                                               const KernelCompileOptions &options,
                                               const CpuTarget &target);
-[[nodiscard]] CompiledKernels compile_kernels(std::span<const ir::Kernel> kernels,
+[[nodiscard]] CompiledKernels compile_kernels(std::span<const lower::Kernel> kernels,
                                               const KernelCompileOptions &options = {});
 
 // The host CPU as LLVM names it, e.g. "sapphirerapids".

@@ -23,7 +23,7 @@ Value *field(llvm::IRBuilder<> &b, Value *tile, size_t offset, llvm::Type *type)
 }  // namespace
 
 void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
-                    const ir::Gemm &gemm, unsigned lanes, Value *tile, bool unrolled_epilogue,
+                    const lower::Gemm &gemm, unsigned lanes, Value *tile, bool unrolled_epilogue,
                     const GemmEpilogue &epilogue) {
   llvm::LLVMContext &ctx = b.getContext();
   const int64_t mr = gemm.tile.mr, nr = gemm.tile.nr, nv = nr / static_cast<int64_t>(lanes);

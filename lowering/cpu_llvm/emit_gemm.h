@@ -6,8 +6,8 @@
 
 #include <functional>
 
-#include "ir/kernel_ir.h"
 #include "lowering/cpu_llvm/jit.h"
+#include "lowering/kernel_ir.h"
 
 namespace kiln::lower::cpu {
 
@@ -24,7 +24,7 @@ using GemmEpilogue = std::function<void(llvm::Value *row, llvm::Value *col, llvm
 // Edge tiles always loop.
 // `lanes`: elements per vector register. Requires tile.nr to be a multiple of it.
 void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, llvm::BasicBlock *entry,
-                    const ir::Gemm &gemm, unsigned lanes, llvm::Value *tile, bool unrolled_epilogue,
-                    const GemmEpilogue &epilogue);
+                    const lower::Gemm &gemm, unsigned lanes, llvm::Value *tile,
+                    bool unrolled_epilogue, const GemmEpilogue &epilogue);
 
 }  // namespace kiln::lower::cpu

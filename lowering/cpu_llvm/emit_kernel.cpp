@@ -24,12 +24,12 @@
 namespace kiln::lower::cpu {
 namespace {
 
-using ir::Stmt;
 using llvm::Value;
+using lower::Stmt;
 
 class KernelEmitter {
  public:
-  KernelEmitter(llvm::Module &m, const ir::Kernel &k)
+  KernelEmitter(llvm::Module &m, const lower::Kernel &k)
       : k_(k),
         ctx_(m.getContext()),
         m_(m),
@@ -40,9 +40,9 @@ class KernelEmitter {
         scalars_(k.scalars.size()),
         lane_slots_(k.accs.size()) {
     int64_t widest = 1;
-    for (const ir::Scalar &s : k.scalars)
-      if (s.kind == ir::Scalar::Kind::Load) widest = std::max(widest, dtype_size(s.dtype));
-    for (const ir::KernelArg &a : k.args)
+    for (const lower::Scalar &s : k.scalars)
+      if (s.kind == lower::Scalar::Kind::Load) widest = std::max(widest, dtype_size(s.dtype));
+    for (const lower::KernelArg &a : k.args)
       if (a.written) widest = std::max(widest, dtype_size(a.dtype));
     const int64_t cost = body_cost();
     // Wide values hide latency while they fit the 32 vector registers; past that they
@@ -61,8 +61,8 @@ class KernelEmitter {
   // Roughly the instructions of one element of the body.
   int64_t body_cost() const {
     int64_t cost = 0;
-    for (const ir::Scalar &s : k_.scalars)
-      if (s.kind == ir::Scalar::Kind::Op) cost += is_math_function(s.op) ? 16 : 1;
+    for (const lower::Scalar &s : k_.scalars)
+      if (s.kind == lower::Scalar::Kind::Op) cost += is_math_function(s.op) ? 16 : 1;
     return cost;
   }
 
@@ -132,7 +132,7 @@ class KernelEmitter {
   }
 
  private:
-  const ir::Kernel &k_;
+  const lower::Kernel &k_;
   llvm::LLVMContext &ctx_;
   llvm::Module &m_;
   llvm::IRBuilder<> b_;
@@ -168,7 +168,7 @@ class KernelEmitter {
   // The runtime's buffers from `args`; rows of scratch on the stack.
   void load_args(Value *args) {
     for (size_t i = 0; i < k_.args.size(); ++i) {
-      const ir::KernelArg &a = k_.args[i];
+      const lower::KernelArg &a = k_.args[i];
       if (!a.scratch) {
         args_.push_back(
             b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, i)));
@@ -184,9 +184,9 @@ class KernelEmitter {
 
   // Whether every whole-vector store at `index` starts a 64-byte line, given 64-byte
   // aligned buffers: what a non-temporal vector store requires.
-  bool line_aligned(const ir::Index &index, int64_t elem) const {
+  bool line_aligned(const lower::Index &index, int64_t elem) const {
     if (width_ * elem % 64 != 0 || index.offset * elem % 64 != 0) return false;
-    const ir::Loop &loop = k_.loops[static_cast<size_t>(vector_loop_)];
+    const lower::Loop &loop = k_.loops[static_cast<size_t>(vector_loop_)];
     if (loop.parallel && loop.split * elem % 64 != 0) return false;  // starts at a thread's begin
     for (size_t l = 0; l < index.strides.size(); ++l)
       if (static_cast<int>(l) != vector_loop_ && index.strides[l] * elem % 64 != 0) return false;
@@ -230,7 +230,7 @@ class KernelEmitter {
     return v;
   }
 
-  Value *index_value(const ir::Index &index) {
+  Value *index_value(const lower::Index &index) {
     Value *at = b_.getInt64(index.offset);
     for (size_t l = 0; l < index.strides.size(); ++l) {
       if (index.strides[l] == 0) continue;
@@ -240,7 +240,7 @@ class KernelEmitter {
     return at;
   }
 
-  int64_t lane_stride(const ir::Index &index) const {
+  int64_t lane_stride(const lower::Index &index) const {
     return width_ > 1 ? index.strides[static_cast<size_t>(vector_loop_)] : 0;
   }
 
@@ -263,7 +263,7 @@ class KernelEmitter {
   // weight read across its rows) as one scalar load per lane: LLVM keeps those out of the
   // parallel loop once the inner loops are unrolled, where it never moves a gather. Lanes
   // past the loop's end read the last lane's element, so every address stays in bounds.
-  Value *invariant_lanes(const ir::Scalar &s, llvm::Type *elem, Value *base, int64_t stride) {
+  Value *invariant_lanes(const lower::Scalar &s, llvm::Type *elem, Value *base, int64_t stride) {
     Value *vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(elem, width_));
     Value *last = last_lane_in_range();
     for (unsigned lane = 0; lane < width_; ++lane) {
@@ -276,7 +276,7 @@ class KernelEmitter {
     return vec;
   }
 
-  Value *load(const ir::Scalar &s) {
+  Value *load(const lower::Scalar &s) {
     llvm::Type *elem = memory_type(ctx_, s.dtype);
     Value *base = index_value(s.index);
     const int64_t stride = lane_stride(s.index);
@@ -343,19 +343,19 @@ class KernelEmitter {
     }
   }
 
-  Value *scalar(const ir::Scalar &s) {
+  Value *scalar(const lower::Scalar &s) {
     switch (s.kind) {
-      case ir::Scalar::Kind::Load: return load(s);
-      case ir::Scalar::Kind::Constant:
+      case lower::Scalar::Kind::Load: return load(s);
+      case lower::Scalar::Kind::Constant:
         if (is_integral(s.dtype))
           return llvm::ConstantInt::getSigned(register_type(ctx_, s.dtype), s.int_value);
         return emit_constant(b_, register_type(ctx_, s.dtype), s.dtype, s.value);
-      case ir::Scalar::Kind::Product: return product_;
-      case ir::Scalar::Kind::Acc:
+      case lower::Scalar::Kind::Product: return product_;
+      case lower::Scalar::Kind::Acc:
         if (lane_slots_[s.acc] != nullptr)
           return b_.CreateLoad(register_type(ctx_, s.dtype, width_), lane_slots_[s.acc]);
         return b_.CreateLoad(register_type(ctx_, s.dtype), acc_slots_[s.acc]);
-      case ir::Scalar::Kind::Op: {
+      case lower::Scalar::Kind::Op: {
         std::vector<Value *> operands;
         for (int32_t o : s.operands) operands.push_back(value(o));
         const int32_t typed = s.op == OpKind::Where ? s.operands[1] : s.operands[0];
@@ -366,7 +366,7 @@ class KernelEmitter {
   }
 
   void update(const Stmt &st) {
-    const ir::Accumulator &acc = k_.accs[st.id];
+    const lower::Accumulator &acc = k_.accs[st.id];
     if (Value *lanes = lane_slots_[st.id]) {
       llvm::Type *type = register_type(ctx_, acc.dtype, width_);
       b_.CreateStore(
@@ -391,7 +391,7 @@ class KernelEmitter {
         case Stmt::Kind::Let: scalars_[st.id] = scalar(k_.scalars[st.id]); break;
         case Stmt::Kind::Store: store(st); break;
         case Stmt::Kind::AccInit: {
-          const ir::Accumulator &acc = k_.accs[st.id];
+          const lower::Accumulator &acc = k_.accs[st.id];
           if (width_ > 1) {  // inside a vector loop: one accumulator per lane
             llvm::Type *type = register_type(ctx_, acc.dtype, width_);
             lane_slots_[st.id] = entry_alloca(type);
@@ -441,7 +441,7 @@ class KernelEmitter {
   }
 
   void emit_for(const Stmt &st) {
-    const ir::Loop &loop = k_.loops[st.id];
+    const lower::Loop &loop = k_.loops[st.id];
     Value *lo = loop.parallel ? begin_ : b_.getInt64(0);
     Value *hi = loop.parallel ? end_ : b_.getInt64(loop.extent);
     auto body = [&](Value *i) {
@@ -461,7 +461,7 @@ class KernelEmitter {
       vector_loop_ = st.id;
       vector_end_ = hi;
       for (int32_t a : accs) {
-        const ir::Accumulator &acc = k_.accs[a];
+        const lower::Accumulator &acc = k_.accs[a];
         llvm::Type *type = register_type(ctx_, acc.dtype, width_);
         vacc_slots_[a] = entry_alloca(type);
         b_.CreateStore(emit_identity(b_, type, acc.combine, acc.dtype), vacc_slots_[a]);
@@ -489,7 +489,7 @@ class KernelEmitter {
       b_.CreateBr(done);
       b_.SetInsertPoint(done);
       for (int32_t a : accs) {
-        const ir::Accumulator &acc = k_.accs[a];
+        const lower::Accumulator &acc = k_.accs[a];
         llvm::Type *type = register_type(ctx_, acc.dtype, width_);
         Value *lanes_total =
             horizontal(acc.combine, acc.dtype, b_.CreateLoad(type, vacc_slots_[a]));
@@ -511,7 +511,7 @@ class KernelEmitter {
 
 }  // namespace
 
-llvm::Function *emit_kernel(llvm::Module &m, const ir::Kernel &k, const std::string &symbol,
+llvm::Function *emit_kernel(llvm::Module &m, const lower::Kernel &k, const std::string &symbol,
                             const std::string &cpu, const std::string &features) {
   return KernelEmitter(m, k).emit(symbol, cpu, features);
 }

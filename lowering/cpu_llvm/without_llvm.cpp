@@ -17,11 +17,11 @@ CpuTarget current_target() { no_llvm(); }
 CpuTarget set_target(std::string_view) { no_llvm(); }
 std::string host_cpu_name() { no_llvm(); }
 void inject_compile_fault(CompileFault) {}
-CompiledKernels compile_kernels(std::span<const ir::Kernel>, const KernelCompileOptions &,
+CompiledKernels compile_kernels(std::span<const lower::Kernel>, const KernelCompileOptions &,
                                 const CpuTarget &) {
   no_llvm();
 }
-CompiledKernels compile_kernels(std::span<const ir::Kernel>, const KernelCompileOptions &) {
+CompiledKernels compile_kernels(std::span<const lower::Kernel>, const KernelCompileOptions &) {
   no_llvm();
 }
 

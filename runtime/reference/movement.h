@@ -1,5 +1,5 @@
 // Eager CPU kernels for movement ops when they must copy (eager mode prefers views):
-// the input is re-viewed with runtime/layout.h's rules and copied contiguous; cat copies
+// the input is re-viewed with ir/layout.h's rules and copied contiguous; cat copies
 // each input into its slice of the output.
 #pragma once
 
@@ -12,9 +12,5 @@
 namespace kiln::runtime {
 
 void movement_kernel(OpKind op, std::span<const View> in, const Attrs &attrs, const View &out);
-
-// The view a movement op makes of `in`, or nullopt when strides cannot express it
-// (only reshape can fail). Cat is not a view.
-[[nodiscard]] std::optional<Layout> movement_view(OpKind op, const Layout &in, const Attrs &attrs);
 
 }  // namespace kiln::runtime

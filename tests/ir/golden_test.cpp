@@ -12,12 +12,12 @@
 #include <sstream>
 
 #include "ir/diag.h"
-#include "ir/fusion.h"
 #include "ir/parser.h"
 #include "ir/passes/constant_eval.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
 #include "ir/verify.h"
+#include "lowering/fusion.h"
 #include "runtime/evaluate.h"
 #include "runtime/execute.h"
 
@@ -139,11 +139,11 @@ std::string run_file(const fs::path &file, bool update) {
     check_round_trip(c.input, file, c.first_line);
     int expect_line = c.first_line + static_cast<int>(lines_of(c.head).size());
     std::string pipeline = c.pipeline;
-    const bool fused = take_trailing_fuse(pipeline);  // fused text does not parse back
+    const bool fused = lower::take_trailing_fuse(pipeline);  // fused text does not parse back
     if (!update && !fused) check_round_trip(c.expected, file, expect_line);
     Graph g = parse_at(c.input, file, c.first_line);
     run_pipeline(g, pipeline);
-    std::string actual = trim(fused ? print_fused(g, fuse(g)) : print(g));
+    std::string actual = trim(fused ? lower::print_fused(g, lower::fuse(g)) : print(g));
     if (!update)
       CHECK_MESSAGE(actual == trim(c.expected), "output differs (- expected, + actual):\n"
                                                     << diff(trim(c.expected), actual));

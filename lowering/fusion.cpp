@@ -1,8 +1,8 @@
-// Greedy fusion over the node list in graph order (ir/fusion.h). A kernel node joins the
+// Greedy fusion over the node list in graph order (lowering/fusion.h). A kernel node joins the
 // group of one of its operands when shapes and roles allow it and no cycle between groups
 // would form; a node with no such group joins the latest group of its shape it can (sibling
 // fusion), or starts one. Groups are put in dependency order at the end.
-#include "ir/fusion.h"
+#include "lowering/fusion.h"
 
 #include <algorithm>
 #include <optional>
@@ -12,7 +12,11 @@
 
 #include "ir/diag.h"
 
-namespace kiln::ir {
+namespace kiln::lower {
+
+using ir::Graph;
+using ir::Node;
+using ir::ValueId;
 namespace {
 
 // Most nodes one kernel computes. Past this, generated code grows faster to compile than
@@ -578,4 +582,4 @@ std::string_view group_kind_name(GroupKind kind) {
   return "?";
 }
 
-}  // namespace kiln::ir
+}  // namespace kiln::lower

@@ -6,9 +6,11 @@
 #include <optional>
 #include <span>
 
+#include "ir/attrs.h"
+#include "ir/op_kind.h"
 #include "ir/shape.h"
 
-namespace kiln::runtime {
+namespace kiln::ir {
 
 struct Layout {
   Shape sizes;
@@ -28,4 +30,8 @@ struct Layout {
 [[nodiscard]] std::optional<Layout> reshape_layout(const Layout &in,
                                                    std::span<const int64_t> shape);
 
-}  // namespace kiln::runtime
+// The view a movement op makes of `in`, or nullopt when strides cannot express it
+// (only reshape can fail). Cat is not a view.
+[[nodiscard]] std::optional<Layout> movement_view(OpKind op, const Layout &in, const Attrs &attrs);
+
+}  // namespace kiln::ir

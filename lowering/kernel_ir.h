@@ -16,9 +16,10 @@
 
 #include "ir/attrs.h"
 #include "ir/dtype.h"
+#include "ir/gemm_tile.h"
 #include "ir/op_kind.h"
 
-namespace kiln::ir {
+namespace kiln::lower {
 
 struct KernelArg {
   std::string name;  // the IR value's print name
@@ -76,16 +77,6 @@ struct Stmt {
   std::vector<Stmt> body;  // For
 };
 
-// The blocking of a GEMM, outer to inner: B is packed nc columns by kc deep (kept in L2/L3),
-// A mc rows by kc deep (L2), and an mr x nr tile of C is held in registers while kc
-// multiply-adds go into each element. nr is a multiple of the vector width and divides nc.
-// lower::gemm_tile picks them for a dtype and vector width; they are parameters so that
-// a search (the autotune issue) can vary them.
-struct GemmTile {
-  int64_t mr = 8, nr = 32, kc = 256, mc = 256, nc = 1024;
-  bool operator==(const GemmTile &) const = default;
-};
-
 // C[..., m, n] = A[..., m, k] x B[..., k, n], A and B read with whatever strides they have
 // at run time (packing copies them into tile order, so a transposed weight needs no copy).
 // The kernel's loops are then the epilogue's index space, not loops that run as such: the
@@ -97,7 +88,7 @@ struct Gemm {
   DType dtype;             // of the product
   DType a_dtype, b_dtype;  // of A and B as stored: packing casts them to `dtype` (a prologue)
   std::vector<int64_t> a_shape, b_shape;
-  GemmTile tile;
+  ir::GemmTile tile;
 };
 
 struct Kernel {
@@ -116,4 +107,4 @@ struct Kernel {
 // `store %y[1024*i0 + i1] = v7`.
 [[nodiscard]] std::string print_kernel(const Kernel &k);
 
-}  // namespace kiln::ir
+}  // namespace kiln::lower

@@ -7,10 +7,14 @@
 #include <algorithm>
 #include <set>
 
-#include "ir/fusion.h"
 #include "ir/printer.h"
+#include "lowering/fusion.h"
 
-namespace kiln::ir {
+namespace kiln::lower {
+
+using ir::Graph;
+using ir::Node;
+using ir::ValueId;
 namespace {
 
 std::string refs(const std::vector<std::string> &names, const std::vector<ValueId> &values) {
@@ -92,4 +96,4 @@ std::string print_fused(const Graph &g, const FusionPlan &plan) {
   return body + "}\n" + kernels;
 }
 
-}  // namespace kiln::ir
+}  // namespace kiln::lower

@@ -1,11 +1,11 @@
 // Kernel IR text: loops indented by nesting, one statement per line, indices written as
 // affine sums so a reader sees the strides of every access.
-#include "ir/kernel_ir.h"
+#include "lowering/kernel_ir.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-namespace kiln::ir {
+namespace kiln::lower {
 namespace {
 
 std::string print_index(const Index &index) {
@@ -94,7 +94,7 @@ std::string print_kernel(const Kernel &k) {
                                              : ""));
   std::string out = fmt::format("kernel @{}({}) {{\n", k.name, fmt::join(args, ", "));
   if (const auto &m = k.gemm) {
-    const GemmTile &t = m->tile;
+    const ir::GemmTile &t = m->tile;
     auto operand = [&](const std::string &name, DType dtype, const std::vector<int64_t> &shape) {
       return fmt::format("%{}[{}]{}", name, fmt::join(shape, ","),
                          dtype == m->dtype ? "" : fmt::format(" from {}", dtype_name(dtype)));
@@ -107,4 +107,4 @@ std::string print_kernel(const Kernel &k) {
   return out + "}\n";
 }
 
-}  // namespace kiln::ir
+}  // namespace kiln::lower

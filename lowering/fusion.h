@@ -13,7 +13,7 @@
 
 #include "ir/graph.h"
 
-namespace kiln::ir {
+namespace kiln::lower {
 
 enum class GroupKind : uint8_t {
   Pointwise,  // one loop nest over `shape`; every member is computed per element
@@ -36,8 +36,8 @@ struct Group {
   std::vector<int32_t> members;      // node indices in graph order (Library: exactly one;
                                      // Matmul: the matmul first)
   std::vector<Role> roles;           // parallel to members (Pointwise: all Element)
-  std::vector<ValueId> inputs;       // buffers read: graph inputs or other groups' outputs
-  std::vector<ValueId> outputs;      // members' values read after the group or returned
+  std::vector<ir::ValueId> inputs;   // buffers read: graph inputs or other groups' outputs
+  std::vector<ir::ValueId> outputs;  // members' values read after the group or returned
 };
 
 struct FusionPlan {
@@ -47,7 +47,7 @@ struct FusionPlan {
 // What a kernel operand is underneath its views: the views from the operand down to a root
 // value, which is a buffer, a member of the same kernel, or a `full` constant.
 struct ViewChain {
-  ValueId root = -1;
+  ir::ValueId root = -1;
   std::vector<int32_t> views;  // view node indices, from the operand down to the root
   bool constant = false;       // the root is a `full` node: every element is one scalar
 };
@@ -56,17 +56,18 @@ struct ViewChain {
 // slice or broadcast below it: strides cannot always express that, so such a reshape is run
 // by the runtime (view or copy) and read as a buffer.
 // `producer` is producer_nodes(g).
-[[nodiscard]] ViewChain resolve_views(const Graph &g, std::span<const int32_t> producer, ValueId v);
+[[nodiscard]] ViewChain resolve_views(const ir::Graph &g, std::span<const int32_t> producer,
+                                      ir::ValueId v);
 
 // Requires a verified graph, best after `decompose` (composites run as library nodes).
 // Guarantees: every node that computes something is a member of exactly one group; group
 // order respects data dependencies; every group input is a graph input or an output of an
 // earlier group; every graph output is some group's output or a graph input.
-[[nodiscard]] FusionPlan fuse(const Graph &g);
+[[nodiscard]] FusionPlan fuse(const ir::Graph &g);
 
 // The graph with each kernel group as one `call` line, followed by one `kernel` block per
 // group listing its members (and the views and constants it inlines) in IR text.
-[[nodiscard]] std::string print_fused(const Graph &g, const FusionPlan &plan);
+[[nodiscard]] std::string print_fused(const ir::Graph &g, const FusionPlan &plan);
 
 // Fusion is not a graph-to-graph pass, but tools accept it closing a pipeline text
 // ("cse,dce,fuse"): removes that last `fuse` and returns whether it was there.
@@ -75,4 +76,4 @@ struct ViewChain {
 // "pointwise", "row", "matmul", "library".
 [[nodiscard]] std::string_view group_kind_name(GroupKind kind);
 
-}  // namespace kiln::ir
+}  // namespace kiln::lower
