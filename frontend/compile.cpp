@@ -17,7 +17,6 @@
 #include <set>
 #include <shared_mutex>
 
-#include "build_program.h"
 #include "compiled_state.h"
 #include "dispatch.h"
 #include "guards/guard_set.h"
@@ -26,6 +25,8 @@
 #include "ir/printer.h"
 #include "ir/settings.h"
 #include "ir/substitute_sizes.h"
+#include "lowering/backend.h"
+#include "lowering/compile_graph.h"
 #include "runtime/evaluate.h"
 #include "tracer/trace.h"
 
@@ -217,7 +218,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   try {
     Traced traced = trace_graph(args, f, invoke, {}, {});
     optimise(*entry, std::move(traced), index, ms_since(t0));
-    if (options.backend == Backend::Cpu && have_cpu_backend()) lower(*entry, index);
+    if (codegen()) compile_and_load(*entry, index, choices);
   } catch (const tracer::GraphBreak &brk) {
     entry->break_op = brk.op();
     entry->break_reason = brk.reason();
@@ -281,28 +282,49 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
                          ms_since(passes_start), entry.graph.nodes.size()));
 }
 
-// Fusion and code generation for Backend::Cpu, with their logs and dumps.
-void CompiledCore::State::lower(Entry &entry, int index,
-                                std::vector<int32_t> kernel_symbols) const {
+// Backend::Cpu: graph → artifact → program, with their logs and dumps.
+void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower::Choices &choices,
+                                           std::vector<int32_t> kernel_symbols) const {
   const bool dumping = !dump_dir().empty();
-  entry.built = build_program(entry.graph, {.keep_text = dumping || log_enabled(LogTopic::Kernels),
-                                            .kernel_symbols = std::move(kernel_symbols)});
-  BuiltProgram &b = entry.built;
+  const lower::Target target = this->target ? *this->target : lower::current_target();
+  lower::CompiledGraph c =
+      lower::compile_graph(entry.graph, target, choices,
+                           {.keep_text = dumping || log_enabled(LogTopic::Kernels),
+                            .kernel_symbols = std::move(kernel_symbols)});
+  std::string fused = c.artifact.fused, kernels = c.kernels_text;
   if (entry.dynamic) {
-    b.fused = ir::symbolize_text(b.fused, entry.dynamic->witnesses);
-    b.kernels = ir::symbolize_text(b.kernels, entry.dynamic->witnesses, true);
+    fused = ir::symbolize_text(fused, entry.dynamic->witnesses);
+    kernels = ir::symbolize_text(kernels, entry.dynamic->witnesses, true);
   }
   if (log_enabled(LogTopic::Fused))
-    log_line(LogTopic::Fused, fmt::format("{} fused:\n{}", options.name, b.fused));
+    log_line(LogTopic::Fused, fmt::format("{} fused:\n{}", options.name, fused));
   if (log_enabled(LogTopic::Kernels))
-    log_line(LogTopic::Kernels, fmt::format("{} kernels:\n{}", options.name, b.kernels));
+    log_line(LogTopic::Kernels, fmt::format("{} kernels:\n{}", options.name, kernels));
   if (log_enabled(LogTopic::CompileTime))
-    log_line(LogTopic::CompileTime, fmt::format("{}: {}", options.name, b.timing));
-  dump(options.name, index, "fused.txt", b.fused);
-  dump(options.name, index, "kernels.txt", b.kernels);
-  dump(options.name, index, "llvm.ll", b.llvm_ir);
-  dump(options.name, index, "llvm-opt.ll", b.llvm_ir_optimized);
-  dump(options.name, index, "asm.s", b.assembly);
+    log_line(LogTopic::CompileTime, fmt::format("{}: {}", options.name, c.timing));
+  dump(options.name, index, "fused.txt", fused);
+  dump(options.name, index, "kernels.txt", kernels);
+  dump(options.name, index, "target.txt", target.text());
+  dump(options.name, index, "choices.txt", choices.text());
+  dump(options.name, index, "llvm.ll", c.source);
+  dump(options.name, index, "llvm-opt.ll", c.optimized);
+  dump(options.name, index, "asm.s", c.assembly);
+  entry.program = lower::load(c.artifact);
+  entry.fused = std::move(fused);
+  entry.kernels = static_cast<int>(c.kernels.size());
+  entry.target = target.str();
+  entry.choices = choices.summary();
+  entry.key = c.artifact.key;
+}
+
+bool CompiledCore::State::codegen() const {
+  return options.backend == Backend::Cpu && lower::backend(lower::BackendKind::Cpu).available;
+}
+
+lower::Choices CompiledCore::State::dynamic_choices() const {
+  lower::Choices c = choices;
+  c.schedule.streaming = false;
+  return c;
 }
 
 CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const Arg> args,
@@ -397,12 +419,25 @@ CompiledCore::CompiledCore(CompileOptions options) : state_(std::make_unique<Sta
       fail("{}: arg_names[{}] '{}' names two arguments (as IR value '%{}'): expected unique names",
            options.name, i, options.arg_names[i], sanitize(options.arg_names[i]));
   static std::once_flag said;
-  if (options.backend == Backend::Cpu && !have_cpu_backend())
+  if (options.backend == Backend::Cpu && !lower::backend(lower::BackendKind::Cpu).available)
     std::call_once(said, [] {
       warn(
           "this kiln was built without LLVM (-Dllvm=disabled): compiled graphs run on the "
           "reference evaluator");
     });
+  if (options.backend == Backend::Cpu && lower::backend(lower::BackendKind::Cpu).available) {
+    if (!options.target.empty()) {
+      state_->target = lower::named_target(options.target);
+      if (std::string why = lower::why_cannot_run(*state_->target); !why.empty())
+        fail("{}: CompileOptions::target '{}' cannot run here: {}", options.name, options.target,
+             why);
+    }
+    try {
+      state_->choices = lower::Choices::parse(options.choices);
+    } catch (const Error &e) {
+      fail("{}: CompileOptions::choices: {}", options.name, e.what());
+    }
+  }
   state_->options = std::move(options);
 }
 
@@ -424,7 +459,7 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
   const Entry *entry = hit.entry.get();
   if (!entry || !entry->compiled) return invoke(args);
   const runtime::Program *program =
-      hit.instance ? hit.instance->program.get() : entry->built.program.get();
+      hit.instance ? hit.instance->program.get() : entry->program.get();
   const ir::Graph &graph = hit.instance ? hit.instance->graph : entry->graph;
 
   std::vector<runtime::Array> outs;
@@ -490,19 +525,22 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
       std::map<std::string, int> counts;
       for (const ir::Node &n : e->graph.nodes) ++counts[std::string(op_name(n.op))];
       out.op_counts.assign(counts.begin(), counts.end());
-      if (const auto &built = e->built.program) {
-        out.fused = e->built.fused;
-        out.kernels = e->built.kernel_count;
-        out.library_steps = static_cast<int>(built->steps.size()) - e->built.kernel_count;
+      if (const auto &built = e->program) {
+        out.fused = e->fused;
+        out.kernels = e->kernels;
+        out.library_steps = static_cast<int>(built->plan().steps.size()) - e->kernels;
+        out.target = e->target;
+        out.choices = e->choices;
+        out.key = e->key;
         // A dynamic entry's memory depends on the sizes: those of explain()'s arguments.
         const runtime::Program *program = !e->dynamic ? built.get()
                                           : hit.entry == e && hit.instance
                                               ? hit.instance->program.get()
                                               : nullptr;
         if (program) {
-          out.peak_bytes = program->peak_bytes();
-          out.arena_bytes = program->arena_bytes;
-          out.unshared_bytes = program->unshared_bytes;
+          out.peak_bytes = program->plan().peak_bytes();
+          out.arena_bytes = program->plan().arena_bytes;
+          out.unshared_bytes = program->plan().unshared_bytes;
         }
       }
     } else {
@@ -552,6 +590,8 @@ std::string Explanation::str() const {
         "  kernels: {}; library steps: {}; peak memory per call: {} bytes (intermediates {} "
         "bytes, {} without reuse)\n",
         e.kernels, e.library_steps, e.peak_bytes, e.arena_bytes, e.unshared_bytes);
+    out += fmt::format("  target: {}\n  choices: {}\n  artifact key: {}\n", e.target, e.choices,
+                       e.key);
     out += "  fused:\n";
     indented(e.fused);
   }

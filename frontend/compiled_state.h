@@ -10,15 +10,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
-#include "build_program.h"
 #include "guards/guard_set.h"
 #include "ir/graph.h"
 #include "kiln/compile.h"
+#include "lowering/choices.h"
+#include "lowering/target.h"
 #include "runtime/array.h"
 #include "runtime/program.h"
 
@@ -62,7 +64,12 @@ struct Entry {
   }
   [[nodiscard]] std::string stale_reason() const;
   std::string break_op, break_reason;
-  BuiltProgram built;  // Backend::Cpu; otherwise the graph runs in the reference evaluator
+  // Backend::Cpu: the program loaded from the entry's artifact, and what explain() shows of
+  // that artifact; otherwise the graph runs in the reference evaluator.
+  std::shared_ptr<const runtime::Program> program;
+  std::string fused;                      // the fused graph (a dynamic entry's with its symbols)
+  int kernels = 0;                        // kernel steps
+  std::string target, choices, key;       // the artifact's, in words (explain())
   std::unique_ptr<DynamicState> dynamic;  // null for a static entry
 };
 
@@ -94,6 +101,14 @@ inline double ms_since(std::chrono::steady_clock::time_point t0) {
 
 struct CompiledCore::State {
   CompileOptions options;
+  std::optional<lower::Target> target;  // options.target, resolved; unset: current_target()
+  lower::Choices choices;               // options.choices, parsed
+
+  // Whether entries compile to code (Backend::Cpu, in a build with the CPU backend).
+  [[nodiscard]] bool codegen() const;
+  // A dynamic entry's choices: the function's without streaming stores (its kernels are
+  // scheduled at witness sizes, not at the sizes they run).
+  [[nodiscard]] lower::Choices dynamic_choices() const;
   std::shared_mutex entries_mutex;
   std::vector<std::shared_ptr<const Entry>> entries;
   std::mutex compile_mutex;  // one trace at a time per function
@@ -161,7 +176,10 @@ struct CompiledCore::State {
                                              const Invoke &invoke, const DimList &candidates,
                                              std::string &why);
   void optimise(Entry &entry, Traced traced, int index, double trace_ms);
-  void lower(Entry &entry, int index, std::vector<int32_t> kernel_symbols = {}) const;
+  // Compiles the entry's graph to an artifact and loads it: Backend::Cpu's step after
+  // optimise. `choices` are the function's, or a dynamic entry's (no streaming stores).
+  void compile_and_load(Entry &entry, int index, const lower::Choices &choices,
+                        std::vector<int32_t> kernel_symbols = {}) const;
   std::vector<DimList> dynamic_candidates(const Flat &f);
   // A dynamic entry for this call, or null (the reasons go to KILN_LOGS=recompiles).
   std::shared_ptr<const Entry> compile_dynamic(std::span<const Arg> args, const Flat &f,

@@ -16,24 +16,12 @@
 #include "ir/settings.h"
 #include "ir/shape.h"
 #include "ir/substitute_sizes.h"
-#include "lowering/kernel_ir.h"
+#include "lowering/compile_graph.h"
 #include "runtime/resize_program.h"
 #include "tracer/trace.h"
 
 namespace kiln::detail {
 namespace {
-
-// The kernel's text without what may differ between witness sets: the outer extent (the
-// runtime passes each thread its range) and buffer sizes (the memory plan's concern).
-std::string shape_free_text(lower::Kernel k) {
-  if (!k.loops.empty()) k.loops[0].extent = 0;
-  for (lower::KernelArg &a : k.args) {
-    a.numel = 0;
-    a.streaming = false;  // chosen by size, and off in the dynamic program anyway
-  }
-  if (k.gemm) k.gemm->a_shape = k.gemm->b_shape = {};  // the GEMM reads them at run time
-  return lower::print_kernel(k);
-}
 
 // Whether two traces captured the same tensors: closure weights are the same arrays in
 // every trace, while a tensor the function makes from data is new each time.
@@ -81,32 +69,6 @@ std::vector<guards::SymbolicDim> assign_symbols(
     out.push_back({row, dim, it->second});
   }
   return out;
-}
-
-std::string generalize_kernels(const BuiltProgram &built, const BuiltProgram &other,
-                               std::span<const int64_t> a, std::span<const int64_t> b,
-                               std::vector<int32_t> &symbols) {
-  if (built.kernel_ir.size() != other.kernel_ir.size() || built.kernel_steps != other.kernel_steps)
-    return "fusion groups the graph differently at different sizes";
-  symbols.assign(built.kernel_ir.size(), -1);
-  for (size_t i = 0; i < built.kernel_ir.size(); ++i) {
-    const lower::Kernel &ka = built.kernel_ir[i], &kb = other.kernel_ir[i];
-    if (shape_free_text(ka) != shape_free_text(kb))
-      return fmt::format(
-          "kernel @{} needs a symbol's value inside its loops (only the outermost loop "
-          "may walk a dynamic dim)",
-          ka.name);
-    const int64_t ea = ka.parallel_extent(), eb = kb.parallel_extent();
-    if (ea == eb) continue;
-    int32_t symbol = -1;
-    for (size_t k = 0; k < a.size() && symbol < 0; ++k)
-      if (ea % a[k] == 0 && eb % b[k] == 0 && ea / a[k] == eb / b[k])
-        symbol = static_cast<int32_t>(k);
-    if (symbol < 0)
-      return fmt::format("kernel @{}'s outer loop is not a multiple of one symbol", ka.name);
-    symbols[i] = symbol;
-  }
-  return {};
 }
 
 // Traces at two witness sets and keeps the result only if graph and kernels hold for
@@ -157,10 +119,12 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
         return nullptr;
       }
     std::vector<int32_t> kernel_symbols;
-    const bool codegen = options.backend == Backend::Cpu && have_cpu_backend();
-    if (codegen) {
-      why = generalize_kernels(build_program(ga, {.codegen = false}),
-                               build_program(gb, {.codegen = false}), w0, w1, kernel_symbols);
+    if (codegen()) {
+      const lower::Target target = this->target ? *this->target : lower::current_target();
+      const lower::Choices choices = dynamic_choices();
+      why = lower::symbolic_extents(lower::compile_graph(ga, target, choices, {.codegen = false}),
+                                    lower::compile_graph(gb, target, choices, {.codegen = false}),
+                                    w0, w1, kernel_symbols);
       if (!why.empty()) return nullptr;
     }
     const int index = traces++;
@@ -170,7 +134,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
     entry->dynamic->witnesses = w0;
     entry->dynamic->traced = std::move(traced);
     optimise(*entry, std::move(a), index, ms_since(t0));
-    if (codegen) lower(*entry, index, std::move(kernel_symbols));
+    if (codegen()) compile_and_load(*entry, index, dynamic_choices(), std::move(kernel_symbols));
     return entry;
   } catch (const tracer::GraphBreak &brk) {
     why = fmt::format("tracing with symbolic sizes stopped at '{}'", brk.op());
@@ -239,8 +203,8 @@ std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(
   }
   if (instance) {
     why.clear();
-    if (e.built.program)
-      instance->program = runtime::resize_program(*e.built.program, to_call);
+    if (e.program)
+      instance->program = runtime::resize_program(*e.program, to_call);
     else
       instance->graph = ir::substitute(e.graph, to_call);
   }

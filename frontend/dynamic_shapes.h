@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "build_program.h"
 #include "guards/guard_set.h"
 
 namespace kiln::detail {
@@ -19,12 +18,5 @@ namespace kiln::detail {
 // dim of x and of y); the guards then require them to stay equal.
 [[nodiscard]] std::vector<guards::SymbolicDim> assign_symbols(
     std::span<const guards::ArgDesc> args, std::span<const std::pair<int32_t, int32_t>> candidates);
-
-// Compares builds of one graph at witness sets a and b: every kernel must be the same but
-// for its outer loop's extent, which may walk one symbol. Fills `symbols` (per kernel, -1
-// for a static extent) for BuildOptions::kernel_symbols; returns why not, or "".
-[[nodiscard]] std::string generalize_kernels(const BuiltProgram &built, const BuiltProgram &other,
-                                             std::span<const int64_t> a, std::span<const int64_t> b,
-                                             std::vector<int32_t> &symbols);
 
 }  // namespace kiln::detail

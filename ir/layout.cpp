@@ -1,8 +1,5 @@
-// View rules: permute, broadcast, slice, when a reshape can be a view, and which view each
-// movement op makes.
+// View rules: permute, broadcast, slice, and when a reshape can be a view.
 #include "ir/layout.h"
-
-#include "ir/diag.h"
 
 namespace kiln::ir {
 
@@ -83,26 +80,6 @@ std::optional<Layout> reshape_layout(const Layout &in, std::span<const int64_t> 
     }
   }
   return out;
-}
-
-std::optional<Layout> movement_view(OpKind op, const Layout &in, const Attrs &attrs) {
-  switch (op) {
-    case OpKind::Reshape: return reshape_layout(in, attrs.get_ints("shape"));
-    case OpKind::Permute: {
-      std::vector<int64_t> perm = attrs.get_ints("perm");
-      for (int64_t &p : perm)
-        p = normalize_dim("permute", p, static_cast<int64_t>(in.sizes.size()));
-      return permute_layout(in, perm);
-    }
-    case OpKind::Broadcast: return broadcast_layout(in, attrs.get_ints("shape"));
-    case OpKind::Slice: {
-      int64_t dim =
-          normalize_dim("slice", attrs.get_int("dim"), static_cast<int64_t>(in.sizes.size()));
-      return slice_layout(in, dim, attrs.get_int("start"), attrs.get_int("stop", in.sizes[dim]),
-                          attrs.get_int("step", 1));
-    }
-    default: return std::nullopt;
-  }
 }
 
 }  // namespace kiln::ir

@@ -6,8 +6,6 @@
 #include <optional>
 #include <span>
 
-#include "ir/attrs.h"
-#include "ir/op_kind.h"
 #include "ir/shape.h"
 
 namespace kiln::ir {
@@ -29,9 +27,5 @@ struct Layout {
 // The layout of `in` viewed as `shape`, or nullopt when the strides do not allow a view.
 [[nodiscard]] std::optional<Layout> reshape_layout(const Layout &in,
                                                    std::span<const int64_t> shape);
-
-// The view a movement op makes of `in`, or nullopt when strides cannot express it
-// (only reshape can fail). Cat is not a view.
-[[nodiscard]] std::optional<Layout> movement_view(OpKind op, const Layout &in, const Attrs &attrs);
 
 }  // namespace kiln::ir

@@ -19,19 +19,6 @@ using ir::Node;
 using ir::ValueId;
 namespace {
 
-// Most nodes one kernel computes. Past this, generated code grows faster to compile than
-// it gets faster to run (one more buffer round trip costs little next to 48 ops).
-constexpr size_t kMaxKernelMembers = 48;
-// Longest chain of math functions (exp, tanh, erf, …) one kernel computes. Each is a long
-// dependent polynomial; a kernel computing two or more in a row per element is latency-
-// bound (too little independent work in flight): at two, W9-100 ran at 0.75x eager's
-// separate passes, at one 1.4x (Zen 4).
-constexpr int32_t kMaxMathDepth = 1;
-// Latest groups (of any kind) among which a node may find a sibling kernel to join. Without
-// a bound, every node of a long chain tries every group before it (quadratic); siblings
-// worth fusing are close in graph order anyway.
-constexpr int32_t kMaxSiblings = 16;
-
 bool is_view(OpKind op) {
   return op == OpKind::Broadcast || op == OpKind::Permute || op == OpKind::Slice ||
          op == OpKind::Reshape;
@@ -95,8 +82,9 @@ bool broadcasts_onto_rows(const Group &group, const Shape &s) {
 
 class Fuser {
  public:
-  explicit Fuser(const Graph &g)
+  Fuser(const Graph &g, const FusionChoices &choices)
       : g_(g),
+        choices_(choices),
         producer_(producer_nodes(g)),
         uses_(use_counts(g)),
         group_of_(g.num_values(), -1),
@@ -113,6 +101,7 @@ class Fuser {
 
  private:
   const Graph &g_;
+  const FusionChoices choices_;
   std::vector<int32_t> producer_;
   std::vector<int32_t> uses_;      // value -> operands that read it
   std::vector<bool> is_output_;    // value -> returned by the graph
@@ -223,8 +212,9 @@ class Fuser {
   std::optional<Role> fit(int32_t n, int32_t gid, std::set<int32_t> &sources) const {
     const Node &node = g_.nodes[n];
     const Group &group = groups_[gid];
-    if (group.members.size() >= kMaxKernelMembers) return std::nullopt;
-    if (math_depth(n, gid) > kMaxMathDepth) return std::nullopt;
+    if (static_cast<int64_t>(group.members.size()) >= choices_.max_kernel_members)
+      return std::nullopt;
+    if (math_depth(n, gid) > choices_.max_math_depth) return std::nullopt;
     if (group.kind == GroupKind::Matmul && !fits_epilogue(node, gid)) return std::nullopt;
     const Shape &shape = g_.type(node.result).shape;
     Role role = Role::Element;
@@ -351,7 +341,7 @@ class Fuser {
     }
     std::sort(candidates.rbegin(), candidates.rend());
     const int32_t newest = static_cast<int32_t>(groups_.size()) - 1;
-    for (int32_t gid = newest; gid >= 0 && gid > newest - kMaxSiblings; --gid)
+    for (int32_t gid = newest; gid >= 0 && gid > newest - choices_.max_siblings; --gid)
       if (is_kernel_group(gid) && !dead_[gid]) candidates.push_back(gid);
     for (int32_t gid : candidates) {
       if (dead_[gid]) continue;
@@ -391,8 +381,10 @@ class Fuser {
       if (other == gid || !is_kernel_group(other) || dead_[other]) continue;
       if (groups_[other].kind != GroupKind::Pointwise || groups_[other].shape != groups_[gid].shape)
         continue;
-      if (groups_[gid].members.size() + groups_[other].members.size() > kMaxKernelMembers) continue;
-      if (max_depth(gid) + max_depth(other) > kMaxMathDepth) continue;
+      if (static_cast<int64_t>(groups_[gid].members.size() + groups_[other].members.size()) >
+          choices_.max_kernel_members)
+        continue;
+      if (max_depth(gid) + max_depth(other) > choices_.max_math_depth) continue;
       if (reads_through_view(gid, other) || reads_through_view(other, gid)) continue;
       bool cycle = false;
       for (int32_t d : deps_[gid]) cycle |= d != other && reaches(d, other);
@@ -558,7 +550,7 @@ ViewChain resolve_views(const Graph &g, std::span<const int32_t> producer, Value
   return chain;
 }
 
-FusionPlan fuse(const Graph &g) { return Fuser(g).run(); }
+FusionPlan fuse(const Graph &g, const FusionChoices &choices) { return Fuser(g, choices).run(); }
 
 bool take_trailing_fuse(std::string &pipeline) {
   size_t end = pipeline.find_last_not_of(" \t\n");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "lowering/choices.h"
 
 namespace kiln::lower {
 
@@ -63,7 +64,8 @@ struct ViewChain {
 // Guarantees: every node that computes something is a member of exactly one group; group
 // order respects data dependencies; every group input is a graph input or an output of an
 // earlier group; every graph output is some group's output or a graph input.
-[[nodiscard]] FusionPlan fuse(const ir::Graph &g);
+// `choices` caps what one kernel may hold (lowering/choices.h).
+[[nodiscard]] FusionPlan fuse(const ir::Graph &g, const FusionChoices &choices = {});
 
 // The graph with each kernel group as one `call` line, followed by one `kernel` block per
 // group listing its members (and the views and constants it inlines) in IR text.

@@ -92,7 +92,9 @@ std::string print_kernel(const Kernel &k) {
                                : a.streaming ? " out streaming"
                                : a.written   ? " out"
                                              : ""));
-  std::string out = fmt::format("kernel @{}({}) {{\n", k.name, fmt::join(args, ", "));
+  std::string out = k.name.empty()
+                        ? fmt::format("kernel ({}) {{\n", fmt::join(args, ", "))
+                        : fmt::format("kernel @{}({}) {{\n", k.name, fmt::join(args, ", "));
   if (const auto &m = k.gemm) {
     const ir::GemmTile &t = m->tile;
     auto operand = [&](const std::string &name, DType dtype, const std::vector<int64_t> &shape) {
@@ -105,6 +107,17 @@ std::string print_kernel(const Kernel &k) {
   }
   print_stmts(k, k.body, 1, out);
   return out + "}\n";
+}
+
+std::string print_kernel_normalized(const Kernel &k) {
+  Kernel copy = k;
+  copy.name.clear();
+  for (size_t i = 0; i < copy.args.size(); ++i) copy.args[i].name = fmt::format("a{}", i);
+  if (copy.gemm) {
+    copy.gemm->a = "A";
+    copy.gemm->b = "B";
+  }
+  return print_kernel(copy);
 }
 
 }  // namespace kiln::lower

@@ -106,5 +106,9 @@ struct Kernel {
 // Kernel IR as text, e.g. `vector for i1 in 0..1024 {` / `v3: f32 = exp v2` /
 // `store %y[1024*i0 + i1] = v7`.
 [[nodiscard]] std::string print_kernel(const Kernel &k);
+// The same with names replaced by position: no kernel name, args %a0, %a1, …, GEMM
+// operands %A and %B. Two kernels that compute the same thing print the same: this text is
+// what symbols and content keys hash.
+[[nodiscard]] std::string print_kernel_normalized(const Kernel &k);
 
 }  // namespace kiln::lower

@@ -13,8 +13,8 @@
 
 #include "ir/diag.h"
 #include "ir/layout.h"
+#include "ir/movement_view.h"
 #include "ir/printer.h"
-#include "runtime/reference/movement.h"
 
 namespace kiln::lower {
 namespace {
@@ -27,20 +27,6 @@ using lower::Role;
 using lower::Scalar;
 using lower::Stmt;
 using lower::ViewChain;
-
-// Longest row whose float sum accumulates in the input dtype (see build_row).
-constexpr int64_t kShortRow = 4096;
-// Most stack a kernel's rows of scratch take together.
-constexpr int64_t kMaxScratchBytes = int64_t{64} << 10;
-// Smallest output written with streaming stores: well past the L2 of a core, so writing
-// it through the cache would only evict what the next kernel reads.
-constexpr int64_t kStreamingBytes = int64_t{8} << 20;
-// Iterations between the points where a flat pointwise loop may be split between threads:
-// a 64-byte line of any dtype, so every thread's vectors start on a line.
-constexpr int64_t kLineSplit = 64;
-// Longest row that is vectorized across rows rather than along itself (see plan_loops):
-// measured on W5, a row of 5 runs 2x faster across rows, a row of 10 1.2x faster along.
-constexpr int64_t kAcrossRows = 8;
 
 struct LoopDims {
   std::vector<size_t> dims;  // iteration dims, outer to inner
@@ -101,8 +87,8 @@ class Scheduler {
       if (s.kind == Scalar::Kind::Load) loaded[static_cast<size_t>(s.arg)] = true;
     for (size_t a = 0; a < k_.args.size(); ++a) {
       lower::KernelArg &arg = k_.args[a];
-      arg.streaming = options_.streaming && arg.written && !arg.scratch && !loaded[a] &&
-                      arg.numel * dtype_size(arg.dtype) >= kStreamingBytes;
+      arg.streaming = options_.schedule.streaming && arg.written && !arg.scratch && !loaded[a] &&
+                      arg.numel * dtype_size(arg.dtype) >= options_.schedule.streaming_bytes;
     }
   }
 
@@ -220,14 +206,15 @@ class Scheduler {
     // A flat pointwise loop is split between threads at whole lines, so its outputs can
     // be streamed from every thread's first vector on.
     if (k_.loops.size() == 1 && group_.kind == lower::GroupKind::Pointwise)
-      k_.loops[0].split = kLineSplit;
+      k_.loops[0].split = options_.schedule.line_split;
     if (group_.kind != lower::GroupKind::Row) return;
     // Vectorize the innermost reduced loop, or, for rows too short to fill a vector (a small
     // matmul's dot products of 5), the innermost kept loop: lanes then hold neighbouring
     // rows, each with its own accumulator, and the reduction runs as a scalar loop inside.
     size_t last_kept = 0;
     while (last_kept + 1 < loops_.size() && !loops_[last_kept + 1].inner) ++last_kept;
-    const bool across_rows = row_length() <= kAcrossRows && loops_[last_kept].extent >= 8;
+    const bool across_rows =
+        row_length() <= options_.schedule.across_rows && loops_[last_kept].extent >= 8;
     for (size_t l = 0; l < loops_.size(); ++l)
       k_.loops[l].vector = across_rows ? l == last_kept : l + 1 == loops_.size();
   }
@@ -248,14 +235,15 @@ class Scheduler {
     const ir::Node &mm = g_.nodes[group_.members[0]];
     const DType dtype = g_.type(mm.result).dtype;
     const ValueId a = group_.inputs[0], b = group_.inputs[1];  // a cast operand's source
-    k_.gemm = lower::Gemm{.a = names_[a],
-                          .b = names_[b],
-                          .dtype = dtype,
-                          .a_dtype = g_.type(a).dtype,
-                          .b_dtype = g_.type(b).dtype,
-                          .a_shape = g_.type(a).shape,
-                          .b_shape = g_.type(b).shape,
-                          .tile = gemm_tile(dtype, options_.vector_bytes)};
+    k_.gemm = lower::Gemm{
+        .a = names_[a],
+        .b = names_[b],
+        .dtype = dtype,
+        .a_dtype = g_.type(a).dtype,
+        .b_dtype = g_.type(b).dtype,
+        .a_shape = g_.type(a).shape,
+        .b_shape = g_.type(b).shape,
+        .tile = options_.kernel.gemm_tile.value_or(gemm_tile(dtype, options_.vector_bytes))};
     std::vector<Stmt> body;
     Cache local;
     local[mm.result] = add_scalar({.kind = Scalar::Kind::Product, .dtype = dtype}, body);
@@ -545,8 +533,8 @@ void Scheduler::build_row() {
     // A row vectorized across rows has a row per lane: it keeps its values in the output.
     // So does a row past the stack budget (the caller's thread may have a small stack).
     const int64_t bytes = row_length() * dtype_size(g_.type(st.value).dtype);
-    if (row_length() <= kShortRow && k_.loops.back().vector &&
-        scratch_bytes + bytes <= kMaxScratchBytes) {
+    if (row_length() <= options_.schedule.short_row && k_.loops.back().vector &&
+        scratch_bytes + bytes <= options_.schedule.max_scratch_bytes) {
       scratch_bytes += bytes;
       st.arg = static_cast<int32_t>(k_.args.size());
       k_.args.push_back({fmt::format("row{}", names_[st.value]), g_.type(st.value).dtype,
@@ -583,7 +571,8 @@ void Scheduler::build_row() {
       // A float sum of a short row stays in its dtype: spread over the vector's lanes, each
       // lane adds at most a few dozen terms, and widening every element costs as much as
       // the rest of a softmax pass. Long rows (a full reduction) accumulate in f64.
-      if (node.op == OpKind::Sum && is_floating(in) && row_length() <= kShortRow) acc = in;
+      if (node.op == OpKind::Sum && is_floating(in) && row_length() <= options_.schedule.short_row)
+        acc = in;
       k_.accs.push_back({node.op, acc});
       accs.push_back(static_cast<int32_t>(k_.accs.size() - 1));
       row.push_back({.kind = Stmt::Kind::AccInit, .id = accs.back()});

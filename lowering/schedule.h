@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lowering/choices.h"
 #include "lowering/fusion.h"
 #include "lowering/kernel_ir.h"
 
@@ -17,12 +18,13 @@ namespace kiln::lower {
 // rows of scratch; a Matmul kernel leaves out inputs[0] and inputs[1], its operands, which
 // the GEMM reads itself.
 struct ScheduleOptions {
-  // Of the target's vector registers (lower::cpu::CpuTarget::vector_bytes): sizes the GEMM
+  // Of the target's vector registers (lower::Target::vector_bytes): sizes the GEMM
   // tile. 0: the host's (host_vector_bytes), for tools that print kernels without a backend.
   int64_t vector_bytes = 0;
-  // Mark big outputs streaming. Off for dynamic shapes, whose sizes are witnesses, not
-  // the sizes the kernels will run at.
-  bool streaming = true;
+  // The graph's scheduling knobs. Dynamic shapes turn `streaming` off: their sizes are
+  // witnesses, not the sizes the kernels will run at.
+  ScheduleChoices schedule;
+  KernelChoices kernel;  // this kernel's (its GEMM tile)
 };
 
 // What every kernel's schedule reads about its graph, computed once per graph (a graph of

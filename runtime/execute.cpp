@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ir/diag.h"
+#include "ir/movement_view.h"
 #include "ir/small_buffer.h"
 #include "runtime/kernels.h"
 #include "runtime/reference/movement.h"

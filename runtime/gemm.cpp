@@ -84,8 +84,8 @@ struct Problem {
 };
 
 template <class T>
-void gemm(const GemmCall &call, const Problem &p, const Operand &a, const Operand &b, T *partial,
-          void *const *args, bool parallel) {
+void gemm(const GemmCall &call, GemmMicroFn micro, const Problem &p, const Operand &a,
+          const Operand &b, T *partial, void *const *args, bool parallel) {
   const ir::GemmTile &t = call.tile;
   if (p.m == 0 || p.n == 0) return;
   const int threads = parallel && p.m * p.n * p.k >= kParallelWork ? num_threads() : 1;
@@ -138,7 +138,7 @@ void gemm(const GemmCall &call, const Problem &p, const Operand &a, const Operan
                   .cols = std::min(t.nr, nc - jr),
                   .flags = flags,
                   .args = args};
-              call.micro(&tile);
+              micro(&tile);
             }
         }
       };
@@ -151,7 +151,8 @@ void gemm(const GemmCall &call, const Problem &p, const Operand &a, const Operan
 }
 
 template <class T>
-void run_typed(const GemmCall &call, const View &a, const View &b, void *const *args) {
+void run_typed(const GemmCall &call, GemmMicroFn micro, const View &a, const View &b,
+               void *const *args) {
   const size_t r = a.sizes.size();
   KILN_CHECK(r >= 2 && b.sizes.size() == r, "gemm operands must have equal rank >= 2");
   const int64_t m = a.sizes[r - 2], k = a.sizes[r - 1], n = b.sizes[r - 1];
@@ -176,7 +177,7 @@ void run_typed(const GemmCall &call, const View &a, const View &b, void *const *
     const Operand mb{b.data + off_b * dtype_size(b.dtype), b.dtype, b.strides[r - 2],
                      b.strides[r - 1]};
     T *c = partial == nullptr ? nullptr : partial + bi * m * n;
-    gemm<T>(call, {m, n, k, bi * m}, ma, mb, c, args, parallel);
+    gemm<T>(call, micro, {m, n, k, bi * m}, ma, mb, c, args, parallel);
   };
   // Many small products: one per thread. Few large ones: threads inside each product.
   if (batches >= num_threads() && batches > 1 && batches * m * n * k >= kParallelWork) {
@@ -204,9 +205,10 @@ int64_t gemm_scratch_bytes(const GemmCall &call, const Shape &a, const Shape &b)
   return bytes;
 }
 
-void run_gemm(const GemmCall &call, const View &a, const View &b, void *const *args) {
+void run_gemm(const GemmCall &call, GemmMicroFn micro, const View &a, const View &b,
+              void *const *args) {
   const ir::GemmTile &t = call.tile;
-  KILN_CHECK(call.micro != nullptr, "gemm step has no micro-kernel");
+  KILN_CHECK(micro != nullptr, "gemm step has no micro-kernel");
   KILN_CHECK(t.mr >= 1 && t.nr >= 1 && t.kc >= 1 && t.mc >= 1 && t.nc % t.nr == 0,
              "gemm tile mr={} nr={} kc={} mc={} nc={}: sizes must be positive, nc a multiple of nr",
              t.mr, t.nr, t.kc, t.mc, t.nc);
@@ -217,7 +219,7 @@ void run_gemm(const GemmCall &call, const View &a, const View &b, void *const *a
     if constexpr (std::is_same_v<T, bool>)
       KILN_UNREACHABLE("bool gemm");
     else
-      run_typed<T>(call, a, b, args);
+      run_typed<T>(call, micro, a, b, args);
   });
 }
 

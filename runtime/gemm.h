@@ -32,8 +32,8 @@ static_assert(std::is_standard_layout_v<GemmTileArgs>);
 
 using GemmMicroFn = void (*)(const GemmTileArgs *);
 
+// A GEMM step as plain data (a Program's plan stores it); the micro-kernel comes apart.
 struct GemmCall {
-  GemmMicroFn micro = nullptr;
   ir::GemmTile tile;         // mr and nr are the micro-kernel's; nc a multiple of nr
   DType dtype = DType::F32;  // of the product; packing converts the operands to it
   DType a_dtype = DType::F32, b_dtype = DType::F32;  // of the operands as stored
@@ -43,8 +43,9 @@ struct GemmCall {
 };
 
 // C = A x B for A [..., m, k], B [..., k, n] of call.dtype (equal batch dims, any strides),
-// handing each finished tile to the micro-kernel, whose epilogue writes `args`' outputs.
-void run_gemm(const GemmCall &call, const View &a, const View &b, void *const *args);
+// handing each finished tile to `micro`, whose epilogue writes `args`' outputs.
+void run_gemm(const GemmCall &call, GemmMicroFn micro, const View &a, const View &b,
+              void *const *args);
 
 // The most scratch run_gemm allocates for operands of these shapes at the current thread
 // count: packed B and a block of A per thread, and partial sums when no output holds them.

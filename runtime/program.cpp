@@ -23,9 +23,13 @@ Array dense(const Array &a) {
   return execute(OpKind::Convert, in, attrs, a.type());
 }
 
+Array full_array(const Shape &shape, DType dtype, double value) {
+  return execute(OpKind::Full, {}, Attrs{{"value", value}}, TensorType{dtype, shape});
+}
+
 }  // namespace
 
-void Program::plan() {
+void Plan::lay_out() {
   max_step_args = 0;
   for (const Step &step : steps)
     max_step_args = std::max(
@@ -83,7 +87,7 @@ void Program::plan() {
       release_after[last[root[s]]].push_back(static_cast<int32_t>(s));
 }
 
-int64_t Program::peak_bytes() const {
+int64_t Plan::peak_bytes() const {
   int64_t total = arena_bytes, gemm_scratch = 0;  // a GEMM's scratch lives for its step only
   for (const Slot &s : slots)
     if (s.place == Slot::Place::Fresh || s.place == Slot::Place::ByOp) total += bytes_of(s.type);
@@ -95,7 +99,21 @@ int64_t Program::peak_bytes() const {
   return total + gemm_scratch;
 }
 
+int32_t Plan::num_kernels() const {
+  int32_t n = 0;
+  for (const Step &step : steps)
+    if (const auto *k = std::get_if<KernelStep>(&step)) n = std::max(n, k->kernel + 1);
+  return n;
+}
+
+Program::Program(Plan plan, std::shared_ptr<const KernelCode> code)
+    : plan_(std::move(plan)), code_(std::move(code)) {
+  KILN_CHECK(code_ != nullptr || plan_.num_kernels() == 0, "a program with kernels needs code");
+}
+
 std::vector<Array> Program::run(std::span<const Array *const> in) const {
+  const auto &[slots, inputs, outputs, steps, release_after, arena_bytes, unshared_bytes,
+               max_step_args] = plan_;
   KILN_CHECK(in.size() == inputs.size(), "program takes {} inputs, got {}", inputs.size(),
              in.size());
   std::vector<Array> values(slots.size());
@@ -127,21 +145,13 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
         const Array &a = *at[s];
         pointers.push_back(a.storage.data() + a.layout.offset * dtype_size(a.dtype));
       }
-      void *const *args = pointers.data();
-      KernelFn fn = k->fn;
       if (k->gemm) {
         const Array &a = *at[k->gemm->a], &b = *at[k->gemm->b];
-        run_gemm(*k->gemm, make_view(a.storage.data(), a.dtype, a.layout),
-                 make_view(b.storage.data(), b.dtype, b.layout), args);
-      } else if (k->extent <= k->grain)
-        fn(args, 0, k->extent);  // one task: no pool round trip
-      else if (k->split == 1)
-        parallel_for(k->extent, k->grain, [=](int64_t b, int64_t e) { fn(args, b, e); });
-      else {
-        const int64_t split = k->split, extent = k->extent;
-        parallel_for(
-            (extent + split - 1) / split, std::max<int64_t>(1, k->grain / split),
-            [=](int64_t b, int64_t e) { fn(args, b * split, std::min(e * split, extent)); });
+        const View va = make_view(a.storage.data(), a.dtype, a.layout),
+                   vb = make_view(b.storage.data(), b.dtype, b.layout);
+        code_->launch(*k, pointers.data(), &va, &vb);
+      } else {
+        code_->launch(*k, pointers.data(), nullptr, nullptr);
       }
     } else {
       const auto &op = std::get<OpStep>(steps[step]);
@@ -159,6 +169,46 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
   result.reserve(outputs.size());
   for (int32_t o : outputs) result.push_back(*at[o]);
   return result;
+}
+
+std::vector<Array> Program::step_buffers(size_t step, double fill) const {
+  KILN_CHECK(step < plan_.steps.size(), "step {} of a program of {} steps", step,
+             plan_.steps.size());
+  const auto *k = std::get_if<KernelStep>(&plan_.steps[step]);
+  if (k == nullptr) fail("step {} is not a kernel step: only kernels run alone", step);
+  std::vector<int32_t> slots = k->args;
+  if (k->gemm) slots.insert(slots.end(), {k->gemm->a, k->gemm->b});
+  std::vector<Array> out;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const TensorType &t = plan_.slots[slots[i]].type;
+    const bool input = i < k->num_inputs || i >= k->args.size();
+    out.push_back(input ? full_array(t.shape, t.dtype, fill) : empty_array(t.shape, t.dtype));
+  }
+  return out;
+}
+
+void Program::run_step(size_t step, std::span<const Array> buffers) const {
+  KILN_CHECK(step < plan_.steps.size(), "step {} of a program of {} steps", step,
+             plan_.steps.size());
+  const auto *k = std::get_if<KernelStep>(&plan_.steps[step]);
+  if (k == nullptr) fail("step {} is not a kernel step: only kernels run alone", step);
+  const size_t want = k->args.size() + (k->gemm ? 2 : 0);
+  if (buffers.size() != want)
+    fail("kernel step {} ('{}') takes {} buffers, got {}", step, k->name, want, buffers.size());
+  std::vector<void *> pointers;
+  for (size_t i = 0; i < k->args.size(); ++i) {
+    const Array &a = buffers[i];
+    const TensorType &t = plan_.slots[k->args[i]].type;
+    if (a.type() != t || !a.layout.is_contiguous())
+      fail("kernel step {} ('{}') buffer {}: expected a contiguous {}, got {}", step, k->name, i,
+           t.str(), a.type().str());
+    pointers.push_back(a.storage.data() + a.layout.offset * dtype_size(a.dtype));
+  }
+  if (!k->gemm) return code_->launch(*k, pointers.data(), nullptr, nullptr);
+  const Array &a = buffers[k->args.size()], &b = buffers[k->args.size() + 1];
+  const View va = make_view(a.storage.data(), a.dtype, a.layout),
+             vb = make_view(b.storage.data(), b.dtype, b.layout);
+  code_->launch(*k, pointers.data(), &va, &vb);
 }
 
 }  // namespace kiln::runtime

@@ -1,7 +1,8 @@
-// Program: a compiled graph as the runtime runs it. A list of steps over value slots: a
-// generated kernel (a function pointer from a backend, split over the thread pool) or one op
-// the runtime runs itself (matmul, views, composites). Intermediate kernel results live in
-// one arena laid out by the memory plan; results returned to the caller get fresh storage.
+// Program: a compiled graph as the runtime runs it. Its Plan is plain data (what an Artifact
+// stores): a list of steps over value slots, each a generated kernel (by number) or one op
+// the runtime runs itself (matmul, views, composites). Its KernelCode is what a backend
+// loaded: it launches kernel number k. Intermediate kernel results live in one arena laid
+// out by the memory plan; results returned to the caller get fresh storage.
 #pragma once
 
 #include <cstdint>
@@ -20,17 +21,13 @@
 
 namespace kiln::runtime {
 
-// A generated kernel: runs iterations [begin, end) of its outermost loop over `args`, the
-// data pointers of its input then output buffers (all contiguous).
-using KernelFn = void (*)(void *const *args, int64_t begin, int64_t end);
-
 // A generated kernel, or a generated GEMM whose micro-kernel runs the kernel's loops as its
-// epilogue (`gemm` set, `fn` null): the same args, plus the two operands as strided arrays.
-// A GEMM splits its own work between threads: `grain` and `split` do not apply, and
-// `extent` (C's rows) only serves dynamic shapes' resizing.
+// epilogue (`gemm` set): the same args, plus the two operands as strided arrays. A GEMM
+// splits its own work between threads: `grain` and `split` do not apply, and `extent`
+// (C's rows) only serves dynamic shapes' resizing.
 struct KernelStep {
   std::string name;
-  KernelFn fn = nullptr;
+  int32_t kernel = -1;  // which of the code's kernels runs (steps may share one)
   std::optional<GemmCall> gemm;
   int64_t extent = 1;   // iterations of the outermost loop
   int32_t symbol = -1;  // in a dynamic program: extent is a multiple of symbol s<symbol>
@@ -56,25 +53,55 @@ struct Slot {
   int64_t arena_offset = 0;  // bytes, Arena only
 };
 
-class Program {
- public:
+// The steps and buffers of a Program, without code.
+struct Plan {
   std::vector<Slot> slots;
   std::vector<int32_t> inputs, outputs;
   std::vector<Step> steps;
   std::vector<std::vector<int32_t>> release_after;  // per step: slots no longer read
   int64_t arena_bytes = 0;
-  int64_t unshared_bytes = 0;        // the arena's buffers without reuse, for reports
-  size_t max_step_args = 0;          // the most buffers one step takes (run() reserves that)
-  std::shared_ptr<const void> code;  // keeps the backend's generated code alive
+  int64_t unshared_bytes = 0;  // the arena's buffers without reuse, for reports
+  size_t max_step_args = 0;    // the most buffers one step takes (run() reserves that)
 
   // Lays out Arena slots and computes release_after; call once after steps are final.
-  void plan();
+  void lay_out();
   // Bytes a call holds at most: the arena, fresh results, what op steps allocate and the
   // largest GEMM's scratch.
   [[nodiscard]] int64_t peak_bytes() const;
+  // How many kernels the steps name (1 + the highest KernelStep::kernel).
+  [[nodiscard]] int32_t num_kernels() const;
+};
+
+// The kernels a backend loaded, by number. Launching runs one kernel step on its buffers:
+// `args` are the data pointers of its inputs then outputs (contiguous); a GEMM step also
+// gets its operands `a` and `b` (else null). The code lives as long as this object.
+class KernelCode {
+ public:
+  virtual ~KernelCode() = default;
+  virtual void launch(const KernelStep &step, void *const *args, const View *a,
+                      const View *b) const = 0;
+};
+
+class Program {
+ public:
+  Program(Plan plan, std::shared_ptr<const KernelCode> code);
+
+  [[nodiscard]] const Plan &plan() const { return plan_; }
+  [[nodiscard]] const std::shared_ptr<const KernelCode> &code() const { return code_; }
   // inputs[i] binds slot inputs[i]; types are the caller's guarantee (the guards). Taken
   // by pointer: the call path copies no layouts.
   [[nodiscard]] std::vector<Array> run(std::span<const Array *const> inputs) const;
+
+  // One kernel step alone (the autotuner times variants this way). step_buffers makes
+  // buffers of the step's real shapes, contiguous: its args in order, then a GEMM's
+  // operands A and B; inputs hold `fill`, outputs are uninitialised. run_step runs the
+  // step on them (or on any buffers of those types).
+  [[nodiscard]] std::vector<Array> step_buffers(size_t step, double fill = 1.0) const;
+  void run_step(size_t step, std::span<const Array> buffers) const;
+
+ private:
+  Plan plan_;
+  std::shared_ptr<const KernelCode> code_;
 };
 
 }  // namespace kiln::runtime

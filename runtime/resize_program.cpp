@@ -6,9 +6,9 @@
 namespace kiln::runtime {
 
 std::shared_ptr<const Program> resize_program(const Program &p, const ir::SizeMap &map) {
-  auto out = std::make_shared<Program>(p);
-  for (Slot &s : out->slots) s.type.shape = ir::substitute(s.type.shape, map);
-  for (Step &step : out->steps) {
+  Plan out = p.plan();
+  for (Slot &s : out.slots) s.type.shape = ir::substitute(s.type.shape, map);
+  for (Step &step : out.steps) {
     if (auto *k = std::get_if<KernelStep>(&step)) {
       if (k->symbol < 0) continue;
       const int64_t witness = map.from[k->symbol];
@@ -21,8 +21,8 @@ std::shared_ptr<const Program> resize_program(const Program &p, const ir::SizeMa
     op.attrs = ir::substitute(op.attrs, map);
     op.result.shape = ir::substitute(op.result.shape, map);
   }
-  out->plan();
-  return out;
+  out.lay_out();
+  return std::make_shared<const Program>(std::move(out), p.code());
 }
 
 }  // namespace kiln::runtime

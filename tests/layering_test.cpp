@@ -1,6 +1,9 @@
 // Checks every #include in the library folders against the layering table of STYLE.md §1:
 // dependencies point down only, LLVM stays in lowering/cpu_llvm, CUDA in lowering/cuda_nvrtc
-// (and runtime/cuda_*.cpp), nlohmann/json in cache/ and autotune/.
+// (and runtime/cuda_*.cpp), nlohmann/json in cache/ and autotune/, xxHash in lowering/ and
+// cache/ .cpp files. Backends see only lowering/'s contract (the backend table's interface
+// and the plain data it names); only the table itself names the backends, and the frontend
+// names none of them.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -15,14 +18,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// What a backend may see of lowering/: the interface and the plain data it compiles.
-const char *const kBackendContract[] = {"lowering/backend.h", "lowering/kernel_ir.h"};
+// What a backend may see of lowering/: the table's interface and the plain data it names.
+const char *const kBackendContract[] = {"lowering/backend.h",   "lowering/artifact.h",
+                                        "lowering/choices.h",   "lowering/fusion.h",
+                                        "lowering/kernel_ir.h", "lowering/target.h"};
 
 // The layer a project include path or a source file belongs to.
 std::string layer_of(const std::string &path) {
   if (path.rfind("kiln/", 0) == 0 || path.rfind("frontend/", 0) == 0) return "frontend";
   for (const char *contract : kBackendContract)
-    if (path == contract) return "lowering/backend.h";
+    if (path == contract) return "lowering/contract";
+  if (path == "lowering/backend_table.cpp") return "lowering/backend_table.cpp";
   for (const char *sub : {"lowering/cpu_llvm", "lowering/cuda_nvrtc"})
     if (path.rfind(sub, 0) == 0) return sub;
   for (const char *top : {"ir", "runtime", "guards", "tracer", "cache", "autotune", "lowering"})
@@ -35,15 +41,17 @@ const std::map<std::string, std::set<std::string>> kMayInclude = {
     {"runtime", {"ir", "runtime"}},
     {"guards", {"ir", "runtime", "guards"}},
     {"tracer", {"ir", "guards", "runtime", "tracer"}},
-    {"cache", {"ir", "cache"}},
-    {"lowering", {"ir", "runtime", "lowering", "lowering/backend.h"}},
-    {"lowering/backend.h", {"ir", "runtime"}},
-    {"lowering/cpu_llvm", {"ir", "runtime", "lowering/backend.h", "lowering/cpu_llvm"}},
-    {"lowering/cuda_nvrtc", {"ir", "runtime", "lowering/backend.h", "lowering/cuda_nvrtc"}},
-    {"autotune", {"ir", "runtime", "cache", "lowering/backend.h", "autotune"}},
+    {"cache", {"ir", "cache", "lowering/contract"}},
+    {"lowering/contract", {"ir", "runtime", "lowering/contract"}},
+    {"lowering", {"ir", "runtime", "lowering", "lowering/contract"}},
+    {"lowering/backend_table.cpp",
+     {"ir", "lowering/contract", "lowering/cpu_llvm", "lowering/cuda_nvrtc"}},
+    {"lowering/cpu_llvm", {"ir", "runtime", "lowering/contract", "lowering/cpu_llvm"}},
+    {"lowering/cuda_nvrtc", {"ir", "runtime", "lowering/contract", "lowering/cuda_nvrtc"}},
+    {"autotune", {"ir", "runtime", "cache", "lowering", "lowering/contract", "autotune"}},
     {"frontend",
-     {"ir", "runtime", "guards", "tracer", "cache", "lowering", "lowering/backend.h",
-      "lowering/cpu_llvm", "lowering/cuda_nvrtc", "autotune", "frontend"}},
+     {"ir", "runtime", "guards", "tracer", "cache", "lowering", "lowering/contract", "autotune",
+      "frontend"}},
 };
 
 // Returns "" when `file` (a path relative to the source root) may contain `line`.
@@ -66,6 +74,8 @@ std::string layering_violation(const std::string &file, const std::string &line)
            "> outside lowering/cuda_nvrtc and runtime/cuda_*.cpp";
   if (target.rfind("nlohmann/", 0) == 0 && from != "cache" && from != "autotune")
     return file + ": nlohmann/json outside cache/ and autotune/";
+  if (target == "xxhash.h" && ((from != "lowering" && from != "cache") || !file.ends_with(".cpp")))
+    return file + ": <xxhash.h> outside lowering/ and cache/ .cpp files";
   const std::string to = layer_of(target);
   if (to.empty() || from.empty()) return "";  // standard or same-folder include
   if (!kMayInclude.at(from).count(to))
@@ -90,6 +100,25 @@ TEST_SUITE("layering") {
           "'lowering/cuda_nvrtc/x.h' (layer 'lowering/cuda_nvrtc')");
     CHECK(layering_violation("runtime/cuda_driver.cpp", "#include <cuda.h>").empty());
     CHECK(layering_violation("frontend/dispatch.cpp", "#include \"runtime/kernels.h\"").empty());
+    CHECK(layering_violation("frontend/compile.cpp", "#include \"lowering/compile_graph.h\"")
+              .empty());
+    CHECK(layering_violation("frontend/compile.cpp",
+                             "#include \"lowering/cpu_llvm/cpu_backend.h\"") ==
+          "frontend/compile.cpp: layer 'frontend' may not include "
+          "'lowering/cpu_llvm/cpu_backend.h' (layer 'lowering/cpu_llvm')");
+    CHECK(layering_violation("lowering/cpu_llvm/jit.h", "#include \"lowering/target.h\"").empty());
+    CHECK(layering_violation("lowering/cpu_llvm/x.cpp", "#include \"lowering/schedule.h\"") ==
+          "lowering/cpu_llvm/x.cpp: layer 'lowering/cpu_llvm' may not include "
+          "'lowering/schedule.h' (layer 'lowering')");
+    CHECK(layering_violation("lowering/schedule.cpp",
+                             "#include \"lowering/cpu_llvm/cpu_backend.h\"") ==
+          "lowering/schedule.cpp: layer 'lowering' may not include "
+          "'lowering/cpu_llvm/cpu_backend.h' (layer 'lowering/cpu_llvm')");
+    CHECK(layering_violation("lowering/backend_table.cpp",
+                             "#include \"lowering/cpu_llvm/cpu_backend.h\"")
+              .empty());
+    CHECK(layering_violation("lowering/artifact.h", "#include <xxhash.h>") ==
+          "lowering/artifact.h: <xxhash.h> outside lowering/ and cache/ .cpp files");
   }
 
   TEST_CASE("every library source respects the layering table") {

@@ -1,7 +1,9 @@
 // kiln-opt: the command-line driver for compiler engineers. Reads IR text (a file or
 // stdin), runs a pass pipeline, prints the result, its kernel groups or their kernel IR,
-// evaluates it on seeded random inputs with the reference evaluator, or checks the CPU
-// backend against it. Exit codes are tools/cli.h's; bad IR reads "file:line:col: error: ...".
+// evaluates it on seeded random inputs with the reference evaluator, checks the CPU backend
+// against it, or writes its compiled Artifact; or loads a stored Artifact and runs it. It
+// compiles through lowering/compile_graph.h, as compile() does. Exit codes are tools/cli.h's;
+// bad IR reads "file:line:col: error: ...".
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,13 +18,14 @@
 #include <memory>
 #include <string>
 
-#include "frontend/build_program.h"
 #include "ir/diag.h"
 #include "ir/parser.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
 #include "ir/substitute_sizes.h"
 #include "kiln/kiln.h"
+#include "lowering/artifact.h"
+#include "lowering/compile_graph.h"
 #include "lowering/fusion.h"
 #include "lowering/kernel_ir.h"
 #include "lowering/schedule.h"
@@ -40,6 +43,9 @@ struct Options {
   std::string input = "-";
   std::string passes;
   bool print = false, run = false, list = false, fuse = false, kernels = false, check = false;
+  bool emit_artifact = false;
+  std::string output, load, target;
+  std::string choices;  // Choices text
   uint64_t seed = 0;
   std::vector<int64_t> sizes;  // --sizes: s0, s1, … in order
 };
@@ -87,6 +93,22 @@ cli::Parser make_parser(Options &o) {
          "compile for the CPU backend, run it and the reference evaluator on the\n"
          "same seeded inputs, print the largest difference per output",
          o.check);
+  p.option("--target", "CPU",
+           "generate code for this CPU as LLVM names it (x86-64-v3, znver4; default: the\n"
+           "host); --check and --run need one this host runs",
+           [&o](std::string_view v) { o.target = v; });
+  p.option("--choices", "FILE|K=V;...",
+           "tuning knobs in Choices' text form: a file, or key=value pairs separated by ';'",
+           [&o](std::string_view v) { o.choices = v; });
+  p.option("--emit", "artifact", "compile and write the Artifact to --output",
+           [&o](std::string_view v) {
+             if (v != "artifact") cli::usage_error("expected --emit=artifact, got '{}'", v);
+             o.emit_artifact = true;
+           });
+  p.option("--output", "FILE", "where --emit writes", [&o](std::string_view v) { o.output = v; });
+  p.option("--load", "FILE",
+           "read a stored Artifact instead of IR text: print what it holds, or --run it",
+           [&o](std::string_view v) { o.load = v; });
   p.option("--seed", "N", "seed of the random inputs (default 0)",
            [&o](std::string_view v) { o.seed = cli::parse_integer<uint64_t>(v, 0, UINT64_MAX); });
   p.option("--sizes", "s0=N,...", "bind symbolic sizes for --run and --check (N >= 2)",
@@ -98,7 +120,7 @@ cli::Parser make_parser(Options &o) {
                 {cli::kExitUsage, "usage error: unknown option, bad option value, unknown pass"},
                 {cli::kExitBadInput,
                  "bad input: FILE cannot be read, is not IR text, does not parse or\n"
-                 "verify, or kiln rejects it"},
+                 "verify, or kiln rejects it; an artifact is corrupt or from another kiln"},
                 {cli::kExitInternal, "internal error (a bug in kiln) or out of memory"}});
   return p;
 }
@@ -148,31 +170,90 @@ kiln::Tensor as_tensor(const kiln::runtime::Array &a) {
   return kiln::Tensor(impl);
 }
 
-void print_kernels(const kiln::ir::Graph &g) {
-  const kiln::lower::FusionPlan plan = kiln::lower::fuse(g);
+// The bytes of a file (an artifact); throws kiln::Error when it cannot be read.
+std::string read_binary(const std::string &path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    kiln::fail("kiln-opt: cannot read '{}': it is a folder", path);
+  std::unique_ptr<FILE, int (*)(FILE *)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) kiln::fail("kiln-opt: cannot read '{}': {}", path, std::strerror(errno));
+  std::string bytes;
+  std::array<char, 1 << 16> chunk;
+  while (size_t n = std::fread(chunk.data(), 1, chunk.size(), file.get())) {
+    if (bytes.size() + n > kMaxInputBytes)
+      kiln::fail("kiln-opt: '{}' is larger than {} MiB", path, kMaxInputBytes >> 20);
+    bytes.append(chunk.data(), n);
+  }
+  if (std::ferror(file.get()))
+    kiln::fail("kiln-opt: cannot read '{}': {}", path, std::strerror(errno));
+  return bytes;
+}
+
+// --target and --choices as values; a symbolic graph's choices are a dynamic entry's (no
+// streaming stores: its sizes are witnesses).
+struct Setting {
+  kiln::lower::Target target;
+  kiln::lower::Choices choices;
+};
+
+Setting setting(const Options &o, bool symbolic) {
+  Setting s{kiln::lower::named_target(o.target), {}};
+  std::string text = o.choices;
+  std::error_code ec;
+  if (!text.empty() && text.find('=') == std::string::npos) {
+    if (!std::filesystem::is_regular_file(text, ec))
+      cli::usage_error("--choices: '{}' is neither a file nor key=value pairs", text);
+    text = read_input(text);
+  }
+  std::replace(text.begin(), text.end(), ';', '\n');
+  try {
+    s.choices = kiln::lower::Choices::parse(text);
+  } catch (const kiln::Error &e) {
+    cli::usage_error("--choices: {}", e.what());
+  }
+  if (symbolic) s.choices.schedule.streaming = false;
+  return s;
+}
+
+bool is_symbolic(const kiln::ir::Graph &g) {
   const std::vector<int64_t> witnesses = kiln::ir::witness_sizes(kiln::ir::kMaxSymbols, 0);
-  // A symbolic graph is scheduled as a dynamic entry is: no streaming stores.
-  bool symbolic = false;
   for (kiln::ir::ValueId v = 0; v < g.num_values(); ++v)
     for (int64_t d : g.type(v).shape)
-      symbolic |= std::find(witnesses.begin(), witnesses.end(), d) != witnesses.end();
-  int index = 0;
-  const kiln::lower::GraphIndex graph_index(g);
-  for (const kiln::lower::Group &group : plan.groups)
-    if (group.kind != kiln::lower::GroupKind::Library)
-      std::cout << kiln::ir::symbolize_text(
-          kiln::lower::print_kernel(kiln::lower::schedule(g, graph_index, group,
-                                                          fmt::format("{}.k{}", g.name, index++),
-                                                          {.streaming = !symbolic})),
-          witnesses, true);
+      if (std::find(witnesses.begin(), witnesses.end(), d) != witnesses.end()) return true;
+  return false;
+}
+
+void print_kernels(const kiln::ir::Graph &g, const Setting &s) {
+  const kiln::lower::CompiledGraph c =
+      kiln::lower::compile_graph(g, s.target, s.choices, {.codegen = false});
+  std::cout << kiln::ir::symbolize_text(c.kernels_text,
+                                        kiln::ir::witness_sizes(kiln::ir::kMaxSymbols, 0), true);
+}
+
+// A stored artifact: what it holds, in words.
+void print_artifact(const kiln::lower::Artifact &a) {
+  const auto kernel_steps = std::count_if(
+      a.plan.steps.begin(), a.plan.steps.end(),
+      [](const auto &step) { return std::holds_alternative<kiln::runtime::KernelStep>(step); });
+  std::cout << fmt::format(
+      "artifact @{}\n  key: {}\n  made by: {}\n  target: {}\n  choices: {}\n  steps: {} ({} "
+      "kernel steps, {} distinct kernels), object: {} bytes\n",
+      a.name, a.key, a.versions, a.target.str(), a.choices.summary(), a.plan.steps.size(),
+      kernel_steps, a.kernels.size(), a.object.size());
+  std::cout << "fused:\n" << a.fused;
+  for (const kiln::lower::ArtifactKernel &k : a.kernels)
+    std::cout << fmt::format("{}{}:\n{}", k.symbol, k.gemm ? " (GEMM micro-kernel)" : "",
+                             k.kernel_ir);
 }
 
 // The CPU backend against the reference evaluator on the same inputs.
-int check(const kiln::ir::Graph &g, const std::vector<kiln::runtime::Array> &inputs) {
+int check(const kiln::ir::Graph &g, const std::vector<kiln::runtime::Array> &inputs,
+          const Setting &s) {
   std::vector<kiln::runtime::Array> want = kiln::runtime::evaluate(g, inputs);
   std::vector<const kiln::runtime::Array *> pointers;
   for (const kiln::runtime::Array &a : inputs) pointers.push_back(&a);
-  std::vector<kiln::runtime::Array> got = kiln::detail::build_program(g, {}).program->run(pointers);
+  std::vector<kiln::runtime::Array> got =
+      kiln::lower::load(kiln::lower::compile_graph(g, s.target, s.choices).artifact)->run(pointers);
   int status = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     if (got[i].type() != want[i].type()) {
@@ -201,6 +282,27 @@ int run(const Options &o) {
     for (const std::string &p : kiln::ir::pass_names()) std::cout << p << "\n";
     return 0;
   }
+  if (!o.load.empty()) {
+    const kiln::lower::Artifact a = kiln::lower::deserialize(read_binary(o.load));
+    if (!o.run) {
+      print_artifact(a);
+      return 0;
+    }
+    const std::shared_ptr<const kiln::runtime::Program> program = kiln::lower::load(a);
+    kiln::manual_seed(o.seed);
+    std::vector<kiln::runtime::Array> inputs;
+    for (int32_t slot : a.plan.inputs) {
+      kiln::Tensor t = random_input(a.plan.slots[slot].type);
+      print_summary(fmt::format("input {}", inputs.size()), t);
+      inputs.push_back(t.impl());
+    }
+    std::vector<const kiln::runtime::Array *> pointers;
+    for (const kiln::runtime::Array &in : inputs) pointers.push_back(&in);
+    std::vector<kiln::runtime::Array> outs = program->run(pointers);
+    for (size_t i = 0; i < outs.size(); ++i)
+      print_summary(fmt::format("output {}", i), as_tensor(outs[i]));
+    return 0;
+  }
   const std::string source = o.input == "-" ? "<stdin>" : o.input;
   kiln::ir::Graph g = kiln::ir::parse(read_input(o.input), source);
   if (!o.passes.empty()) kiln::ir::run_pipeline(g, o.passes);
@@ -211,7 +313,18 @@ int run(const Options &o) {
   if (o.print)
     std::cout << symbolic(o.fuse ? kiln::lower::print_fused(g, kiln::lower::fuse(g))
                                  : kiln::ir::print(g));
-  if (o.kernels) print_kernels(g);
+  // Only what compiles needs a backend: printing and --run work in a build without LLVM.
+  const Setting s =
+      o.kernels || o.emit_artifact || o.check ? setting(o, is_symbolic(g)) : Setting{};
+  if (o.kernels) print_kernels(g, s);
+  if (o.emit_artifact) {
+    const std::string bytes =
+        kiln::lower::serialize(kiln::lower::compile_graph(g, s.target, s.choices).artifact);
+    std::unique_ptr<FILE, int (*)(FILE *)> file(std::fopen(o.output.c_str(), "wb"), &std::fclose);
+    if (!file || std::fwrite(bytes.data(), 1, bytes.size(), file.get()) != bytes.size() ||
+        std::fflush(file.get()) != 0)
+      kiln::fail("kiln-opt: cannot write '{}': {}", o.output, std::strerror(errno));
+  }
   if (!o.run && !o.check) return 0;
   std::vector<int64_t> sizes = o.sizes;
   sizes.resize(witnesses.size(), 3);
@@ -224,7 +337,7 @@ int run(const Options &o) {
     if (o.run) print_summary("%" + names[v], t);
     inputs.push_back(t.impl());
   }
-  if (o.check) return check(g, inputs);
+  if (o.check) return check(g, inputs, s);
   std::vector<kiln::runtime::Array> outs = kiln::runtime::evaluate(g, inputs);
   for (size_t i = 0; i < outs.size(); ++i)
     print_summary(fmt::format("output {}", i), as_tensor(outs[i]));
@@ -237,7 +350,10 @@ int main(int argc, char **argv) {
   Options o;
   cli::Parser parser = make_parser(o);
   parser.parse(argc, argv);
-  if (!o.run && !o.check && !o.kernels) o.print = true;
+  if (o.emit_artifact && o.output.empty()) cli::usage_error("--emit=artifact needs --output=FILE");
+  if (!o.load.empty() && (o.check || o.kernels || o.print || o.fuse || o.emit_artifact))
+    cli::usage_error("--load takes only --run and --seed");
+  if (!o.run && !o.check && !o.kernels && !o.emit_artifact && o.load.empty()) o.print = true;
   if (kiln::lower::take_trailing_fuse(o.passes)) o.fuse = true;
   return cli::run_main(parser, [&] { return run(o); });
 }

@@ -38,6 +38,12 @@ struct CompileOptions {
   Stance stance = Stance::Default;
   Dynamic dynamic = Dynamic::Auto;
   AutotuneMode autotune = AutotuneMode::Default;  // used once the backends autotune
+  // The CPU code is generated for, as LLVM names it ("x86-64-v3"); "" is the process's
+  // target (the host unless lower::set_target named another). It must run on this host.
+  std::string target;
+  // Tuning knobs, in Choices' text form ("fusion.max_kernel_members = 32", one per line;
+  // see lowering/choices.h); knobs left out keep their defaults. Checked by compile().
+  std::string choices;
 };
 
 // What compile() knows about a function: its compiled graphs and eager fallbacks.
@@ -58,8 +64,11 @@ struct Explanation {
     int library_steps = 0;  // ops the runtime runs itself per call (views, cat, integer matmuls, …)
     int64_t peak_bytes = 0;  // memory a call holds at most (arena + results + library ops)
     int64_t arena_bytes = 0, unshared_bytes = 0;  // intermediates with and without reuse
-    int symbols = 0;     // dynamic shapes: symbols in the guards and IR (s0, s1, …)
-    int sizes_seen = 0;  // dynamic shapes: distinct sizes this entry has run
+    std::string target;   // what the code is for: "cpu znver3 (x86_64-…, 32-byte vectors)"
+    std::string choices;  // the tuning knobs that differ from the defaults, or "defaults"
+    std::string key;      // the compiled artifact's content key (32 hex digits)
+    int symbols = 0;      // dynamic shapes: symbols in the guards and IR (s0, s1, …)
+    int sizes_seen = 0;   // dynamic shapes: distinct sizes this entry has run
   };
   std::string name;
   std::vector<Entry> entries;

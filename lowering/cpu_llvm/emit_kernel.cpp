@@ -29,8 +29,9 @@ using lower::Stmt;
 
 class KernelEmitter {
  public:
-  KernelEmitter(llvm::Module &m, const lower::Kernel &k)
+  KernelEmitter(llvm::Module &m, const lower::Kernel &k, const KernelChoices &choices)
       : k_(k),
+        choices_(choices),
         ctx_(m.getContext()),
         m_(m),
         b_(ctx_),
@@ -53,8 +54,11 @@ class KernelEmitter {
     // The width is in bytes, not in the target's registers: LLVM splits a wider value. On an
     // AVX2 Zen 3 (2026-12-07, 1 thread) values of the target's width were no faster (W2, W3,
     // W9-10 within noise) and W1 slower (67-72 ms against 55-67 at these 64-byte values).
+    // KernelChoices::registers_per_value overrides this.
     const bool rows = !k.accs.empty();
-    const int64_t registers = cost > (rows ? 48 : 8) ? 1 : 2;
+    const int64_t registers = choices.registers_per_value > 0 ? choices.registers_per_value
+                              : cost > (rows ? 48 : 8)        ? 1
+                                                              : 2;
     vector_width_ = static_cast<unsigned>(std::clamp<int64_t>(registers * 64 / widest, 8, 64));
   }
 
@@ -98,13 +102,13 @@ class KernelEmitter {
       inner = &inner->front().body;
     const size_t last = k_.loops.size() - 1;
     // The epilogue once per vector of the tile: little compile time while the copies stay
-    // under ~512 instructions (W4's bias + gelu: 16 copies of ~21).
-    constexpr int64_t kUnrolledEpilogueCost = 512;
+    // under KernelChoices::epilogue_unroll_cost instructions (512: W4's bias + gelu, 16
+    // copies of ~21).
     const unsigned lanes =
         static_cast<unsigned>(vector_bytes(features) / dtype_size(k_.gemm->dtype));
     const int64_t copies = k_.gemm->tile.mr * k_.gemm->tile.nr / lanes;
     emit_gemm_tile(b_, fn_, entry_, *k_.gemm, lanes, tile,
-                   body_cost() * copies <= kUnrolledEpilogueCost,
+                   body_cost() * copies <= choices_.epilogue_unroll_cost,
                    [&](Value *row, Value *col, Value *col_end, Value *mask, Value *product) {
                      // The epilogue's row is flat over its row loops: split it into their
                      // variables.
@@ -133,6 +137,7 @@ class KernelEmitter {
 
  private:
   const lower::Kernel &k_;
+  const KernelChoices &choices_;
   llvm::LLVMContext &ctx_;
   llvm::Module &m_;
   llvm::IRBuilder<> b_;
@@ -511,9 +516,9 @@ class KernelEmitter {
 
 }  // namespace
 
-llvm::Function *emit_kernel(llvm::Module &m, const lower::Kernel &k, const std::string &symbol,
-                            const std::string &cpu, const std::string &features) {
-  return KernelEmitter(m, k).emit(symbol, cpu, features);
+llvm::Function *emit_kernel(llvm::Module &m, const lower::Kernel &k, const KernelChoices &choices,
+                            const std::string &symbol, const Target &target) {
+  return KernelEmitter(m, k, choices).emit(symbol, target.cpu, target.features);
 }
 
 }  // namespace kiln::lower::cpu

@@ -80,10 +80,10 @@ Jit &Jit::instance() {
 Jit::Jit() : host_builder_(detect_host()) {
   static const bool handled = (llvm::install_bad_alloc_error_handler(throw_bad_alloc), true);
   (void)handled;
+  host_.triple = host_builder_.getTargetTriple().str();
   host_.cpu = host_builder_.getCPU();
   host_.features = host_builder_.getFeatures().getString();
   host_.vector_bytes = vector_bytes(host_.features);
-  current_ = host_;
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(host_builder_).create();
   if (!jit) fail_llvm("cannot create the JIT", jit.takeError());
   jit_ = std::move(*jit);
@@ -94,8 +94,9 @@ Jit::Jit() : host_builder_(detect_host()) {
 }
 
 // The named CPU with a feature string in the host's form: every feature the host detection
-// names, + where the CPU has it. Code for it runs here only if it needs nothing the host lacks.
-CpuTarget Jit::resolve(std::string_view cpu) const {
+// names, + where the CPU has it. Code for it runs here only if it needs nothing the host
+// lacks (lower::why_cannot_run).
+Target Jit::named(std::string_view cpu) const {
   if (cpu.empty()) return host_;
   const llvm::Triple &triple = host_builder_.getTargetTriple();
   std::string problem;
@@ -111,36 +112,19 @@ CpuTarget Jit::resolve(std::string_view cpu) const {
       target->createMCSubtargetInfo(triple.str(), llvm::StringRef(cpu), ""));
   std::set<std::string, std::less<>> known;
   for (const llvm::SubtargetFeatureKV &kv : info->getAllProcessorFeatures()) known.insert(kv.Key);
-  CpuTarget out{.cpu = std::string(cpu)};
-  std::string missing;
+  Target out{.triple = host_.triple, .cpu = std::string(cpu)};
   for (const std::string &entry : host_builder_.getFeatures().getFeatures()) {
     const std::string name = entry.substr(1);
     if (!known.contains(name)) continue;
     const bool has = info->checkFeatures("+" + name);
     out.features += fmt::format("{}{}{}", out.features.empty() ? "" : ",", has ? '+' : '-', name);
-    if (has && entry[0] == '-') missing += fmt::format("{}{}", missing.empty() ? "" : ", ", name);
   }
-  if (!missing.empty())
-    fail("cpu backend: this host ('{}') cannot run code for CPU target '{}': it lacks {}",
-         host_.cpu, cpu, missing);
   out.vector_bytes = vector_bytes(out.features);
   return out;
 }
 
-CpuTarget Jit::current() {
-  std::lock_guard lock(mutex_);
-  return current_;
-}
-
-CpuTarget Jit::set_current(std::string_view cpu) {
-  CpuTarget target = resolve(cpu);
-  std::lock_guard lock(mutex_);
-  current_ = target;
-  return target;
-}
-
-std::unique_ptr<llvm::TargetMachine> Jit::machine(const CpuTarget &target) {
-  llvm::orc::JITTargetMachineBuilder builder(host_builder_.getTargetTriple());
+std::unique_ptr<llvm::TargetMachine> Jit::machine(const Target &target) {
+  llvm::orc::JITTargetMachineBuilder builder{llvm::Triple(target.triple)};
   builder.setCPU(target.cpu)
       .setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive)
       .setRelocationModel(llvm::Reloc::PIC_)
@@ -151,28 +135,35 @@ std::unique_ptr<llvm::TargetMachine> Jit::machine(const CpuTarget &target) {
   return std::move(*machine);
 }
 
-llvm::orc::ResourceTrackerSP Jit::tracker() {
+llvm::orc::JITDylib &Jit::new_dylib() {
   std::lock_guard lock(mutex_);
-  return jit_->getMainJITDylib().createResourceTracker();
+  auto dylib = jit_->getExecutionSession().createJITDylib(fmt::format("kiln{}", dylibs_++));
+  if (!dylib) fail_llvm("cannot create a JITDylib", dylib.takeError());
+  dylib->addToLinkOrder(jit_->getMainJITDylib());  // its generator finds libm and the process
+  return *dylib;
 }
 
-void Jit::add_object(const llvm::orc::ResourceTrackerSP &tracker,
-                     std::unique_ptr<llvm::MemoryBuffer> object) {
+void Jit::remove(llvm::orc::JITDylib &dylib) {
   std::lock_guard lock(mutex_);
-  if (auto error = jit_->addObjectFile(tracker, std::move(object)))
+  if (auto error = jit_->getExecutionSession().removeJITDylib(dylib))
+    llvm::consumeError(std::move(error));
+}
+
+void Jit::add_object(llvm::orc::JITDylib &dylib, std::unique_ptr<llvm::MemoryBuffer> object) {
+  std::lock_guard lock(mutex_);
+  if (auto error = jit_->addObjectFile(dylib, std::move(object)))
     fail_llvm("cannot add an object", std::move(error));
 }
 
-void Jit::add_failing_symbol(const llvm::orc::ResourceTrackerSP &tracker, const std::string &name) {
+void Jit::add_failing_symbol(llvm::orc::JITDylib &dylib, const std::string &name) {
   std::lock_guard lock(mutex_);
-  if (auto error = jit_->getMainJITDylib().define(
-          std::make_unique<FailingUnit>(jit_->mangleAndIntern(name)), tracker))
+  if (auto error = dylib.define(std::make_unique<FailingUnit>(jit_->mangleAndIntern(name))))
     fail_llvm("cannot define '" + name + "'", std::move(error));
 }
 
-void *Jit::lookup(const std::string &name) {
+void *Jit::lookup(llvm::orc::JITDylib &dylib, const std::string &name) {
   std::lock_guard lock(mutex_);
-  auto address = jit_->lookup(name);
+  auto address = jit_->lookup(dylib, name);
   if (!address) fail_llvm("cannot find '" + name + "'", address.takeError());
   return address->toPtr<void *>();
 }

@@ -74,14 +74,13 @@ void matmul_kernel(const View &a, const View &b, const View &out) {
       KILN_UNREACHABLE("bool matmul reached the kernel");
     } else {
       GemmCall call{
-          .micro = micro_kernel<T>,
           .tile = {.mr = kMR, .nr = kLanes<T> * kVectors, .kc = 256, .mc = 256, .nc = 1024},
           .dtype = a.dtype,
           .a_dtype = a.dtype,
           .b_dtype = b.dtype,
           .partial = 0};  // the output holds the sums, and is the only arg
       void *const args[] = {out.data};
-      run_gemm(call, a, b, args);
+      run_gemm(call, micro_kernel<T>, a, b, args);
     }
   });
 }

@@ -2,6 +2,7 @@
 #include "runtime/reference/movement.h"
 
 #include "ir/diag.h"
+#include "ir/movement_view.h"
 #include "runtime/reference/elementwise.h"
 
 namespace kiln::runtime {

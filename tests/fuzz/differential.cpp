@@ -10,11 +10,12 @@
 #include <mutex>
 #include <utility>
 
-#include "frontend/build_program.h"
 #include "frontend/dispatch.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
 #include "ir/settings.h"
+#include "lowering/backend.h"
+#include "lowering/compile_graph.h"
 #include "shrink.h"
 
 namespace kiln::test::fuzz {
@@ -114,14 +115,16 @@ std::string gemm_check(const ir::Graph &g, const std::vector<Tensor> &inputs,
   const bool has_matmul = std::any_of(g.nodes.begin(), g.nodes.end(), [&](const ir::Node &n) {
     return n.op == OpKind::Matmul && is_floating(g.type(n.result).dtype);
   });
-  if (!has_matmul || !detail::have_cpu_backend()) return "";
+  if (!has_matmul || !lower::backend(lower::BackendKind::Cpu).available) return "";
   ir::Graph optimised = g;
   std::vector<const runtime::Array *> arrays;
   for (const Tensor &t : inputs) arrays.push_back(&t.impl());
   std::vector<runtime::Array> got;
   try {
     ir::run_pipeline(optimised, without_small_matmul(ir::default_pipeline()));
-    got = detail::build_program(optimised, {}).program->run(arrays);
+    const lower::CompiledGraph c =
+        lower::compile_graph(optimised, lower::current_target(), lower::Choices{});
+    got = lower::load(c.artifact)->run(arrays);
   } catch (const Error &e) {
     return fmt::format("generated GEMM threw: {}", e.what());
   }

@@ -1,8 +1,9 @@
-// The CPU backend's pipeline for a batch of kernels: emit one module for the target, verify
-// it, run the -O3 pipeline, generate a relocatable object, hand that to the JIT under its own
-// resource tracker, and look the functions up. Text forms (IR before/after, assembly) are
-// produced only when asked. LLVM is built without exceptions: when an allocation fails inside
-// it, what it was building is leaked, not destroyed, and the caller gets a kiln::Error.
+// The CPU backend's compile of a batch of kernels: emit one module for the target, verify
+// it, run the -O3 pipeline and generate a relocatable object, as bytes. Text forms (IR
+// before/after, assembly) are produced only when asked. Nothing here depends on the process:
+// the same kernels, symbols, choices and target give the same bytes. LLVM is built without
+// exceptions: when an allocation fails inside it, what it was building is leaked, not
+// destroyed, and the caller gets a kiln::Error.
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/IR/LegacyPassManager.h>
@@ -31,8 +32,6 @@
 
 namespace kiln::lower::cpu {
 namespace {
-
-std::atomic<CompileFault> injected_fault{CompileFault::None};
 
 // A little memory held back while compiling and freed when memory runs out, so that the
 // out-of-memory message itself can still be built (it was std::bad_alloc in 2 of 49 limits).
@@ -124,23 +123,6 @@ void emit_object(Build &b, bool fail_inside) {
   b.codegen->run(*b.module);
 }
 
-// Removes the module's code from the JIT when the last program using it goes away.
-struct CodeOwner {
-  llvm::orc::ResourceTrackerSP tracker;
-  ~CodeOwner() {
-    if (tracker)
-      if (auto error = tracker->remove()) llvm::consumeError(std::move(error));
-  }
-  // After an exception out of ORC, a lookup's query may still be registered with this
-  // tracker's symbols, holding a pointer into a stack frame that is gone: removing the
-  // tracker would fail that query through the dead pointer (issue 12's segfault in
-  // ~CodeOwner). The tracker and its code are leaked instead.
-  void abandon() {
-    tracker.get()->Retain();  // a reference no one releases
-    tracker = nullptr;
-  }
-};
-
 // "kernel 'f.k0'" or "3 kernels ('f.k0', 'f.k1', 'f.k2')".
 std::string kernel_names(std::span<const lower::Kernel> kernels) {
   if (kernels.size() == 1) return fmt::format("kernel '{}'", kernels[0].name);
@@ -150,73 +132,57 @@ std::string kernel_names(std::span<const lower::Kernel> kernels) {
   return fmt::format("{} kernels ({})", kernels.size(), names);
 }
 
-[[noreturn]] void fail_out_of_memory(const char *doing, std::span<const lower::Kernel> kernels) {
+[[noreturn]] void fail_out_of_memory(std::span<const lower::Kernel> kernels) {
   delete[] reserve.exchange(nullptr);
-  fail("cpu backend: out of memory while {} {}", doing, kernel_names(kernels));
+  fail("cpu backend: out of memory while generating code for {}", kernel_names(kernels));
 }
 
 }  // namespace
 
-CpuTarget host_target() { return Jit::instance().host(); }
-
-CpuTarget current_target() { return Jit::instance().current(); }
-
-CpuTarget set_target(std::string_view cpu) { return Jit::instance().set_current(cpu); }
-
-std::string host_cpu_name() { return Jit::instance().host().cpu; }
-
-void inject_compile_fault(CompileFault fault) { injected_fault = fault; }
-
-CompiledKernels compile_kernels(std::span<const lower::Kernel> kernels,
-                                const KernelCompileOptions &options) {
-  return compile_kernels(kernels, options, current_target());
-}
-
-CompiledKernels compile_kernels(std::span<const lower::Kernel> kernels,
-                                const KernelCompileOptions &options, const CpuTarget &target) {
-  static std::atomic<int64_t> next_module{0};
+ObjectCode compile_object(std::span<const Kernel> kernels, std::span<const std::string> symbols,
+                          std::span<const KernelChoices> choices, const Target &target,
+                          bool keep_text) {
+  KILN_CHECK(symbols.size() == kernels.size() && choices.size() == kernels.size(),
+             "{} kernels, {} symbols, {} choices", kernels.size(), symbols.size(), choices.size());
   Jit &jit = Jit::instance();
-  const CompileFault fault = injected_fault.exchange(CompileFault::None);
+  const CompileFault fault = take_injected_fault(CompileFault::Codegen);
 #if defined(__SANITIZE_ADDRESS__)
-  // An injected fault leaks what LLVM was building on purpose (see Build and CodeOwner):
-  // LeakSanitizer is told so, and still checks every other compile.
+  // An injected fault leaks what LLVM was building on purpose (see Build): LeakSanitizer is
+  // told so, and still checks every other compile.
   std::optional<__lsan::ScopedDisabler> deliberate_leaks;
   if (fault != CompileFault::None) deliberate_leaks.emplace();
 #endif
   hold_reserve();
-  CompiledKernels out;
-  const int64_t id = next_module++;
-  std::vector<std::string> symbols;
-  for (const lower::Kernel &k : kernels) symbols.push_back(fmt::format("kiln{}.{}", id, k.name));
-
+  ObjectCode out;
   auto *build = new Build();
   try {
     Build &b = *build;
     auto start = std::chrono::steady_clock::now();
     b.machine = jit.machine(target);
-    b.module = std::make_unique<llvm::Module>(fmt::format("kiln_{}", id), b.context);
+    b.module = std::make_unique<llvm::Module>("kiln", b.context);
     b.module->setDataLayout(b.machine->createDataLayout());
     b.module->setTargetTriple(b.machine->getTargetTriple().str());
     for (size_t i = 0; i < kernels.size(); ++i)
-      emit_kernel(*b.module, kernels[i], symbols[i], target.cpu, target.features);
+      emit_kernel(*b.module, kernels[i], choices[i], symbols[i], target);
     std::string problems;
     llvm::raw_string_ostream problem_stream(problems);
     KILN_CHECK(!llvm::verifyModule(*b.module, &problem_stream), "generated LLVM IR is invalid: {}",
                problems);
-    if (options.keep_text) out.source = module_text(*b.module);
+    if (keep_text) out.source = module_text(*b.module);
     out.emit_ms = ms_since(start);
     start = std::chrono::steady_clock::now();
     optimize(b);
     out.optimize_ms = ms_since(start);
-    if (options.keep_text) {
+    if (keep_text) {
       out.optimized = module_text(*b.module);
       out.assembly = assembly(b);
     }
     start = std::chrono::steady_clock::now();
     emit_object(b, fault == CompileFault::Codegen);
     out.codegen_ms = ms_since(start);
+    out.object.assign(b.object.data(), b.object.size());
   } catch (const std::bad_alloc &) {
-    fail_out_of_memory("generating code for", kernels);
+    fail_out_of_memory(kernels);
   } catch (const Error &) {
     delete build;  // thrown by kiln, or an llvm::Error: LLVM's objects are whole
     throw;
@@ -224,37 +190,7 @@ CompiledKernels compile_kernels(std::span<const lower::Kernel> kernels,
     fail("cpu backend: LLVM failed while generating code for {}: {}", kernel_names(kernels),
          e.what());
   }
-  const auto start = std::chrono::steady_clock::now();
-  auto object = llvm::MemoryBuffer::getMemBufferCopy(
-      llvm::StringRef(build->object.data(), build->object.size()), fmt::format("kiln_{}.o", id));
   delete build;
-  auto owner = std::make_shared<CodeOwner>();
-  owner->tracker = jit.tracker();
-  try {
-    jit.add_object(owner->tracker, std::move(object));
-    if (fault == CompileFault::Materialize) {
-      const std::string name = fmt::format("kiln{}.fault", id);
-      jit.add_failing_symbol(owner->tracker, name);
-      (void)jit.lookup(name);
-    }
-    if (fault == CompileFault::MissingSymbol) (void)jit.lookup(fmt::format("kiln{}.missing", id));
-    for (size_t i = 0; i < symbols.size(); ++i) {
-      void *address = jit.lookup(symbols[i]);
-      const bool gemm = kernels[i].gemm.has_value();
-      out.fns.push_back(gemm ? nullptr : reinterpret_cast<runtime::KernelFn>(address));
-      out.gemm_fns.push_back(gemm ? reinterpret_cast<runtime::GemmMicroFn>(address) : nullptr);
-    }
-  } catch (const Error &) {
-    throw;  // an llvm::Error: ORC is whole, and removing the tracker frees what was added
-  } catch (const std::bad_alloc &) {
-    owner->abandon();
-    fail_out_of_memory("linking", kernels);
-  } catch (const std::exception &e) {
-    owner->abandon();
-    fail("cpu backend: the JIT failed while linking {}: {}", kernel_names(kernels), e.what());
-  }
-  out.codegen_ms += ms_since(start);
-  out.code = owner;
   return out;
 }
 

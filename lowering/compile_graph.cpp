@@ -1,0 +1,219 @@
+// Graph → Artifact: one slot per buffer (graph inputs, group outputs), one step per group in
+// fusion order, each kernel group scheduled into kernel IR, the distinct kernels compiled
+// together as one object (kernels whose normalized IR and choices match share a symbol, so
+// a model that repeats a block compiles it once), then the memory plan and the content key.
+#include "lowering/compile_graph.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <chrono>
+#include <map>
+
+#include "ir/diag.h"
+#include "lowering/backend.h"
+#include "lowering/fusion.h"
+#include "lowering/schedule.h"
+
+namespace kiln::lower {
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The knobs that change a kernel's code beyond its kernel IR (which holds its GEMM tile).
+std::string codegen_choices(const KernelChoices &c) {
+  return fmt::format("registers_per_value={} epilogue_unroll_cost={}", c.registers_per_value,
+                     c.epilogue_unroll_cost);
+}
+
+// The GEMM tile a kernel runs with must suit the micro-kernel the backend makes of it.
+void check_tile(const Kernel &k, int64_t number, const Target &target) {
+  const ir::GemmTile &t = k.gemm->tile;
+  const int64_t lanes = std::max<int64_t>(1, target.vector_bytes / dtype_size(k.gemm->dtype));
+  if (t.mr < 1 || t.mr > 32 || t.nr % lanes != 0 || t.nr / lanes > 8 || t.nc % t.nr != 0)
+    fail(
+        "choices: k{}.gemm_tile {} cannot apply to {} on {}: expected mr in 1..32, nr a multiple "
+        "of {} (its {} lanes per {}-byte vector) and at most 8 vectors, nc a multiple of nr",
+        number, gemm_tile_text(t), dtype_name(k.gemm->dtype), target.cpu, lanes,
+        dtype_name(k.gemm->dtype), target.vector_bytes);
+}
+
+// The kernel's text without what may differ between witness sets: the outer extent (the
+// runtime passes each thread its range) and buffer sizes (the memory plan's concern).
+std::string shape_free_text(Kernel k) {
+  if (!k.loops.empty()) k.loops[0].extent = 0;
+  for (KernelArg &a : k.args) {
+    a.numel = 0;
+    a.streaming = false;  // chosen by size, and off in the dynamic program anyway
+  }
+  if (k.gemm) k.gemm->a_shape = k.gemm->b_shape = {};  // the GEMM reads them at run time
+  return print_kernel(k);
+}
+
+}  // namespace
+
+CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choices &choices,
+                            const CompileGraphOptions &options) {
+  const Backend &backend = lower::backend(target.backend);
+  if (!backend.available) fail("@{}: {} backend: {}", g.name, backend.name, backend.missing);
+  CompiledGraph out;
+  Artifact &art = out.artifact;
+  art.name = g.name;
+  art.target = target;
+  art.choices = choices;
+  art.versions = fmt::format("kiln {}, {}", KILN_VERSION, backend.version());
+
+  auto t0 = std::chrono::steady_clock::now();
+  const FusionPlan plan = fuse(g, choices.fusion);
+  const double fuse_ms = ms_since(t0);
+  art.fused = print_fused(g, plan);
+
+  t0 = std::chrono::steady_clock::now();
+  runtime::Plan &p = art.plan;
+  std::map<ir::ValueId, int32_t> slot_of;
+  std::vector<bool> is_output(g.num_values(), false);
+  for (ir::ValueId v : g.outputs) is_output[v] = true;
+  auto add_slot = [&](ir::ValueId v, runtime::Slot::Place place) {
+    slot_of[v] = static_cast<int32_t>(p.slots.size());
+    p.slots.push_back({g.type(v), place});
+    return slot_of[v];
+  };
+  for (ir::ValueId v : g.inputs) p.inputs.push_back(add_slot(v, runtime::Slot::Place::Input));
+  std::map<std::string, int32_t> kernel_of_symbol;
+  std::vector<std::string> symbols;  // per distinct kernel
+  std::vector<KernelChoices> kernel_choices;
+  std::vector<const Kernel *> distinct;
+  const GraphIndex index(g);
+  for (const Group &group : plan.groups) {
+    if (!backend.takes(group.kind)) {
+      const ir::Node &node = g.nodes[group.members[0]];
+      runtime::OpStep step{node.op, node.attrs, g.type(node.result), {}, -1};
+      for (ir::ValueId o : node.operands) step.operands.push_back(slot_of.at(o));
+      step.out = add_slot(node.result, runtime::Slot::Place::ByOp);
+      p.steps.emplace_back(std::move(step));
+      continue;
+    }
+    const int64_t number = static_cast<int64_t>(out.kernels.size());
+    const KernelChoices &kc = choices.for_kernel(number);
+    Kernel kernel = schedule(g, index, group, fmt::format("{}.k{}", g.name, number),
+                             {.vector_bytes = target.vector_bytes,
+                              .schedule = choices.schedule,
+                              .kernel = kc});
+    if (kernel.gemm) check_tile(kernel, number, target);
+    runtime::KernelStep step;
+    step.name = kernel.name;
+    step.extent = kernel.parallel_extent();
+    if (!kernel.loops.empty()) step.split = kernel.loops[0].split;
+    const int64_t per_iteration =
+        std::max<int64_t>(1, numel(group.shape) / std::max<int64_t>(1, step.extent));
+    step.grain = std::max<int64_t>(1, kc.min_elements_per_task / per_iteration);
+    const bool matmul = group.kind == GroupKind::Matmul;
+    for (size_t i = matmul ? 2 : 0; i < group.inputs.size(); ++i)
+      step.args.push_back(slot_of.at(group.inputs[i]));
+    step.num_inputs = step.args.size();
+    for (ir::ValueId v : group.outputs)
+      step.args.push_back(
+          add_slot(v, is_output[v] ? runtime::Slot::Place::Fresh : runtime::Slot::Place::Arena));
+    if (matmul) {
+      runtime::GemmCall call{.tile = kernel.gemm->tile,
+                             .dtype = kernel.gemm->dtype,
+                             .a_dtype = kernel.gemm->a_dtype,
+                             .b_dtype = kernel.gemm->b_dtype,
+                             .a = slot_of.at(group.inputs[0]),
+                             .b = slot_of.at(group.inputs[1])};
+      // Partial sums between depth blocks go to the first output of C's dtype (all outputs
+      // have C's shape).
+      for (size_t i = 0; i < group.outputs.size() && call.partial < 0; ++i)
+        if (g.type(group.outputs[i]).dtype == call.dtype)
+          call.partial = static_cast<int32_t>(step.num_inputs + i);
+      step.gemm = call;
+    }
+    if (out.kernels.size() < options.kernel_symbols.size())
+      step.symbol = options.kernel_symbols[out.kernels.size()];
+    const std::string normalized = print_kernel_normalized(kernel);
+    const std::string content = normalized + codegen_choices(kc);
+    const std::string symbol =
+        fmt::format("kiln_{:016x}", XXH3_64bits(content.data(), content.size()));
+    auto [it, fresh] =
+        kernel_of_symbol.try_emplace(symbol, static_cast<int32_t>(art.kernels.size()));
+    if (fresh) {
+      art.kernels.push_back({symbol, kernel.gemm.has_value(), normalized});
+      symbols.push_back(symbol);
+      kernel_choices.push_back(kc);
+    }
+    step.kernel = it->second;
+    out.kernel_steps.push_back(p.steps.size());
+    p.steps.emplace_back(std::move(step));
+    out.kernels_text += print_kernel(kernel);
+    out.kernels.push_back(std::move(kernel));
+  }
+  for (ir::ValueId v : g.outputs) p.outputs.push_back(slot_of.at(v));
+  p.lay_out();
+  const double schedule_ms = ms_since(t0);
+
+  // Each distinct kernel once, as the first step using it scheduled it.
+  for (size_t k = 0; k < art.kernels.size(); ++k)
+    for (size_t s = 0; s < out.kernels.size(); ++s)
+      if (std::get<runtime::KernelStep>(p.steps[out.kernel_steps[s]]).kernel ==
+          static_cast<int32_t>(k)) {
+        distinct.push_back(&out.kernels[s]);
+        break;
+      }
+  ObjectCode code;
+  if (!art.kernels.empty() && options.codegen) {
+    std::vector<Kernel> batch;
+    for (const Kernel *k : distinct) batch.push_back(*k);
+    code = backend.compile(batch, symbols, kernel_choices, target, options.keep_text);
+  }
+  art.object = std::move(code.object);
+  art.key = content_key(art);
+  out.source = std::move(code.source);
+  out.optimized = std::move(code.optimized);
+  out.assembly = std::move(code.assembly);
+  out.timing = fmt::format(
+      "fuse {:.3f} ms, schedule {:.3f} ms, {} emit {:.3f} ms, -O3 {:.3f} ms, codegen {:.3f} ms "
+      "({} kernels, {} distinct)",
+      fuse_ms, schedule_ms, backend.name, code.emit_ms, code.optimize_ms, code.codegen_ms,
+      out.kernels.size(), art.kernels.size());
+  return out;
+}
+
+std::shared_ptr<const runtime::Program> load(const Artifact &artifact) {
+  if (!artifact.has_code())
+    fail("@{}: the artifact has no code (compiled with codegen off)", artifact.name);
+  const Backend &backend = lower::backend(artifact.target.backend);
+  if (!backend.available) fail("@{}: {} backend: {}", artifact.name, backend.name, backend.missing);
+  std::shared_ptr<const runtime::KernelCode> code;
+  if (!artifact.kernels.empty()) code = backend.load(artifact);
+  return std::make_shared<const runtime::Program>(artifact.plan, std::move(code));
+}
+
+std::string symbolic_extents(const CompiledGraph &at_a, const CompiledGraph &at_b,
+                             std::span<const int64_t> a, std::span<const int64_t> b,
+                             std::vector<int32_t> &symbols) {
+  if (at_a.kernels.size() != at_b.kernels.size() || at_a.kernel_steps != at_b.kernel_steps)
+    return "fusion groups the graph differently at different sizes";
+  symbols.assign(at_a.kernels.size(), -1);
+  for (size_t i = 0; i < at_a.kernels.size(); ++i) {
+    const Kernel &ka = at_a.kernels[i], &kb = at_b.kernels[i];
+    if (shape_free_text(ka) != shape_free_text(kb))
+      return fmt::format(
+          "kernel @{} needs a symbol's value inside its loops (only the outermost loop "
+          "may walk a dynamic dim)",
+          ka.name);
+    const int64_t ea = ka.parallel_extent(), eb = kb.parallel_extent();
+    if (ea == eb) continue;
+    int32_t symbol = -1;
+    for (size_t k = 0; k < a.size() && symbol < 0; ++k)
+      if (ea % a[k] == 0 && eb % b[k] == 0 && ea / a[k] == eb / b[k])
+        symbol = static_cast<int32_t>(k);
+    if (symbol < 0)
+      return fmt::format("kernel @{}'s outer loop is not a multiple of one symbol", ka.name);
+    symbols[i] = symbol;
+  }
+  return {};
+}
+
+}  // namespace kiln::lower

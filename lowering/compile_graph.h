@@ -1,0 +1,54 @@
+// The compile path, backend-neutral: graph → (fusion, scheduling, the backend's compile) →
+// Artifact, and Artifact → (the backend's load) → Program. The frontend and kiln-opt call
+// these and nothing inside them.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "lowering/artifact.h"
+#include "lowering/kernel_ir.h"
+#include "runtime/program.h"
+
+namespace kiln::lower {
+
+struct CompileGraphOptions {
+  bool keep_text = false;  // keep the backend's text (LLVM IR, assembly) for dumps and logs
+  bool codegen = true;     // false: fuse and schedule only; the artifact has no code
+  // Dynamic shapes: per kernel step, the symbol its outer loop walks (-1: static); see
+  // symbolic_extents.
+  std::vector<int32_t> kernel_symbols;
+};
+
+struct CompiledGraph {
+  Artifact artifact;
+  std::vector<Kernel> kernels;       // the kernel IR of every kernel step, in step order
+  std::vector<size_t> kernel_steps;  // the plan's step index of each
+  std::string kernels_text;          // print_kernel of each (with names), for logs and dumps
+  std::string source, optimized, assembly;  // the backend's text, when keep_text
+  std::string timing;  // "fuse 0.1 ms, schedule …" for KILN_LOGS=compile_time
+};
+
+// Requires a verified, decomposed graph. Throws kiln::Error when the target's backend is
+// not built, when a choice cannot apply to the target (a GEMM tile whose nr is not a whole
+// number of vectors), or when the backend fails.
+[[nodiscard]] CompiledGraph compile_graph(const ir::Graph &g, const Target &target,
+                                          const Choices &choices,
+                                          const CompileGraphOptions &options = {});
+
+// The only way a Program gets code: the artifact's backend links its object. Throws
+// kiln::Error for an artifact without code or one whose target this host cannot run.
+[[nodiscard]] std::shared_ptr<const runtime::Program> load(const Artifact &artifact);
+
+// Dynamic shapes: compares compiles of one graph at witness sets a and b (codegen off is
+// enough). Every kernel must be the same but for its outer loop's extent, which may walk
+// one symbol. Fills `symbols` (per kernel step, -1 for a static extent) for
+// CompileGraphOptions::kernel_symbols; returns why not, or "".
+[[nodiscard]] std::string symbolic_extents(const CompiledGraph &at_a, const CompiledGraph &at_b,
+                                           std::span<const int64_t> a, std::span<const int64_t> b,
+                                           std::vector<int32_t> &symbols);
+
+}  // namespace kiln::lower
