@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -107,6 +108,14 @@ std::string sanitize(std::string_view name) {
   return out;
 }
 
+// A scalar guard's name in the graph's `where` list, where names have no dots
+// ("xs.size()" becomes "xs_size__"), so that the text parses back.
+std::string guard_name(std::string_view name) {
+  std::string out = sanitize(name);
+  std::replace(out.begin(), out.end(), '.', '_');
+  return out;
+}
+
 // Writes one stage of one compiled entry to KILN_DUMP_DIR as <fn>.<entry>.<file>.
 void dump(const std::string &fn, int entry, const std::string &file, const std::string &text) {
   const std::string dir = dump_dir();
@@ -196,7 +205,7 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
   for (size_t i = 0; i < f.descs.size(); ++i)
     if (f.descs[i].kind != guards::ArgDesc::Kind::Tensor)
       trace.graph.scalar_guards.push_back(
-          {sanitize(f.names[i]), guards::format_scalar(f.descs[i])});
+          {guard_name(f.names[i]), guards::format_scalar(f.descs[i])});
 
   tracer::Scope scope(trace);
   std::vector<Tensor> outs = invoke(proxies);

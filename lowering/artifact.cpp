@@ -173,11 +173,16 @@ class Codec {
       std::visit(
           [&](auto &v) {
             using V = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<V, bool>) flag(v);
-            else if constexpr (std::is_same_v<V, std::vector<int64_t>>) ints(v);
-            else if constexpr (std::is_same_v<V, DType>) dtype(v);
-            else if constexpr (std::is_same_v<V, std::string>) str(v, "an attribute");
-            else num(v);
+            if constexpr (std::is_same_v<V, bool>)
+              flag(v);
+            else if constexpr (std::is_same_v<V, std::vector<int64_t>>)
+              ints(v);
+            else if constexpr (std::is_same_v<V, DType>)
+              dtype(v);
+            else if constexpr (std::is_same_v<V, std::string>)
+              str(v, "an attribute");
+            else
+              num(v);
           },
           kv.second);
     });
@@ -198,9 +203,12 @@ class Codec {
       uint8_t kind = static_cast<uint8_t>(step.index());
       num(kind);
       if constexpr (IO::kReading) {
-        if (kind == 0) step = runtime::KernelStep{};
-        else if (kind == 1) step = runtime::OpStep{};
-        else fail("artifact: corrupt: step kind {}", kind);
+        if (kind == 0)
+          step = runtime::KernelStep{};
+        else if (kind == 1)
+          step = runtime::OpStep{};
+        else
+          fail("artifact: corrupt: step kind {}", kind);
       }
       if (auto *k = std::get_if<runtime::KernelStep>(&step)) {
         std::string none;
@@ -293,7 +301,8 @@ void check_plan(const Artifact &a) {
   for (int32_t s : p.inputs) slot(s, "an input");
   for (int32_t s : p.outputs) slot(s, "an output");
   if (p.release_after.size() != p.steps.size())
-    fail("artifact: corrupt: {} release lists for {} steps", p.release_after.size(), p.steps.size());
+    fail("artifact: corrupt: {} release lists for {} steps", p.release_after.size(),
+         p.steps.size());
   for (const auto &list : p.release_after)
     for (int32_t s : list) slot(s, "a release list");
   size_t most_args = 0;

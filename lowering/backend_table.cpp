@@ -1,7 +1,6 @@
 // The backend table: one row per backend, each defined in its own folder.
-#include "lowering/backend.h"
-
 #include "ir/diag.h"
+#include "lowering/backend.h"
 #include "lowering/cpu_llvm/cpu_backend.h"
 
 namespace kiln::lower {

@@ -141,8 +141,7 @@ const std::vector<Knob<KernelChoices>> &kernel_knobs() {
          return "";
        }},
       int_knob("epilogue_unroll_cost", &KernelChoices::epilogue_unroll_cost, 0, 1 << 20),
-      int_knob("min_elements_per_task", &KernelChoices::min_elements_per_task, 1,
-               int64_t{1} << 40),
+      int_knob("min_elements_per_task", &KernelChoices::min_elements_per_task, 1, int64_t{1} << 40),
   };
   return knobs;
 }
@@ -160,7 +159,8 @@ const KernelChoices &Choices::for_kernel(int64_t k) const {
 
 std::string Choices::text() const {
   std::string out;
-  for (const auto &knob : graph_knobs()) out += fmt::format("{} = {}\n", knob.name, knob.print(*this));
+  for (const auto &knob : graph_knobs())
+    out += fmt::format("{} = {}\n", knob.name, knob.print(*this));
   for (const auto &knob : kernel_knobs())
     out += fmt::format("kernel.{} = {}\n", knob.name, knob.print(kernel));
   for (const auto &[k, choices] : per_kernel)
@@ -175,8 +175,7 @@ std::string Choices::summary() const {
   auto add = [&](std::string_view key, const std::string &value, const std::string &fallback) {
     if (value != fallback) out += fmt::format("{}{} = {}", out.empty() ? "" : "; ", key, value);
   };
-  for (const auto &knob : graph_knobs())
-    add(knob.name, knob.print(*this), knob.print(defaults));
+  for (const auto &knob : graph_knobs()) add(knob.name, knob.print(*this), knob.print(defaults));
   for (const auto &knob : kernel_knobs())
     add(fmt::format("kernel.{}", knob.name), knob.print(kernel), knob.print(defaults.kernel));
   for (const auto &[k, choices] : per_kernel)
@@ -210,7 +209,8 @@ Choices Choices::parse(std::string_view text) {
         if (std::string e = knob.read(out, value); !e.empty()) bad(e);
       }
     const size_t dot = key.find('.');
-    const std::string scope = key.substr(0, dot), name = dot == std::string::npos ? "" : key.substr(dot + 1);
+    const std::string scope = key.substr(0, dot),
+                      name = dot == std::string::npos ? "" : key.substr(dot + 1);
     std::optional<int64_t> kernel_no;
     if (scope.size() > 1 && scope[0] == 'k' && scope != "kernel") {
       kernel_no = to_int(std::string_view(scope).substr(1));

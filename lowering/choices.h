@@ -23,12 +23,12 @@ struct FusionChoices {
 };
 
 struct ScheduleChoices {
-  int64_t short_row = 4096;               // longest row whose float sum stays in its dtype
-  int64_t max_scratch_bytes = 64 << 10;   // stack for a kernel's rows of scratch, together
-  bool streaming = true;                  // may big outputs use non-temporal stores
-  int64_t streaming_bytes = 8 << 20;      // smallest output that does
-  int64_t line_split = 64;                // pointwise threads start on multiples of this
-  int64_t across_rows = 8;                // longest row vectorized across rows
+  int64_t short_row = 4096;              // longest row whose float sum stays in its dtype
+  int64_t max_scratch_bytes = 64 << 10;  // stack for a kernel's rows of scratch, together
+  bool streaming = true;                 // may big outputs use non-temporal stores
+  int64_t streaming_bytes = 8 << 20;     // smallest output that does
+  int64_t line_split = 64;               // pointwise threads start on multiples of this
+  int64_t across_rows = 8;               // longest row vectorized across rows
   bool operator==(const ScheduleChoices &) const = default;
 };
 
@@ -43,7 +43,7 @@ struct KernelChoices {
 struct Choices {
   FusionChoices fusion;
   ScheduleChoices schedule;
-  KernelChoices kernel;                       // every kernel without its own entry below
+  KernelChoices kernel;                         // every kernel without its own entry below
   std::map<int64_t, KernelChoices> per_kernel;  // by kernel number (k0, k1, … in step order)
 
   bool operator==(const Choices &) const = default;

@@ -29,15 +29,17 @@ std::string codegen_choices(const KernelChoices &c) {
 }
 
 // The GEMM tile a kernel runs with must suit the micro-kernel the backend makes of it.
-void check_tile(const Kernel &k, int64_t number, const Target &target) {
+void check_tile(const Kernel &k, int64_t number, const Choices &choices, const Target &target) {
   const ir::GemmTile &t = k.gemm->tile;
   const int64_t lanes = std::max<int64_t>(1, target.vector_bytes / dtype_size(k.gemm->dtype));
   if (t.mr < 1 || t.mr > 32 || t.nr % lanes != 0 || t.nr / lanes > 8 || t.nc % t.nr != 0)
     fail(
-        "choices: k{}.gemm_tile {} cannot apply to {} on {}: expected mr in 1..32, nr a multiple "
-        "of {} (its {} lanes per {}-byte vector) and at most 8 vectors, nc a multiple of nr",
-        number, gemm_tile_text(t), dtype_name(k.gemm->dtype), target.cpu, lanes,
-        dtype_name(k.gemm->dtype), target.vector_bytes);
+        "choices: {} {} cannot apply to {} on {}: expected mr in 1..32, nr a multiple of {} (its "
+        "{} lanes per {}-byte vector) and at most 8 vectors, nc a multiple of nr",
+        choices.per_kernel.contains(number) ? fmt::format("k{}.gemm_tile", number)
+                                            : fmt::format("kernel.gemm_tile (at k{})", number),
+        gemm_tile_text(t), dtype_name(k.gemm->dtype), target.cpu, lanes, dtype_name(k.gemm->dtype),
+        target.vector_bytes);
 }
 
 // The kernel's text without what may differ between witness sets: the outer extent (the
@@ -97,11 +99,10 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
     }
     const int64_t number = static_cast<int64_t>(out.kernels.size());
     const KernelChoices &kc = choices.for_kernel(number);
-    Kernel kernel = schedule(g, index, group, fmt::format("{}.k{}", g.name, number),
-                             {.vector_bytes = target.vector_bytes,
-                              .schedule = choices.schedule,
-                              .kernel = kc});
-    if (kernel.gemm) check_tile(kernel, number, target);
+    Kernel kernel =
+        schedule(g, index, group, fmt::format("{}.k{}", g.name, number),
+                 {.vector_bytes = target.vector_bytes, .schedule = choices.schedule, .kernel = kc});
+    if (kernel.gemm) check_tile(kernel, number, choices, target);
     runtime::KernelStep step;
     step.name = kernel.name;
     step.extent = kernel.parallel_extent();

@@ -25,11 +25,11 @@ struct CompileGraphOptions {
 
 struct CompiledGraph {
   Artifact artifact;
-  std::vector<Kernel> kernels;       // the kernel IR of every kernel step, in step order
-  std::vector<size_t> kernel_steps;  // the plan's step index of each
-  std::string kernels_text;          // print_kernel of each (with names), for logs and dumps
+  std::vector<Kernel> kernels;              // the kernel IR of every kernel step, in step order
+  std::vector<size_t> kernel_steps;         // the plan's step index of each
+  std::string kernels_text;                 // print_kernel of each (with names), for logs and dumps
   std::string source, optimized, assembly;  // the backend's text, when keep_text
-  std::string timing;  // "fuse 0.1 ms, schedule …" for KILN_LOGS=compile_time
+  std::string timing;                       // "fuse 0.1 ms, schedule …" for KILN_LOGS=compile_time
 };
 
 // Requires a verified, decomposed graph. Throws kiln::Error when the target's backend is

@@ -34,7 +34,7 @@ void inject_compile_fault(CompileFault fault) { injected_fault = fault; }
 CompileFault take_injected_fault(CompileFault kind) {
   CompileFault expected = kind;
   return injected_fault.compare_exchange_strong(expected, CompileFault::None) ? kind
-                                                                               : CompileFault::None;
+                                                                              : CompileFault::None;
 }
 
 std::string why_host_cannot_run(const Target &target) {

@@ -48,9 +48,9 @@ std::shared_ptr<const runtime::KernelCode> load_object(const Artifact &artifact)
   llvm::orc::JITDylib &dylib = jit.new_dylib();
   auto code = std::make_shared<LlvmCode>(dylib);
   try {
-    jit.add_object(dylib, llvm::MemoryBuffer::getMemBufferCopy(
-                              llvm::StringRef(artifact.object.data(), artifact.object.size()),
-                              "kiln.o"));
+    jit.add_object(dylib,
+                   llvm::MemoryBuffer::getMemBufferCopy(
+                       llvm::StringRef(artifact.object.data(), artifact.object.size()), "kiln.o"));
     if (fault == CompileFault::Materialize) {
       jit.add_failing_symbol(dylib, "kiln.fault");
       (void)jit.lookup(dylib, "kiln.fault");

@@ -12,6 +12,7 @@
 #include "ir/graph.h"
 #include "kiln/kiln.h"
 #include "program_gen.h"
+#include "runtime/array.h"
 
 namespace kiln::test::fuzz {
 
@@ -35,6 +36,13 @@ struct Tolerance {
 // "" when got matches want (dtype, shape, values within tol; NaN matches NaN, infinities
 // exactly), else what differs.
 [[nodiscard]] std::string mismatch(const Tensor &got, const Tensor &want, Tolerance tol);
+
+// Compiles g (an optimised graph) to an Artifact for the current target at default Choices
+// and runs it loaded directly and loaded from its serialized bytes, on the same inputs: the
+// outputs must be bit-identical, and the bytes must read back to the same key and serialize
+// to themselves. "" when they are, else what differs.
+[[nodiscard]] std::string artifact_round_trip(const ir::Graph &g,
+                                              std::span<const runtime::Array> inputs);
 
 struct CheckOptions {
   // Backend::Cpu runs generated code; Backend::Reference runs the optimised graph in the

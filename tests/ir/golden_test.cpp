@@ -1,6 +1,9 @@
 // IR golden tests (STYLE.md §8): every tests/ir/<pass>/*.kir case is parsed, run through
 // its `# RUN:` pipeline and printed; the text must equal its `# EXPECT:` part byte for
-// byte. KILN_UPDATE_GOLDEN=1 rewrites the expectations instead. Also the pipeline's errors
+// byte. A pipeline may end in `fuse` (print the kernel groups) or `kernels` (print the kernel
+// IR compile_graph makes for the AVX2 target x86-64-v3 at default Choices, so a change to a
+// schedule or a Choice shows up as a text diff). KILN_UPDATE_GOLDEN=1 rewrites the
+// expectations instead. Also the pipeline's errors
 // and decompose's completeness and numerics (against the eager kernels).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -17,6 +20,8 @@
 #include "ir/pipeline.h"
 #include "ir/printer.h"
 #include "ir/verify.h"
+#include "lowering/backend.h"
+#include "lowering/compile_graph.h"
 #include "lowering/fusion.h"
 #include "runtime/evaluate.h"
 #include "runtime/execute.h"
@@ -125,6 +130,16 @@ void check_round_trip(const std::string &text, const fs::path &file, int first_l
                                                  << diff(trim(text), trim(printed)));
 }
 
+// Removes a trailing `kernels` from a pipeline ("decompose,kernels") and says whether it
+// was there.
+bool take_trailing_kernels(std::string &pipeline) {
+  constexpr std::string_view kKernels = "kernels";
+  if (!pipeline.ends_with(kKernels)) return false;
+  pipeline.resize(pipeline.size() - kKernels.size());
+  if (!pipeline.empty() && pipeline.back() == ',') pipeline.pop_back();
+  return true;
+}
+
 // Runs every case of one file; returns the file rewritten with the actual outputs. When
 // updating, the old expectations are not checked (they may be empty or stale).
 std::string run_file(const fs::path &file, bool update) {
@@ -139,11 +154,18 @@ std::string run_file(const fs::path &file, bool update) {
     check_round_trip(c.input, file, c.first_line);
     int expect_line = c.first_line + static_cast<int>(lines_of(c.head).size());
     std::string pipeline = c.pipeline;
+    const bool kernels = take_trailing_kernels(pipeline);
+    if (kernels && !lower::backend(lower::BackendKind::Cpu).available) continue;
     const bool fused = lower::take_trailing_fuse(pipeline);  // fused text does not parse back
-    if (!update && !fused) check_round_trip(c.expected, file, expect_line);
+    if (!update && !fused && !kernels) check_round_trip(c.expected, file, expect_line);
     Graph g = parse_at(c.input, file, c.first_line);
     run_pipeline(g, pipeline);
-    std::string actual = trim(fused ? lower::print_fused(g, lower::fuse(g)) : print(g));
+    std::string actual =
+        trim(kernels ? lower::compile_graph(g, lower::named_target(lower::kAvx2Cpu), {},
+                                            {.codegen = false})
+                           .kernels_text
+             : fused ? lower::print_fused(g, lower::fuse(g))
+                     : print(g));
     if (!update)
       CHECK_MESSAGE(actual == trim(c.expected), "output differs (- expected, + actual):\n"
                                                     << diff(trim(c.expected), actual));
