@@ -226,6 +226,7 @@ class Codec {
           num(c.a);
           num(c.b);
           num(c.partial);
+          num(c.parallel_work);
         }
         num(k->extent);
         num(k->symbol);
@@ -291,6 +292,8 @@ void check_plan(const Artifact &a) {
     if (s < 0 || s >= slots) fail("artifact: corrupt: {} names slot {} of {}", what, s, slots);
   };
   for (const runtime::Slot &s : p.slots) {
+    for (int64_t d : s.type.shape)
+      if (d < 0) fail("artifact: corrupt: a buffer of size {}", d);
     if (static_cast<uint8_t>(s.place) > static_cast<uint8_t>(runtime::Slot::Place::ByOp))
       fail("artifact: corrupt: a slot's place is {}", static_cast<int>(s.place));
     const int64_t bytes = numel(s.type.shape) * dtype_size(s.type.dtype);

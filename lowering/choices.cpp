@@ -15,6 +15,8 @@
 // - kernel.registers_per_value auto: two 64-byte registers per value, one for long bodies
 //   and math functions (Zen 4, 2026-12-02: W1 82 ms at four, 36 at one).
 // - kernel.min_elements_per_task 16384: below it, waking a thread costs more than it saves.
+// - kernel.gemm_parallel_work 2^18 multiply-adds: below it waking the pool costs more than
+//   the product itself, so a GEMM runs on one thread.
 #include "lowering/choices.h"
 
 #include <fmt/format.h>
@@ -142,6 +144,7 @@ const std::vector<Knob<KernelChoices>> &kernel_knobs() {
        }},
       int_knob("epilogue_unroll_cost", &KernelChoices::epilogue_unroll_cost, 0, 1 << 20),
       int_knob("min_elements_per_task", &KernelChoices::min_elements_per_task, 1, int64_t{1} << 40),
+      int_knob("gemm_parallel_work", &KernelChoices::gemm_parallel_work, 0, int64_t{1} << 50),
   };
   return knobs;
 }

@@ -37,6 +37,7 @@ struct KernelChoices {
   int64_t registers_per_value = 0;        // 64-byte registers per vector value; 0: by body cost
   int64_t epilogue_unroll_cost = 512;     // a GEMM epilogue is unrolled per vector below this
   int64_t min_elements_per_task = 16384;  // fewest elements worth a thread (parallel grain)
+  int64_t gemm_parallel_work = 1 << 18;   // fewest multiply-adds a GEMM splits over threads
   bool operator==(const KernelChoices &) const = default;
 };
 

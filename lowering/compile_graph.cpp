@@ -86,7 +86,7 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
   std::map<std::string, int32_t> kernel_of_symbol;
   std::vector<std::string> symbols;  // per distinct kernel
   std::vector<KernelChoices> kernel_choices;
-  std::vector<const Kernel *> distinct;
+  std::vector<size_t> first_use;  // per distinct kernel: the kernel step that scheduled it
   const GraphIndex index(g);
   for (const Group &group : plan.groups) {
     if (!backend.takes(group.kind)) {
@@ -123,7 +123,8 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
                              .a_dtype = kernel.gemm->a_dtype,
                              .b_dtype = kernel.gemm->b_dtype,
                              .a = slot_of.at(group.inputs[0]),
-                             .b = slot_of.at(group.inputs[1])};
+                             .b = slot_of.at(group.inputs[1]),
+                             .parallel_work = kc.gemm_parallel_work};
       // Partial sums between depth blocks go to the first output of C's dtype (all outputs
       // have C's shape).
       for (size_t i = 0; i < group.outputs.size() && call.partial < 0; ++i)
@@ -140,6 +141,7 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
     auto [it, fresh] =
         kernel_of_symbol.try_emplace(symbol, static_cast<int32_t>(art.kernels.size()));
     if (fresh) {
+      first_use.push_back(out.kernels.size());
       art.kernels.push_back({symbol, kernel.gemm.has_value(), normalized});
       symbols.push_back(symbol);
       kernel_choices.push_back(kc);
@@ -154,18 +156,10 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
   p.lay_out();
   const double schedule_ms = ms_since(t0);
 
-  // Each distinct kernel once, as the first step using it scheduled it.
-  for (size_t k = 0; k < art.kernels.size(); ++k)
-    for (size_t s = 0; s < out.kernels.size(); ++s)
-      if (std::get<runtime::KernelStep>(p.steps[out.kernel_steps[s]]).kernel ==
-          static_cast<int32_t>(k)) {
-        distinct.push_back(&out.kernels[s]);
-        break;
-      }
   ObjectCode code;
   if (!art.kernels.empty() && options.codegen) {
-    std::vector<Kernel> batch;
-    for (const Kernel *k : distinct) batch.push_back(*k);
+    std::vector<Kernel> batch;  // each distinct kernel once, as its first step scheduled it
+    for (size_t s : first_use) batch.push_back(out.kernels[s]);
     code = backend.compile(batch, symbols, kernel_choices, target, options.keep_text);
   }
   art.object = std::move(code.object);

@@ -37,7 +37,7 @@ struct LoopDims {
 class Scheduler {
  public:
   Scheduler(const ir::Graph &g, const GraphIndex &index, const Group &group, std::string name,
-            ScheduleOptions options)
+            const ScheduleOptions &options)
       : g_(g), group_(group), options_(options), producer_(index.producer), names_(index.names) {
     k_.name = std::move(name);
     for (size_t i = 0; i < group.members.size(); ++i)
@@ -621,25 +621,10 @@ GraphIndex::GraphIndex(const ir::Graph &g)
     : producer(ir::producer_nodes(g)), names(ir::print_names(g)) {}
 
 lower::Kernel schedule(const ir::Graph &g, const GraphIndex &index, const lower::Group &group,
-                       std::string name, ScheduleOptions options) {
+                       std::string name, const ScheduleOptions &options) {
   KILN_CHECK(group.kind != lower::GroupKind::Library, "a library group has no kernel");
-  if (options.vector_bytes == 0) options.vector_bytes = host_vector_bytes();
+  KILN_CHECK(options.vector_bytes > 0, "schedule: no target vector width");
   return Scheduler(g, index, group, std::move(name), options).run();
-}
-
-lower::Kernel schedule(const ir::Graph &g, const lower::Group &group, std::string name,
-                       ScheduleOptions options) {
-  return schedule(g, GraphIndex(g), group, std::move(name), options);
-}
-
-int64_t host_vector_bytes() {
-#if defined(__x86_64__) || defined(__i386__)
-  // GCC's and Clang's checks include the OS's support for the registers' state (XCR0), as
-  // LLVM's host detection does.
-  if (__builtin_cpu_supports("avx512f")) return 64;
-  if (__builtin_cpu_supports("avx")) return 32;
-#endif
-  return 16;
 }
 
 ir::GemmTile gemm_tile(DType dtype, int64_t vector_bytes) {

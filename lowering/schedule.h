@@ -18,8 +18,7 @@ namespace kiln::lower {
 // rows of scratch; a Matmul kernel leaves out inputs[0] and inputs[1], its operands, which
 // the GEMM reads itself.
 struct ScheduleOptions {
-  // Of the target's vector registers (lower::Target::vector_bytes): sizes the GEMM
-  // tile. 0: the host's (host_vector_bytes), for tools that print kernels without a backend.
+  // Of the target's vector registers (lower::Target::vector_bytes): sizes the GEMM tile.
   int64_t vector_bytes = 0;
   // The graph's scheduling knobs. Dynamic shapes turn `streaming` off: their sizes are
   // witnesses, not the sizes the kernels will run at.
@@ -37,14 +36,7 @@ struct GraphIndex {
 
 [[nodiscard]] lower::Kernel schedule(const ir::Graph &g, const GraphIndex &index,
                                      const lower::Group &group, std::string name,
-                                     ScheduleOptions options = {});
-// The same for one kernel: builds the index itself.
-[[nodiscard]] lower::Kernel schedule(const ir::Graph &g, const lower::Group &group,
-                                     std::string name, ScheduleOptions options = {});
-
-// Bytes in the host's widest vector registers as the CPU and OS report them: 64 with
-// AVX-512F, 32 with AVX, else 16. The same as the CPU backend's host target.
-[[nodiscard]] int64_t host_vector_bytes();
+                                     const ScheduleOptions &options);
 
 // The register tile of a GEMM of `dtype` for vectors of `vector_bytes`: two vectors wide,
 // with as many rows as leave registers for the operands (AVX-512: 8 x 2 of 32; AVX2:

@@ -12,9 +12,6 @@
 namespace kiln::runtime {
 namespace {
 
-// Below ~2^18 multiply-adds, waking the pool costs more than the product itself.
-constexpr int64_t kParallelWork = int64_t{1} << 18;
-
 template <class T>
 struct Matrix {  // one batch's operand
   const T *data;
@@ -88,7 +85,7 @@ void gemm(const GemmCall &call, GemmMicroFn micro, const Problem &p, const Opera
           const Operand &b, T *partial, void *const *args, bool parallel) {
   const ir::GemmTile &t = call.tile;
   if (p.m == 0 || p.n == 0) return;
-  const int threads = parallel && p.m * p.n * p.k >= kParallelWork ? num_threads() : 1;
+  const int threads = parallel && p.m * p.n * p.k >= call.parallel_work ? num_threads() : 1;
   // Row blocks: at most t.mc rows, and enough blocks to keep every thread busy.
   const int64_t mc = round_up(
       std::clamp<int64_t>((p.m + threads - 1) / threads, t.mr, std::max(t.mc, t.mr)), t.mr);
@@ -180,7 +177,7 @@ void run_typed(const GemmCall &call, GemmMicroFn micro, const View &a, const Vie
     gemm<T>(call, micro, {m, n, k, bi * m}, ma, mb, c, args, parallel);
   };
   // Many small products: one per thread. Few large ones: threads inside each product.
-  if (batches >= num_threads() && batches > 1 && batches * m * n * k >= kParallelWork) {
+  if (batches >= num_threads() && batches > 1 && batches * m * n * k >= call.parallel_work) {
     parallel_for(batches, 1, [&](int64_t lo, int64_t hi) {
       for (int64_t bi = lo; bi < hi; ++bi) run_batch(bi, false);
     });

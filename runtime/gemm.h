@@ -40,6 +40,7 @@ struct GemmCall {
   int32_t a = -1, b = -1;  // Program slots of the operands, read with their own strides
   int32_t partial = -1;    // the arg (an output of C's shape and dtype) that holds partial
                            // sums between depth blocks; -1: scratch memory
+  int64_t parallel_work = int64_t{1} << 18;  // fewest multiply-adds split between threads
 };
 
 // C = A x B for A [..., m, k], B [..., k, n] of call.dtype (equal batch dims, any strides),

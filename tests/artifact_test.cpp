@@ -28,7 +28,8 @@ namespace fs = std::filesystem;
 bool have_cpu() { return lower::backend(lower::BackendKind::Cpu).available; }
 
 // W1-like: one pointwise kernel; softmax: one row kernel; a matmul with its epilogue.
-constexpr std::string_view kGraph = R"(graph @model(%x: f32[64,48], %w: f32[48,32], %b: f32[32]) -> (f32[64,32], f32[64,48])
+constexpr std::string_view kGraph =
+    R"(graph @model(%x: f32[64,48], %w: f32[48,32], %b: f32[32]) -> (f32[64,32], f32[64,48])
     where [device=cpu] {
   %0: f32[64,32] = matmul %x, %w
   %1: f32[64,32] = broadcast[shape=[64,32]] %b
@@ -132,12 +133,12 @@ TEST_SUITE("artifact" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
     CHECK(!one.empty());
     CHECK(one == two);
     CHECK(lower::deserialize(one).key == lower::deserialize(a).key);
-    const std::string shown = run_capture(fmt::format("'{}' --load='{}'", KILN_OPT_PATH,
-                                                      (dir / "one.art").string()));
+    const std::string shown =
+        run_capture(fmt::format("'{}' --load='{}'", KILN_OPT_PATH, (dir / "one.art").string()));
     CHECK(shown.find("key: " + lower::deserialize(one).key) != std::string::npos);
     CHECK(shown.find("GEMM micro-kernel") != std::string::npos);
-    const std::string ran = run_capture(fmt::format("'{}' --load='{}' --run --seed=3",
-                                                    KILN_OPT_PATH, (dir / "one.art").string()));
+    const std::string ran = run_capture(
+        fmt::format("'{}' --load='{}' --run --seed=3", KILN_OPT_PATH, (dir / "one.art").string()));
     CHECK_MESSAGE(ran.find("output 1 = f32[64,48]") != std::string::npos, ran);
     fs::remove_all(dir);
   }
@@ -167,7 +168,8 @@ TEST_SUITE("artifact" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
 
   TEST_CASE("a kernel repeated in a graph is compiled once") {
     // Two layers of one shape: each matmul is a kernel of its own, with the same epilogue.
-    const std::string text = R"(graph @twice(%x: f32[64,96], %w: f32[96,96], %v: f32[96,96]) -> f32[64,96]
+    const std::string text =
+        R"(graph @twice(%x: f32[64,96], %w: f32[96,96], %v: f32[96,96]) -> f32[64,96]
     where [device=cpu] {
   %0: f32[64,96] = matmul %x, %w
   %1: f32[64,96] = tanh %0
@@ -216,8 +218,9 @@ TEST_SUITE("artifact" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
     // Well-formed bytes whose key is not their content's: refused, never loaded.
     lower::Artifact forged = lower::deserialize(bytes);
     forged.key = std::string(32, '0');
-    CHECK(error_message([&] { (void)lower::deserialize(lower::serialize(forged)); })
-              .starts_with("artifact: its key 0000"));
+    CHECK(error_message([&] {
+            (void)lower::deserialize(lower::serialize(forged));
+          }).starts_with("artifact: its key 0000"));
   }
 
   TEST_CASE("an artifact whose target this host cannot run is refused at load") {
@@ -247,8 +250,9 @@ TEST_SUITE("artifact" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
     CHECK(error_message([] { (void)lower::Choices::parse("kernel.gemm_tile = 6x16"); }) ==
           "choices line 1: kernel.gemm_tile = '6x16': expected auto or MRxNRxKCxMCxNC (5 "
           "positive integers)");
-    CHECK(error_message([] { (void)lower::Choices::parse("schedule.nope = 1"); })
-              .starts_with("choices line 1: unknown key 'schedule.nope': expected one of "));
+    CHECK(error_message([] {
+            (void)lower::Choices::parse("schedule.nope = 1");
+          }).starts_with("choices line 1: unknown key 'schedule.nope': expected one of "));
 
     auto fn = [](Tensor x, Tensor w) { return gelu(matmul(x, w)) + sum(tanh(x), {1}, true); };
     Tensor x = randn({96, 64}), w = randn({64, 80}) * 0.125;
@@ -265,8 +269,9 @@ TEST_SUITE("artifact" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
                   text);
     CHECK(text.find("  target: cpu ") != std::string::npos);
     CHECK(text.find("  artifact key: ") != std::string::npos);
-    CHECK(error_message([&] { (void)compile(fn, {.name = "bad", .choices = "fusion.x = 1"}); })
-              .starts_with("bad: CompileOptions::choices: choices line 1: unknown key 'fusion.x'"));
+    CHECK(error_message([&] {
+            (void)compile(fn, {.name = "bad", .choices = "fusion.x = 1"});
+          }).starts_with("bad: CompileOptions::choices: choices line 1: unknown key 'fusion.x'"));
     CHECK(error_message([&] {
             auto f = compile(fn, {.name = "odd", .choices = "kernel.gemm_tile = 5x10x8x8x30"});
             (void)f(x, w);
@@ -301,16 +306,15 @@ TEST_SUITE("artifact" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
         for (size_t o = 0; o < program->plan().outputs.size(); ++o)
           if (program->plan().outputs[o] == k->args[i]) {
             auto tensor = [](const runtime::Array &arr) {
-              return Tensor(std::make_shared<detail::TensorImpl>(
-                  detail::TensorImpl{arr, nullptr, -1}));
+              return Tensor(
+                  std::make_shared<detail::TensorImpl>(detail::TensorImpl{arr, nullptr, -1}));
             };
             KILN_CHECK_CLOSE(tensor(buffers[i]), tensor(whole[o]), {0, 0});
             CHECK(slots[k->args[i]].type == whole[o].type());
           }
     }
     CHECK(kernel_steps == 2);
-    CHECK(error_message([&] { program->run_step(0, {}); })
-              .find("takes") != std::string::npos);
+    CHECK(error_message([&] { program->run_step(0, {}); }).find("takes") != std::string::npos);
   }
 }
 
