@@ -18,6 +18,7 @@
 #include <set>
 #include <shared_mutex>
 
+#include "cached_compile.h"
 #include "compiled_state.h"
 #include "dispatch.h"
 #include "guards/guard_set.h"
@@ -227,7 +228,8 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   try {
     Traced traced = trace_graph(args, f, invoke, {}, {});
     optimise(*entry, std::move(traced), index, ms_since(t0));
-    if (codegen()) compile_and_load(*entry, index, choices);
+    if (codegen()) compile_and_load(*entry, index, compile_target(), choices);
+    entry->compile_ms = ms_since(t0);
   } catch (const tracer::GraphBreak &brk) {
     entry->break_op = brk.op();
     entry->break_reason = brk.reason();
@@ -292,15 +294,34 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
 }
 
 // Backend::Cpu: graph → artifact → program, with their logs and dumps.
-void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower::Choices &choices,
+void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower::Target &target,
+                                           const lower::Choices &choices,
                                            std::vector<int32_t> kernel_symbols) const {
   const bool dumping = !dump_dir().empty();
-  const lower::Target target = this->target ? *this->target : lower::current_target();
-  lower::CompiledGraph c =
-      lower::compile_graph(entry.graph, target, choices,
-                           {.keep_text = dumping || log_enabled(LogTopic::Kernels),
-                            .kernel_symbols = std::move(kernel_symbols)});
-  std::string fused = c.artifact.fused, kernels = c.kernels_text;
+  const bool want_text = dumping || log_enabled(LogTopic::Kernels);
+  const lower::CompileGraphOptions compile_options{.keep_text = want_text,
+                                                   .kernel_symbols = std::move(kernel_symbols)};
+  const auto t0 = std::chrono::steady_clock::now();
+  CachedCompile c =
+      compile_cached(options.name, entry.graph, target, choices, compile_options, !want_text);
+  std::shared_ptr<const runtime::Program> program;
+  try {
+    program = lower::load(c.artifact);
+  } catch (const Error &e) {
+    if (!c.from_cache) throw;
+    // Bytes that passed every check and still do not link: compiled again, never trusted.
+    warn(fmt::format("disk cache: artifact {} does not load ({}); compiling again", c.artifact.key,
+                     e.what()));
+    c = compile_cached(options.name, entry.graph, target, choices, compile_options, false);
+    program = lower::load(c.artifact);
+  }
+  const double ms = ms_since(t0);
+  std::string kernels;
+  if (c.compiled)
+    kernels = c.compiled->kernels_text;
+  else
+    for (const lower::ArtifactKernel &k : c.artifact.kernels) kernels += k.kernel_ir;
+  std::string fused = c.artifact.fused;
   if (entry.dynamic) {
     fused = ir::symbolize_text(fused, entry.dynamic->witnesses);
     kernels = ir::symbolize_text(kernels, entry.dynamic->witnesses, true);
@@ -310,20 +331,33 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
   if (log_enabled(LogTopic::Kernels))
     log_line(LogTopic::Kernels, fmt::format("{} kernels:\n{}", options.name, kernels));
   if (log_enabled(LogTopic::CompileTime))
-    log_line(LogTopic::CompileTime, fmt::format("{}: {}", options.name, c.timing));
+    log_line(LogTopic::CompileTime,
+             c.compiled
+                 ? fmt::format("{}: {}", options.name, c.compiled->timing)
+                 : fmt::format("{}: loaded from the disk cache in {:.3f} ms", options.name, ms));
   dump(options.name, index, "fused.txt", fused);
   dump(options.name, index, "kernels.txt", kernels);
   dump(options.name, index, "target.txt", target.text());
   dump(options.name, index, "choices.txt", choices.text());
-  dump(options.name, index, "llvm.ll", c.source);
-  dump(options.name, index, "llvm-opt.ll", c.optimized);
-  dump(options.name, index, "asm.s", c.assembly);
-  entry.program = lower::load(c.artifact);
+  if (c.compiled) {
+    dump(options.name, index, "llvm.ll", c.compiled->source);
+    dump(options.name, index, "llvm-opt.ll", c.compiled->optimized);
+    dump(options.name, index, "asm.s", c.compiled->assembly);
+  }
+  entry.program = std::move(program);
   entry.fused = std::move(fused);
-  entry.kernels = static_cast<int>(c.kernels.size());
+  entry.kernels = static_cast<int>(std::count_if(
+      c.artifact.plan.steps.begin(), c.artifact.plan.steps.end(),
+      [](const runtime::Step &s) { return std::holds_alternative<runtime::KernelStep>(s); }));
+  entry.origin = c.from_cache ? fmt::format("loaded from the disk cache in {:.2f} ms", ms)
+                              : fmt::format("compiled in {:.1f} ms", ms);
   entry.target = target.str();
   entry.choices = choices.summary();
   entry.key = c.artifact.key;
+}
+
+lower::Target CompiledCore::State::compile_target() const {
+  return target ? *target : lower::current_target();
 }
 
 bool CompiledCore::State::codegen() const {
@@ -539,6 +573,8 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
         out.kernels = e->kernels;
         out.library_steps = static_cast<int>(built->plan().steps.size()) - e->kernels;
         out.target = e->target;
+        out.origin = e->origin;
+        out.compile_ms = e->compile_ms;
         out.choices = e->choices;
         out.key = e->key;
         // A dynamic entry's memory depends on the sizes: those of explain()'s arguments.
@@ -599,8 +635,8 @@ std::string Explanation::str() const {
         "  kernels: {}; library steps: {}; peak memory per call: {} bytes (intermediates {} "
         "bytes, {} without reuse)\n",
         e.kernels, e.library_steps, e.peak_bytes, e.arena_bytes, e.unshared_bytes);
-    out += fmt::format("  target: {}\n  choices: {}\n  artifact key: {}\n", e.target, e.choices,
-                       e.key);
+    out += fmt::format("  target: {}\n  choices: {}\n  artifact key: {} ({})\n", e.target,
+                       e.choices, e.key, e.origin);
     out += "  fused:\n";
     indented(e.fused);
   }

@@ -119,8 +119,8 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
         return nullptr;
       }
     std::vector<int32_t> kernel_symbols;
+    const lower::Target target = codegen() ? compile_target() : lower::Target{};
     if (codegen()) {
-      const lower::Target target = this->target ? *this->target : lower::current_target();
       const lower::Choices choices = dynamic_choices();
       why = lower::symbolic_extents(lower::compile_graph(ga, target, choices, {.codegen = false}),
                                     lower::compile_graph(gb, target, choices, {.codegen = false}),
@@ -134,7 +134,9 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
     entry->dynamic->witnesses = w0;
     entry->dynamic->traced = std::move(traced);
     optimise(*entry, std::move(a), index, ms_since(t0));
-    if (codegen()) compile_and_load(*entry, index, dynamic_choices(), std::move(kernel_symbols));
+    if (codegen())
+      compile_and_load(*entry, index, target, dynamic_choices(), std::move(kernel_symbols));
+    entry->compile_ms = ms_since(t0);
     return entry;
   } catch (const tracer::GraphBreak &brk) {
     why = fmt::format("tracing with symbolic sizes stopped at '{}'", brk.op());

@@ -202,4 +202,67 @@ bool verify_passes() { return verify_setting().load(std::memory_order_relaxed); 
 
 void set_verify_passes(bool on) { verify_setting() = on; }
 
+namespace {
+
+struct CacheSetting {
+  std::mutex mutex;
+  std::string dir;
+};
+
+std::string default_cache_dir() {
+  if (const char *off = std::getenv("KILN_CACHE")) {
+    const std::string_view v = off;
+    if (v == "off" || v == "0") return "";
+    if (v != "on" && v != "1")
+      warn(fmt::format("KILN_CACHE: expected on or off, got '{}'; the cache stays on", v));
+  }
+  if (const char *dir = std::getenv("KILN_CACHE_DIR"); dir != nullptr && *dir != 0) return dir;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/')
+    return std::string(xdg) + "/kiln";
+  if (const char *home = std::getenv("HOME"); home != nullptr && *home == '/')
+    return std::string(home) + "/.cache/kiln";
+  return "";
+}
+
+CacheSetting &cache_setting() {
+  static CacheSetting *c = [] {
+    auto *c = new CacheSetting;
+    c->dir = default_cache_dir();
+    return c;
+  }();
+  return *c;
+}
+
+}  // namespace
+
+std::string cache_dir() {
+  CacheSetting &c = cache_setting();
+  std::lock_guard lock(c.mutex);
+  return c.dir;
+}
+
+void set_cache_dir(std::string dir) {
+  CacheSetting &c = cache_setting();
+  std::lock_guard lock(c.mutex);
+  c.dir = std::move(dir);
+}
+
+int64_t cache_max_bytes() {
+  static const int64_t bytes = [] {
+    constexpr int64_t kDefaultMb = 1024, kMaxMb = int64_t{1} << 30;
+    const char *env = std::getenv("KILN_CACHE_MAX_MB");
+    if (env == nullptr) return kDefaultMb << 20;
+    const std::string_view text = env;
+    int64_t mb = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mb);
+    if (!text.empty() && end == text.data() + text.size() && ec == std::errc() && mb >= 1 &&
+        mb <= kMaxMb)
+      return mb << 20;
+    warn(fmt::format("KILN_CACHE_MAX_MB: expected a size in MiB from 1 to {}, got '{}'; using {}",
+                     kMaxMb, text, kDefaultMb));
+    return kDefaultMb << 20;
+  }();
+  return bytes;
+}
+
 }  // namespace kiln

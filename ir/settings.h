@@ -17,6 +17,11 @@
 //                     answered by running eagerly (for tests and fuzzers)   default: 0
 //   KILN_VERIFY       1: run the IR verifier before and after every pass   default: debug builds 1,
 //                     release builds 0 (the fuzzer and the differential tests turn it on)
+//   KILN_CACHE        off: no disk cache                                   default: on
+//   KILN_CACHE_DIR    the disk cache's folder          default: $XDG_CACHE_HOME/kiln, else
+//                     ~/.cache/kiln
+//   KILN_CACHE_MAX_MB the disk cache's size limit in MiB (least recently used entries go
+//                     first)                                               default: 1024
 // Values are read once, on first use.
 #pragma once
 
@@ -64,5 +69,10 @@ void set_strict_internal_errors(bool on);
 void set_dump_dir(std::string dir);    // overrides KILN_DUMP_DIR ("" turns dumping off)
 [[nodiscard]] bool verify_passes();    // KILN_VERIFY, or the build's default when unset
 void set_verify_passes(bool on);       // overrides KILN_VERIFY for this process
+// The disk cache's folder (KILN_CACHE_DIR, XDG_CACHE_HOME or HOME), or "" when KILN_CACHE=off
+// or no folder is named.
+[[nodiscard]] std::string cache_dir();
+void set_cache_dir(std::string dir);      // overrides both for this process ("" turns it off)
+[[nodiscard]] int64_t cache_max_bytes();  // KILN_CACHE_MAX_MB in bytes
 
 }  // namespace kiln

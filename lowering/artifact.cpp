@@ -92,6 +92,7 @@ class Codec {
     vec(a.kernels, "the kernels", [&](ArtifactKernel &k) {
       str(k.symbol, "a kernel symbol");
       flag(k.gemm);
+      for (int64_t *v : {&k.tile.mr, &k.tile.nr, &k.tile.kc, &k.tile.mc, &k.tile.nc}) num(*v);
       str(k.kernel_ir, "a kernel's IR");
     });
     str(a.object, "the object code");
@@ -146,13 +147,15 @@ class Codec {
   }
   void target(Target &t) {
     num(t.backend);
-    if (t.backend != BackendKind::Cpu)
-      fail("artifact: corrupt: backend {}", static_cast<int>(t.backend));
+    if (static_cast<uint8_t>(t.backend) >= kBackendKinds)
+      fail("artifact: corrupt or from another kiln: backend {}", static_cast<int>(t.backend));
     str(t.triple, "the target triple");
     str(t.cpu, "the target CPU");
     str(t.features, "the target features");
     num(t.vector_bytes);
   }
+  // Attribute values are written as the variant's index, then the value.
+  static_assert(std::variant_size_v<AttrValue> == 6, "a new attribute type needs a case here");
   void attrs(Attrs &attrs) {
     std::vector<std::pair<std::string, AttrValue>> items = attrs.items();
     vec(items, "attributes", [&](std::pair<std::string, AttrValue> &kv) {
@@ -213,7 +216,7 @@ class Codec {
       if (auto *k = std::get_if<runtime::KernelStep>(&step)) {
         std::string none;
         str(with_names ? k->name : none, "a step name");
-        num(k->kernel);
+        num(k->code_index);
         bool gemm = k->gemm.has_value();
         flag(gemm);
         if (gemm) {
@@ -301,44 +304,66 @@ void check_plan(const Artifact &a) {
         (s.arena_offset < 0 || s.arena_offset > p.arena_bytes - bytes))
       fail("artifact: corrupt: a slot lies outside the arena");
   }
-  for (int32_t s : p.inputs) slot(s, "an input");
-  for (int32_t s : p.outputs) slot(s, "an output");
   if (p.release_after.size() != p.steps.size())
     fail("artifact: corrupt: {} release lists for {} steps", p.release_after.size(),
          p.steps.size());
-  for (const auto &list : p.release_after)
-    for (int32_t s : list) slot(s, "a release list");
+  // Walks the steps as Program::run does: every slot read must hold a value by then.
+  std::vector<bool> live(p.slots.size(), false);
+  for (int32_t s : p.inputs) {
+    slot(s, "an input");
+    live[s] = true;
+  }
+  auto read = [&](int32_t s, std::string_view what) {
+    slot(s, what);
+    if (!live[s])
+      fail("artifact: corrupt: {} reads slot {} before it is written or after it is released", what,
+           s);
+  };
+  auto write = [&](int32_t s, std::string_view what) {
+    slot(s, what);
+    live[s] = true;
+  };
   size_t most_args = 0;
-  for (const runtime::Step &step : p.steps) {
-    if (const auto *k = std::get_if<runtime::KernelStep>(&step)) {
-      if (k->kernel < 0 || static_cast<size_t>(k->kernel) >= a.kernels.size())
-        fail("artifact: corrupt: step '{}' runs kernel {} of {}", k->name, k->kernel,
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    if (const auto *k = std::get_if<runtime::KernelStep>(&p.steps[i])) {
+      if (k->code_index < 0 || static_cast<size_t>(k->code_index) >= a.kernels.size())
+        fail("artifact: corrupt: step '{}' runs kernel {} of {}", k->name, k->code_index,
              a.kernels.size());
-      if (a.kernels[k->kernel].gemm != k->gemm.has_value())
+      const ArtifactKernel &code = a.kernels[k->code_index];
+      if (code.gemm != k->gemm.has_value())
         fail("artifact: corrupt: step '{}' and its kernel disagree on being a GEMM", k->name);
-      for (int32_t s : k->args) slot(s, "a kernel argument");
       if (k->num_inputs > k->args.size() || k->extent < 0 || k->grain < 1 || k->split < 1)
         fail("artifact: corrupt: kernel step '{}'", k->name);
+      for (size_t j = 0; j < k->num_inputs; ++j) read(k->args[j], "a kernel input");
       if (k->gemm) {
-        slot(k->gemm->a, "a GEMM operand");
-        slot(k->gemm->b, "a GEMM operand");
-        if (k->gemm->partial >= static_cast<int64_t>(k->args.size()))
-          fail("artifact: corrupt: kernel step '{}' partial sums", k->name);
+        read(k->gemm->a, "a GEMM operand");
+        read(k->gemm->b, "a GEMM operand");
+        const int64_t partial = k->gemm->partial;
+        if ((partial >= 0 && (partial < static_cast<int64_t>(k->num_inputs) ||
+                              partial >= static_cast<int64_t>(k->args.size()))) ||
+            !(k->gemm->tile == code.tile))
+          fail("artifact: corrupt: GEMM step '{}' does not match its kernel", k->name);
       }
+      for (size_t j = k->num_inputs; j < k->args.size(); ++j) write(k->args[j], "a kernel output");
       most_args = std::max(most_args, k->args.size());
     } else {
-      const auto &op = std::get<runtime::OpStep>(step);
+      const auto &op = std::get<runtime::OpStep>(p.steps[i]);
       std::vector<TensorType> in;
       for (int32_t s : op.operands) {
-        slot(s, "an op operand");
+        read(s, "an op operand");
         in.push_back(p.slots[s].type);
       }
-      slot(op.out, "an op result");
+      write(op.out, "an op result");
       if (infer_type(op.op, in, op.attrs) != op.result || p.slots[op.out].type != op.result)
         fail("artifact: corrupt: op step '{}' does not make its recorded result", op_name(op.op));
       most_args = std::max(most_args, op.operands.size());
     }
+    for (int32_t s : p.release_after[i]) {
+      slot(s, "a release list");
+      live[s] = false;
+    }
   }
+  for (int32_t s : p.outputs) read(s, "an output");
   if (p.max_step_args < most_args) fail("artifact: corrupt: max_step_args");
 }
 
@@ -351,6 +376,7 @@ std::string content_key(const Artifact &a) {
   keyed.plan = a.plan;
   keyed.kernels = a.kernels;
   keyed.versions = a.versions;
+  keyed.object = a.kernels.empty() || !a.object.empty() ? "with code" : "";  // codegen-off differs
   const std::string bytes = payload(std::move(keyed), false);
   const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
   return fmt::format("{:016x}{:016x}", h.high64, h.low64);

@@ -18,7 +18,8 @@ namespace kiln::lower {
 struct ArtifactKernel {
   std::string symbol;     // in the object: "kiln_" + a hash of the kernel's content
   bool gemm = false;      // a GEMM micro-kernel (runtime::GemmMicroFn), else a KernelFn
-  std::string kernel_ir;  // print_kernel of the first kernel step using it
+  ir::GemmTile tile;      // a GEMM's register tile and blocking, as compiled
+  std::string kernel_ir;  // print_kernel_normalized of the kernel
 };
 
 struct Artifact {
@@ -28,7 +29,7 @@ struct Artifact {
   std::string name;  // the graph's name, for messages; not part of the key
   Target target;
   Choices choices;
-  runtime::Plan plan;                   // KernelStep::kernel indexes `kernels`
+  runtime::Plan plan;                   // KernelStep::code_index indexes `kernels`
   std::vector<ArtifactKernel> kernels;  // distinct kernels, each compiled once
   std::string object;                   // the backend's code (CPU: a relocatable ELF object)
   std::string fused;                    // print_fused of the graph, for explain() and dumps

@@ -167,8 +167,9 @@ std::string Choices::text() const {
   for (const auto &knob : kernel_knobs())
     out += fmt::format("kernel.{} = {}\n", knob.name, knob.print(kernel));
   for (const auto &[k, choices] : per_kernel)
-    for (const auto &knob : kernel_knobs())
-      out += fmt::format("k{}.{} = {}\n", k, knob.name, knob.print(choices));
+    if (!(choices == kernel))  // the same as no entry: keys must not tell them apart
+      for (const auto &knob : kernel_knobs())
+        out += fmt::format("k{}.{} = {}\n", k, knob.name, knob.print(choices));
   return out;
 }
 
@@ -246,6 +247,7 @@ Choices Choices::parse(std::string_view text) {
     for (const auto &knob : kernel_knobs())
       if (knob.name == kv.first) (void)knob.read(it->second, kv.second);
   }
+  std::erase_if(out.per_kernel, [&](const auto &kv) { return kv.second == out.kernel; });
   return out;
 }
 

@@ -44,8 +44,9 @@ struct KernelChoices {
 struct Choices {
   FusionChoices fusion;
   ScheduleChoices schedule;
-  KernelChoices kernel;                         // every kernel without its own entry below
-  std::map<int64_t, KernelChoices> per_kernel;  // by kernel number (k0, k1, … in step order)
+  KernelChoices kernel;  // every kernel without its own entry below
+  // By kernel number (k0, k1, … in step order; an entry equal to `kernel` is no entry).
+  std::map<int64_t, KernelChoices> per_kernel;
 
   bool operator==(const Choices &) const = default;
   [[nodiscard]] const KernelChoices &for_kernel(int64_t k) const;

@@ -5,12 +5,15 @@
 #include "lowering/compile_graph.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
 #include "ir/diag.h"
+#include "ir/printer.h"
 #include "lowering/backend.h"
 #include "lowering/fusion.h"
 #include "lowering/schedule.h"
@@ -65,7 +68,7 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
   art.name = g.name;
   art.target = target;
   art.choices = choices;
-  art.versions = fmt::format("kiln {}, {}", KILN_VERSION, backend.version());
+  art.versions = versions(target.backend);
 
   auto t0 = std::chrono::steady_clock::now();
   const FusionPlan plan = fuse(g, choices.fusion);
@@ -83,8 +86,8 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
     return slot_of[v];
   };
   for (ir::ValueId v : g.inputs) p.inputs.push_back(add_slot(v, runtime::Slot::Place::Input));
-  std::map<std::string, int32_t> kernel_of_symbol;
-  std::vector<std::string> symbols;  // per distinct kernel
+  std::map<std::string, int32_t> kernel_of_content;  // normalized IR + codegen choices
+  std::vector<std::string> symbols;                  // per distinct kernel
   std::vector<KernelChoices> kernel_choices;
   std::vector<size_t> first_use;  // per distinct kernel: the kernel step that scheduled it
   const GraphIndex index(g);
@@ -103,6 +106,10 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
         schedule(g, index, group, fmt::format("{}.k{}", g.name, number),
                  {.vector_bytes = target.vector_bytes, .schedule = choices.schedule, .kernel = kc});
     if (kernel.gemm) check_tile(kernel, number, choices, target);
+    if (!kernel.gemm && choices.per_kernel.contains(number) &&
+        kc.gemm_tile != choices.kernel.gemm_tile)
+      fail("choices: k{}.gemm_tile: kernel k{} of @{} is a {} kernel, not a matmul", number, number,
+           g.name, group_kind_name(group.kind));
     runtime::KernelStep step;
     step.name = kernel.name;
     step.extent = kernel.parallel_extent();
@@ -136,22 +143,30 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
       step.symbol = options.kernel_symbols[out.kernels.size()];
     const std::string normalized = print_kernel_normalized(kernel);
     const std::string content = normalized + codegen_choices(kc);
-    const std::string symbol =
-        fmt::format("kiln_{:016x}", XXH3_64bits(content.data(), content.size()));
     auto [it, fresh] =
-        kernel_of_symbol.try_emplace(symbol, static_cast<int32_t>(art.kernels.size()));
+        kernel_of_content.try_emplace(content, static_cast<int32_t>(art.kernels.size()));
     if (fresh) {
+      // Named by content; two contents whose hashes collide get told apart by a suffix.
+      std::string symbol = fmt::format("kiln_{:016x}", XXH3_64bits(content.data(), content.size()));
+      while (std::find(symbols.begin(), symbols.end(), symbol) != symbols.end()) symbol += "_";
       first_use.push_back(out.kernels.size());
-      art.kernels.push_back({symbol, kernel.gemm.has_value(), normalized});
+      art.kernels.push_back({.symbol = symbol,
+                             .gemm = kernel.gemm.has_value(),
+                             .tile = kernel.gemm ? kernel.gemm->tile : ir::GemmTile{},
+                             .kernel_ir = normalized});
       symbols.push_back(symbol);
       kernel_choices.push_back(kc);
     }
-    step.kernel = it->second;
+    step.code_index = it->second;
     out.kernel_steps.push_back(p.steps.size());
     p.steps.emplace_back(std::move(step));
     out.kernels_text += print_kernel(kernel);
     out.kernels.push_back(std::move(kernel));
   }
+  if (!choices.per_kernel.empty() &&
+      choices.per_kernel.rbegin()->first >= static_cast<int64_t>(out.kernels.size()))
+    fail("choices: k{} names no kernel: @{} has {} (k0 to k{})", choices.per_kernel.rbegin()->first,
+         g.name, out.kernels.size(), static_cast<int64_t>(out.kernels.size()) - 1);
   for (ir::ValueId v : g.outputs) p.outputs.push_back(slot_of.at(v));
   p.lay_out();
   const double schedule_ms = ms_since(t0);
@@ -173,6 +188,25 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
       fuse_ms, schedule_ms, backend.name, code.emit_ms, code.optimize_ms, code.codegen_ms,
       out.kernels.size(), art.kernels.size());
   return out;
+}
+
+std::string versions(BackendKind kind) {
+  return fmt::format("kiln {}, {}", KILN_VERSION, backend(kind).version());
+}
+
+std::string compile_key(const ir::Graph &g, const Target &target, const Choices &choices,
+                        std::span<const int32_t> kernel_symbols) {
+  const std::string text =
+      fmt::format("kiln compile key 1\n{}\n{}\n{}\nsymbols {}\n{}", versions(target.backend),
+                  target.text(), choices.text(), fmt::join(kernel_symbols, ","), ir::print(g));
+  const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
+  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
+}
+
+std::string graph_text_key(const ir::Graph &g) {
+  const std::string text = ir::print(g);
+  const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
+  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
 }
 
 std::shared_ptr<const runtime::Program> load(const Artifact &artifact) {

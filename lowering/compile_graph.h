@@ -43,6 +43,20 @@ struct CompiledGraph {
 // kiln::Error for an artifact without code or one whose target this host cannot run.
 [[nodiscard]] std::shared_ptr<const runtime::Program> load(const Artifact &artifact);
 
+// "kiln 0.1.0, LLVM 19.1.7": what made an artifact for `kind`, part of every key.
+[[nodiscard]] std::string versions(BackendKind kind);
+
+// The key of a compile before it runs (XXH3-128, 32 hex digits): the graph's text, names
+// included, with the target, the choices, the kernel symbols and the versions. A cache
+// records the artifact key under it, so that a warm start goes from graph to artifact
+// without fusing, scheduling or generating code.
+[[nodiscard]] std::string compile_key(const ir::Graph &g, const Target &target,
+                                      const Choices &choices,
+                                      std::span<const int32_t> kernel_symbols);
+// XXH3-128 of the graph's text alone: the key under which a cache remembers the settings a
+// graph was last compiled with, to say why a lookup missed.
+[[nodiscard]] std::string graph_text_key(const ir::Graph &g);
+
 // Dynamic shapes: compares compiles of one graph at witness sets a and b (codegen off is
 // enough). Every kernel must be the same but for its outer loop's extent, which may walk
 // one symbol. Fills `symbols` (per kernel step, -1 for a static extent) for

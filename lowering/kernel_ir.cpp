@@ -73,7 +73,9 @@ void print_stmts(const Kernel &k, const std::vector<Stmt> &stmts, int depth, std
         const Loop &loop = k.loops[s.id];
         std::string marks =
             std::string(loop.parallel ? "parallel " : "") + (loop.vector ? "vector " : "");
-        out += pad + fmt::format("{}for i{} in 0..{} {{\n", marks, s.id, loop.extent);
+        const std::string split =
+            loop.parallel && loop.split > 1 ? fmt::format(" split {}", loop.split) : "";
+        out += pad + fmt::format("{}for i{} in 0..{}{} {{\n", marks, s.id, loop.extent, split);
         print_stmts(k, s.body, depth + 1, out);
         out += pad + "}\n";
         break;

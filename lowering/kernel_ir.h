@@ -104,7 +104,8 @@ struct Kernel {
 };
 
 // Kernel IR as text, e.g. `vector for i1 in 0..1024 {` / `v3: f32 = exp v2` /
-// `store %y[1024*i0 + i1] = v7`.
+// `store %y[1024*i0 + i1] = v7`; a parallel loop whose threads start at multiples of N
+// reads `parallel for i0 in 0..4096 split N {`.
 [[nodiscard]] std::string print_kernel(const Kernel &k);
 // The same with names replaced by position: no kernel name, args %a0, %a1, …, GEMM
 // operands %A and %B. Two kernels that compute the same thing print the same: this text is

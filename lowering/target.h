@@ -10,6 +10,7 @@
 namespace kiln::lower {
 
 enum class BackendKind : uint8_t { Cpu };
+inline constexpr uint8_t kBackendKinds = 1;  // BackendKind's values are 0 .. kBackendKinds - 1
 
 struct Target {
   BackendKind backend = BackendKind::Cpu;

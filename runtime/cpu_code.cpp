@@ -12,9 +12,9 @@
 namespace kiln::runtime {
 
 void CpuCode::launch(const KernelStep &k, void *const *args, const View *a, const View *b) const {
-  KILN_CHECK(k.kernel >= 0 && static_cast<size_t>(k.kernel) < entries_.size(),
-             "step '{}' runs kernel {} of {}", k.name, k.kernel, entries_.size());
-  void *entry = entries_[k.kernel];
+  KILN_CHECK(k.code_index >= 0 && static_cast<size_t>(k.code_index) < entries_.size(),
+             "step '{}' runs kernel {} of {}", k.name, k.code_index, entries_.size());
+  void *entry = entries_[k.code_index];
   if (k.gemm) {
     KILN_CHECK(a != nullptr && b != nullptr, "gemm step '{}' without operands", k.name);
     return run_gemm(*k.gemm, reinterpret_cast<GemmMicroFn>(entry), *a, *b, args);

@@ -102,7 +102,7 @@ int64_t Plan::peak_bytes() const {
 int32_t Plan::num_kernels() const {
   int32_t n = 0;
   for (const Step &step : steps)
-    if (const auto *k = std::get_if<KernelStep>(&step)) n = std::max(n, k->kernel + 1);
+    if (const auto *k = std::get_if<KernelStep>(&step)) n = std::max(n, k->code_index + 1);
   return n;
 }
 
@@ -206,6 +206,11 @@ void Program::run_step(size_t step, std::span<const Array> buffers) const {
   }
   if (!k->gemm) return code_->launch(*k, pointers.data(), nullptr, nullptr);
   const Array &a = buffers[k->args.size()], &b = buffers[k->args.size() + 1];
+  for (const auto &[buffer, slot, which] :
+       {std::tuple{&a, k->gemm->a, "A"}, std::tuple{&b, k->gemm->b, "B"}})
+    if (buffer->type() != plan_.slots[slot].type)
+      fail("kernel step {} ('{}') GEMM operand {}: expected {}, got {}", step, k->name, which,
+           plan_.slots[slot].type.str(), buffer->type().str());
   const View va = make_view(a.storage.data(), a.dtype, a.layout),
              vb = make_view(b.storage.data(), b.dtype, b.layout);
   code_->launch(*k, pointers.data(), &va, &vb);

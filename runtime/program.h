@@ -27,7 +27,7 @@ namespace kiln::runtime {
 // (C's rows) only serves dynamic shapes' resizing.
 struct KernelStep {
   std::string name;
-  int32_t kernel = -1;  // which of the code's kernels runs (steps may share one)
+  int32_t code_index = -1;  // which of the code's kernels runs (steps may share one)
   std::optional<GemmCall> gemm;
   int64_t extent = 1;   // iterations of the outermost loop
   int32_t symbol = -1;  // in a dynamic program: extent is a multiple of symbol s<symbol>
@@ -68,7 +68,7 @@ struct Plan {
   // Bytes a call holds at most: the arena, fresh results, what op steps allocate and the
   // largest GEMM's scratch.
   [[nodiscard]] int64_t peak_bytes() const;
-  // How many kernels the steps name (1 + the highest KernelStep::kernel).
+  // How many kernels the steps name (1 + the highest KernelStep::code_index).
   [[nodiscard]] int32_t num_kernels() const;
 };
 

@@ -25,8 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool have_cpu() { return lower::backend(lower::BackendKind::Cpu).available; }
-
 // W1-like: one pointwise kernel; softmax: one row kernel; a matmul with its epilogue.
 constexpr std::string_view kGraph =
     R"(graph @model(%x: f32[64,48], %w: f32[48,32], %b: f32[32]) -> (f32[64,32], f32[64,48])

@@ -411,7 +411,7 @@ TEST_SUITE("lowering" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
     set_dump_dir(dir.string());
     auto f =
         compile([](Tensor t) { return softmax(t, -1); }, with_backend(Backend::Cpu, "streamed"));
-    Tensor x = randn({2048, 1024});  // 8 MiB out: kStreamingBytes
+    Tensor x = randn({2048, 1024});  // 8 MiB out: schedule.streaming_bytes
     Tensor got = f(x);
     set_dump_dir("");
     const std::string assembly = read(dir / "streamed.0.asm.s");

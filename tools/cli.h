@@ -104,6 +104,11 @@ class Parser {
   }
   // The one positional argument the tool takes, if any.
   void positional(std::function<void(std::string_view)> on) { positional_ = std::move(on); }
+  // Every positional argument, in order (a command and its arguments).
+  void positionals(std::function<void(std::string_view)> on) {
+    positional_ = std::move(on);
+    many_positionals_ = true;
+  }
   // The meaning of each exit code for this tool, listed at the end of --help.
   void exit_codes(std::vector<std::pair<int, std::string>> codes) { codes_ = std::move(codes); }
 
@@ -167,7 +172,7 @@ class Parser {
       if (options_done || arg == "-" || !arg.starts_with("-")) {
         if (!positional_) usage_error("unexpected argument '{}'", arg);
         positional_(arg);
-        positional_ = {};  // one positional argument at most
+        if (!many_positionals_) positional_ = {};  // one positional argument at most
         continue;
       }
       if (arg == "--") {
@@ -206,6 +211,7 @@ class Parser {
   std::string tool_, usage_, about_;
   std::vector<Spec> specs_;
   std::function<void(std::string_view)> positional_;
+  bool many_positionals_ = false;
   std::vector<std::pair<int, std::string>> codes_;
 };
 

@@ -241,9 +241,17 @@ void print_artifact(const kiln::lower::Artifact &a) {
       a.name, a.key, a.versions, a.target.str(), a.choices.summary(), a.plan.steps.size(),
       kernel_steps, a.kernels.size(), a.object.size());
   std::cout << "fused:\n" << a.fused;
-  for (const kiln::lower::ArtifactKernel &k : a.kernels)
-    std::cout << fmt::format("{}{}:\n{}", k.symbol, k.gemm ? " (GEMM micro-kernel)" : "",
+  for (size_t i = 0; i < a.kernels.size(); ++i) {
+    std::vector<std::string> users;  // the kernel steps that run it, by their names
+    for (const kiln::runtime::Step &step : a.plan.steps)
+      if (const auto *k = std::get_if<kiln::runtime::KernelStep>(&step);
+          k != nullptr && k->code_index == static_cast<int32_t>(i))
+        users.push_back(k->name);
+    const kiln::lower::ArtifactKernel &k = a.kernels[i];
+    std::cout << fmt::format("{}{} (steps {}):\n{}", k.symbol,
+                             k.gemm ? ", a GEMM micro-kernel" : "", fmt::join(users, ", "),
                              k.kernel_ir);
+  }
 }
 
 // The CPU backend against the reference evaluator on the same inputs.
@@ -313,7 +321,8 @@ int run(const Options &o) {
   if (o.print)
     std::cout << symbolic(o.fuse ? kiln::lower::print_fused(g, kiln::lower::fuse(g))
                                  : kiln::ir::print(g));
-  // Only what compiles needs a backend: printing and --run work in a build without LLVM.
+  // Only what compiles needs the CPU backend: --print, --fuse and --run work in a build
+  // without LLVM; --kernels, --check and --emit do not.
   const Setting s =
       o.kernels || o.emit_artifact || o.check ? setting(o, is_symbolic(g)) : Setting{};
   if (o.kernels) print_kernels(g, s);

@@ -64,11 +64,13 @@ struct Explanation {
     int library_steps = 0;  // ops the runtime runs itself per call (views, cat, integer matmuls, …)
     int64_t peak_bytes = 0;  // memory a call holds at most (arena + results + library ops)
     int64_t arena_bytes = 0, unshared_bytes = 0;  // intermediates with and without reuse
-    std::string target;   // what the code is for: "cpu znver3 (x86_64-…, 32-byte vectors)"
-    std::string choices;  // the tuning knobs that differ from the defaults, or "defaults"
-    std::string key;      // the compiled artifact's content key (32 hex digits)
-    int symbols = 0;      // dynamic shapes: symbols in the guards and IR (s0, s1, …)
-    int sizes_seen = 0;   // dynamic shapes: distinct sizes this entry has run
+    std::string target;     // what the code is for: "cpu znver3 (x86_64-…, 32-byte vectors)"
+    std::string choices;    // the tuning knobs that differ from the defaults, or "defaults"
+    std::string key;        // the compiled artifact's content key (32 hex digits)
+    std::string origin;     // "compiled in 41.2 ms" or "loaded from the disk cache in 0.83 ms"
+    double compile_ms = 0;  // the first call's trace, passes and compile (or cache load)
+    int symbols = 0;        // dynamic shapes: symbols in the guards and IR (s0, s1, …)
+    int sizes_seen = 0;     // dynamic shapes: distinct sizes this entry has run
   };
   std::string name;
   std::vector<Entry> entries;

@@ -30,7 +30,7 @@ llvm::orc::JITTargetMachineBuilder detect_host() {
 }
 
 // LLVM reports running out of memory through this handler; by default it aborts the
-// process. An exception instead unwinds to compile_kernels, which leaks LLVM's half-built
+// process. An exception instead unwinds to compile_object, which leaks LLVM's half-built
 // state and throws kiln::Error (LLVM is built without exceptions but with unwind tables).
 void throw_bad_alloc(void *, const char *, bool) { throw std::bad_alloc(); }
 
@@ -56,10 +56,15 @@ void fail_llvm(std::string_view what, llvm::Error error) {
 }
 
 int64_t vector_bytes(const std::string &features) {
+  // Whole entries only: "+avx" must not match the start of "+avx2" and stop looking.
   auto has = [&](std::string_view f) {
-    const size_t at = features.find(f);
-    return at != std::string::npos &&
-           (at + f.size() == features.size() || features[at + f.size()] == ',');
+    std::string_view rest = features;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      if (rest.substr(0, comma) == f) return true;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    return false;
   };
   return has("+avx512f") ? 64 : has("+avx") ? 32 : 16;
 }

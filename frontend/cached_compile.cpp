@@ -1,0 +1,143 @@
+// The process's disk cache, opened once per folder (KILN_CACHE_DIR and friends, or
+// set_cache_dir), and the lookup order: compile key → graph record → artifact bytes →
+// deserialize (which checks version, checksum and key) → the caller loads it.
+#include "cached_compile.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "cache/disk_cache.h"
+#include "ir/diag.h"
+#include "ir/settings.h"
+
+namespace kiln::detail {
+namespace {
+
+struct ProcessCache {
+  std::mutex mutex;
+  std::string dir;  // what `cache` was opened for
+  std::shared_ptr<const cache::DiskCache> cache;
+  std::set<std::string> refused;  // folders already warned about
+};
+
+ProcessCache &process_cache_state() {
+  static auto *state = new ProcessCache;  // never destroyed: compiled functions may outlive statics
+  return *state;
+}
+
+// The cache for the current folder setting, or null (off, or refused: said once per folder).
+std::shared_ptr<const cache::DiskCache> process_cache() {
+  const std::string dir = cache_dir();
+  ProcessCache &p = process_cache_state();
+  std::lock_guard lock(p.mutex);
+  if (dir == p.dir && (p.cache || dir.empty() || p.refused.contains(dir))) return p.cache;
+  p.dir = dir;
+  p.cache = nullptr;
+  if (dir.empty()) return nullptr;
+  std::string why;
+  p.cache = cache::DiskCache::open(dir, cache_max_bytes(), why);
+  if (!p.cache && p.refused.insert(dir).second)
+    warn(fmt::format(
+        "not using the disk cache: {}; compiling in memory (kiln loads code only from a folder "
+        "this user owns and no one else can write: chmod 700 it, or set KILN_CACHE_DIR)",
+        why));
+  return p.cache;
+}
+
+// What a graph's index entry records: the settings of its last compile, as three sections
+// (versions, target, choices) separated by "--" lines.
+std::string index_text(const lower::Target &target, const lower::Choices &choices,
+                       const std::string &versions) {
+  return fmt::format("{}\n--\n{}--\n{}", versions, target.text(), choices.text());
+}
+
+std::vector<std::string> sections(const std::string &text) {
+  std::vector<std::string> out(1);
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t nl = std::min(text.find('\n', at), text.size());
+    const std::string line = text.substr(at, nl - at);
+    if (line == "--")
+      out.emplace_back();
+    else
+      out.back() += line + "\n";
+    at = nl + 1;
+  }
+  return out;
+}
+
+// Why a compile key had no record, in words: comparing with the graph's last compile.
+std::string miss_reason(const cache::DiskCache &c, const ir::Graph &g, const lower::Target &target,
+                        const lower::Choices &choices, const std::string &versions) {
+  std::string why;
+  const std::optional<std::string> last = c.read(cache::Kind::Index, lower::graph_text_key(g), why);
+  if (!last) return "this graph was not compiled before";
+  const std::vector<std::string> was = sections(*last),
+                                 now = sections(index_text(target, choices, versions));
+  if (was.size() != 3 || was[0] != now[0]) return "kiln or LLVM version differs from the last compile";
+  if (was[1] != now[1]) return "target differs from the last compile";
+  if (was[2] != now[2]) return "choices differ from the last compile";
+  return "the dynamic shapes' kernel symbols differ from the last compile";
+}
+
+void log_cache(const std::string &text) {
+  if (log_enabled(LogTopic::Cache)) log_line(LogTopic::Cache, text);
+}
+
+}  // namespace
+
+CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lower::Target &target,
+                             const lower::Choices &choices,
+                             const lower::CompileGraphOptions &options, bool read) {
+  const std::shared_ptr<const cache::DiskCache> c = process_cache();
+  CachedCompile out;
+  std::string key;
+  const std::string versions = lower::versions(target.backend);
+  if (c) {
+    key = lower::compile_key(g, target, choices, options.kernel_symbols);
+    std::string why = "not read (dumping every stage)";
+    if (read) {
+      if (std::optional<std::string> ref = c->read(cache::Kind::Graph, key, why)) {
+        if (std::optional<std::string> bytes = c->read(cache::Kind::Artifact, *ref, why)) {
+          try {
+            out.artifact = lower::deserialize(*bytes);
+            if (out.artifact.key != *ref)
+              fail("its key {} is not the one recorded for it ({})", out.artifact.key, *ref);
+            out.from_cache = true;
+            c->record(true);
+            log_cache(fmt::format("{}: hit: artifact {} ({} bytes) from {}", fn, *ref,
+                                  bytes->size(), c->dir()));
+            return out;
+          } catch (const Error &e) {
+            warn(fmt::format("disk cache: entry artifact/{} is damaged ({}); removed, compiling "
+                             "again",
+                             *ref, e.what()));
+            c->remove(cache::Kind::Artifact, *ref);
+            why = "its artifact was damaged";
+          }
+        } else {
+          why = fmt::format("its artifact {} is gone ({})", *ref, why);
+        }
+      } else if (why == "no entry") {
+        why = miss_reason(*c, g, target, choices, versions);
+      }
+      c->record(false);
+    }
+    log_cache(fmt::format("{}: miss: {}", fn, why));
+  }
+  out.compiled = lower::compile_graph(g, target, choices, options);
+  out.artifact = out.compiled->artifact;
+  if (c && out.artifact.has_code()) {
+    c->write(cache::Kind::Artifact, out.artifact.key, lower::serialize(out.artifact));
+    c->write(cache::Kind::Graph, key, out.artifact.key);
+    c->write(cache::Kind::Index, lower::graph_text_key(g), index_text(target, choices, versions));
+    log_cache(fmt::format("{}: stored artifact {} under {}", fn, out.artifact.key, key));
+  }
+  return out;
+}
+
+}  // namespace kiln::detail

@@ -1,0 +1,28 @@
+// A graph compiled through the disk cache: the process's cache (cache/disk_cache.h) is
+// asked for the artifact a compile key recorded; a hit skips fusion, scheduling and code
+// generation, a miss compiles and stores. Every failure of the cache (off, refused, a
+// damaged entry, a full disk) ends in compiling in memory, never in a wrong answer.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "ir/graph.h"
+#include "lowering/compile_graph.h"
+
+namespace kiln::detail {
+
+struct CachedCompile {
+  lower::Artifact artifact;
+  std::optional<lower::CompiledGraph> compiled;  // when compiled now: its text for logs, dumps
+  bool from_cache = false;
+};
+
+// `fn` names the function in logs. With `read` false the cache is only written (dumps want
+// every stage's text, which only a compile makes).
+[[nodiscard]] CachedCompile compile_cached(const std::string &fn, const ir::Graph &g,
+                                           const lower::Target &target,
+                                           const lower::Choices &choices,
+                                           const lower::CompileGraphOptions &options, bool read);
+
+}  // namespace kiln::detail
