@@ -24,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kLayout = "v1";  // bumped when the folder's layout changes
-constexpr std::array<Kind, 3> kKinds = {Kind::Artifact, Kind::Graph, Kind::Index};
+constexpr std::array<Kind, 4> kKinds = {Kind::Artifact, Kind::Graph, Kind::Index, Kind::Tuning};
 
 // Why a file or folder with this status must not be trusted, or "".
 std::string distrust(const struct stat &st, std::string_view what, const std::string &path) {
@@ -47,7 +47,7 @@ std::string make_trusted_dir(const std::string &dir) {
       return fmt::format("cannot create cache folder '{}': {}", partial.string(),
                          std::strerror(errno));
   }
-  struct stat st {};
+  struct stat st{};
   if (::lstat(dir.c_str(), &st) != 0)
     return fmt::format("cannot read cache folder '{}': {}", dir, std::strerror(errno));
   if (S_ISLNK(st.st_mode)) return fmt::format("cache folder '{}' is a symbolic link", dir);
@@ -132,14 +132,15 @@ std::string_view kind_name(Kind kind) {
     case Kind::Artifact: return "artifact";
     case Kind::Graph: return "graph";
     case Kind::Index: return "index";
+    case Kind::Tuning: return "tuning";
   }
   return "?";
 }
 
 bool valid_key(std::string_view key) {
-  return !key.empty() && key.size() <= 64 &&
-         std::all_of(key.begin(), key.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
 }
 
 std::unique_ptr<DiskCache> DiskCache::open(const std::string &dir, int64_t max_bytes,
@@ -171,11 +172,12 @@ std::optional<std::string> DiskCache::read(Kind kind, std::string_view key,
   const std::string path = path_of(kind, key);
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    why = errno == ENOENT ? "no entry" : fmt::format("cannot open '{}': {}", path, std::strerror(errno));
+    why = errno == ENOENT ? "no entry"
+                          : fmt::format("cannot open '{}': {}", path, std::strerror(errno));
     if (errno == ELOOP) (void)::unlink(path.c_str());  // a link planted in the folder
     return std::nullopt;
   }
-  struct stat st {};
+  struct stat st{};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     why = fmt::format("'{}' is not a regular file", path);
@@ -224,12 +226,14 @@ std::vector<EntryInfo> DiskCache::list() const {
   std::vector<EntryInfo> out;
   for (Kind kind : kKinds) {
     std::error_code ec;
-    for (const auto &entry : fs::directory_iterator(fmt::format("{}/{}", dir_, kind_name(kind)), ec)) {
+    for (const auto &entry :
+         fs::directory_iterator(fmt::format("{}/{}", dir_, kind_name(kind)), ec)) {
       const std::string name = entry.path().filename().string();
-      struct stat st {};
+      struct stat st{};
       if (!valid_key(name) || ::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode))
         continue;
-      out.push_back({kind, name, static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});
+      out.push_back(
+          {kind, name, static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});
     }
   }
   std::sort(out.begin(), out.end(), [](const EntryInfo &a, const EntryInfo &b) {

@@ -16,10 +16,11 @@
 namespace kiln::cache {
 
 // What an entry is: an artifact (key: its content key), a graph record (key: the graph's
-// key; content: the artifact key it compiled to), or a graph's index (key: the graph text's
+// key; content: the artifact key it compiled to), a graph's index (key: the graph text's
 // hash; content: which target, choices and versions it was compiled with, to say why a
-// lookup missed).
-enum class Kind : uint8_t { Artifact, Graph, Index };
+// lookup missed), or a kernel's tuning (key: its normalized IR, target and search; content:
+// the chosen knobs and the table measured).
+enum class Kind : uint8_t { Artifact, Graph, Index, Tuning };
 
 struct EntryInfo {
   Kind kind;
@@ -69,7 +70,7 @@ class DiskCache {
   int64_t max_bytes_;
 };
 
-// "artifact", "graph", "index".
+// "artifact", "graph", "index", "tuning".
 [[nodiscard]] std::string_view kind_name(Kind kind);
 
 // Whether `key` may name an entry: 1 to 64 characters of [0-9a-f].

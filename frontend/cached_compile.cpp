@@ -29,6 +29,8 @@ ProcessCache &process_cache_state() {
   return *state;
 }
 
+}  // namespace
+
 // The cache for the current folder setting, or null (off, or refused: said once per folder).
 std::shared_ptr<const cache::DiskCache> process_cache() {
   const std::string dir = cache_dir();
@@ -47,6 +49,8 @@ std::shared_ptr<const cache::DiskCache> process_cache() {
         why));
   return p.cache;
 }
+
+namespace {
 
 // What a graph's index entry records: the settings of its last compile, as three sections
 // (versions, target, choices) separated by "--" lines.
@@ -78,7 +82,8 @@ std::string miss_reason(const cache::DiskCache &c, const ir::Graph &g, const low
   if (!last) return "this graph was not compiled before";
   const std::vector<std::string> was = sections(*last),
                                  now = sections(index_text(target, choices, versions));
-  if (was.size() != 3 || was[0] != now[0]) return "kiln or LLVM version differs from the last compile";
+  if (was.size() != 3 || was[0] != now[0])
+    return "kiln or LLVM version differs from the last compile";
   if (was[1] != now[1]) return "target differs from the last compile";
   if (was[2] != now[2]) return "choices differ from the last compile";
   return "the dynamic shapes' kernel symbols differ from the last compile";
@@ -92,13 +97,15 @@ void log_cache(const std::string &text) {
 
 CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lower::Target &target,
                              const lower::Choices &choices,
-                             const lower::CompileGraphOptions &options, bool read) {
+                             const lower::CompileGraphOptions &options, bool read,
+                             const std::function<lower::Choices()> &tune, std::string_view search) {
   const std::shared_ptr<const cache::DiskCache> c = process_cache();
   CachedCompile out;
   std::string key;
   const std::string versions = lower::versions(target.backend);
   if (c) {
     key = lower::compile_key(g, target, choices, options.kernel_symbols);
+    if (!search.empty()) key = lower::content_hash(fmt::format("{} {}", key, search));
     std::string why = "not read (dumping every stage)";
     if (read) {
       if (std::optional<std::string> ref = c->read(cache::Kind::Graph, key, why)) {
@@ -113,9 +120,10 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
                                   bytes->size(), c->dir()));
             return out;
           } catch (const Error &e) {
-            warn(fmt::format("disk cache: entry artifact/{} is damaged ({}); removed, compiling "
-                             "again",
-                             *ref, e.what()));
+            warn(
+                fmt::format("disk cache: entry artifact/{} is damaged ({}); removed, compiling "
+                            "again",
+                            *ref, e.what()));
             c->remove(cache::Kind::Artifact, *ref);
             why = "its artifact was damaged";
           }
@@ -129,7 +137,7 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
     }
     log_cache(fmt::format("{}: miss: {}", fn, why));
   }
-  out.compiled = lower::compile_graph(g, target, choices, options);
+  out.compiled = lower::compile_graph(g, target, tune ? tune() : choices, options);
   out.artifact = out.compiled->artifact;
   if (c && out.artifact.has_code()) {
     c->write(cache::Kind::Artifact, out.artifact.key, lower::serialize(out.artifact));

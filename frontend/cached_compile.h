@@ -4,9 +4,13 @@
 // damaged entry, a full disk) ends in compiling in memory, never in a wrong answer.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "cache/disk_cache.h"
 #include "ir/graph.h"
 #include "lowering/compile_graph.h"
 
@@ -19,10 +23,17 @@ struct CachedCompile {
 };
 
 // `fn` names the function in logs. With `read` false the cache is only written (dumps want
-// every stage's text, which only a compile makes).
+// every stage's text, which only a compile makes). `tune`, when set, is asked on a miss for
+// the Choices to compile with (the autotuner's); `search` names it in the compile key
+// ("autotune=default"), so a tuned graph is found again without searching.
 [[nodiscard]] CachedCompile compile_cached(const std::string &fn, const ir::Graph &g,
                                            const lower::Target &target,
                                            const lower::Choices &choices,
-                                           const lower::CompileGraphOptions &options, bool read);
+                                           const lower::CompileGraphOptions &options, bool read,
+                                           const std::function<lower::Choices()> &tune = {},
+                                           std::string_view search = "");
+
+// The process's disk cache (null when off, or when its folder was refused).
+[[nodiscard]] std::shared_ptr<const cache::DiskCache> process_cache();
 
 }  // namespace kiln::detail

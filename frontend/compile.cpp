@@ -18,6 +18,7 @@
 #include <set>
 #include <shared_mutex>
 
+#include "autotune/tune.h"
 #include "cached_compile.h"
 #include "compiled_state.h"
 #include "dispatch.h"
@@ -302,8 +303,21 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
   const lower::CompileGraphOptions compile_options{.keep_text = want_text,
                                                    .kernel_symbols = std::move(kernel_symbols)};
   const auto t0 = std::chrono::steady_clock::now();
-  CachedCompile c =
-      compile_cached(options.name, entry.graph, target, choices, compile_options, !want_text);
+  // A dynamic entry is not tuned: its sizes are witnesses, not the sizes it will run at.
+  const autotune::Mode mode = entry.dynamic ? autotune::Mode::Off : autotune_mode();
+  std::function<lower::Choices()> tune;
+  if (mode != autotune::Mode::Off)
+    tune = [&, mode] {
+      const autotune::Result r =
+          autotune::tune(entry.graph, target, choices,
+                         {.mode = mode, .name = options.name, .cache = process_cache().get()});
+      if (log_enabled(LogTopic::Autotune) && !r.kernels.empty())
+        log_line(LogTopic::Autotune, autotune::describe(r, options.name));
+      return r.choices;
+    };
+  CachedCompile c = compile_cached(
+      options.name, entry.graph, target, choices, compile_options, !want_text, tune,
+      mode == autotune::Mode::Off ? "" : fmt::format("autotune={}", autotune::mode_name(mode)));
   std::shared_ptr<const runtime::Program> program;
   try {
     program = lower::load(c.artifact);
@@ -352,8 +366,21 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
   entry.origin = c.from_cache ? fmt::format("loaded from the disk cache in {:.2f} ms", ms)
                               : fmt::format("compiled in {:.1f} ms", ms);
   entry.target = target.str();
-  entry.choices = choices.summary();
+  entry.choices = c.artifact.choices.summary();
   entry.key = c.artifact.key;
+}
+
+autotune::Mode CompiledCore::State::autotune_mode() const {
+  const std::string env = autotune_setting();  // KILN_AUTOTUNE overrides every function's option
+  if (env == "off") return autotune::Mode::Off;
+  if (env == "default") return autotune::Mode::Default;
+  if (env == "max") return autotune::Mode::Max;
+  switch (options.autotune) {
+    case AutotuneMode::Off: return autotune::Mode::Off;
+    case AutotuneMode::Default: return autotune::Mode::Default;
+    case AutotuneMode::Max: return autotune::Mode::Max;
+  }
+  return autotune::Mode::Off;
 }
 
 lower::Target CompiledCore::State::compile_target() const {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "autotune/tune.h"
 #include "guards/guard_set.h"
 #include "ir/graph.h"
 #include "kiln/compile.h"
@@ -185,6 +186,8 @@ struct CompiledCore::State {
                         std::vector<int32_t> kernel_symbols = {}) const;
   // options.target's, else the process's current target (read once per compile).
   [[nodiscard]] lower::Target compile_target() const;
+  // KILN_AUTOTUNE if set, else options.autotune.
+  [[nodiscard]] autotune::Mode autotune_mode() const;
   std::vector<DimList> dynamic_candidates(const Flat &f);
   // A dynamic entry for this call, or null (the reasons go to KILN_LOGS=recompiles).
   std::shared_ptr<const Entry> compile_dynamic(std::span<const Arg> args, const Flat &f,

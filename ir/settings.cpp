@@ -265,4 +265,40 @@ int64_t cache_max_bytes() {
   return bytes;
 }
 
+namespace {
+
+struct AutotuneSetting {
+  std::mutex mutex;
+  std::string mode;
+};
+
+AutotuneSetting &autotune_state() {
+  static AutotuneSetting *a = [] {
+    auto *a = new AutotuneSetting;
+    if (const char *env = std::getenv("KILN_AUTOTUNE")) {
+      const std::string_view v = env;
+      if (v == "off" || v == "default" || v == "max")
+        a->mode = v;
+      else if (!v.empty())
+        warn(fmt::format("KILN_AUTOTUNE: expected off, default or max, got '{}'; ignored", v));
+    }
+    return a;
+  }();
+  return *a;
+}
+
+}  // namespace
+
+std::string autotune_setting() {
+  AutotuneSetting &a = autotune_state();
+  std::lock_guard lock(a.mutex);
+  return a.mode;
+}
+
+void set_autotune_setting(std::string mode) {
+  AutotuneSetting &a = autotune_state();
+  std::lock_guard lock(a.mutex);
+  a.mode = std::move(mode);
+}
+
 }  // namespace kiln

@@ -22,6 +22,8 @@
 //                     ~/.cache/kiln
 //   KILN_CACHE_MAX_MB the disk cache's size limit in MiB (least recently used entries go
 //                     first)                                               default: 1024
+//   KILN_AUTOTUNE     off, default or max: overrides CompileOptions::autotune for every
+//                     function                                             default: unset
 // Values are read once, on first use.
 #pragma once
 
@@ -74,5 +76,9 @@ void set_verify_passes(bool on);       // overrides KILN_VERIFY for this process
 [[nodiscard]] std::string cache_dir();
 void set_cache_dir(std::string dir);      // overrides both for this process ("" turns it off)
 [[nodiscard]] int64_t cache_max_bytes();  // KILN_CACHE_MAX_MB in bytes
+// KILN_AUTOTUNE ("off", "default" or "max"), or "" when unset (each function's option
+// decides); anything else is ignored with a warning.
+[[nodiscard]] std::string autotune_setting();
+void set_autotune_setting(std::string mode);  // overrides KILN_AUTOTUNE ("" unsets it)
 
 }  // namespace kiln

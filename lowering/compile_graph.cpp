@@ -203,11 +203,12 @@ std::string compile_key(const ir::Graph &g, const Target &target, const Choices 
   return fmt::format("{:016x}{:016x}", h.high64, h.low64);
 }
 
-std::string graph_text_key(const ir::Graph &g) {
-  const std::string text = ir::print(g);
+std::string content_hash(std::string_view text) {
   const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
   return fmt::format("{:016x}{:016x}", h.high64, h.low64);
 }
+
+std::string graph_text_key(const ir::Graph &g) { return content_hash(ir::print(g)); }
 
 std::shared_ptr<const runtime::Program> load(const Artifact &artifact) {
   if (!artifact.has_code())

@@ -53,6 +53,10 @@ struct CompiledGraph {
 [[nodiscard]] std::string compile_key(const ir::Graph &g, const Target &target,
                                       const Choices &choices,
                                       std::span<const int32_t> kernel_symbols);
+// XXH3-128 of any text, as 32 hex digits: the cache's keys for what the lowering does not
+// key itself (tuning results).
+[[nodiscard]] std::string content_hash(std::string_view text);
+
 // XXH3-128 of the graph's text alone: the key under which a cache remembers the settings a
 // graph was last compiled with, to say why a lookup missed.
 [[nodiscard]] std::string graph_text_key(const ir::Graph &g);

@@ -119,8 +119,8 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     std::string flipped = good;
     flipped[flipped.size() / 2] ^= 0x10;
     const std::string foreign = "KILNART\n" + std::string(200, 'x');
-    for (const std::string &bad : {flipped, good.substr(0, good.size() / 3), foreign,
-                                   std::string()}) {
+    for (const std::string &bad :
+         {flipped, good.substr(0, good.size() / 3), foreign, std::string()}) {
       spit(art, bad);
       LogCapture logs("cache");
       auto f = compile(model, {.name = "model"});
@@ -138,8 +138,8 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
   TEST_CASE("a second process starts warm") {
     TempCache cache("process");
     const std::string self = fs::read_symlink("/proc/self/exe").string();
-    const std::string cmd =
-        fmt::format("KILN_TEST_CACHE_CHILD='{}' '{}' -tc='*cache child*' --no-intro", cache.dir.string(), self);
+    const std::string cmd = fmt::format(
+        "KILN_TEST_CACHE_CHILD='{}' '{}' -tc='*cache child*' --no-intro", cache.dir.string(), self);
     const std::string one = run_capture(cmd), two = run_capture(cmd);
     CHECK_MESSAGE(one.find("origin: compiled in ") != std::string::npos, one);
     CHECK_MESSAGE(two.find("origin: loaded from the disk cache in ") != std::string::npos, two);

@@ -21,31 +21,34 @@ using kiln::cache::DiskCache;
 using kiln::cache::Kind;
 
 struct Options {
-  std::string dir;  // "": the folder compile() uses
+  std::string dir;                 // "": the folder compile() uses
   std::vector<std::string> words;  // the command and its argument
   int64_t max_mb = -1;
 };
 
 cli::Parser make_parser(Options &o) {
-  cli::Parser p("kiln-cache", "kiln-cache [options] stats|list|show KEY|verify|clear|prune",
-                "Looks after kiln's disk cache of compiled artifacts: the folder compile() uses\n"
-                "(KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln, else ~/.cache/kiln) or --cache-dir.\n"
-                "  stats       entries, bytes, and the hits and misses processes recorded\n"
-                "  list        every entry, most recently used first\n"
-                "  show KEY    an artifact in words: target, choices, kernel IR, its plan's size\n"
-                "  verify      reads every artifact back (version, checksum, key); exit 1 on a bad one\n"
-                "  clear       removes every entry\n"
-                "  prune       removes least recently used entries down to --max-mb");
+  cli::Parser p(
+      "kiln-cache", "kiln-cache [options] stats|list|show KEY|verify|clear|prune",
+      "Looks after kiln's disk cache of compiled artifacts: the folder compile() uses\n"
+      "(KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln, else ~/.cache/kiln) or --cache-dir.\n"
+      "  stats       entries, bytes, and the hits and misses processes recorded\n"
+      "  list        every entry, most recently used first\n"
+      "  show KEY    an artifact in words: target, choices, kernel IR, its plan's size\n"
+      "  verify      reads every artifact back (version, checksum, key); exit 1 on a bad one\n"
+      "  clear       removes every entry\n"
+      "  prune       removes least recently used entries down to --max-mb");
   p.option("--cache-dir", "DIR", "the cache folder (default: compile()'s)",
            [&o](std::string_view v) { o.dir = v; });
-  p.option("--max-mb", "N", "prune: the size to prune down to, in MiB",
-           [&o](std::string_view v) { o.max_mb = cli::parse_integer<int64_t>(v, 0, int64_t{1} << 30); });
+  p.option("--max-mb", "N", "prune: the size to prune down to, in MiB", [&o](std::string_view v) {
+    o.max_mb = cli::parse_integer<int64_t>(v, 0, int64_t{1} << 30);
+  });
   p.positionals([&o](std::string_view v) { o.words.emplace_back(v); });
   p.exit_codes({{cli::kExitOk, "success"},
                 {cli::kExitCheckFailed, "verify: an entry is damaged (it is named)"},
                 {cli::kExitUsage, "usage error: unknown command or option, missing argument"},
-                {cli::kExitBadInput, "the folder cannot be used (owned by another user, writable\n"
-                                     "by others) or KEY names no artifact"},
+                {cli::kExitBadInput,
+                 "the folder cannot be used (owned by another user, writable\n"
+                 "by others) or KEY names no artifact"},
                 {cli::kExitInternal, "internal error (a bug in kiln) or out of memory"}});
   return p;
 }
@@ -58,21 +61,23 @@ std::string when(int64_t seconds) {
 }
 
 int run(const Options &o) {
-  if (o.words.empty()) cli::usage_error("expected a command: stats, list, show KEY, verify, clear or prune");
+  if (o.words.empty())
+    cli::usage_error("expected a command: stats, list, show KEY, verify, clear or prune");
   const std::string &command = o.words[0];
   const size_t want = command == "show" ? 2 : 1;
   if (o.words.size() != want)
     cli::usage_error("{}: expected {}", command, want == 2 ? "one KEY" : "no argument");
   const std::string dir = o.dir.empty() ? kiln::cache_dir() : o.dir;
-  if (dir.empty()) kiln::fail("kiln-cache: the disk cache is off (KILN_CACHE=off) and no --cache-dir is given");
+  if (dir.empty())
+    kiln::fail("kiln-cache: the disk cache is off (KILN_CACHE=off) and no --cache-dir is given");
   std::string why;
   const std::unique_ptr<DiskCache> cache = DiskCache::open(dir, 0, why);
   if (!cache) kiln::fail("kiln-cache: {}", why);
   if (command == "stats") {
     const kiln::cache::Stats s = cache->stats();
-    std::cout << fmt::format("folder: {}\nentries: {}\nbytes: {} ({:.1f} MiB)\nhits: {}\nmisses: {}\n",
-                             cache->dir(), s.entries, s.bytes, s.bytes / 1048576.0, s.hits,
-                             s.misses);
+    std::cout << fmt::format(
+        "folder: {}\nentries: {}\nbytes: {} ({:.1f} MiB)\nhits: {}\nmisses: {}\n", cache->dir(),
+        s.entries, s.bytes, s.bytes / 1048576.0, s.hits, s.misses);
   } else if (command == "list") {
     for (const kiln::cache::EntryInfo &e : cache->list())
       std::cout << fmt::format("{:<8} {}  {:>10} bytes  used {}\n", kind_name(e.kind), e.key,
@@ -81,14 +86,15 @@ int run(const Options &o) {
     const std::optional<std::string> bytes = cache->read(Kind::Artifact, o.words[1], why);
     if (!bytes) kiln::fail("kiln-cache: no artifact '{}': {}", o.words[1], why);
     const kiln::lower::Artifact a = kiln::lower::deserialize(*bytes);
-    std::cout << fmt::format("artifact @{}\n  key: {}\n  made by: {}\n  target: {}\n  choices: {}\n"
-                             "  steps: {}, distinct kernels: {}, object: {} bytes\nchoices:\n{}",
-                             a.name, a.key, a.versions, a.target.str(), a.choices.summary(),
-                             a.plan.steps.size(), a.kernels.size(), a.object.size(),
-                             a.choices.text());
+    std::cout << fmt::format(
+        "artifact @{}\n  key: {}\n  made by: {}\n  target: {}\n  choices: {}\n"
+        "  steps: {}, distinct kernels: {}, object: {} bytes\nchoices:\n{}",
+        a.name, a.key, a.versions, a.target.str(), a.choices.summary(), a.plan.steps.size(),
+        a.kernels.size(), a.object.size(), a.choices.text());
     std::cout << "fused:\n" << a.fused;
     for (const kiln::lower::ArtifactKernel &k : a.kernels)
-      std::cout << fmt::format("{}{}:\n{}", k.symbol, k.gemm ? " (GEMM micro-kernel)" : "", k.kernel_ir);
+      std::cout << fmt::format("{}{}:\n{}", k.symbol, k.gemm ? " (GEMM micro-kernel)" : "",
+                               k.kernel_ir);
   } else if (command == "verify") {
     int bad = 0, good = 0;
     for (const kiln::cache::EntryInfo &e : cache->list()) {
@@ -106,7 +112,9 @@ int run(const Options &o) {
     }
     std::cout << fmt::format("{} artifact(s) good, {} damaged\n", good, bad);
     if (bad > 0)
-      throw cli::CheckFailed("kiln-cache: damaged entries (compile() removes each when it meets it; `kiln-cache clear` removes all)");
+      throw cli::CheckFailed(
+          "kiln-cache: damaged entries (compile() removes each when it meets it; `kiln-cache "
+          "clear` removes all)");
   } else if (command == "clear") {
     const int64_t n = static_cast<int64_t>(cache->list().size());
     cache->clear();
@@ -115,7 +123,8 @@ int run(const Options &o) {
     if (o.max_mb < 0) cli::usage_error("prune: expected --max-mb=N");
     std::cout << fmt::format("removed {} entries\n", cache->prune(o.max_mb << 20));
   } else {
-    cli::usage_error("unknown command '{}': expected stats, list, show, verify, clear or prune", command);
+    cli::usage_error("unknown command '{}': expected stats, list, show, verify, clear or prune",
+                     command);
   }
   return 0;
 }

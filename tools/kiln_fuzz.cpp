@@ -190,7 +190,9 @@ int run(const Options &o) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  kiln::set_cache_dir("");  // every program compiles: a cache hit would test the cache, not kiln
+  // Every program compiles, untuned: a cache hit or a search would test them, not kiln.
+  kiln::set_cache_dir("");
+  kiln::set_autotune_setting("off");
   Options o;
   kiln::cli::Parser parser = make_parser(o);
   parser.parse(argc, argv);

@@ -1,0 +1,295 @@
+// The search: compile the graph once per variant of one kernel (the others keep their
+// base choices), run that kernel's step alone on the same buffers (inputs filled with a
+// fixed pattern), compare its outputs with the heuristic variant's, time it (warm-up, then
+// repeats within a budget, median), keep the fastest. A variant that does not compile, or
+// computes something else, is rejected and logged; it can never be chosen.
+#include "autotune/tune.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "autotune/variant_space.h"
+#include "ir/diag.h"
+#include "lowering/compile_graph.h"
+#include "runtime/program.h"
+
+namespace kiln::autotune {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// Inputs with values that tell elements apart (a constant would hide a wrong index).
+void fill_pattern(runtime::Array &a) {
+  const int64_t n = numel(a.layout.sizes);
+  std::byte *base = a.storage.data() + a.layout.offset * dtype_size(a.dtype);
+  visit_dtype(a.dtype, [&]<class T>() {
+    T *p = reinterpret_cast<T *>(base);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t h = (i * 2654435761LL) % 2003;
+      if constexpr (std::is_same_v<T, bool>)
+        p[i] = (h & 1) != 0;
+      else if constexpr (std::is_floating_point_v<T>)
+        p[i] = static_cast<T>(h / 1001.0 - 1.0);
+      else
+        p[i] = static_cast<T>(h % 7);
+    }
+  });
+}
+
+std::string bytes_of(const runtime::Array &a) {
+  const size_t size = static_cast<size_t>(numel(a.layout.sizes) * dtype_size(a.dtype));
+  return std::string(reinterpret_cast<const char *>(a.storage.data()) +
+                         a.layout.offset * dtype_size(a.dtype),
+                     size);
+}
+
+// "" when got matches want (floats within 1e-4 relative for f32, 1e-9 for f64; NaN matches
+// NaN; other dtypes exactly), else the first element that differs.
+std::string differs(const runtime::Array &got, const std::string &want) {
+  const std::string bytes = bytes_of(got);
+  if (bytes == want) return "";
+  if (!is_floating(got.dtype)) return "an integer or bool output differs";
+  std::string out;
+  visit_dtype(got.dtype, [&]<class T>() {
+    if constexpr (std::is_floating_point_v<T>) {
+      const T *g = reinterpret_cast<const T *>(bytes.data());
+      const T *w = reinterpret_cast<const T *>(want.data());
+      const double tol = sizeof(T) == 4 ? 1e-4 : 1e-9;
+      for (size_t i = 0; i < bytes.size() / sizeof(T) && out.empty(); ++i) {
+        const bool both_nan = std::isnan(g[i]) && std::isnan(w[i]);
+        if (!both_nan && !(std::abs(double(g[i]) - double(w[i])) <= tol + tol * std::abs(double(w[i]))))
+          out = fmt::format("element {}: {} instead of {}", i, double(g[i]), double(w[i]));
+      }
+    }
+  });
+  return out;
+}
+
+// The knobs of `c` that differ from `base`, as "gemm_tile=4x16x128x256x1024".
+std::string variant_text(const lower::KernelChoices &c, const lower::KernelChoices &base) {
+  if (c == base) return "heuristic";
+  lower::Choices a, b;
+  a.kernel = c;
+  b.kernel = base;
+  std::string out;
+  const std::string ta = a.text(), tb = b.text();
+  size_t i = 0, j = 0;
+  while (i < ta.size() && j < tb.size()) {
+    const size_t ni = std::min(ta.find('\n', i), ta.size()), nj = std::min(tb.find('\n', j), tb.size());
+    const std::string la = ta.substr(i, ni - i), lb = tb.substr(j, nj - j);
+    if (la != lb && la.starts_with("kernel.")) {
+      std::string knob = la.substr(7);
+      knob.erase(std::remove(knob.begin(), knob.end(), ' '), knob.end());
+      out += (out.empty() ? "" : ", ") + knob;
+    }
+    i = ni + 1;
+    j = nj + 1;
+  }
+  return out;
+}
+
+std::string kernel_what(const lower::Kernel &k) {
+  if (k.gemm)
+    return fmt::format("gemm [{}] x [{}]", fmt::join(k.gemm->a_shape, ","),
+                       fmt::join(k.gemm->b_shape, ","));
+  return k.accs.empty() ? "pointwise" : "row";
+}
+
+// Median of repeated runs (the caller has run it once: that was the warm-up): runs until
+// the budget is spent, at least 3 unless one run alone takes several budgets.
+double time_runs(const std::function<void()> &run, double budget_ms) {
+  std::vector<double> times;
+  const auto start = Clock::now();
+  auto more = [&] {
+    const double spent = ms_between(start, Clock::now());
+    if (times.size() >= 200 || (!times.empty() && spent > 4 * budget_ms)) return false;
+    return times.size() < 3 || spent < budget_ms;
+  };
+  while (more()) {
+    const auto t0 = Clock::now();
+    run();
+    times.push_back(ms_between(t0, Clock::now()));
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+// The cache key of one kernel's search: what decides its code and its speed.
+std::string tuning_key(const lower::Artifact &a, int32_t code_index, const runtime::Plan &p,
+                       size_t step, const lower::Target &target, const lower::KernelChoices &base,
+                       Mode mode) {
+  lower::Choices c;
+  c.kernel = base;
+  std::string shapes;
+  for (int32_t s : std::get<runtime::KernelStep>(p.steps[step]).args)
+    shapes += p.slots[s].type.str() + ";";
+  return lower::content_hash(fmt::format("kiln tuning 1\n{}\n{}\n{}{}\n{}\n{}", a.versions,
+                                         mode_name(mode), target.text(), c.text(),
+                                         a.kernels[code_index].kernel_ir, shapes));
+}
+
+// A cached choice: "kernel.<knob> = <value>" lines.
+std::optional<lower::KernelChoices> parse_tuning(const std::string &text) {
+  try {
+    return lower::Choices::parse(text).kernel;
+  } catch (const Error &) {
+    return std::nullopt;  // damaged: measured again and overwritten
+  }
+}
+
+}  // namespace
+
+std::string_view mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::Off: return "off";
+    case Mode::Default: return "default";
+    case Mode::Max: return "max";
+  }
+  return "?";
+}
+
+Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choices &base,
+            const Options &options) {
+  const auto start = Clock::now();
+  Result out{.choices = base, .kernels = {}, .ms = 0};
+  if (options.mode == Mode::Off) return out;
+  const double budget = options.budget_ms_per_variant > 0 ? options.budget_ms_per_variant
+                        : options.mode == Mode::Max   ? 60.0
+                                                      : 15.0;
+  // Past this a kernel's search stops with the best so far (compiles included).
+  const double kernel_budget = options.budget_ms_per_kernel > 0 ? options.budget_ms_per_kernel
+                               : options.mode == Mode::Max    ? 120000.0
+                                                              : 1500.0;
+  const lower::CompiledGraph compiled = lower::compile_graph(g, target, base);
+  const std::shared_ptr<const runtime::Program> program = lower::load(compiled.artifact);
+  const bool progress = options.mode == Mode::Max && isatty(STDERR_FILENO) != 0;
+  for (size_t number = 0; number < compiled.kernels.size(); ++number) {
+    const lower::Kernel &kernel = compiled.kernels[number];
+    const size_t step = compiled.kernel_steps[number];
+    const auto &kstep = std::get<runtime::KernelStep>(program->plan().steps[step]);
+    const lower::KernelChoices &kernel_base = base.for_kernel(static_cast<int64_t>(number));
+    const std::vector<lower::KernelChoices> space =
+        variant_space(kernel, target, kernel_base, options.mode);
+    if (space.size() < 2) continue;
+    KernelTuning tuning{.kernel = static_cast<int64_t>(number),
+                        .name = kernel.name,
+                        .what = kernel_what(kernel),
+                        .from_cache = false,
+                        .table = {},
+                        .chosen = kernel_base,
+                        .chosen_text = "heuristic"};
+    const std::string key = tuning_key(compiled.artifact, kstep.code_index, program->plan(), step,
+                                       target, kernel_base, options.mode);
+    std::string why;
+    if (options.cache != nullptr && !options.cost && !options.tamper)
+      if (std::optional<std::string> text = options.cache->read(cache::Kind::Tuning, key, why))
+        if (std::optional<lower::KernelChoices> chosen = parse_tuning(*text)) {
+          tuning.from_cache = true;
+          tuning.chosen = *chosen;
+          tuning.chosen_text = variant_text(*chosen, kernel_base);
+        }
+    if (!tuning.from_cache) {
+      std::vector<runtime::Array> buffers = program->step_buffers(step);
+      for (size_t i = 0; i < buffers.size(); ++i)
+        if (i < kstep.num_inputs || i >= kstep.args.size()) fill_pattern(buffers[i]);
+      auto outputs = [&] {
+        std::vector<void *> ptrs;
+        for (size_t i = kstep.num_inputs; i < kstep.args.size(); ++i)
+          ptrs.push_back(buffers[i].storage.data() +
+                         buffers[i].layout.offset * dtype_size(buffers[i].dtype));
+        return ptrs;
+      };
+      std::vector<std::string> want;
+      double best = 0;
+      const auto kernel_start = Clock::now();
+      for (size_t v = 0; v < space.size(); ++v) {
+        if (v > 1 && ms_between(kernel_start, Clock::now()) > kernel_budget) {
+          tuning.table.push_back({.variant = fmt::format("({} more not tried: over the {:.0f} ms "
+                                                         "budget)",
+                                                         space.size() - v, kernel_budget),
+                                  .rejected = true,
+                                  .why = "not tried"});
+          break;
+        }
+        const lower::KernelChoices &variant = space[v];
+        Measured m{.variant = variant_text(variant, kernel_base)};
+        try {
+          std::shared_ptr<const runtime::Program> p = program;
+          if (v > 0) {
+            lower::Choices choices = base;
+            choices.per_kernel[static_cast<int64_t>(number)] = variant;
+            p = lower::load(lower::compile_graph(g, target, choices).artifact);
+          }
+          auto run = [&] { p->run_step(step, buffers); };
+          run();
+          if (options.tamper) options.tamper(tuning.kernel, variant, outputs());
+          if (v == 0)
+            for (size_t i = kstep.num_inputs; i < kstep.args.size(); ++i)
+              want.push_back(bytes_of(buffers[i]));
+          for (size_t i = kstep.num_inputs; i < kstep.args.size() && v > 0 && !m.rejected; ++i)
+            if (std::string d = differs(buffers[i], want[i - kstep.num_inputs]); !d.empty()) {
+              m.rejected = true;
+              m.why = fmt::format("output {} differs from the heuristic's: {}", i - kstep.num_inputs, d);
+            }
+          if (!m.rejected) {
+            const std::optional<double> cost = options.cost ? options.cost(tuning.kernel, variant)
+                                                            : std::nullopt;
+            m.median_ms = cost ? *cost : time_runs(run, budget);
+          }
+        } catch (const Error &e) {
+          if (v == 0) throw;  // the heuristic must run: there is nothing to compare with
+          m.rejected = true;
+          m.why = fmt::format("does not compile or run: {}", e.what());
+        }
+        if (!m.rejected && (v == 0 || m.median_ms < best)) {
+          // A variant must beat the heuristic by more than timing noise (2%) to replace it.
+          if (v == 0 || m.median_ms < 0.98 * tuning.table[0].median_ms) {
+            best = m.median_ms;
+            tuning.chosen = variant;
+            tuning.chosen_text = m.variant;
+          }
+        }
+        tuning.table.push_back(std::move(m));
+        if (progress)
+          fmt::print(stderr, "\r[kiln:autotune] {} {}: {}/{} variants, best {:.3f} ms ", options.name,
+                     kernel.name, v + 1, space.size(), best);
+      }
+      if (progress) fmt::print(stderr, "\n");
+      if (options.cache != nullptr && !options.cost && !options.tamper) {
+        lower::Choices record;
+        record.kernel = tuning.chosen;
+        options.cache->write(cache::Kind::Tuning, key, record.text());
+      }
+    }
+    if (!(tuning.chosen == kernel_base)) out.choices.per_kernel[tuning.kernel] = tuning.chosen;
+    out.kernels.push_back(std::move(tuning));
+  }
+  out.ms = ms_between(start, Clock::now());
+  return out;
+}
+
+std::string describe(const Result &r, const std::string &fn) {
+  std::string out = fmt::format("{}: autotune searched {} kernel(s) in {:.1f} ms", fn,
+                                r.kernels.size(), r.ms);
+  for (const KernelTuning &k : r.kernels) {
+    out += fmt::format("\n  k{} {} ({}): chosen {}{}", k.kernel, k.name, k.what, k.chosen_text,
+                       k.from_cache ? " (from the cache, not measured)" : "");
+    for (const Measured &m : k.table)
+      out += m.why == "not tried" ? fmt::format("\n    {}", m.variant)
+             : m.rejected         ? fmt::format("\n    {:<48} rejected: {}", m.variant, m.why)
+                                  : fmt::format("\n    {:<48} {:>10.4f} ms", m.variant, m.median_ms);
+  }
+  return out;
+}
+
+}  // namespace kiln::autotune

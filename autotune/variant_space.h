@@ -1,0 +1,19 @@
+// The variants each kernel kind declares over the Choices (lowering/choices.h): a GEMM's
+// register tile and blocking; a pointwise or row kernel's registers per value and parallel
+// grain. The first variant is always the base (the heuristic), the one every other is
+// checked against. A backend adds its own knobs here when it has them.
+#pragma once
+
+#include <vector>
+
+#include "autotune/tune.h"
+#include "lowering/kernel_ir.h"
+
+namespace kiln::autotune {
+
+[[nodiscard]] std::vector<lower::KernelChoices> variant_space(const lower::Kernel &k,
+                                                              const lower::Target &target,
+                                                              const lower::KernelChoices &base,
+                                                              Mode mode);
+
+}  // namespace kiln::autotune

@@ -1,0 +1,144 @@
+// Autotuning (autotune/tune.h): the fastest correct variant wins, a variant whose output
+// differs is rejected however fast, results are cached per kernel so a second search
+// measures nothing, and compile() with a search gives eager's answers.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "autotune/tune.h"
+#include "check.h"
+#include "ir/parser.h"
+#include "ir/pipeline.h"
+#include "ir/settings.h"
+#include "log_capture.h"
+#include "lowering/backend.h"
+#include "lowering/compile_graph.h"
+
+namespace kiln::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// W4's first layer at a test's size: one GEMM kernel with a bias and gelu epilogue.
+constexpr std::string_view kLayer = R"(graph @layer(%x: f32[96,128], %w: f32[128,160], %b: f32[160]) -> f32[96,160]
+    where [device=cpu] {
+  %0: f32[96,160] = matmul %x, %w
+  %1: f32[96,160] = broadcast[shape=[96,160]] %b
+  %2: f32[96,160] = add %0, %1
+  %3: f32[96,160] = gelu %2
+  return %3
+}
+)";
+
+ir::Graph layer() {
+  ir::Graph g = ir::parse(kLayer, "<test>");
+  ir::run_pipeline(g, ir::default_pipeline());
+  return g;
+}
+
+std::string tile_of(const lower::KernelChoices &c) {
+  return c.gemm_tile ? lower::gemm_tile_text(*c.gemm_tile) : "auto";
+}
+
+struct TempDir {
+  fs::path dir;
+  explicit TempDir(std::string_view name)
+      : dir(fs::temp_directory_path() / fmt::format("kiln_tune_{}_{}", name, getpid())) {
+    fs::remove_all(dir);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).available)) {
+  TEST_CASE("autotune picks the fastest correct variant and rejects a wrong one") {
+    const ir::Graph g = layer();
+    const lower::Target target = lower::current_target();
+    // Known costs: the later a variant in the space, the cheaper; the cheapest computes a
+    // wrong answer, so the second cheapest must win.
+    std::vector<std::string> order;
+    autotune::Options options{.mode = autotune::Mode::Default, .name = "layer"};
+    options.cost = [&](int64_t, const lower::KernelChoices &c) -> std::optional<double> {
+      const std::string t = tile_of(c);
+      auto it = std::find(order.begin(), order.end(), t);
+      if (it == order.end()) it = order.insert(order.end(), t);
+      return 10.0 - static_cast<double>(it - order.begin());
+    };
+    std::string wrong;
+    options.tamper = [&](int64_t, const lower::KernelChoices &c, std::vector<void *> outputs) {
+      if (tile_of(c) != wrong) return;
+      *static_cast<float *>(outputs[0]) += 1.0f;
+    };
+    // First pass: learn the order of the space.
+    const autotune::Result first = autotune::tune(g, target, {}, options);
+    REQUIRE(first.kernels.size() == 1);
+    const auto &table = first.kernels[0].table;
+    REQUIRE(table.size() >= 4);
+    CHECK(table[0].variant == "heuristic");
+    CHECK(first.kernels[0].chosen_text == table.back().variant);  // the cheapest
+    wrong = order.back();
+    const autotune::Result second = autotune::tune(g, target, {}, options);
+    const auto &t2 = second.kernels[0].table;
+    CHECK(t2.back().rejected);
+    CHECK(t2.back().why.starts_with("output 0 differs from the heuristic's: element 0:"));
+    CHECK(second.kernels[0].chosen_text == t2[t2.size() - 2].variant);
+    CHECK(tile_of(second.choices.per_kernel.at(0)) == order[order.size() - 2]);
+    const std::string text = autotune::describe(second, "layer");
+    CHECK(text.find("rejected: output 0 differs") != std::string::npos);
+  }
+
+  TEST_CASE("a tuned kernel is measured once: the next search reads the cache") {
+    TempDir tmp("cache");
+    std::string why;
+    auto cache = cache::DiskCache::open(tmp.dir.string(), 0, why);
+    REQUIRE(cache != nullptr);
+    const ir::Graph g = layer();
+    const lower::Target target = lower::current_target();
+    const autotune::Options options{
+        .mode = autotune::Mode::Default, .name = "layer", .cache = cache.get(),
+        .budget_ms_per_variant = 2};
+    const autotune::Result first = autotune::tune(g, target, {}, options);
+    REQUIRE(first.kernels.size() == 1);
+    CHECK(!first.kernels[0].from_cache);
+    CHECK(first.kernels[0].table.size() >= 4);
+    const autotune::Result second = autotune::tune(g, target, {}, options);
+    CHECK(second.kernels[0].from_cache);
+    CHECK(second.kernels[0].table.empty());  // zero measurements
+    CHECK(second.choices == first.choices);
+  }
+
+  TEST_CASE("compile() with a search gives eager's answers and says what it chose") {
+    TempDir tmp("compile");
+    set_cache_dir(tmp.dir.string());
+    set_autotune_setting("");
+    Tensor x = randn({96, 128}), w = randn({128, 160}) * 0.1, b = randn({160});
+    auto fn = [](Tensor x, Tensor w, Tensor b) { return gelu(matmul(x, w) + b); };
+    const Tensor want = fn(x, w, b);
+    {
+      LogCapture logs("autotune");
+      auto f = compile(fn, {.name = "layer", .autotune = AutotuneMode::Default});
+      KILN_CHECK_CLOSE(f(x, w, b), want, {1e-4, 1e-4});
+      const std::vector<std::string> lines = logs.lines();
+      REQUIRE(!lines.empty());
+      CHECK(lines[0].starts_with("autotune: layer: autotune searched 1 kernel(s) in "));
+    }
+    {
+      LogCapture logs("autotune");  // the tuned artifact is found again: no search at all
+      auto f = compile(fn, {.name = "layer", .autotune = AutotuneMode::Default});
+      KILN_CHECK_CLOSE(f(x, w, b), want, {1e-4, 1e-4});
+      CHECK(logs.lines().empty());
+      CHECK(explain(f, x, w, b).entries.at(0).origin.starts_with("loaded from the disk cache"));
+    }
+    set_autotune_setting("off");
+    set_cache_dir("");
+  }
+}
+
+}  // namespace kiln::test
