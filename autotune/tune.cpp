@@ -1,5 +1,5 @@
-// The search: compile the graph once per variant of one kernel (the others keep their
-// base choices), run that kernel's step alone on the same buffers (inputs filled with a
+// The search: compile one kernel per variant (the graph's other kernels keep their base
+// code), run that kernel's step alone on the same buffers (inputs filled with a
 // fixed pattern), compare its outputs with the heuristic variant's, time it (warm-up, then
 // repeats within a budget, median), keep the fastest. A variant that does not compile, or
 // computes something else, is rejected and logged; it can never be chosen.
@@ -16,7 +16,9 @@
 
 #include "autotune/variant_space.h"
 #include "ir/diag.h"
+#include "lowering/backend.h"
 #include "lowering/compile_graph.h"
+#include "lowering/schedule.h"
 #include "runtime/program.h"
 
 namespace kiln::autotune {
@@ -48,9 +50,9 @@ void fill_pattern(runtime::Array &a) {
 
 std::string bytes_of(const runtime::Array &a) {
   const size_t size = static_cast<size_t>(numel(a.layout.sizes) * dtype_size(a.dtype));
-  return std::string(reinterpret_cast<const char *>(a.storage.data()) +
-                         a.layout.offset * dtype_size(a.dtype),
-                     size);
+  return std::string(
+      reinterpret_cast<const char *>(a.storage.data()) + a.layout.offset * dtype_size(a.dtype),
+      size);
 }
 
 // "" when got matches want (floats within 1e-4 relative for f32, 1e-9 for f64; NaN matches
@@ -67,7 +69,8 @@ std::string differs(const runtime::Array &got, const std::string &want) {
       const double tol = sizeof(T) == 4 ? 1e-4 : 1e-9;
       for (size_t i = 0; i < bytes.size() / sizeof(T) && out.empty(); ++i) {
         const bool both_nan = std::isnan(g[i]) && std::isnan(w[i]);
-        if (!both_nan && !(std::abs(double(g[i]) - double(w[i])) <= tol + tol * std::abs(double(w[i]))))
+        if (!both_nan &&
+            !(std::abs(double(g[i]) - double(w[i])) <= tol + tol * std::abs(double(w[i]))))
           out = fmt::format("element {}: {} instead of {}", i, double(g[i]), double(w[i]));
       }
     }
@@ -85,7 +88,8 @@ std::string variant_text(const lower::KernelChoices &c, const lower::KernelChoic
   const std::string ta = a.text(), tb = b.text();
   size_t i = 0, j = 0;
   while (i < ta.size() && j < tb.size()) {
-    const size_t ni = std::min(ta.find('\n', i), ta.size()), nj = std::min(tb.find('\n', j), tb.size());
+    const size_t ni = std::min(ta.find('\n', i), ta.size()),
+                 nj = std::min(tb.find('\n', j), tb.size());
     const std::string la = ta.substr(i, ni - i), lb = tb.substr(j, nj - j);
     if (la != lb && la.starts_with("kernel.")) {
       std::string knob = la.substr(7);
@@ -122,6 +126,44 @@ double time_runs(const std::function<void()> &run, double budget_ms) {
   }
   std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
   return times[times.size() / 2];
+}
+
+// The base program with one kernel step's code compiled for `variant`: only that kernel goes
+// through the backend (a graph of many kernels costs one kernel's compile per variant), and
+// only that step may run. Per-kernel choices change the kernel's GEMM tile, its code and its
+// step's grain, never the graph's fusion or the kernel's loops.
+std::shared_ptr<const runtime::Program> with_variant(const runtime::Program &base, size_t step,
+                                                     lower::Kernel kernel,
+                                                     const lower::KernelChoices &variant,
+                                                     const lower::Target &target) {
+  if (kernel.gemm)
+    kernel.gemm->tile =
+        variant.gemm_tile.value_or(lower::gemm_tile(kernel.gemm->dtype, target.vector_bytes));
+  const lower::Backend &backend = lower::backend(target.backend);
+  const std::string symbol = "kiln_variant";
+  lower::Artifact one;
+  one.name = kernel.name;
+  one.target = target;
+  one.kernels.push_back({.symbol = symbol,
+                         .gemm = kernel.gemm.has_value(),
+                         .tile = kernel.gemm ? kernel.gemm->tile : ir::GemmTile{},
+                         .kernel_ir = ""});
+  one.object = backend
+                   .compile(std::span(&kernel, 1), std::span(&symbol, 1), std::span(&variant, 1),
+                            target, false)
+                   .object;
+  runtime::Plan plan = base.plan();
+  auto &k = std::get<runtime::KernelStep>(plan.steps[step]);
+  k.code_index = 0;
+  if (k.gemm) {
+    k.gemm->tile = kernel.gemm->tile;
+    k.gemm->parallel_work = variant.gemm_parallel_work;
+  }
+  int64_t per_iteration = 1;  // the elements one iteration of the outer loop covers
+  for (size_t l = 1; l < kernel.loops.size(); ++l) per_iteration *= kernel.loops[l].extent;
+  k.grain =
+      std::max<int64_t>(1, variant.min_elements_per_task / std::max<int64_t>(1, per_iteration));
+  return std::make_shared<const runtime::Program>(std::move(plan), backend.load(one));
 }
 
 // The cache key of one kernel's search: what decides its code and its speed.
@@ -164,12 +206,12 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
   Result out{.choices = base, .kernels = {}, .ms = 0};
   if (options.mode == Mode::Off) return out;
   const double budget = options.budget_ms_per_variant > 0 ? options.budget_ms_per_variant
-                        : options.mode == Mode::Max   ? 60.0
-                                                      : 15.0;
+                        : options.mode == Mode::Max       ? 60.0
+                                                          : 15.0;
   // Past this a kernel's search stops with the best so far (compiles included).
   const double kernel_budget = options.budget_ms_per_kernel > 0 ? options.budget_ms_per_kernel
-                               : options.mode == Mode::Max    ? 120000.0
-                                                              : 1500.0;
+                               : options.mode == Mode::Max      ? 120000.0
+                                                                : 500.0;
   const lower::CompiledGraph compiled = lower::compile_graph(g, target, base);
   const std::shared_ptr<const runtime::Program> program = lower::load(compiled.artifact);
   const bool progress = options.mode == Mode::Max && isatty(STDERR_FILENO) != 0;
@@ -224,12 +266,8 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
         const lower::KernelChoices &variant = space[v];
         Measured m{.variant = variant_text(variant, kernel_base)};
         try {
-          std::shared_ptr<const runtime::Program> p = program;
-          if (v > 0) {
-            lower::Choices choices = base;
-            choices.per_kernel[static_cast<int64_t>(number)] = variant;
-            p = lower::load(lower::compile_graph(g, target, choices).artifact);
-          }
+          std::shared_ptr<const runtime::Program> p =
+              v == 0 ? program : with_variant(*program, step, kernel, variant, target);
           auto run = [&] { p->run_step(step, buffers); };
           run();
           if (options.tamper) options.tamper(tuning.kernel, variant, outputs());
@@ -239,11 +277,12 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
           for (size_t i = kstep.num_inputs; i < kstep.args.size() && v > 0 && !m.rejected; ++i)
             if (std::string d = differs(buffers[i], want[i - kstep.num_inputs]); !d.empty()) {
               m.rejected = true;
-              m.why = fmt::format("output {} differs from the heuristic's: {}", i - kstep.num_inputs, d);
+              m.why = fmt::format("output {} differs from the heuristic's: {}",
+                                  i - kstep.num_inputs, d);
             }
           if (!m.rejected) {
-            const std::optional<double> cost = options.cost ? options.cost(tuning.kernel, variant)
-                                                            : std::nullopt;
+            const std::optional<double> cost =
+                options.cost ? options.cost(tuning.kernel, variant) : std::nullopt;
             m.median_ms = cost ? *cost : time_runs(run, budget);
           }
         } catch (const Error &e) {
@@ -261,8 +300,8 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
         }
         tuning.table.push_back(std::move(m));
         if (progress)
-          fmt::print(stderr, "\r[kiln:autotune] {} {}: {}/{} variants, best {:.3f} ms ", options.name,
-                     kernel.name, v + 1, space.size(), best);
+          fmt::print(stderr, "\r[kiln:autotune] {} {}: {}/{} variants, best {:.3f} ms ",
+                     options.name, kernel.name, v + 1, space.size(), best);
       }
       if (progress) fmt::print(stderr, "\n");
       if (options.cache != nullptr && !options.cost && !options.tamper) {
@@ -279,15 +318,15 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
 }
 
 std::string describe(const Result &r, const std::string &fn) {
-  std::string out = fmt::format("{}: autotune searched {} kernel(s) in {:.1f} ms", fn,
-                                r.kernels.size(), r.ms);
+  std::string out =
+      fmt::format("{}: autotune searched {} kernel(s) in {:.1f} ms", fn, r.kernels.size(), r.ms);
   for (const KernelTuning &k : r.kernels) {
     out += fmt::format("\n  k{} {} ({}): chosen {}{}", k.kernel, k.name, k.what, k.chosen_text,
                        k.from_cache ? " (from the cache, not measured)" : "");
     for (const Measured &m : k.table)
       out += m.why == "not tried" ? fmt::format("\n    {}", m.variant)
              : m.rejected         ? fmt::format("\n    {:<48} rejected: {}", m.variant, m.why)
-                                  : fmt::format("\n    {:<48} {:>10.4f} ms", m.variant, m.median_ms);
+                          : fmt::format("\n    {:<48} {:>10.4f} ms", m.variant, m.median_ms);
   }
   return out;
 }

@@ -32,9 +32,9 @@ struct Measured {
 };
 
 struct KernelTuning {
-  int64_t kernel = 0;     // k0, k1, … in step order
-  std::string name;       // the kernel step's name, "model.k1"
-  std::string what;       // "gemm [512,1024] x [1024,4096]", "pointwise", "row"
+  int64_t kernel = 0;       // k0, k1, … in step order
+  std::string name;         // the kernel step's name, "model.k1"
+  std::string what;         // "gemm [512,1024] x [1024,4096]", "pointwise", "row"
   bool from_cache = false;  // chosen by an earlier measurement (the table is then empty)
   std::vector<Measured> table;
   lower::KernelChoices chosen;
@@ -49,10 +49,10 @@ struct Result {
 
 struct Options {
   Mode mode = Mode::Default;
-  std::string name;                        // the function's, for logs and the progress line
+  std::string name;                         // the function's, for logs and the progress line
   const cache::DiskCache *cache = nullptr;  // tuning results read and written here, if any
-  double budget_ms_per_variant = 0;        // timing one variant; 0: Default 15 ms, Max 60 ms
-  double budget_ms_per_kernel = 0;         // one kernel's search; 0: Default 1.5 s, Max 120 s
+  double budget_ms_per_variant = 0;         // timing one variant; 0: Default 15 ms, Max 60 ms
+  double budget_ms_per_kernel = 0;          // one kernel's search; 0: Default 0.5 s, Max 120 s
   // Tests: a variant's cost instead of timing it (nullopt: time it), and a hook that may
   // change a variant's outputs after it ran (to prove wrong variants are rejected).
   std::function<std::optional<double>(int64_t kernel, const lower::KernelChoices &)> cost;

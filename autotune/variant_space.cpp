@@ -28,7 +28,8 @@ std::vector<lower::KernelChoices> variant_space(const lower::Kernel &k, const lo
   std::vector<lower::KernelChoices> out = {base};
   if (mode == Mode::Off) return out;
   if (k.gemm) {
-    const ir::GemmTile t0 = base.gemm_tile.value_or(lower::gemm_tile(k.gemm->dtype, target.vector_bytes));
+    const ir::GemmTile t0 =
+        base.gemm_tile.value_or(lower::gemm_tile(k.gemm->dtype, target.vector_bytes));
     const int64_t lanes = std::max<int64_t>(1, target.vector_bytes / dtype_size(k.gemm->dtype));
     const int64_t registers = target.vector_bytes >= 64 ? 32 : 16;
     auto with = [&](ir::GemmTile t) {

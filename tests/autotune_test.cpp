@@ -23,7 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // W4's first layer at a test's size: one GEMM kernel with a bias and gelu epilogue.
-constexpr std::string_view kLayer = R"(graph @layer(%x: f32[96,128], %w: f32[128,160], %b: f32[160]) -> f32[96,160]
+constexpr std::string_view kLayer =
+    R"(graph @layer(%x: f32[96,128], %w: f32[128,160], %b: f32[160]) -> f32[96,160]
     where [device=cpu] {
   %0: f32[96,160] = matmul %x, %w
   %1: f32[96,160] = broadcast[shape=[96,160]] %b
@@ -101,9 +102,10 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     REQUIRE(cache != nullptr);
     const ir::Graph g = layer();
     const lower::Target target = lower::current_target();
-    const autotune::Options options{
-        .mode = autotune::Mode::Default, .name = "layer", .cache = cache.get(),
-        .budget_ms_per_variant = 2};
+    const autotune::Options options{.mode = autotune::Mode::Default,
+                                    .name = "layer",
+                                    .cache = cache.get(),
+                                    .budget_ms_per_variant = 2};
     const autotune::Result first = autotune::tune(g, target, {}, options);
     REQUIRE(first.kernels.size() == 1);
     CHECK(!first.kernels[0].from_cache);

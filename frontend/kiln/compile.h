@@ -38,7 +38,7 @@ struct CompileOptions {
   Stance stance = Stance::Default;
   Dynamic dynamic = Dynamic::Auto;
   // Off: heuristic Choices. Default: a short search of each GEMM kernel's tile and blocking
-  // (about a second per GEMM kernel, once per machine: results go to the disk cache). Max:
+  // (at most half a second per GEMM kernel, once per machine: results go to the disk cache). Max:
   // every kernel, a wide search. KILN_AUTOTUNE overrides it.
   AutotuneMode autotune = AutotuneMode::Default;
   // The CPU code is generated for, as LLVM names it ("x86-64-v3"); "" is the process's
