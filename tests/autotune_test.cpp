@@ -65,7 +65,9 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     // Known costs: the later a variant in the space, the cheaper; the cheapest computes a
     // wrong answer, so the second cheapest must win.
     std::vector<std::string> order;
-    autotune::Options options{.mode = autotune::Mode::Default, .name = "layer"};
+    // No search budget: under ASan a variant's compile alone can take longer than Default's.
+    autotune::Options options{
+        .mode = autotune::Mode::Default, .name = "layer", .budget_ms_per_kernel = 1e9};
     options.cost = [&](int64_t, const lower::KernelChoices &c) -> std::optional<double> {
       const std::string t = tile_of(c);
       auto it = std::find(order.begin(), order.end(), t);
@@ -105,7 +107,8 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     const autotune::Options options{.mode = autotune::Mode::Default,
                                     .name = "layer",
                                     .cache = cache.get(),
-                                    .budget_ms_per_variant = 2};
+                                    .budget_ms_per_variant = 2,
+                                    .budget_ms_per_kernel = 1e9};
     const autotune::Result first = autotune::tune(g, target, {}, options);
     REQUIRE(first.kernels.size() == 1);
     CHECK(!first.kernels[0].from_cache);
