@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "autotune/variant_space.h"
 #include "ir/diag.h"
@@ -180,6 +181,38 @@ std::string tuning_key(const lower::Artifact &a, int32_t code_index, const runti
                                          a.kernels[code_index].kernel_ir, shapes));
 }
 
+// A measured table, a line per variant (the log's and the cache record's form).
+std::string table_lines(const std::vector<Measured> &table, std::string_view indent) {
+  std::string out;
+  for (const Measured &m : table)
+    out += m.why == "not tried" ? fmt::format("{}{}\n", indent, m.variant)
+           : m.rejected         ? fmt::format("{}{:<48} rejected: {}\n", indent, m.variant, m.why)
+                        : fmt::format("{}{:<48} {:>10.4f} ms\n", indent, m.variant, m.median_ms);
+  return out;
+}
+
+// A cache record: the chosen knobs as "kernel.<knob> = <value>" lines, then the measured
+// table as '#' comments (Choices::parse skips them; `kiln-cache show` prints them).
+std::string tuning_record(const KernelTuning &t) {
+  lower::Choices record;
+  record.kernel = t.chosen;
+  return fmt::format("# {} ({}): chosen {}\n{}{}", t.name, t.what, t.chosen_text, record.text(),
+                     table_lines(t.table, "# "));
+}
+
+// The kernel IR of kernel `number` scheduled with `variant`: streaming stores and rows of
+// scratch are decided by the scheduler, so those variants are scheduled again (fusion
+// does not depend on per-kernel choices, so the numbering holds).
+lower::Kernel variant_kernel(const ir::Graph &g, const lower::Target &target,
+                             const lower::Choices &base, size_t number,
+                             const lower::Kernel &scheduled, const lower::KernelChoices &variant) {
+  const lower::KernelChoices &b = base.for_kernel(static_cast<int64_t>(number));
+  if (variant.streaming == b.streaming && variant.row_scratch == b.row_scratch) return scheduled;
+  lower::Choices choices = base;
+  choices.per_kernel[static_cast<int64_t>(number)] = variant;
+  return lower::compile_graph(g, target, choices, {.codegen = false}).kernels.at(number);
+}
+
 // A cached choice: "kernel.<knob> = <value>" lines.
 std::optional<lower::KernelChoices> parse_tuning(const std::string &text) {
   try {
@@ -212,17 +245,41 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
   const double kernel_budget = options.budget_ms_per_kernel > 0 ? options.budget_ms_per_kernel
                                : options.mode == Mode::Max      ? 120000.0
                                                                 : 500.0;
+  const double min_kernel_ms = options.min_kernel_ms >= 0      ? options.min_kernel_ms
+                               : options.mode == Mode::Default ? 0.05
+                                                               : 0.0;
   const lower::CompiledGraph compiled = lower::compile_graph(g, target, base);
   const std::shared_ptr<const runtime::Program> program = lower::load(compiled.artifact);
-  const bool progress = options.mode == Mode::Max && isatty(STDERR_FILENO) != 0;
+  const runtime::Plan &plan = program->plan();
+  auto kernel_step = [&](size_t number) -> const runtime::KernelStep & {
+    return std::get<runtime::KernelStep>(plan.steps[compiled.kernel_steps[number]]);
+  };
+
+  // Kernels that share code (a repeated block) are searched once: the first of them is
+  // measured, the others take its choice.
+  std::vector<std::vector<lower::KernelChoices>> spaces(compiled.kernels.size());
+  std::map<int32_t, size_t> first_with_code;
+  std::vector<size_t> searched;
+  size_t total_variants = 0;
   for (size_t number = 0; number < compiled.kernels.size(); ++number) {
+    spaces[number] = variant_space(compiled.kernels[number], target,
+                                   base.for_kernel(static_cast<int64_t>(number)), options.mode);
+    if (spaces[number].size() < 2) continue;
+    if (first_with_code.try_emplace(kernel_step(number).code_index, number).second) {
+      searched.push_back(number);
+      total_variants += spaces[number].size();
+    }
+  }
+
+  const bool progress = options.mode == Mode::Max && isatty(STDERR_FILENO) != 0;
+  size_t variants_done = 0;
+  for (size_t nth = 0; nth < searched.size(); ++nth) {
+    const size_t number = searched[nth];
     const lower::Kernel &kernel = compiled.kernels[number];
     const size_t step = compiled.kernel_steps[number];
-    const auto &kstep = std::get<runtime::KernelStep>(program->plan().steps[step]);
+    const runtime::KernelStep &kstep = kernel_step(number);
     const lower::KernelChoices &kernel_base = base.for_kernel(static_cast<int64_t>(number));
-    const std::vector<lower::KernelChoices> space =
-        variant_space(kernel, target, kernel_base, options.mode);
-    if (space.size() < 2) continue;
+    const std::vector<lower::KernelChoices> &space = spaces[number];
     KernelTuning tuning{.kernel = static_cast<int64_t>(number),
                         .name = kernel.name,
                         .what = kernel_what(kernel),
@@ -230,8 +287,8 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
                         .table = {},
                         .chosen = kernel_base,
                         .chosen_text = "heuristic"};
-    const std::string key = tuning_key(compiled.artifact, kstep.code_index, program->plan(), step,
-                                       target, kernel_base, options.mode);
+    const std::string key = tuning_key(compiled.artifact, kstep.code_index, plan, step, target,
+                                       kernel_base, options.mode);
     std::string why;
     if (options.cache != nullptr && !options.cost && !options.tamper)
       if (std::optional<std::string> text = options.cache->read(cache::Kind::Tuning, key, why))
@@ -261,13 +318,17 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
                                                          space.size() - v, kernel_budget),
                                   .rejected = true,
                                   .why = "not tried"});
+          variants_done += space.size() - v;
           break;
         }
         const lower::KernelChoices &variant = space[v];
         Measured m{.variant = variant_text(variant, kernel_base)};
         try {
           std::shared_ptr<const runtime::Program> p =
-              v == 0 ? program : with_variant(*program, step, kernel, variant, target);
+              v == 0 ? program
+                     : with_variant(*program, step,
+                                    variant_kernel(g, target, base, number, kernel, variant),
+                                    variant, target);
           auto run = [&] { p->run_step(step, buffers); };
           run();
           if (options.tamper) options.tamper(tuning.kernel, variant, outputs());
@@ -298,20 +359,50 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
             tuning.chosen_text = m.variant;
           }
         }
+        const bool too_quick = v == 0 && !m.rejected && !options.cost &&
+                               m.median_ms < min_kernel_ms && space.size() > 1;
         tuning.table.push_back(std::move(m));
-        if (progress)
-          fmt::print(stderr, "\r[kiln:autotune] {} {}: {}/{} variants, best {:.3f} ms ",
-                     options.name, kernel.name, v + 1, space.size(), best);
+        ++variants_done;
+        if (too_quick) {
+          tuning.table.push_back(
+              {.variant = fmt::format("({} more not tried: the heuristic takes under {} ms)",
+                                      space.size() - 1, min_kernel_ms),
+               .rejected = true,
+               .why = "not tried"});
+          variants_done += space.size() - 1;
+          break;
+        }
+        if (progress) {
+          const double spent_s = ms_between(start, Clock::now()) / 1000.0;
+          const double eta_s = spent_s / static_cast<double>(variants_done) *
+                               static_cast<double>(total_variants - variants_done);
+          fmt::print(stderr,
+                     "\r[kiln:autotune] {}: kernel {}/{} ({}), variant {}/{}, {}/{} overall, "
+                     "best {:.3f} ms, ETA {:.0f} s   ",
+                     options.name, nth + 1, searched.size(), kernel.name, v + 1, space.size(),
+                     variants_done, total_variants, best, eta_s);
+        }
       }
-      if (progress) fmt::print(stderr, "\n");
-      if (options.cache != nullptr && !options.cost && !options.tamper) {
-        lower::Choices record;
-        record.kernel = tuning.chosen;
-        options.cache->write(cache::Kind::Tuning, key, record.text());
-      }
+      if (options.cache != nullptr && !options.cost && !options.tamper)
+        options.cache->write(cache::Kind::Tuning, key, tuning_record(tuning));
+    } else {
+      variants_done += space.size();
     }
-    if (!(tuning.chosen == kernel_base)) out.choices.per_kernel[tuning.kernel] = tuning.chosen;
     out.kernels.push_back(std::move(tuning));
+  }
+  if (progress && total_variants > 0) fmt::print(stderr, "\n");
+
+  // Every kernel takes its code's choice (the searched one's, for shared code).
+  std::map<int32_t, const KernelTuning *> by_code;
+  for (const KernelTuning &t : out.kernels)
+    by_code[kernel_step(static_cast<size_t>(t.kernel)).code_index] = &t;
+  for (size_t number = 0; number < compiled.kernels.size(); ++number) {
+    auto it = by_code.find(kernel_step(number).code_index);
+    if (it == by_code.end()) continue;
+    const auto n = static_cast<int64_t>(number);
+    const lower::KernelChoices &own_base = base.for_kernel(n);
+    if (!(own_base == base.for_kernel(it->second->kernel))) continue;
+    if (!(it->second->chosen == own_base)) out.choices.per_kernel[n] = it->second->chosen;
   }
   out.ms = ms_between(start, Clock::now());
   return out;
@@ -323,10 +414,8 @@ std::string describe(const Result &r, const std::string &fn) {
   for (const KernelTuning &k : r.kernels) {
     out += fmt::format("\n  k{} {} ({}): chosen {}{}", k.kernel, k.name, k.what, k.chosen_text,
                        k.from_cache ? " (from the cache, not measured)" : "");
-    for (const Measured &m : k.table)
-      out += m.why == "not tried" ? fmt::format("\n    {}", m.variant)
-             : m.rejected         ? fmt::format("\n    {:<48} rejected: {}", m.variant, m.why)
-                          : fmt::format("\n    {:<48} {:>10.4f} ms", m.variant, m.median_ms);
+    if (!k.table.empty()) out += "\n" + table_lines(k.table, "    ");
+    while (out.ends_with('\n')) out.pop_back();
   }
   return out;
 }

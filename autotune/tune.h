@@ -18,8 +18,9 @@
 
 namespace kiln::autotune {
 
-// Off: the heuristic Choices. Default: a few variants of each GEMM kernel, bounded by a
-// time budget. Max: every kernel, a wide space, a progress line on a terminal.
+// Off: the heuristic Choices. Default: a few variants of each kernel worth it (a GEMM's
+// blocking; a pointwise or row kernel's registers, streaming, scratch), bounded by a time
+// budget. Max: every kernel, a wide space, a progress line with an ETA on a terminal.
 enum class Mode : uint8_t { Off, Default, Max };
 
 [[nodiscard]] std::string_view mode_name(Mode mode);
@@ -53,6 +54,10 @@ struct Options {
   const cache::DiskCache *cache = nullptr;  // tuning results read and written here, if any
   double budget_ms_per_variant = 0;         // timing one variant; 0: Default 15 ms, Max 60 ms
   double budget_ms_per_kernel = 0;          // one kernel's search; 0: Default 0.5 s, Max 120 s
+  // A kernel whose heuristic variant runs faster than this is not searched further (what a
+  // few percent of it could save is less than the search costs); < 0: Default 0.05 ms,
+  // Max 0. Injected costs (below) are always searched.
+  double min_kernel_ms = -1;
   // Tests: a variant's cost instead of timing it (nullopt: time it), and a hook that may
   // change a variant's outputs after it ran (to prove wrong variants are rejected).
   std::function<std::optional<double>(int64_t kernel, const lower::KernelChoices &)> cost;

@@ -53,14 +53,46 @@ std::vector<lower::KernelChoices> variant_space(const lower::Kernel &k, const lo
             for (int64_t nc : {1024, 4096}) with({mr, nr, kc, mc, nc});
     return out;
   }
-  if (mode != Mode::Max) return out;
-  for (int64_t registers : {1, 2, 4})
-    for (int64_t grain : {4096, 16384, 65536}) {
+  // Pointwise and row kernels: registers per value (how far each loop is unrolled), and
+  // streaming stores and rows of scratch off where the heuristic turned them on. Max also
+  // varies the parallel grain, with every combination.
+  const bool streams = std::any_of(k.args.begin(), k.args.end(),
+                                   [](const lower::KernelArg &a) { return a.streaming; });
+  const bool scratch = std::any_of(k.args.begin(), k.args.end(),
+                                   [](const lower::KernelArg &a) { return a.scratch; });
+  const std::vector<bool> stream_options =
+      streams ? std::vector<bool>{true, false} : std::vector<bool>{base.streaming};
+  const std::vector<bool> scratch_options =
+      scratch ? std::vector<bool>{true, false} : std::vector<bool>{base.row_scratch};
+  if (mode == Mode::Default) {
+    for (int64_t registers : {1, 2, 4}) {
       lower::KernelChoices c = base;
       c.registers_per_value = registers;
-      c.min_elements_per_task = grain;
       add(out, c);
     }
+    if (streams) {
+      lower::KernelChoices c = base;
+      c.streaming = false;
+      add(out, c);
+    }
+    if (scratch) {
+      lower::KernelChoices c = base;
+      c.row_scratch = false;
+      add(out, c);
+    }
+    return out;
+  }
+  for (int64_t registers : {1, 2, 4})
+    for (int64_t grain : {4096, 16384, 65536})
+      for (bool streaming : stream_options)
+        for (bool row_scratch : scratch_options) {
+          lower::KernelChoices c = base;
+          c.registers_per_value = registers;
+          c.min_elements_per_task = grain;
+          c.streaming = streaming;
+          c.row_scratch = row_scratch;
+          add(out, c);
+        }
   return out;
 }
 

@@ -1,7 +1,7 @@
 // The variants each kernel kind declares over the Choices (lowering/choices.h): a GEMM's
-// register tile and blocking; a pointwise or row kernel's registers per value and parallel
-// grain. The first variant is always the base (the heuristic), the one every other is
-// checked against. A backend adds its own knobs here when it has them.
+// register tile and blocking; a pointwise or row kernel's registers per value, streaming
+// stores, rows of scratch and parallel grain. The first variant is always the base (the heuristic),
+// the one every other is checked against. A backend adds its own knobs here when it has them.
 #pragma once
 
 #include <vector>

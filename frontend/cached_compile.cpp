@@ -5,12 +5,14 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <vector>
 
 #include "cache/disk_cache.h"
+#include "cache/graph_record.h"
 #include "ir/diag.h"
 #include "ir/settings.h"
 
@@ -108,7 +110,16 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
     if (!search.empty()) key = lower::content_hash(fmt::format("{} {}", key, search));
     std::string why = "not read (dumping every stage)";
     if (read) {
-      if (std::optional<std::string> ref = c->read(cache::Kind::Graph, key, why)) {
+      std::optional<std::string> ref;
+      if (std::optional<std::string> text = c->read(cache::Kind::Graph, key, why)) {
+        if (std::optional<cache::GraphRecord> r = cache::GraphRecord::parse(*text)) {
+          ref = r->artifact;
+        } else {
+          c->remove(cache::Kind::Graph, key);
+          why = "its graph record was damaged";
+        }
+      }
+      if (ref) {
         if (std::optional<std::string> bytes = c->read(cache::Kind::Artifact, *ref, why)) {
           try {
             out.artifact = lower::deserialize(*bytes);
@@ -137,11 +148,22 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
     }
     log_cache(fmt::format("{}: miss: {}", fn, why));
   }
-  out.compiled = lower::compile_graph(g, target, tune ? tune() : choices, options);
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+  cache::GraphRecord record;
+  auto t0 = Clock::now();
+  const lower::Choices chosen = tune ? tune() : choices;
+  record.search_ms = tune ? ms_since(t0) : 0.0;
+  t0 = Clock::now();
+  out.compiled = lower::compile_graph(g, target, chosen, options);
+  record.compile_ms = ms_since(t0);
   out.artifact = out.compiled->artifact;
+  record.artifact = out.artifact.key;
   if (c && out.artifact.has_code()) {
     c->write(cache::Kind::Artifact, out.artifact.key, lower::serialize(out.artifact));
-    c->write(cache::Kind::Graph, key, out.artifact.key);
+    c->write(cache::Kind::Graph, key, record.text());
     c->write(cache::Kind::Index, lower::graph_text_key(g), index_text(target, choices, versions));
     log_cache(fmt::format("{}: stored artifact {} under {}", fn, out.artifact.key, key));
   }

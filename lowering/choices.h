@@ -25,7 +25,7 @@ struct FusionChoices {
 struct ScheduleChoices {
   int64_t short_row = 4096;              // longest row whose float sum stays in its dtype
   int64_t max_scratch_bytes = 64 << 10;  // stack for a kernel's rows of scratch, together
-  bool streaming = true;                 // may big outputs use non-temporal stores
+  bool streaming = true;                 // may any kernel stream (off in dynamic programs)
   int64_t streaming_bytes = 8 << 20;     // smallest output that does
   int64_t line_split = 64;               // pointwise threads start on multiples of this
   int64_t across_rows = 8;               // longest row vectorized across rows
@@ -38,6 +38,8 @@ struct KernelChoices {
   int64_t epilogue_unroll_cost = 512;     // a GEMM epilogue is unrolled per vector below this
   int64_t min_elements_per_task = 16384;  // fewest elements worth a thread (parallel grain)
   int64_t gemm_parallel_work = 1 << 18;   // fewest multiply-adds a GEMM splits over threads
+  bool streaming = true;                  // may this kernel's big outputs use non-temporal stores
+  bool row_scratch = true;                // may a row kernel stage values in rows of stack scratch
   bool operator==(const KernelChoices &) const = default;
 };
 

@@ -87,7 +87,8 @@ class Scheduler {
       if (s.kind == Scalar::Kind::Load) loaded[static_cast<size_t>(s.arg)] = true;
     for (size_t a = 0; a < k_.args.size(); ++a) {
       lower::KernelArg &arg = k_.args[a];
-      arg.streaming = options_.schedule.streaming && arg.written && !arg.scratch && !loaded[a] &&
+      arg.streaming = options_.schedule.streaming && options_.kernel.streaming && arg.written &&
+                      !arg.scratch && !loaded[a] &&
                       arg.numel * dtype_size(arg.dtype) >= options_.schedule.streaming_bytes;
     }
   }
@@ -533,8 +534,8 @@ void Scheduler::build_row() {
     // A row vectorized across rows has a row per lane: it keeps its values in the output.
     // So does a row past the stack budget (the caller's thread may have a small stack).
     const int64_t bytes = row_length() * dtype_size(g_.type(st.value).dtype);
-    if (row_length() <= options_.schedule.short_row && k_.loops.back().vector &&
-        scratch_bytes + bytes <= options_.schedule.max_scratch_bytes) {
+    if (options_.kernel.row_scratch && row_length() <= options_.schedule.short_row &&
+        k_.loops.back().vector && scratch_bytes + bytes <= options_.schedule.max_scratch_bytes) {
       scratch_bytes += bytes;
       st.arg = static_cast<int32_t>(k_.args.size());
       k_.args.push_back({fmt::format("row{}", names_[st.value]), g_.type(st.value).dtype,

@@ -23,7 +23,7 @@ struct ScheduleOptions {
   // The graph's scheduling knobs. Dynamic shapes turn `streaming` off: their sizes are
   // witnesses, not the sizes the kernels will run at.
   ScheduleChoices schedule;
-  KernelChoices kernel;  // this kernel's (its GEMM tile)
+  KernelChoices kernel;  // this kernel's (its GEMM tile, streaming, row scratch)
 };
 
 // What every kernel's schedule reads about its graph, computed once per graph (a graph of

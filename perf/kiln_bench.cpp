@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -44,7 +45,9 @@ struct Options {
   std::string json_path;
   std::string plot_path;
   std::string libtorch = "tuned";
-  std::string cache_dir;  // "": a fresh temporary folder, removed at exit
+  std::string cache_dir;                       // "": a fresh temporary folder, removed at exit
+  std::optional<kiln::AutotuneMode> autotune;  // unset: compile()'s default, or KILN_AUTOTUNE
+  bool vs_untuned = false;  // also time the same function compiled with autotune off
 };
 
 namespace cli = kiln::cli;
@@ -75,6 +78,23 @@ cli::Parser make_parser(Options &o) {
            "each row starts from an empty sub-folder: 'compile ms' is a cold first call,\n"
            "'warm ms' a second compile() of the same function served by the cache",
            [&o](std::string_view v) { o.cache_dir = v; });
+  p.option("--autotune", "off|default|max",
+           "how hard the compiled column's compile() searches (this overrides\n"
+           "KILN_AUTOTUNE; without it, KILN_AUTOTUNE or compile()'s default, default)",
+           [&o](std::string_view v) {
+             if (v == "off")
+               o.autotune = kiln::AutotuneMode::Off;
+             else if (v == "default")
+               o.autotune = kiln::AutotuneMode::Default;
+             else if (v == "max")
+               o.autotune = kiln::AutotuneMode::Max;
+             else
+               cli::usage_error("expected off, default or max, got '{}'", v);
+           });
+  p.flag("--vs-untuned",
+         "also time each workload compiled with autotune off, interleaved with the rest:\n"
+         "columns 'untuned ms' and 'vs untuned' (untuned time / compiled time)",
+         o.vs_untuned);
   p.option("--budget", "SECONDS", "time budget per measurement (default 2)",
            [&o](std::string_view v) { o.budget_s = cli::parse_number_above(v, 0); });
   p.option("--json", "out.json", "also write every figure with the machine facts as JSON",
@@ -245,9 +265,12 @@ std::string rate_cell(RateKind kind, double v) {
 // libtorch columns appear only with --libtorch both.
 struct Table {
   bool stock = false;
+  bool untuned = false;  // --vs-untuned: 'untuned ms' and 'vs untuned' after 'vs torch'
   std::vector<int> widths() const {
-    return stock ? std::vector<int>{7, 11, 12, 12, 12, 9, 9, 9, 15, 15, 9, 11, 8}
-                 : std::vector<int>{7, 11, 12, 12, 9, 9, 15, 15, 9, 11, 8};
+    std::vector<int> w = stock ? std::vector<int>{7, 11, 12, 12, 12, 9, 9, 9, 15, 15, 9, 11, 8}
+                               : std::vector<int>{7, 11, 12, 12, 9, 9, 15, 15, 9, 11, 8};
+    if (untuned) w.insert(w.begin() + (stock ? 8 : 6), {12, 10});
+    return w;
   }
   void print(const std::vector<std::string> &cells) const {
     const std::vector<int> w = widths();
@@ -256,13 +279,17 @@ struct Table {
     fmt::print("{}  {}\n", line, cells.back());
   }
   void header() const {
-    if (stock)
-      print({"id", "eager ms", "compiled ms", "libtorch ms", "stock ms", "vs eager", "vs torch",
-             "vs stock", "eager rate", "compiled rate", "of limit", "compile ms", "warm ms",
-             "workload"});
-    else
-      print({"id", "eager ms", "compiled ms", "libtorch ms", "vs eager", "vs torch", "eager rate",
-             "compiled rate", "of limit", "compile ms", "warm ms", "workload"});
+    std::vector<std::string> cells =
+        stock
+            ? std::vector<std::string>{"id",         "eager ms",      "compiled ms", "libtorch ms",
+                                       "stock ms",   "vs eager",      "vs torch",    "vs stock",
+                                       "eager rate", "compiled rate", "of limit",    "compile ms",
+                                       "warm ms",    "workload"}
+            : std::vector<std::string>{"id",       "eager ms",   "compiled ms", "libtorch ms",
+                                       "vs eager", "vs torch",   "eager rate",  "compiled rate",
+                                       "of limit", "compile ms", "warm ms",     "workload"};
+    if (untuned) cells.insert(cells.begin() + (stock ? 8 : 6), {"untuned ms", "vs untuned"});
+    print(cells);
   }
 };
 
@@ -304,7 +331,9 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
   const std::string cache_dir = fmt::format("{}/{}-t{}", c.cache_base, w.id, c.threads);
   std::filesystem::remove_all(cache_dir);
   kiln::set_cache_dir(cache_dir);  // empty: the first call compiles cold
-  auto compiled = kiln::compile(w.run, {.name = w.id, .arg_names = {"inputs"}});
+  kiln::CompileOptions options{.name = w.id, .arg_names = {"inputs"}};
+  if (c.opt.autotune) options.autotune = *c.opt.autotune;
+  auto compiled = kiln::compile(w.run, options);
   const auto t0 = std::chrono::steady_clock::now();
   kiln::Tensor got = compiled(inputs);
   const double first_call_ms =
@@ -319,6 +348,16 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
     torch_runner = checked_torch_runner(w, inputs, want, "libtorch");
     runners.push_back(torch_runner.run);
   }
+  // Autotune off, in its own cache folder (its compile key differs anyway).
+  kiln::CompileOptions untuned_options = options;
+  untuned_options.name = w.id + "-untuned";
+  untuned_options.autotune = kiln::AutotuneMode::Off;
+  auto untuned = kiln::compile(w.run, untuned_options);
+  const size_t untuned_at = runners.size();
+  if (c.opt.vs_untuned) {
+    check_answer(w, "kiln compiled (autotune off)", untuned(inputs), want);
+    runners.push_back([&] { (void)untuned(inputs); });
+  }
   for (auto &r : runners) r();  // warm-up
   // Peak memory of one call each, eager and compiled, from the caching allocator.
   auto peak_of = [](const std::function<void()> &run) {
@@ -330,6 +369,9 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
   const int64_t peak_eager = peak_of(runners[0]), peak_compiled = peak_of(runners[1]);
   std::vector<kiln::perf::Timing> t = kiln::perf::measure_interleaved(runners, c.opt.budget_s);
   const double speedup_eager = kiln::perf::median_ratio(t[0], t[1]);
+  const double untuned_ms = c.opt.vs_untuned ? t[untuned_at].median_ms : 0.0;
+  const double speedup_untuned =
+      c.opt.vs_untuned ? kiln::perf::median_ratio(t[untuned_at], t[1]) : 0.0;
   const double torch_ms = c.torch ? t[2].median_ms : 0.0;
   const double speedup_torch = c.torch ? kiln::perf::median_ratio(t[2], t[1]) : 0.0;
   const auto stock = c.stock.find({w.id, c.threads});
@@ -352,7 +394,7 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
                               : ex.entries.front().compile_ms;
   };
   const double cold_compile_ms = compile_ms(compiled);
-  auto again = kiln::compile(w.run, {.name = w.id, .arg_names = {"inputs"}});
+  auto again = kiln::compile(w.run, options);
   (void)again(inputs);
   const double warm_compile_ms = compile_ms(again);
   int kernels = 0, library_steps = 0;  // per call, summed over entries (one here)
@@ -367,6 +409,9 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
   cells.push_back(fmt::format("{:.2f}x", speedup_eager));
   cells.push_back(cell(speedup_torch, c.torch, "{:.2f}x"));
   if (c.table.stock) cells.push_back(cell(speedup_stock, has_stock, "{:.2f}x"));
+  if (c.table.untuned)
+    cells.insert(cells.end(),
+                 {fmt::format("{:.3f}", untuned_ms), fmt::format("{:.2f}x", speedup_untuned)});
   cells.insert(cells.end(), {rate_cell(kind, eager_rate), rate_cell(kind, compiled_rate),
                              cell(100 * fraction, has_limit, above_limit ? "{:.0f}%*" : "{:.0f}%"),
                              fmt::format("{:.2f}", cold_compile_ms),
@@ -383,6 +428,8 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
           {"speedup_vs_kiln_eager", speedup_eager},
           {"speedup_vs_libtorch", or_null(speedup_torch, c.torch)},
           {"speedup_vs_libtorch_stock", or_null(speedup_stock, has_stock)},
+          {"kiln_untuned_ms", or_null(untuned_ms, c.opt.vs_untuned)},
+          {"speedup_vs_untuned", or_null(speedup_untuned, c.opt.vs_untuned)},
           {"fraction_of_limit", or_null(fraction, has_limit)},
           {"above_limit", above_limit},
           {"kiln_eager_gbps", or_null(eager_rate, bandwidth)},
@@ -458,6 +505,14 @@ int run(const Options &opt) {
   }
   if (opt.libtorch_only) return run_libtorch_only(opt, workloads);
   const bool torch = kiln::perf::libtorch_available();
+  // Asked for: --autotune and the untuned column set the mode per function, over KILN_AUTOTUNE.
+  if (opt.autotune || opt.vs_untuned) kiln::set_autotune_setting("");
+  const std::string autotune = opt.autotune
+                                   ? (*opt.autotune == kiln::AutotuneMode::Off       ? "off"
+                                      : *opt.autotune == kiln::AutotuneMode::Default ? "default"
+                                                                                     : "max")
+                               : !kiln::autotune_setting().empty() ? kiln::autotune_setting()
+                                                                   : "default";
   nlohmann::json results = nlohmann::json::array();
   nlohmann::json machine = {{"cpu", cpu_model()},
                             {"cores", std::thread::hardware_concurrency()},
@@ -466,10 +521,11 @@ int run(const Options &opt) {
                             {"kiln_commit", KILN_COMMIT},
                             {"libtorch", torch ? kiln::perf::libtorch_version() : ""},
                             {"libtorch_config", torch ? opt.libtorch : ""},
-                            {"libtorch_tuned_settings", torch ? tuned_text(opt) : ""}};
+                            {"libtorch_tuned_settings", torch ? tuned_text(opt) : ""},
+                            {"autotune", autotune}};
   fmt::print(
-      "kiln-bench on {}, {} cores, budget {:.2f} s per row; libtorch: {}\n", cpu_model(),
-      std::thread::hardware_concurrency(), opt.budget_s,
+      "kiln-bench on {}, {} cores, budget {:.2f} s per row, autotune {}; libtorch: {}\n",
+      cpu_model(), std::thread::hardware_concurrency(), opt.budget_s, autotune,
       torch
           ? fmt::format("{} ({}{})", kiln::perf::libtorch_version(), opt.libtorch, tuned_text(opt))
           : fmt::format("unavailable, kiln-bench was built without it (Debian libtorch-dev); "
@@ -515,7 +571,7 @@ int run(const Options &opt) {
                     .gemm_peak = gemm_peak,
                     .stock = stock,
                     .cache_base = cache_base,
-                    .table = {.stock = torch && opt.libtorch == "both"}};
+                    .table = {.stock = torch && opt.libtorch == "both", .untuned = opt.vs_untuned}};
     c.table.header();
     bool above = false;
     for (const Workload &w : workloads)

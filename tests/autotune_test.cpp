@@ -113,10 +113,75 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     REQUIRE(first.kernels.size() == 1);
     CHECK(!first.kernels[0].from_cache);
     CHECK(first.kernels[0].table.size() >= 4);
+    // The record holds the chosen knobs and, as comments, the table measured.
+    for (const cache::EntryInfo &e : cache->list()) {
+      if (e.kind != cache::Kind::Tuning) continue;
+      const std::optional<std::string> text = cache->read(e.kind, e.key, why);
+      REQUIRE(text.has_value());
+      CHECK_MESSAGE(text->starts_with("# layer.k0 (gemm [96,128] x [128,160]): chosen "), *text);
+      CHECK(text->find("\nkernel.gemm_tile = ") != std::string::npos);
+      CHECK(text->find("\n# heuristic ") != std::string::npos);
+      CHECK(text->find(" ms\n") != std::string::npos);
+    }
     const autotune::Result second = autotune::tune(g, target, {}, options);
     CHECK(second.kernels[0].from_cache);
     CHECK(second.kernels[0].table.empty());  // zero measurements
     CHECK(second.choices == first.choices);
+  }
+
+  TEST_CASE("row and pointwise kernels: Default tries registers, streaming and scratch") {
+    // Three tanh in a row are three kernels (one math function each) with one code: the
+    // search measures the first and gives all three its choice.
+    ir::Graph chain = ir::parse(R"(graph @chain(%x: f32[64,256]) -> f32[64,256] where [device=cpu] {
+  %0: f32[64,256] = tanh %x
+  %1: f32[64,256] = tanh %0
+  %2: f32[64,256] = tanh %1
+  return %2
+}
+)",
+                                "<test>");
+    ir::run_pipeline(chain, ir::default_pipeline());
+    const lower::Target target = lower::current_target();
+    const lower::CompiledGraph compiled = lower::compile_graph(chain, target, {});
+    REQUIRE(compiled.kernels.size() == 3);
+    REQUIRE(compiled.artifact.kernels.size() == 1);  // one code for the three
+    autotune::Options options{
+        .mode = autotune::Mode::Default, .name = "chain", .budget_ms_per_kernel = 1e9};
+    options.cost = [](int64_t, const lower::KernelChoices &c) -> std::optional<double> {
+      return c.registers_per_value == 4 ? 1.0 : 5.0;
+    };
+    const autotune::Result r = autotune::tune(chain, target, {}, options);
+    REQUIRE(r.kernels.size() == 1);
+    std::vector<std::string> variants;
+    for (const autotune::Measured &m : r.kernels[0].table) variants.push_back(m.variant);
+    CHECK(variants == std::vector<std::string>{"heuristic", "registers_per_value=1",
+                                               "registers_per_value=2", "registers_per_value=4"});
+    CHECK(r.kernels[0].chosen_text == "registers_per_value=4");
+    REQUIRE(r.choices.per_kernel.size() == 3);
+    for (const auto &[k, c] : r.choices.per_kernel) CHECK(c.registers_per_value == 4);
+    CHECK(lower::compile_graph(chain, target, r.choices).artifact.kernels.size() == 1);
+
+    // A row kernel that stages exp(x - max) in a row of scratch also tries it without.
+    ir::Graph rows = ir::parse(R"(graph @rows(%x: f32[64,512]) -> f32[64,512] where [device=cpu] {
+  %0: f32[64,512] = softmax[dim=1] %x
+  return %0
+}
+)",
+                               "<test>");
+    ir::run_pipeline(rows, ir::default_pipeline());
+    options.name = "rows";
+    options.cost = [](int64_t, const lower::KernelChoices &c) -> std::optional<double> {
+      return c.row_scratch ? 5.0 : 1.0;
+    };
+    const autotune::Result rr = autotune::tune(rows, target, {}, options);
+    REQUIRE(rr.kernels.size() == 1);
+    const auto &table = rr.kernels[0].table;
+    REQUIRE(table.back().variant == "row_scratch=false");
+    CHECK_MESSAGE(!table.back().rejected, table.back().why);  // computes the same without it
+    CHECK(rr.kernels[0].chosen_text == "row_scratch=false");
+    const lower::CompiledGraph plain = lower::compile_graph(rows, target, rr.choices);
+    CHECK(plain.kernels_text.find("row scratch") == std::string::npos);
+    CHECK(compiled.kernels_text.find("streaming") == std::string::npos);
   }
 
   TEST_CASE("compile() with a search gives eager's answers and says what it chose") {

@@ -42,12 +42,13 @@ struct TempCache {
   [[nodiscard]] fs::path entry(std::string_view kind, std::string_view key) const {
     return dir / "v1" / kind / key;
   }
-  [[nodiscard]] std::vector<fs::path> artifacts() const {
+  [[nodiscard]] std::vector<fs::path> entries(std::string_view kind) const {
     std::vector<fs::path> out;
-    for (const auto &e : fs::directory_iterator(dir / "v1" / "artifact"))
+    for (const auto &e : fs::directory_iterator(dir / "v1" / kind))
       if (e.path().filename().string()[0] != '.') out.push_back(e.path());
     return out;
   }
+  [[nodiscard]] std::vector<fs::path> artifacts() const { return entries("artifact"); }
 };
 
 Tensor model(Tensor x, Tensor w) { return layer_norm(gelu(matmul(x, w)), {48}) * 2.0; }
@@ -259,6 +260,16 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     out = run_capture(tool + " show " + art.filename().string(), &status);
     CHECK(status == 0);
     CHECK(out.find("artifact @model") != std::string::npos);
+    CHECK_MESSAGE(out.find("  compile time saved per warm start: ") != std::string::npos, out);
+    const fs::path graph = cache.entries("graph").at(0);
+    out = run_capture(tool + " show " + graph.filename().string(), &status);
+    CHECK(status == 0);
+    CHECK_MESSAGE(out.starts_with(fmt::format("graph record {}\n  artifact: {}\n  compile: ",
+                                              graph.filename().string(), art.filename().string())),
+                  out);
+    out = run_capture(tool + " show 0123", &status);
+    CHECK(status == 3);
+    CHECK(out.find("no entry '0123'") != std::string::npos);
     std::string bytes = slurp(art);
     bytes[bytes.size() - 3] ^= 1;
     spit(art, bytes);

@@ -423,6 +423,22 @@ TEST_SUITE("lowering" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
     CHECK(assembly.find("vmovntps") != std::string::npos);
     std::string mismatch = compare(got, softmax(x, -1), Tolerance{1e-6, 1e-5});
     CHECK_MESSAGE(mismatch.empty(), mismatch);
+
+    // The autotuner's two switches: the same kernel with neither, and the same answers.
+    set_dump_dir(dir.string());
+    CompileOptions plain = with_backend(Backend::Cpu, "plain");
+    plain.choices = "kernel.streaming = false\nkernel.row_scratch = false";
+    auto g = compile([](Tensor t) { return softmax(t, -1); }, plain);
+    Tensor got_plain = g(x);
+    set_dump_dir("");
+    const std::string plain_kernels = read(dir / "plain.0.kernels.txt");
+    const std::string plain_assembly = read(dir / "plain.0.asm.s");
+    std::filesystem::remove_all(dir);
+    CHECK_MESSAGE(plain_kernels.find("streaming") == std::string::npos, plain_kernels);
+    CHECK(plain_kernels.find("row scratch") == std::string::npos);
+    CHECK(plain_assembly.find("vmovntps") == std::string::npos);
+    mismatch = compare(got_plain, got, Tolerance{1e-6, 1e-5});
+    CHECK_MESSAGE(mismatch.empty(), mismatch);
   }
 
   TEST_CASE_TEMPLATE("big flat outputs stream from every thread's first line, an arena buffer too",

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cache/disk_cache.h"
+#include "cache/graph_record.h"
 #include "ir/diag.h"
 #include "ir/settings.h"
 #include "lowering/artifact.h"
@@ -18,6 +19,7 @@ namespace {
 
 namespace cli = kiln::cli;
 using kiln::cache::DiskCache;
+using kiln::cache::GraphRecord;
 using kiln::cache::Kind;
 
 struct Options {
@@ -33,8 +35,10 @@ cli::Parser make_parser(Options &o) {
       "(KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln, else ~/.cache/kiln) or --cache-dir.\n"
       "  stats       entries, bytes, and the hits and misses processes recorded\n"
       "  list        every entry, most recently used first\n"
-      "  show KEY    an artifact in words: target, choices, kernel IR, its plan's size\n"
-      "  verify      reads every artifact back (version, checksum, key); exit 1 on a bad one\n"
+      "  show KEY    an entry in words: an artifact's target, choices, kernel IR and the\n"
+      "              compile time a warm start saves; a tuning entry's measured table\n"
+      "  verify      reads every artifact (version, checksum, key) and graph record back;\n"
+      "              exit 1 on a bad one\n"
       "  clear       removes every entry\n"
       "  prune       removes least recently used entries down to --max-mb");
   p.option("--cache-dir", "DIR", "the cache folder (default: compile()'s)",
@@ -48,7 +52,7 @@ cli::Parser make_parser(Options &o) {
                 {cli::kExitUsage, "usage error: unknown command or option, missing argument"},
                 {cli::kExitBadInput,
                  "the folder cannot be used (owned by another user, writable\n"
-                 "by others) or KEY names no artifact"},
+                 "by others) or KEY names no entry"},
                 {cli::kExitInternal, "internal error (a bug in kiln) or out of memory"}});
   return p;
 }
@@ -58,6 +62,61 @@ std::string when(int64_t seconds) {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
   return text;
+}
+
+// The graph records that lead to `artifact`: what compiling it cost, so what a warm start
+// that loads it saves.
+std::string time_saved(const DiskCache &cache, const std::string &artifact) {
+  std::string out;
+  std::string why;
+  for (const kiln::cache::EntryInfo &e : cache.list()) {
+    if (e.kind != Kind::Graph) continue;
+    const std::optional<std::string> text = cache.read(Kind::Graph, e.key, why);
+    const std::optional<GraphRecord> r = text ? GraphRecord::parse(*text) : std::nullopt;
+    if (!r || r->artifact != artifact) continue;
+    out += fmt::format(
+        "  compile time saved per warm start: {:.1f} ms{} (graph record {})\n",
+        r->compile_ms + r->search_ms,
+        r->search_ms > 0 ? fmt::format(", {:.1f} ms of it the autotune search", r->search_ms) : "",
+        e.key);
+  }
+  return out;
+}
+
+// One entry in words, whatever its kind.
+void show(const DiskCache &cache, const std::string &key) {
+  std::string why;
+  if (const std::optional<std::string> bytes = cache.read(Kind::Artifact, key, why)) {
+    const kiln::lower::Artifact a = kiln::lower::deserialize(*bytes);
+    std::cout << fmt::format(
+        "artifact @{}\n  key: {}\n  made by: {}\n  target: {}\n  choices: {}\n"
+        "  steps: {}, distinct kernels: {}, object: {} bytes\n{}choices:\n{}",
+        a.name, a.key, a.versions, a.target.str(), a.choices.summary(), a.plan.steps.size(),
+        a.kernels.size(), a.object.size(), time_saved(cache, a.key), a.choices.text());
+    std::cout << "fused:\n" << a.fused;
+    for (const kiln::lower::ArtifactKernel &k : a.kernels)
+      std::cout << fmt::format("{}{}:\n{}", k.symbol, k.gemm ? " (GEMM micro-kernel)" : "",
+                               k.kernel_ir);
+    return;
+  }
+  if (const std::optional<std::string> text = cache.read(Kind::Tuning, key, why)) {
+    std::cout << fmt::format("tuning {} (the chosen knobs, then every variant measured):\n{}", key,
+                             *text);
+    return;
+  }
+  if (const std::optional<std::string> text = cache.read(Kind::Graph, key, why)) {
+    const std::optional<GraphRecord> r = GraphRecord::parse(*text);
+    if (!r) kiln::fail("kiln-cache: graph record '{}' is damaged", key);
+    std::cout << fmt::format(
+        "graph record {}\n  artifact: {}\n  compile: {:.1f} ms\n  autotune search: {:.1f} ms\n",
+        key, r->artifact, r->compile_ms, r->search_ms);
+    return;
+  }
+  if (const std::optional<std::string> text = cache.read(Kind::Index, key, why)) {
+    std::cout << fmt::format("index {} (the graph's last compile settings):\n{}", key, *text);
+    return;
+  }
+  kiln::fail("kiln-cache: no entry '{}' (`kiln-cache list` shows the keys)", key);
 }
 
 int run(const Options &o) {
@@ -83,31 +142,24 @@ int run(const Options &o) {
       std::cout << fmt::format("{:<8} {}  {:>10} bytes  used {}\n", kind_name(e.kind), e.key,
                                e.bytes, when(e.last_used));
   } else if (command == "show") {
-    const std::optional<std::string> bytes = cache->read(Kind::Artifact, o.words[1], why);
-    if (!bytes) kiln::fail("kiln-cache: no artifact '{}': {}", o.words[1], why);
-    const kiln::lower::Artifact a = kiln::lower::deserialize(*bytes);
-    std::cout << fmt::format(
-        "artifact @{}\n  key: {}\n  made by: {}\n  target: {}\n  choices: {}\n"
-        "  steps: {}, distinct kernels: {}, object: {} bytes\nchoices:\n{}",
-        a.name, a.key, a.versions, a.target.str(), a.choices.summary(), a.plan.steps.size(),
-        a.kernels.size(), a.object.size(), a.choices.text());
-    std::cout << "fused:\n" << a.fused;
-    for (const kiln::lower::ArtifactKernel &k : a.kernels)
-      std::cout << fmt::format("{}{}:\n{}", k.symbol, k.gemm ? " (GEMM micro-kernel)" : "",
-                               k.kernel_ir);
+    show(*cache, o.words[1]);
   } else if (command == "verify") {
     int bad = 0, good = 0;
     for (const kiln::cache::EntryInfo &e : cache->list()) {
-      if (e.kind != Kind::Artifact) continue;
+      if (e.kind != Kind::Artifact && e.kind != Kind::Graph) continue;
       try {
         const std::optional<std::string> bytes = cache->read(e.kind, e.key, why);
         if (!bytes) kiln::fail("{}", why);
+        if (e.kind == Kind::Graph) {
+          if (!GraphRecord::parse(*bytes)) kiln::fail("not a graph record");
+          continue;
+        }
         if (kiln::lower::deserialize(*bytes).key != e.key)
           kiln::fail("its content's key is not its name");
         ++good;
       } catch (const kiln::Error &err) {
         ++bad;
-        std::cout << fmt::format("damaged: artifact {}: {}\n", e.key, err.what());
+        std::cout << fmt::format("damaged: {} {}: {}\n", kind_name(e.kind), e.key, err.what());
       }
     }
     std::cout << fmt::format("{} artifact(s) good, {} damaged\n", good, bad);
