@@ -18,9 +18,9 @@
 
 namespace kiln::autotune {
 
-// Off: the heuristic Choices. Default: a few variants of each kernel worth it (a GEMM's
-// blocking; a pointwise or row kernel's registers, streaming, scratch), bounded by a time
-// budget. Max: every kernel, a wide space, a progress line with an ETA on a terminal.
+// Off: the heuristic Choices. Default: a few variants of each GEMM kernel worth it (its
+// tile's blocking), bounded by a time budget. Max: every kernel (a pointwise or row kernel's
+// registers, grain, streaming, scratch too), a wide space, a progress line with an ETA.
 enum class Mode : uint8_t { Off, Default, Max };
 
 [[nodiscard]] std::string_view mode_name(Mode mode);

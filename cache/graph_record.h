@@ -10,9 +10,9 @@
 namespace kiln::cache {
 
 struct GraphRecord {
-  std::string artifact;    // the artifact's content key
-  double compile_ms = 0;   // fusion, scheduling and the backend's compile, search excluded
-  double search_ms = 0;    // the autotune search that chose its knobs (0: none)
+  std::string artifact;   // the artifact's content key
+  double compile_ms = 0;  // fusion, scheduling and the backend's compile, search excluded
+  double search_ms = 0;   // the autotune search that chose its knobs (0: none)
 
   [[nodiscard]] std::string text() const;
   // nullopt when the first line is not a 32-digit key (a damaged entry).

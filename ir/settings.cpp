@@ -301,4 +301,17 @@ void set_autotune_setting(std::string mode) {
   a.mode = std::move(mode);
 }
 
+bool env_profile() {
+  const char *env = std::getenv("KILN_PROFILE");
+  if (env == nullptr || *env == 0 || std::string_view(env) == "0") return false;
+  if (std::string_view(env) == "1") return true;
+  warn(fmt::format("KILN_PROFILE: expected 0 or 1, got '{}'; not profiling", env));
+  return false;
+}
+
+std::string env_profile_trace() {
+  const char *env = std::getenv("KILN_PROFILE_TRACE");
+  return env != nullptr ? env : "";
+}
+
 }  // namespace kiln

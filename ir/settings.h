@@ -24,6 +24,10 @@
 //                     first)                                               default: 1024
 //   KILN_AUTOTUNE     off, default or max: overrides CompileOptions::autotune for every
 //                     function                                             default: unset
+//   KILN_PROFILE      1: time every step of every compiled call, print the table at exit
+//                     (runtime/profile.h)                                  default: 0
+//   KILN_PROFILE_TRACE  a file: profile too, and write the Chrome trace-event JSON there at
+//                     exit                                                 default: unset
 // Values are read once, on first use.
 #pragma once
 
@@ -80,5 +84,9 @@ void set_cache_dir(std::string dir);      // overrides both for this process (""
 // decides); anything else is ignored with a warning.
 [[nodiscard]] std::string autotune_setting();
 void set_autotune_setting(std::string mode);  // overrides KILN_AUTOTUNE ("" unsets it)
+
+// KILN_PROFILE is 1; KILN_PROFILE_TRACE's file, or "".
+[[nodiscard]] bool env_profile();
+[[nodiscard]] std::string env_profile_trace();
 
 }  // namespace kiln

@@ -217,7 +217,7 @@ std::shared_ptr<const runtime::Program> load(const Artifact &artifact) {
   if (!backend.available) fail("@{}: {} backend: {}", artifact.name, backend.name, backend.missing);
   std::shared_ptr<const runtime::KernelCode> code;
   if (!artifact.kernels.empty()) code = backend.load(artifact);
-  return std::make_shared<const runtime::Program>(artifact.plan, std::move(code));
+  return std::make_shared<const runtime::Program>(artifact.plan, std::move(code), artifact.name);
 }
 
 std::string symbolic_extents(const CompiledGraph &at_a, const CompiledGraph &at_b,

@@ -3,7 +3,10 @@
 // long as that view, since they share storage.
 #include "runtime/program.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <atomic>
 
 #include "ir/diag.h"
 #include "runtime/execute.h"
@@ -106,9 +109,55 @@ int32_t Plan::num_kernels() const {
   return n;
 }
 
-Program::Program(Plan plan, std::shared_ptr<const KernelCode> code)
-    : plan_(std::move(plan)), code_(std::move(code)) {
+Program::Program(Plan plan, std::shared_ptr<const KernelCode> code, std::string name)
+    : plan_(std::move(plan)), code_(std::move(code)), name_(std::move(name)) {
   KILN_CHECK(code_ != nullptr || plan_.num_kernels() == 0, "a program with kernels needs code");
+}
+
+const std::vector<profile::StepInfo> &Program::step_infos() const {
+  std::call_once(step_infos_once_, [this] {
+    auto bytes_of = [&](int32_t slot) {
+      const TensorType &t = plan_.slots[slot].type;
+      return numel(t.shape) * dtype_size(t.dtype);
+    };
+    // 2 * (C's elements) * depth: a GEMM's multiply-adds, whatever its batch.
+    auto gemm_flops = [&](int32_t a, int32_t c) {
+      const Shape &as = plan_.slots[a].type.shape;
+      return as.empty() ? 0.0
+                        : 2.0 * static_cast<double>(numel(plan_.slots[c].type.shape)) *
+                              static_cast<double>(as.back());
+    };
+    const std::string function = name_.empty() ? "program" : name_;
+    static std::atomic<int64_t> programs{0};
+    const int64_t serial = programs.fetch_add(1);
+    for (size_t i = 0; i < plan_.steps.size(); ++i) {
+      profile::StepInfo info{
+          .function = function, .program = serial, .index = static_cast<int64_t>(i)};
+      if (const auto *k = std::get_if<KernelStep>(&plan_.steps[i])) {
+        info.name = k->name;
+        info.kind = k->gemm ? "gemm" : "kernel";
+        for (int32_t a : k->args) info.bytes += bytes_of(a);
+        if (k->gemm) {
+          info.bytes += bytes_of(k->gemm->a) + bytes_of(k->gemm->b);
+          if (k->num_inputs < k->args.size())
+            info.flops = gemm_flops(k->gemm->a, k->args[k->num_inputs]);
+        }
+      } else {
+        const auto &op = std::get<OpStep>(plan_.steps[i]);
+        info.name = fmt::format("{} {}#{}", function, op_name(op.op), i);
+        info.kind = std::string(op_name(op.op));
+        // Views move no bytes; every other op reads its operands and writes its result.
+        if (op_info(op.op).category != OpCategory::Movement) {
+          for (int32_t o : op.operands) info.bytes += bytes_of(o);
+          info.bytes += bytes_of(op.out);
+        }
+        if (op.op == OpKind::Matmul && !op.operands.empty())
+          info.flops = gemm_flops(op.operands[0], op.out);
+      }
+      step_infos_.push_back(std::move(info));
+    }
+  });
+  return step_infos_;
 }
 
 std::vector<Array> Program::run(std::span<const Array *const> in) const {
@@ -124,7 +173,12 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
   std::vector<const Array *> operands;
   pointers.reserve(max_step_args);
   operands.reserve(max_step_args);
+  const bool profiling = profile::on();  // the only cost of the profile when it is off
+  const int64_t call_begin = profiling ? profile::now_ns() : 0;
+  const std::vector<profile::StepInfo> *infos = profiling ? &step_infos() : nullptr;
   for (size_t step = 0; step < steps.size(); ++step) {
+    const int64_t step_begin = profiling ? profile::now_ns() : 0;
+    if (profiling) profile::set_current_step(&(*infos)[step].name);
     if (const auto *k = std::get_if<KernelStep>(&steps[step])) {
       pointers.clear();
       for (size_t i = 0; i < k->args.size(); ++i) {
@@ -160,6 +214,10 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
       values[op.out] = execute(op.op, operands, op.attrs, op.result);
       at[op.out] = &values[op.out];
     }
+    if (profiling) {
+      profile::set_current_step(nullptr);
+      profile::record_step((*infos)[step], step_begin, profile::now_ns());
+    }
     for (int32_t s : release_after[step]) {
       values[s] = Array{};
       at[s] = nullptr;
@@ -168,6 +226,8 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
   std::vector<Array> result;
   result.reserve(outputs.size());
   for (int32_t o : outputs) result.push_back(*at[o]);
+  if (profiling)
+    profile::record_call(name_.empty() ? "program" : name_, call_begin, profile::now_ns());
   return result;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +19,7 @@
 #include "ir/tensor_type.h"
 #include "runtime/array.h"
 #include "runtime/gemm.h"
+#include "runtime/profile.h"
 
 namespace kiln::runtime {
 
@@ -84,9 +86,11 @@ class KernelCode {
 
 class Program {
  public:
-  Program(Plan plan, std::shared_ptr<const KernelCode> code);
+  // `name` (the compiled function's) labels its steps in the profile (runtime/profile.h).
+  Program(Plan plan, std::shared_ptr<const KernelCode> code, std::string name = "");
 
   [[nodiscard]] const Plan &plan() const { return plan_; }
+  [[nodiscard]] const std::string &name() const { return name_; }
   [[nodiscard]] const std::shared_ptr<const KernelCode> &code() const { return code_; }
   // inputs[i] binds slot inputs[i]; types are the caller's guarantee (the guards). Taken
   // by pointer: the call path copies no layouts.
@@ -100,8 +104,14 @@ class Program {
   void run_step(size_t step, std::span<const Array> buffers) const;
 
  private:
+  // What the profile says of each step, made on the first profiled call.
+  const std::vector<profile::StepInfo> &step_infos() const;
+
   Plan plan_;
   std::shared_ptr<const KernelCode> code_;
+  std::string name_;
+  mutable std::once_flag step_infos_once_;
+  mutable std::vector<profile::StepInfo> step_infos_;
 };
 
 }  // namespace kiln::runtime

@@ -22,7 +22,7 @@ std::shared_ptr<const Program> resize_program(const Program &p, const ir::SizeMa
     op.result.shape = ir::substitute(op.result.shape, map);
   }
   out.lay_out();
-  return std::make_shared<const Program>(std::move(out), p.code());
+  return std::make_shared<const Program>(std::move(out), p.code(), p.name());
 }
 
 }  // namespace kiln::runtime

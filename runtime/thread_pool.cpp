@@ -13,6 +13,7 @@
 
 #include "ir/diag.h"
 #include "ir/settings.h"
+#include "runtime/profile.h"
 
 namespace kiln::runtime {
 namespace {
@@ -90,6 +91,7 @@ class Pool {
   void take_chunks() {
     bool was_parallel = t_in_parallel;
     t_in_parallel = true;
+    const int64_t begin_ns = profile::on() ? profile::now_ns() : 0;
     int64_t finished = 0;
     for (int64_t i; (i = next_.fetch_add(1)) < chunks_;) {
       try {
@@ -102,6 +104,7 @@ class Pool {
     }
     t_in_parallel = was_parallel;
     if (finished == 0) return;
+    if (begin_ns != 0) profile::record_thread_span(begin_ns, profile::now_ns());
     std::lock_guard lock(mutex_);
     pending_ -= finished;
     if (pending_ == 0) done_.notify_all();

@@ -4,6 +4,7 @@
 #include "ir/diag.h"
 #include "kiln/compile.h"
 #include "kiln/ops.h"
+#include "kiln/profile.h"
 #include "kiln/scalar.h"
 #include "kiln/tensor.h"
 
