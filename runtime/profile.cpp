@@ -161,9 +161,8 @@ std::string table() {
       s.calls.size(), calls, total_ns / 1e6);
   std::vector<const StepTotal *> rows;
   for (const auto &[key, t] : s.steps) rows.push_back(&t);
-  std::sort(rows.begin(), rows.end(), [](const StepTotal *a, const StepTotal *b) {
-    return a->total_ns > b->total_ns;
-  });
+  std::sort(rows.begin(), rows.end(),
+            [](const StepTotal *a, const StepTotal *b) { return a->total_ns > b->total_ns; });
   out += fmt::format("{:<28} {:<14} {:>7} {:>11} {:>11} {:>7} {:>9} {:>9}\n", "step", "kind",
                      "calls", "total ms", "mean us", "share", "GB/s", "GFLOP/s");
   int64_t step_ns = 0;
@@ -172,23 +171,24 @@ std::string table() {
     const CallTotals &c = s.calls.find(t->info.function)->second;
     const double seconds = t->total_ns / 1e9;
     const double per_call = static_cast<double>(t->calls);
-    out += fmt::format(
-        "{:<28} {:<14} {:>7} {:>11.3f} {:>11.1f} {:>6.1f}% {:>9} {:>9}\n", t->info.name,
-        t->info.kind, t->calls, t->total_ns / 1e6, t->total_ns / 1e3 / per_call,
-        c.total_ns > 0 ? 100.0 * t->total_ns / c.total_ns : 0.0,
-        t->info.bytes > 0 && seconds > 0
-            ? fmt::format("{:.2f}", t->info.bytes * per_call / seconds / 1e9)
-            : "",
-        t->info.flops > 0 && seconds > 0 ? fmt::format("{:.2f}", t->info.flops * per_call / seconds / 1e9)
-                                         : "");
+    out +=
+        fmt::format("{:<28} {:<14} {:>7} {:>11.3f} {:>11.1f} {:>6.1f}% {:>9} {:>9}\n", t->info.name,
+                    t->info.kind, t->calls, t->total_ns / 1e6, t->total_ns / 1e3 / per_call,
+                    c.total_ns > 0 ? 100.0 * t->total_ns / c.total_ns : 0.0,
+                    t->info.bytes > 0 && seconds > 0
+                        ? fmt::format("{:.2f}", t->info.bytes * per_call / seconds / 1e9)
+                        : "",
+                    t->info.flops > 0 && seconds > 0
+                        ? fmt::format("{:.2f}", t->info.flops * per_call / seconds / 1e9)
+                        : "");
   }
   out += fmt::format(
       "steps: {:.3f} ms, {:.1f}% of the calls (the rest: allocation, input copies, the loop); "
       "share: of its function's calls\n",
       step_ns / 1e6, total_ns > 0 ? 100.0 * step_ns / total_ns : 0.0);
   if (s.dropped > 0)
-    out += fmt::format("({} spans past the first million were not kept for the trace)\n",
-                       s.dropped);
+    out +=
+        fmt::format("({} spans past the first million were not kept for the trace)\n", s.dropped);
   return out;
 }
 
@@ -210,9 +210,12 @@ void write_trace(const std::string &path) {
     std::map<int, bool> tids;
     for (const Span &span : s.spans) {
       tids[span.tid] = true;
-      const char *category = span.category == 'c' ? "call" : span.category == 's' ? "step" : "thread";
+      const char *category = span.category == 'c'   ? "call"
+                             : span.category == 's' ? "step"
+                                                    : "thread";
       out += fmt::format(
-          "{{\"name\": {}, \"cat\": \"{}\", \"ph\": \"X\", \"pid\": 1, \"tid\": {}, \"ts\": {:.3f}, "
+          "{{\"name\": {}, \"cat\": \"{}\", \"ph\": \"X\", \"pid\": 1, \"tid\": {}, \"ts\": "
+          "{:.3f}, "
           "\"dur\": {:.3f}}},\n",
           json_string(span.name), category, span.tid, (span.begin_ns - s.first_ns) / 1e3,
           (span.end_ns - span.begin_ns) / 1e3);
@@ -223,7 +226,9 @@ void write_trace(const std::string &path) {
           "{{\"name\": \"kiln thread {}\"}}}},\n",
           t, t);
   }
-  out += "{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, \"args\": {\"name\": \"kiln\"}}\n]}\n";
+  out +=
+      "{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, \"args\": {\"name\": "
+      "\"kiln\"}}\n]}\n";
   std::ofstream file(path, std::ios::binary);
   if (!file || !(file << out))
     fail("KILN_PROFILE_TRACE: cannot write the profile trace to '{}'", path);

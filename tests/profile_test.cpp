@@ -1,6 +1,8 @@
 // The per-step profile (kiln/profile.h, runtime/profile.h): a step known to dominate
 // dominates, step times add up to the calls' time, the trace is Chrome trace-event JSON with
 // the pool's threads as tracks, and off means nothing is recorded.
+#include "runtime/profile.h"
+
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -13,7 +15,6 @@
 #include "check.h"
 #include "kiln/kiln.h"
 #include "lowering/backend.h"
-#include "runtime/profile.h"
 
 namespace kiln::test {
 

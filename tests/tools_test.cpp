@@ -2,10 +2,14 @@
 // inputs, stdin; every bad command line, bad input and bad KILN_NUM_THREADS gives a message
 // and its documented exit code (tools/cli.h), never an abort; kiln-bench's command line.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -114,6 +118,31 @@ TEST_SUITE("tools") {
       CHECK(check.status == 0);
       CHECK(check.output.find("output 0: 8 elements, largest difference ") == 0);
     }
+  }
+
+  TEST_CASE("kiln-opt --emit=dot draws the graph, each kernel a cluster with --fuse") {
+    Result plain = run(kDir + "linear_relu.kir --emit=dot");
+    CHECK(plain.status == 0);
+    CHECK(plain.output.starts_with("digraph \"linear_relu\" {\n"));
+    CHECK(plain.output.find("subgraph cluster_") == std::string::npos);
+    CHECK(plain.output.find("[label=\"%5 = relu\\nf32[4,2]\"];") != std::string::npos);
+    CHECK(plain.output.find("shape=invhouse") != std::string::npos);  // the inputs
+    CHECK(plain.output.find("out0 [label=\"output 0\", shape=house") != std::string::npos);
+    const std::string file =
+        (std::filesystem::temp_directory_path() / fmt::format("kiln_opt_dot_{}.dot", getpid()))
+            .string();
+    Result fused = run(kDir + "linear_relu.kir --passes=dce,fuse --emit=dot --output=" + file);
+    CHECK_MESSAGE(fused.status == 0, fused.output);
+    CHECK(fused.output.empty());
+    std::ifstream in(file);
+    const std::string dot((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::filesystem::remove(file);
+    CHECK(dot.find("  subgraph cluster_k0 {\n    label=\"k0 matmul\";") != std::string::npos);
+    CHECK(dot.find("subgraph cluster_k1") == std::string::npos);
+    Result bad = run(kDir + "linear_relu.kir --emit=png");
+    CHECK(bad.status == 2);
+    CHECK(bad.output.find("expected --emit=artifact or --emit=dot, got 'png'") !=
+          std::string::npos);
   }
 
   TEST_CASE("kiln-opt reports bad IR with its location and exits 3") {

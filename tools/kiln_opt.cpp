@@ -27,6 +27,7 @@
 #include "lowering/artifact.h"
 #include "lowering/compile_graph.h"
 #include "lowering/fusion.h"
+#include "lowering/fusion_dot.h"
 #include "lowering/kernel_ir.h"
 #include "lowering/schedule.h"
 #include "runtime/evaluate.h"
@@ -44,6 +45,7 @@ struct Options {
   std::string passes;
   bool print = false, run = false, list = false, fuse = false, kernels = false, check = false;
   bool emit_artifact = false;
+  bool emit_dot = false;
   std::string output, load, target;
   std::string choices;  // Choices text
   uint64_t seed = 0;
@@ -100,10 +102,17 @@ cli::Parser make_parser(Options &o) {
   p.option("--choices", "FILE|K=V;...",
            "tuning knobs in Choices' text form: a file, or key=value pairs separated by ';'",
            [&o](std::string_view v) { o.choices = v; });
-  p.option("--emit", "artifact", "compile and write the Artifact to --output",
+  p.option("--emit", "artifact|dot",
+           "artifact: compile and write the Artifact to --output; dot: the graph after the\n"
+           "passes as Graphviz DOT (to --output, or stdout), each kernel a cluster with\n"
+           "--fuse; render it with `dot -Tsvg`",
            [&o](std::string_view v) {
-             if (v != "artifact") cli::usage_error("expected --emit=artifact, got '{}'", v);
-             o.emit_artifact = true;
+             if (v == "artifact")
+               o.emit_artifact = true;
+             else if (v == "dot")
+               o.emit_dot = true;
+             else
+               cli::usage_error("expected --emit=artifact or --emit=dot, got '{}'", v);
            });
   p.option("--output", "FILE", "where --emit writes", [&o](std::string_view v) { o.output = v; });
   p.option("--load", "FILE",
@@ -123,6 +132,13 @@ cli::Parser make_parser(Options &o) {
                  "verify, or kiln rejects it; an artifact is corrupt or from another kiln"},
                 {cli::kExitInternal, "internal error (a bug in kiln) or out of memory"}});
   return p;
+}
+
+void write_file(const std::string &path, const std::string &bytes) {
+  std::unique_ptr<FILE, int (*)(FILE *)> file(std::fopen(path.c_str(), "wb"), &std::fclose);
+  if (!file || std::fwrite(bytes.data(), 1, bytes.size(), file.get()) != bytes.size() ||
+      std::fflush(file.get()) != 0)
+    kiln::fail("kiln-opt: cannot write '{}': {}", path, std::strerror(errno));
 }
 
 // The whole input as text; throws kiln::Error for what cannot be IR text (a folder, a
@@ -321,18 +337,22 @@ int run(const Options &o) {
   if (o.print)
     std::cout << symbolic(o.fuse ? kiln::lower::print_fused(g, kiln::lower::fuse(g))
                                  : kiln::ir::print(g));
+  if (o.emit_dot) {
+    const kiln::lower::FusionPlan plan = o.fuse ? kiln::lower::fuse(g) : kiln::lower::FusionPlan{};
+    const std::string dot = symbolic(kiln::lower::graph_dot(g, o.fuse ? &plan : nullptr));
+    if (o.output.empty())
+      std::cout << dot;
+    else
+      write_file(o.output, dot);
+  }
   // Only what compiles needs the CPU backend: --print, --fuse and --run work in a build
   // without LLVM; --kernels, --check and --emit do not.
   const Setting s =
       o.kernels || o.emit_artifact || o.check ? setting(o, is_symbolic(g)) : Setting{};
   if (o.kernels) print_kernels(g, s);
   if (o.emit_artifact) {
-    const std::string bytes =
-        kiln::lower::serialize(kiln::lower::compile_graph(g, s.target, s.choices).artifact);
-    std::unique_ptr<FILE, int (*)(FILE *)> file(std::fopen(o.output.c_str(), "wb"), &std::fclose);
-    if (!file || std::fwrite(bytes.data(), 1, bytes.size(), file.get()) != bytes.size() ||
-        std::fflush(file.get()) != 0)
-      kiln::fail("kiln-opt: cannot write '{}': {}", o.output, std::strerror(errno));
+    write_file(o.output,
+               kiln::lower::serialize(kiln::lower::compile_graph(g, s.target, s.choices).artifact));
   }
   if (!o.run && !o.check) return 0;
   std::vector<int64_t> sizes = o.sizes;
@@ -360,9 +380,11 @@ int main(int argc, char **argv) {
   cli::Parser parser = make_parser(o);
   parser.parse(argc, argv);
   if (o.emit_artifact && o.output.empty()) cli::usage_error("--emit=artifact needs --output=FILE");
-  if (!o.load.empty() && (o.check || o.kernels || o.print || o.fuse || o.emit_artifact))
+  if (!o.load.empty() &&
+      (o.check || o.kernels || o.print || o.fuse || o.emit_artifact || o.emit_dot))
     cli::usage_error("--load takes only --run and --seed");
-  if (!o.run && !o.check && !o.kernels && !o.emit_artifact && o.load.empty()) o.print = true;
+  if (!o.run && !o.check && !o.kernels && !o.emit_artifact && !o.emit_dot && o.load.empty())
+    o.print = true;
   if (kiln::lower::take_trailing_fuse(o.passes)) o.fuse = true;
   return cli::run_main(parser, [&] { return run(o); });
 }

@@ -7,7 +7,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packages=(g++ pkg-config meson ninja-build llvm-19-dev libfmt-dev nlohmann-json3-dev doctest-dev libxxhash-dev
-          clang-format-19)
+          clang-format-19 graphviz)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -7,6 +7,7 @@
 // and decompose's completeness and numerics (against the eager kernels).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -23,6 +24,7 @@
 #include "lowering/backend.h"
 #include "lowering/compile_graph.h"
 #include "lowering/fusion.h"
+#include "lowering/fusion_dot.h"
 #include "runtime/evaluate.h"
 #include "runtime/execute.h"
 
@@ -295,6 +297,54 @@ TEST_SUITE("ir") {
       std::string rewritten = run_file(file, update);
       if (update) std::ofstream(file) << rewritten;
     }
+  }
+
+  TEST_CASE("dot: every golden graph draws as DOT Graphviz lays out, a cluster per kernel") {
+    REQUIRE_MESSAGE(std::system("command -v dot > /dev/null 2>&1") == 0,
+                    "Graphviz's `dot` is missing: tools/setup.sh installs Debian's graphviz");
+    const fs::path dir = fs::temp_directory_path() / fmt::format("kiln_dot_{}", getpid());
+    fs::create_directories(dir);
+    const bool cpu = lower::backend(lower::BackendKind::Cpu).available;
+    int drawn = 0, clustered = 0;
+    for (const fs::path &file : golden_files())
+      for (const Case &c : split_cases(read_file(file))) {
+        INFO(fmt::format("{}:{}", file.string(), c.first_line));
+        std::string pipeline = c.pipeline;
+        (void)take_trailing_kernels(pipeline);
+        const bool fused = lower::take_trailing_fuse(pipeline);
+        Graph g = parse_at(c.input, file, c.first_line);
+        run_pipeline(g, pipeline);
+        const lower::FusionPlan plan = fused ? lower::fuse(g) : lower::FusionPlan{};
+        const std::string dot = lower::graph_dot(g, fused ? &plan : nullptr);
+        const fs::path in = dir / "g.dot", svg = dir / "g.svg";
+        std::ofstream(in) << dot;
+        const std::string cmd =
+            fmt::format("dot -Tsvg '{}' -o '{}' 2>&1", in.string(), svg.string());
+        CHECK_MESSAGE(std::system(cmd.c_str()) == 0, dot);
+        CHECK(fs::file_size(svg) > 0);
+        ++drawn;
+        int clusters = 0;
+        for (size_t at = dot.find("subgraph cluster_"); at != std::string::npos;
+             at = dot.find("subgraph cluster_", at + 1))
+          ++clusters;
+        if (!fused) {
+          CHECK(clusters == 0);
+          continue;
+        }
+        ++clustered;
+        int64_t kernels = 0;
+        for (const lower::Group &group : plan.groups)
+          kernels += group.kind != lower::GroupKind::Library;
+        CHECK(clusters == kernels);
+        if (cpu)
+          CHECK(
+              static_cast<size_t>(clusters) ==
+              lower::compile_graph(g, lower::named_target(lower::kAvx2Cpu), {}, {.codegen = false})
+                  .kernels.size());
+      }
+    fs::remove_all(dir);
+    CHECK(drawn >= 60);
+    CHECK(clustered >= 10);
   }
 
   TEST_CASE("pipeline: an unknown pass names the known ones") {
