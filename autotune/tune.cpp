@@ -22,6 +22,7 @@
 #include "lowering/compile_graph.h"
 #include "lowering/schedule.h"
 #include "runtime/program.h"
+#include "runtime/thread_pool.h"
 
 namespace kiln::autotune {
 namespace {
@@ -170,16 +171,18 @@ std::shared_ptr<const runtime::Program> with_variant(const runtime::Program &bas
 
 // The cache key of one kernel's search: what decides its code and its speed.
 std::string tuning_key(const lower::Artifact &a, int32_t code_index, const runtime::Plan &p,
-                       size_t step, const lower::Target &target, const lower::KernelChoices &base,
-                       Mode mode) {
-  lower::Choices c;
+                       size_t step, const lower::Target &target, const lower::Choices &graph,
+                       const lower::KernelChoices &base, Mode mode) {
+  lower::Choices c = graph;  // its graph knobs schedule the variants again
+  c.per_kernel.clear();
   c.kernel = base;
   std::string shapes;
   for (int32_t s : std::get<runtime::KernelStep>(p.steps[step]).args)
     shapes += p.slots[s].type.str() + ";";
-  return lower::content_hash(fmt::format("kiln tuning 1\n{}\n{}\n{}{}\n{}\n{}", a.versions,
-                                         mode_name(mode), target.text(), c.text(),
-                                         a.kernels[code_index].kernel_ir, shapes));
+  // The thread count too: the best grain and blocking depend on it.
+  return lower::content_hash(fmt::format(
+      "kiln tuning 2\n{}\n{} threads={}\n{}{}\n{}\n{}", a.versions, mode_name(mode),
+      runtime::num_threads(), target.text(), c.text(), a.kernels[code_index].kernel_ir, shapes));
 }
 
 // A measured table, a line per variant (the log's and the cache record's form).
@@ -259,20 +262,23 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
   // Kernels that share code (a repeated block) are searched once: the first of them is
   // measured, the others take its choice.
   std::vector<std::vector<lower::KernelChoices>> spaces(compiled.kernels.size());
-  std::map<int32_t, size_t> first_with_code;
+  std::map<std::pair<int32_t, std::string>, size_t> first_with_code;  // (code, base knobs)
   std::vector<size_t> searched;
   size_t total_variants = 0;
   for (size_t number = 0; number < compiled.kernels.size(); ++number) {
     spaces[number] = variant_space(compiled.kernels[number], target,
                                    base.for_kernel(static_cast<int64_t>(number)), options.mode);
     if (spaces[number].size() < 2) continue;
-    if (first_with_code.try_emplace(kernel_step(number).code_index, number).second) {
+    lower::Choices own;
+    own.kernel = base.for_kernel(static_cast<int64_t>(number));
+    if (first_with_code.try_emplace({kernel_step(number).code_index, own.text()}, number).second) {
       searched.push_back(number);
       total_variants += spaces[number].size();
     }
   }
 
   const bool progress = options.mode == Mode::Max && isatty(STDERR_FILENO) != 0;
+  bool progress_printed = false;
   size_t variants_done = 0;
   for (size_t nth = 0; nth < searched.size(); ++nth) {
     const size_t number = searched[nth];
@@ -289,7 +295,7 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
                         .chosen = kernel_base,
                         .chosen_text = "heuristic"};
     const std::string key = tuning_key(compiled.artifact, kstep.code_index, plan, step, target,
-                                       kernel_base, options.mode);
+                                       base, kernel_base, options.mode);
     std::string why;
     if (options.cache != nullptr && !options.cost && !options.tamper)
       if (std::optional<std::string> text = options.cache->read(cache::Kind::Tuning, key, why))
@@ -351,8 +357,7 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
             const std::optional<double> cost =
                 options.cost ? options.cost(tuning.kernel, variant) : std::nullopt;
             m.median_ms = cost ? *cost : time_runs(run, budget);
-            if (!m.rejected && v > 0 && m.median_ms < 0.98 * tuning.table[0].median_ms &&
-                (best == 0 || m.median_ms < best))
+            if (v > 0 && m.median_ms < 0.98 * tuning.table[0].median_ms && m.median_ms < best)
               chosen_program = p;
           }
         } catch (const Error &e) {
@@ -382,6 +387,7 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
           break;
         }
         if (progress) {
+          progress_printed = true;
           const double spent_s = ms_between(start, Clock::now()) / 1000.0;
           const double eta_s = spent_s / static_cast<double>(variants_done) *
                                static_cast<double>(total_variants - variants_done);
@@ -394,11 +400,17 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
       }
       // A winner is timed again against the heuristic, alternating, so that a heuristic
       // measured while the machine was busier (or colder) does not lose to noise.
-      if (chosen_program != program && !options.cost) {
+      if (chosen_program != program) {
         std::vector<double> heuristic_ms, chosen_ms;
+        auto measure = [&](const std::shared_ptr<const runtime::Program> &p,
+                           const lower::KernelChoices &c) {
+          const std::optional<double> cost =
+              options.cost ? options.cost(tuning.kernel, c) : std::nullopt;
+          return cost ? *cost : time_runs([&] { p->run_step(step, buffers); }, budget);
+        };
         for (int round = 0; round < 3; ++round) {
-          heuristic_ms.push_back(time_runs([&] { program->run_step(step, buffers); }, budget));
-          chosen_ms.push_back(time_runs([&] { chosen_program->run_step(step, buffers); }, budget));
+          heuristic_ms.push_back(measure(program, kernel_base));
+          chosen_ms.push_back(measure(chosen_program, tuning.chosen));
         }
         std::sort(heuristic_ms.begin(), heuristic_ms.end());
         std::sort(chosen_ms.begin(), chosen_ms.end());
@@ -417,19 +429,18 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
     }
     out.kernels.push_back(std::move(tuning));
   }
-  if (progress && total_variants > 0) fmt::print(stderr, "\n");
+  if (progress_printed) fmt::print(stderr, "\n");
 
-  // Every kernel takes its code's choice (the searched one's, for shared code).
-  std::map<int32_t, const KernelTuning *> by_code;
-  for (const KernelTuning &t : out.kernels)
-    by_code[kernel_step(static_cast<size_t>(t.kernel)).code_index] = &t;
+  // Every kernel takes the choice searched for its code and base knobs.
+  std::map<size_t, const KernelTuning *> by_number;
+  for (const KernelTuning &t : out.kernels) by_number[static_cast<size_t>(t.kernel)] = &t;
   for (size_t number = 0; number < compiled.kernels.size(); ++number) {
-    auto it = by_code.find(kernel_step(number).code_index);
-    if (it == by_code.end()) continue;
-    const auto n = static_cast<int64_t>(number);
-    const lower::KernelChoices &own_base = base.for_kernel(n);
-    if (!(own_base == base.for_kernel(it->second->kernel))) continue;
-    if (!(it->second->chosen == own_base)) out.choices.per_kernel[n] = it->second->chosen;
+    if (spaces[number].size() < 2) continue;
+    lower::Choices own;
+    own.kernel = base.for_kernel(static_cast<int64_t>(number));
+    const size_t first = first_with_code.at({kernel_step(number).code_index, own.text()});
+    const KernelTuning &t = *by_number.at(first);
+    if (!(t.chosen == own.kernel)) out.choices.per_kernel[static_cast<int64_t>(number)] = t.chosen;
   }
   out.ms = ms_between(start, Clock::now());
   return out;

@@ -163,8 +163,8 @@ std::string DiskCache::path_of(Kind kind, std::string_view key) const {
   return fmt::format("{}/{}/{}", dir_, kind_name(kind), key);
 }
 
-std::optional<std::string> DiskCache::read(Kind kind, std::string_view key,
-                                           std::string &why) const {
+std::optional<std::string> DiskCache::read(Kind kind, std::string_view key, std::string &why,
+                                           bool mark_used) const {
   if (!valid_key(key)) {
     why = fmt::format("'{}' is not a cache key", key);
     return std::nullopt;
@@ -190,7 +190,7 @@ std::optional<std::string> DiskCache::read(Kind kind, std::string_view key,
     return std::nullopt;
   }
   std::string bytes = read_fd(fd);
-  (void)::futimens(fd, nullptr);  // used now: the last to be evicted
+  if (mark_used) (void)::futimens(fd, nullptr);  // used now: the last to be evicted
   ::close(fd);
   return bytes;
 }

@@ -46,9 +46,10 @@ class DiskCache {
   [[nodiscard]] int64_t max_bytes() const { return max_bytes_; }
 
   // The entry's bytes, or nullopt (with `why`: "no entry", or why the file was refused: a
-  // refused file is removed). A hit marks the entry used now, for eviction.
-  [[nodiscard]] std::optional<std::string> read(Kind kind, std::string_view key,
-                                                std::string &why) const;
+  // refused file is removed). A hit marks the entry used now, for eviction, unless
+  // `mark_used` is false (a tool looking, not a compile using it).
+  [[nodiscard]] std::optional<std::string> read(Kind kind, std::string_view key, std::string &why,
+                                                bool mark_used = true) const;
   // Writes atomically; a concurrent writer of the same key leaves one whole file. Then
   // evicts the least recently used entries past max_bytes. Failures (a full disk) are
   // silent: the cache is an optimisation, and the caller has the compiled code already.

@@ -1,8 +1,10 @@
+// A graph record's text: the artifact key on the first line, then "name = value" lines
+// (read with from_chars, so the locale cannot change a number).
 #include "cache/graph_record.h"
 
 #include <fmt/format.h>
 
-#include <cstdlib>
+#include <charconv>
 
 namespace kiln::cache {
 
@@ -26,7 +28,9 @@ std::optional<GraphRecord> GraphRecord::parse(std::string_view text) {
     const size_t eq = line.find(" = ");
     if (eq == std::string::npos) continue;
     const std::string name = line.substr(0, eq);
-    const double value = std::strtod(line.c_str() + eq + 3, nullptr);
+    double value = 0;
+    if (std::from_chars(line.data() + eq + 3, line.data() + line.size(), value).ec != std::errc())
+      continue;
     if (name == "compile_ms") r.compile_ms = value;
     if (name == "search_ms") r.search_ms = value;
   }

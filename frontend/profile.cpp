@@ -1,3 +1,4 @@
+// The public profile calls (kiln/profile.h) over the runtime's recorder (runtime/profile.h).
 #include "kiln/profile.h"
 
 #include "runtime/profile.h"

@@ -28,7 +28,8 @@
 //                     (runtime/profile.h)                                  default: 0
 //   KILN_PROFILE_TRACE  a file: profile too, and write the Chrome trace-event JSON there at
 //                     exit                                                 default: unset
-// Values are read once, on first use.
+// Values are read once, on first use (KILN_PROFILE and KILN_PROFILE_TRACE: when the library
+// loads, so they must be set before the process starts).
 #pragma once
 
 #include <functional>

@@ -14,9 +14,9 @@ namespace kiln::lower {
 namespace {
 
 // Pastel fills, distinct next to each other; kernels past the last reuse them in order.
-constexpr std::array<const char *, 12> kColours = {
-    "#cfe2f3", "#d9ead3", "#fff2cc", "#f4cccc", "#d9d2e9", "#fce5cd",
-    "#d0e0e3", "#ead1dc", "#c9daf8", "#e6f4ea", "#fde9d9", "#e8e3f3"};
+constexpr std::array<const char *, 12> kColours = {"#cfe2f3", "#d9ead3", "#fff2cc", "#f4cccc",
+                                                   "#d9d2e9", "#fce5cd", "#d0e0e3", "#ead1dc",
+                                                   "#c9daf8", "#e6f4ea", "#fde9d9", "#e8e3f3"};
 
 std::string escape(std::string_view text) {
   std::string out;
@@ -44,8 +44,9 @@ std::string graph_dot(const ir::Graph &g, const FusionPlan *plan) {
   };
   auto node_line = [&](int32_t n, std::string_view extra) {
     const ir::Node &node = g.nodes[n];
-    return fmt::format("  v{} [label=\"%{} = {}\\n{}\"{}];\n", node.result, escape(names[node.result]),
-                       op_name(node.op), escape(g.type(node.result).str()), extra);
+    return fmt::format("  v{} [label=\"%{} = {}\\n{}\"{}];\n", node.result,
+                       escape(names[node.result]), op_name(node.op),
+                       escape(g.type(node.result).str()), extra);
   };
   for (ir::ValueId v : g.inputs)
     out += fmt::format("  v{} [label=\"{}\", shape=invhouse, fillcolor=\"#eeeeee\"];\n", v,
@@ -79,9 +80,9 @@ std::string graph_dot(const ir::Graph &g, const FusionPlan *plan) {
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     if (drawn[n]) continue;
     const bool view = op_info(g.nodes[n].op).category == OpCategory::Movement;
-    out += node_line(static_cast<int32_t>(n),
-                     plan != nullptr && view ? ", fillcolor=\"#f3f3f3\", fontcolor=\"#555555\""
-                                             : "");
+    out +=
+        node_line(static_cast<int32_t>(n),
+                  plan != nullptr && view ? ", fillcolor=\"#f3f3f3\", fontcolor=\"#555555\"" : "");
   }
   for (const ir::Node &node : g.nodes)
     for (ir::ValueId operand : node.operands)

@@ -348,15 +348,16 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
     torch_runner = checked_torch_runner(w, inputs, want, "libtorch");
     runners.push_back(torch_runner.run);
   }
-  // Autotune off, in its own cache folder (its compile key differs anyway).
+  // The same function with autotune off (in the same cache folder: its key differs).
   kiln::CompileOptions untuned_options = options;
   untuned_options.name = w.id + "-untuned";
   untuned_options.autotune = kiln::AutotuneMode::Off;
-  auto untuned = kiln::compile(w.run, untuned_options);
+  std::optional<decltype(kiln::compile(w.run, untuned_options))> untuned;
   const size_t untuned_at = runners.size();
   if (c.opt.vs_untuned) {
-    check_answer(w, "kiln compiled (autotune off)", untuned(inputs), want);
-    runners.push_back([&] { (void)untuned(inputs); });
+    untuned.emplace(kiln::compile(w.run, untuned_options));
+    check_answer(w, "kiln compiled (autotune off)", (*untuned)(inputs), want);
+    runners.push_back([&] { (void)(*untuned)(inputs); });
   }
   for (auto &r : runners) r();  // warm-up
   // Peak memory of one call each, eager and compiled, from the caching allocator.
@@ -505,14 +506,19 @@ int run(const Options &opt) {
   }
   if (opt.libtorch_only) return run_libtorch_only(opt, workloads);
   const bool torch = kiln::perf::libtorch_available();
-  // Asked for: --autotune and the untuned column set the mode per function, over KILN_AUTOTUNE.
-  if (opt.autotune || opt.vs_untuned) kiln::set_autotune_setting("");
-  const std::string autotune = opt.autotune
-                                   ? (*opt.autotune == kiln::AutotuneMode::Off       ? "off"
-                                      : *opt.autotune == kiln::AutotuneMode::Default ? "default"
-                                                                                     : "max")
-                               : !kiln::autotune_setting().empty() ? kiln::autotune_setting()
-                                                                   : "default";
+  // --autotune, else KILN_AUTOTUNE, else compile()'s default; then the mode is set per
+  // function (the untuned column needs its own), so KILN_AUTOTUNE is cleared.
+  Options run_opt = opt;
+  if (!run_opt.autotune) {
+    const std::string env = kiln::autotune_setting();
+    run_opt.autotune = env == "off"   ? kiln::AutotuneMode::Off
+                       : env == "max" ? kiln::AutotuneMode::Max
+                                      : kiln::AutotuneMode::Default;
+  }
+  kiln::set_autotune_setting("");
+  const std::string autotune = *run_opt.autotune == kiln::AutotuneMode::Off       ? "off"
+                               : *run_opt.autotune == kiln::AutotuneMode::Default ? "default"
+                                                                                  : "max";
   nlohmann::json results = nlohmann::json::array();
   nlohmann::json machine = {{"cpu", cpu_model()},
                             {"cores", std::thread::hardware_concurrency()},
@@ -564,7 +570,7 @@ int run(const Options &opt) {
     machine[fmt::format("gemm_peak_source_{}t", threads)] = peak.source;
     fmt::print("\nthreads {}: STREAM triad {:.1f} GB/s, GEMM peak {:.0f} GFLOP/s ({})\n", threads,
                triad, gemm_peak, peak.source);
-    const Context c{.opt = opt,
+    const Context c{.opt = run_opt,
                     .torch = torch,
                     .threads = threads,
                     .triad = triad,

@@ -1,7 +1,6 @@
-// The profile's records: per-step totals in a map, spans in a bounded list, one mutex (the
-// profile is for finding where time goes, not for production calls). KILN_PROFILE=1 turns
-// it on at start and prints the table at exit; KILN_PROFILE_TRACE=FILE also writes the
-// trace there at exit.
+// The profile's records: per-step totals in a map, spans in a bounded list, one mutex (it
+// is for finding where time goes, not for production calls). The environment is read when
+// the library loads: KILN_PROFILE and KILN_PROFILE_TRACE must be set before the process starts.
 #include "runtime/profile.h"
 
 #include <fmt/format.h>
@@ -9,9 +8,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -48,7 +49,7 @@ State &state() {
   return *s;
 }
 
-std::atomic<const std::string *> g_current{nullptr};
+thread_local const std::string *t_current = nullptr;  // the step this thread runs
 std::atomic<int> g_next_tid{0};
 thread_local int t_tid = -1;
 
@@ -110,7 +111,9 @@ std::atomic<bool> g_on{from_environment()};
 
 void set_on(bool on) { detail::g_on.store(on, std::memory_order_relaxed); }
 
-void set_current_step(const std::string *name) { g_current.store(name, std::memory_order_release); }
+void set_current_step(const std::string *name) { t_current = name; }
+
+std::string current_step() { return t_current != nullptr ? *t_current : "parallel work"; }
 
 void record_step(const StepInfo &step, int64_t begin_ns, int64_t end_ns) {
   State &s = state();
@@ -132,11 +135,10 @@ void record_call(std::string_view function, int64_t begin_ns, int64_t end_ns) {
   add_span(s, fmt::format("{} call", function), 'c', begin_ns, end_ns);
 }
 
-void record_thread_span(int64_t begin_ns, int64_t end_ns) {
-  const std::string *step = g_current.load(std::memory_order_acquire);
+void record_thread_span(const std::string &step, int64_t begin_ns, int64_t end_ns) {
   State &s = state();
   std::lock_guard lock(s.mutex);
-  add_span(s, step != nullptr ? *step : std::string("parallel work"), 't', begin_ns, end_ns);
+  add_span(s, step, 't', begin_ns, end_ns);
 }
 
 Summary summary() {
@@ -165,22 +167,28 @@ std::string table() {
             [](const StepTotal *a, const StepTotal *b) { return a->total_ns > b->total_ns; });
   out += fmt::format("{:<28} {:<14} {:>7} {:>11} {:>11} {:>7} {:>9} {:>9}\n", "step", "kind",
                      "calls", "total ms", "mean us", "share", "GB/s", "GFLOP/s");
+  // A function with several programs (guard sets, dynamic sizes) labels its rows by program.
+  std::map<std::string, std::set<int64_t>> programs;
+  for (const StepTotal *t : rows) programs[t->info.function].insert(t->info.program);
   int64_t step_ns = 0;
   for (const StepTotal *t : rows) {
     step_ns += t->total_ns;
-    const CallTotals &c = s.calls.find(t->info.function)->second;
+    const auto call = s.calls.find(t->info.function);  // absent if every call threw
+    const int64_t function_ns = call != s.calls.end() ? call->second.total_ns : 0;
+    const std::string name = programs[t->info.function].size() > 1
+                                 ? fmt::format("{} (program {})", t->info.name, t->info.program)
+                                 : t->info.name;
     const double seconds = t->total_ns / 1e9;
     const double per_call = static_cast<double>(t->calls);
-    out +=
-        fmt::format("{:<28} {:<14} {:>7} {:>11.3f} {:>11.1f} {:>6.1f}% {:>9} {:>9}\n", t->info.name,
-                    t->info.kind, t->calls, t->total_ns / 1e6, t->total_ns / 1e3 / per_call,
-                    c.total_ns > 0 ? 100.0 * t->total_ns / c.total_ns : 0.0,
-                    t->info.bytes > 0 && seconds > 0
-                        ? fmt::format("{:.2f}", t->info.bytes * per_call / seconds / 1e9)
-                        : "",
-                    t->info.flops > 0 && seconds > 0
-                        ? fmt::format("{:.2f}", t->info.flops * per_call / seconds / 1e9)
-                        : "");
+    out += fmt::format("{:<28} {:<14} {:>7} {:>11.3f} {:>11.1f} {:>6.1f}% {:>9} {:>9}\n", name,
+                       t->info.kind, t->calls, t->total_ns / 1e6, t->total_ns / 1e3 / per_call,
+                       function_ns > 0 ? 100.0 * t->total_ns / function_ns : 0.0,
+                       t->info.bytes > 0 && seconds > 0
+                           ? fmt::format("{:.2f}", t->info.bytes * per_call / seconds / 1e9)
+                           : "",
+                       t->info.flops > 0 && seconds > 0
+                           ? fmt::format("{:.2f}", t->info.flops * per_call / seconds / 1e9)
+                           : "");
   }
   out += fmt::format(
       "steps: {:.3f} ms, {:.1f}% of the calls (the rest: allocation, input copies, the loop); "
@@ -207,9 +215,9 @@ void write_trace(const std::string &path) {
   {
     State &s = state();
     std::lock_guard lock(s.mutex);
-    std::map<int, bool> tids;
+    std::set<int> tids;
     for (const Span &span : s.spans) {
-      tids[span.tid] = true;
+      tids.insert(span.tid);
       const char *category = span.category == 'c'   ? "call"
                              : span.category == 's' ? "step"
                                                     : "thread";
@@ -220,7 +228,7 @@ void write_trace(const std::string &path) {
           json_string(span.name), category, span.tid, (span.begin_ns - s.first_ns) / 1e3,
           (span.end_ns - span.begin_ns) / 1e3);
     }
-    for (const auto &[t, unused] : tids)
+    for (int t : tids)
       out += fmt::format(
           "{{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": {}, \"args\": "
           "{{\"name\": \"kiln thread {}\"}}}},\n",
@@ -230,8 +238,8 @@ void write_trace(const std::string &path) {
       "{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, \"args\": {\"name\": "
       "\"kiln\"}}\n]}\n";
   std::ofstream file(path, std::ios::binary);
-  if (!file || !(file << out))
-    fail("KILN_PROFILE_TRACE: cannot write the profile trace to '{}'", path);
+  if (!file || !(file << out) || !file.flush())
+    fail("profile: cannot write the trace to '{}': {}", path, std::strerror(errno));
 }
 
 }  // namespace kiln::runtime::profile

@@ -3,7 +3,7 @@
 // and so is each pool thread's share of it; the totals become a table (calls, time, bytes
 // and GB/s, FLOPs and GFLOP/s, share of the calls' time), the spans a Chrome trace-event
 // file (chrome://tracing, ui.perfetto.dev) with a track per thread. Off, a call pays one
-// relaxed atomic load.
+// relaxed atomic load (and so does each pool thread's share of a parallel region).
 #pragma once
 
 #include <atomic>
@@ -42,12 +42,14 @@ struct StepInfo {
   double flops = 0;
 };
 
-// Program::run reports a step and a whole call; the pool reports each thread's span of the
-// step running (`step` is the name the running step set with set_current_step).
+// Program::run reports a step and a whole call, and names the step it runs on its thread
+// (set_current_step; null between steps). parallel_for copies that name into its job
+// (current_step) so each pool thread reports its span of the work under it.
 void record_step(const StepInfo &step, int64_t begin_ns, int64_t end_ns);
 void record_call(std::string_view function, int64_t begin_ns, int64_t end_ns);
-void set_current_step(const std::string *name);  // null between steps
-void record_thread_span(int64_t begin_ns, int64_t end_ns);
+void set_current_step(const std::string *name);
+[[nodiscard]] std::string current_step();  // this thread's, or "parallel work"
+void record_thread_span(const std::string &step, int64_t begin_ns, int64_t end_ns);
 
 // The totals recorded since the last reset: every step, slowest first, and every call.
 struct StepTotal {
@@ -64,7 +66,7 @@ struct Summary {
 [[nodiscard]] std::string table();
 void reset();
 // Chrome trace-event JSON of the spans recorded (at most a million; later ones are counted,
-// not kept). Throws kiln::Error when the file cannot be written.
+// not kept). Throws kiln::Error, with the system's reason, when the file cannot be written.
 void write_trace(const std::string &path);
 
 }  // namespace kiln::runtime::profile

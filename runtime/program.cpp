@@ -146,8 +146,9 @@ const std::vector<profile::StepInfo> &Program::step_infos() const {
         const auto &op = std::get<OpStep>(plan_.steps[i]);
         info.name = fmt::format("{} {}#{}", function, op_name(op.op), i);
         info.kind = std::string(op_name(op.op));
-        // Views move no bytes; every other op reads its operands and writes its result.
-        if (op_info(op.op).category != OpCategory::Movement) {
+        // Views move no bytes (a reshape counts as one, though it copies when strides cannot
+        // express it); cat and every other op read their operands and write their result.
+        if (op_info(op.op).category != OpCategory::Movement || op.op == OpKind::Cat) {
           for (int32_t o : op.operands) info.bytes += bytes_of(o);
           info.bytes += bytes_of(op.out);
         }

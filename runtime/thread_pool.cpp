@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -44,11 +45,15 @@ class Pool {
     }
   }
 
-  void run(int64_t chunks, const std::function<void(int64_t)> &body) {
+  // `profile_label`, when profiling, names the step the job belongs to; it lives until the
+  // job is done, as `body` does.
+  void run(int64_t chunks, const std::function<void(int64_t)> &body,
+           const std::string *profile_label) {
     std::lock_guard job_lock(job_mutex_);  // one job at a time
     {
       std::lock_guard lock(mutex_);
       body_ = &body;
+      profile_label_ = profile_label;
       chunks_ = chunks;
       next_.store(0);
       pending_ = chunks;
@@ -60,6 +65,7 @@ class Pool {
     std::unique_lock lock(mutex_);
     done_.wait(lock, [&] { return pending_ == 0; });
     body_ = nullptr;
+    profile_label_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
 
@@ -91,9 +97,16 @@ class Pool {
   void take_chunks() {
     bool was_parallel = t_in_parallel;
     t_in_parallel = true;
-    const int64_t begin_ns = profile::on() ? profile::now_ns() : 0;
+    // The job's label is read only once a chunk is claimed: the job is then live (pending_
+    // counts that chunk), so its label is too.
+    const std::string *label = nullptr;
+    int64_t begin_ns = 0;
     int64_t finished = 0;
     for (int64_t i; (i = next_.fetch_add(1)) < chunks_;) {
+      if (finished == 0 && profile_label_ != nullptr) {
+        label = profile_label_;
+        begin_ns = profile::now_ns();
+      }
       try {
         (*body_)(i);
       } catch (...) {
@@ -104,7 +117,7 @@ class Pool {
     }
     t_in_parallel = was_parallel;
     if (finished == 0) return;
-    if (begin_ns != 0) profile::record_thread_span(begin_ns, profile::now_ns());
+    if (label != nullptr) profile::record_thread_span(*label, begin_ns, profile::now_ns());
     std::lock_guard lock(mutex_);
     pending_ -= finished;
     if (pending_ == 0) done_.notify_all();
@@ -114,6 +127,7 @@ class Pool {
   std::mutex job_mutex_, mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int64_t)> *body_ = nullptr;
+  const std::string *profile_label_ = nullptr;  // the job's step, when profiling
   int64_t chunks_ = 0, pending_ = 0;
   std::atomic<int64_t> next_{0};
   uint64_t generation_ = 0;
@@ -149,7 +163,11 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   }
   int64_t step = (n + chunks - 1) / chunks;
   chunks = (n + step - 1) / step;
-  pool().run(chunks, [&](int64_t c) { fn(c * step, std::min(n, (c + 1) * step)); });
+  const bool profiling = profile::on();
+  const std::string label = profiling ? profile::current_step() : std::string();
+  pool().run(
+      chunks, [&](int64_t c) { fn(c * step, std::min(n, (c + 1) * step)); },
+      profiling ? &label : nullptr);
 }
 
 }  // namespace kiln::runtime

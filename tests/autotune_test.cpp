@@ -79,22 +79,70 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
       if (tile_of(c) != wrong) return;
       *static_cast<float *>(outputs[0]) += 1.0f;
     };
-    // First pass: learn the order of the space.
+    // First pass: learn the order of the space. The table ends with the winner and the
+    // heuristic timed again.
     const autotune::Result first = autotune::tune(g, target, {}, options);
     REQUIRE(first.kernels.size() == 1);
     const auto &table = first.kernels[0].table;
-    REQUIRE(table.size() >= 4);
+    REQUIRE(table.size() >= 6);
+    const size_t searched = table.size() - 2;
     CHECK(table[0].variant == "heuristic");
-    CHECK(first.kernels[0].chosen_text == table.back().variant);  // the cheapest
+    CHECK(first.kernels[0].chosen_text == table[searched - 1].variant);  // the cheapest
+    CHECK(table[searched].variant == "heuristic, timed again");
+    CHECK(table[searched + 1].variant == table[searched - 1].variant + ", timed again");
     wrong = order.back();
     const autotune::Result second = autotune::tune(g, target, {}, options);
     const auto &t2 = second.kernels[0].table;
-    CHECK(t2.back().rejected);
-    CHECK(t2.back().why.starts_with("output 0 differs from the heuristic's: element 0:"));
-    CHECK(second.kernels[0].chosen_text == t2[t2.size() - 2].variant);
+    REQUIRE(t2.size() == table.size());
+    CHECK(t2[searched - 1].rejected);
+    CHECK(t2[searched - 1].why.starts_with("output 0 differs from the heuristic's: element 0:"));
+    CHECK(second.kernels[0].chosen_text == t2[searched - 2].variant);
     CHECK(tile_of(second.choices.per_kernel.at(0)) == order[order.size() - 2]);
     const std::string text = autotune::describe(second, "layer");
     CHECK(text.find("rejected: output 0 differs") != std::string::npos);
+  }
+
+  TEST_CASE("a winner that is no faster when timed again loses to the heuristic") {
+    const ir::Graph g = layer();
+    autotune::Options options{
+        .mode = autotune::Mode::Default, .name = "layer", .budget_ms_per_kernel = 1e9};
+    // One variant looks fast once (a quiet moment), then as slow as it is.
+    std::string lucky;
+    options.cost = [&](int64_t, const lower::KernelChoices &c) -> std::optional<double> {
+      if (!c.gemm_tile) return 10.0;  // the heuristic
+      if (lucky.empty()) {
+        lucky = tile_of(c);
+        return 1.0;
+      }
+      return 20.0;
+    };
+    const autotune::Result r = autotune::tune(g, lower::current_target(), {}, options);
+    REQUIRE(r.kernels.size() == 1);
+    const auto &table = r.kernels[0].table;
+    REQUIRE(table.size() >= 4);
+    CHECK(table[1].variant == "gemm_tile=" + lucky);
+    CHECK(table[1].median_ms == 1.0);
+    CHECK(table[table.size() - 2].variant == "heuristic, timed again");
+    CHECK(table[table.size() - 2].median_ms == 10.0);
+    CHECK(table.back().variant == "gemm_tile=" + lucky + ", timed again");
+    CHECK(table.back().median_ms == 20.0);
+    CHECK(r.kernels[0].chosen_text == "heuristic");
+    CHECK(r.choices.per_kernel.empty());
+  }
+
+  TEST_CASE("a kernel quicker than the threshold is not searched") {
+    const ir::Graph g = layer();
+    const autotune::Options options{.mode = autotune::Mode::Default,
+                                    .name = "layer",
+                                    .budget_ms_per_kernel = 1e9,
+                                    .min_kernel_ms = 1000};
+    const autotune::Result r = autotune::tune(g, lower::current_target(), {}, options);
+    REQUIRE(r.kernels.size() == 1);
+    const auto &table = r.kernels[0].table;
+    REQUIRE(table.size() == 2);
+    CHECK(table[0].variant == "heuristic");
+    CHECK(table[1].variant == "(6 more not tried: the heuristic takes under 1000 ms)");
+    CHECK(r.kernels[0].chosen_text == "heuristic");
   }
 
   TEST_CASE("a tuned kernel is measured once: the next search reads the cache") {
@@ -108,14 +156,17 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
                                     .name = "layer",
                                     .cache = cache.get(),
                                     .budget_ms_per_variant = 2,
-                                    .budget_ms_per_kernel = 1e9};
+                                    .budget_ms_per_kernel = 1e9,
+                                    .min_kernel_ms = 0};
     const autotune::Result first = autotune::tune(g, target, {}, options);
     REQUIRE(first.kernels.size() == 1);
     CHECK(!first.kernels[0].from_cache);
     CHECK(first.kernels[0].table.size() >= 4);
     // The record holds the chosen knobs and, as comments, the table measured.
+    int records = 0;
     for (const cache::EntryInfo &e : cache->list()) {
       if (e.kind != cache::Kind::Tuning) continue;
+      ++records;
       const std::optional<std::string> text = cache->read(e.kind, e.key, why);
       REQUIRE(text.has_value());
       CHECK_MESSAGE(text->starts_with("# layer.k0 (gemm [96,128] x [128,160]): chosen "), *text);
@@ -123,6 +174,7 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
       CHECK(text->find("\n# heuristic ") != std::string::npos);
       CHECK(text->find(" ms\n") != std::string::npos);
     }
+    CHECK(records == 1);
     const autotune::Result second = autotune::tune(g, target, {}, options);
     CHECK(second.kernels[0].from_cache);
     CHECK(second.kernels[0].table.empty());  // zero measurements
@@ -155,7 +207,7 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     const autotune::Result r = autotune::tune(chain, target, {}, options);
     REQUIRE(r.kernels.size() == 1);
     const auto &table = r.kernels[0].table;
-    CHECK(table.size() == 10);  // the heuristic, then 3 registers x 3 grains
+    CHECK(table.size() == 12);  // the heuristic, 3 registers x 3 grains, 2 timed again
     CHECK(table[0].variant == "heuristic");
     CHECK(table[1].variant == "registers_per_value=1, min_elements_per_task=4096");
     CHECK(r.kernels[0].chosen_text == "registers_per_value=4, min_elements_per_task=65536");
@@ -179,7 +231,8 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     REQUIRE(rr.kernels.size() == 1);
     int without_scratch = 0;
     for (const autotune::Measured &m : rr.kernels[0].table)
-      if (m.variant.find("row_scratch=false") != std::string::npos) {
+      if (m.variant.find("row_scratch=false") != std::string::npos &&
+          !m.variant.ends_with("timed again")) {
         ++without_scratch;
         CHECK_MESSAGE(!m.rejected, m.why);  // computes the same without it
       }

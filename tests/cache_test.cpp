@@ -252,7 +252,7 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     int status = -1;
     std::string out = run_capture(tool + " verify", &status);
     CHECK_MESSAGE(status == 0, out);
-    CHECK(out.find("1 artifact(s) good, 0 damaged") != std::string::npos);
+    CHECK(out.find("1 artifact(s) and 1 graph record(s) good, 0 damaged") != std::string::npos);
     out = run_capture(tool + " stats", &status);
     CHECK(status == 0);
     CHECK(out.find("entries: 3") != std::string::npos);  // artifact, graph record, index
@@ -269,7 +269,25 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
                   out);
     out = run_capture(tool + " show 0123", &status);
     CHECK(status == 3);
-    CHECK(out.find("no entry '0123'") != std::string::npos);
+    CHECK(out.find("kiln-cache: no entry '0123' (`kiln-cache list` shows the keys)") !=
+          std::string::npos);
+    out = run_capture(tool + " show XY", &status);
+    CHECK(status == 3);
+    CHECK(out.find("kiln-cache: no entry 'XY': 'XY' is not a cache key") != std::string::npos);
+    // A damaged graph record: verify names it, show says so.
+    const std::string record = slurp(graph);
+    spit(graph, "not a key\n");
+    out = run_capture(tool + " verify", &status);
+    CHECK(status == 1);
+    CHECK_MESSAGE(out.find(fmt::format("damaged: graph {}: not a graph record\n",
+                                       graph.filename().string())) != std::string::npos,
+                  out);
+    CHECK(out.find("1 artifact(s) and 0 graph record(s) good, 1 damaged") != std::string::npos);
+    out = run_capture(tool + " show " + graph.filename().string(), &status);
+    CHECK(status == 3);
+    CHECK(out.find(fmt::format("kiln-cache: graph record '{}' is damaged",
+                               graph.filename().string())) != std::string::npos);
+    spit(graph, record);
     std::string bytes = slurp(art);
     bytes[bytes.size() - 3] ^= 1;
     spit(art, bytes);

@@ -20,7 +20,10 @@ namespace kiln::test {
 
 TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).available)) {
   TEST_CASE("the profile: the GEMM dominates, steps add up to the calls, a trace per thread") {
-    const int threads = num_threads();
+    struct Threads {
+      int before = num_threads();
+      ~Threads() { set_num_threads(before); }
+    } restore;
     set_num_threads(2);
     // Two steps: tanh (a pointwise kernel) and a GEMM 64 times its work.
     auto f = compile([](Tensor x, Tensor w) { return matmul(tanh(x), w); }, {.name = "prof"});
@@ -86,7 +89,9 @@ TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).av
     runtime::profile::reset();
     (void)f(x, w);
     CHECK(runtime::profile::summary().calls == 0);
-    set_num_threads(threads);
+    CHECK(error_message([] { write_profile_trace("/nonexistent-folder/trace.json"); }) ==
+          "profile: cannot write the trace to '/nonexistent-folder/trace.json': No such file or "
+          "directory");
   }
 }
 

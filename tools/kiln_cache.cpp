@@ -71,7 +71,7 @@ std::string time_saved(const DiskCache &cache, const std::string &artifact) {
   std::string why;
   for (const kiln::cache::EntryInfo &e : cache.list()) {
     if (e.kind != Kind::Graph) continue;
-    const std::optional<std::string> text = cache.read(Kind::Graph, e.key, why);
+    const std::optional<std::string> text = cache.read(Kind::Graph, e.key, why, false);
     const std::optional<GraphRecord> r = text ? GraphRecord::parse(*text) : std::nullopt;
     if (!r || r->artifact != artifact) continue;
     out += fmt::format(
@@ -86,7 +86,7 @@ std::string time_saved(const DiskCache &cache, const std::string &artifact) {
 // One entry in words, whatever its kind.
 void show(const DiskCache &cache, const std::string &key) {
   std::string why;
-  if (const std::optional<std::string> bytes = cache.read(Kind::Artifact, key, why)) {
+  if (const std::optional<std::string> bytes = cache.read(Kind::Artifact, key, why, false)) {
     const kiln::lower::Artifact a = kiln::lower::deserialize(*bytes);
     std::cout << fmt::format(
         "artifact @{}\n  key: {}\n  made by: {}\n  target: {}\n  choices: {}\n"
@@ -99,12 +99,12 @@ void show(const DiskCache &cache, const std::string &key) {
                                k.kernel_ir);
     return;
   }
-  if (const std::optional<std::string> text = cache.read(Kind::Tuning, key, why)) {
+  if (const std::optional<std::string> text = cache.read(Kind::Tuning, key, why, false)) {
     std::cout << fmt::format("tuning {} (the chosen knobs, then every variant measured):\n{}", key,
                              *text);
     return;
   }
-  if (const std::optional<std::string> text = cache.read(Kind::Graph, key, why)) {
+  if (const std::optional<std::string> text = cache.read(Kind::Graph, key, why, false)) {
     const std::optional<GraphRecord> r = GraphRecord::parse(*text);
     if (!r) kiln::fail("kiln-cache: graph record '{}' is damaged", key);
     std::cout << fmt::format(
@@ -112,11 +112,12 @@ void show(const DiskCache &cache, const std::string &key) {
         key, r->artifact, r->compile_ms, r->search_ms);
     return;
   }
-  if (const std::optional<std::string> text = cache.read(Kind::Index, key, why)) {
+  if (const std::optional<std::string> text = cache.read(Kind::Index, key, why, false)) {
     std::cout << fmt::format("index {} (the graph's last compile settings):\n{}", key, *text);
     return;
   }
-  kiln::fail("kiln-cache: no entry '{}' (`kiln-cache list` shows the keys)", key);
+  kiln::fail("kiln-cache: no entry '{}'{} (`kiln-cache list` shows the keys)", key,
+             why == "no entry" ? "" : ": " + why);
 }
 
 int run(const Options &o) {
@@ -144,14 +145,15 @@ int run(const Options &o) {
   } else if (command == "show") {
     show(*cache, o.words[1]);
   } else if (command == "verify") {
-    int bad = 0, good = 0;
+    int bad = 0, good = 0, good_records = 0;
     for (const kiln::cache::EntryInfo &e : cache->list()) {
       if (e.kind != Kind::Artifact && e.kind != Kind::Graph) continue;
       try {
-        const std::optional<std::string> bytes = cache->read(e.kind, e.key, why);
+        const std::optional<std::string> bytes = cache->read(e.kind, e.key, why, false);
         if (!bytes) kiln::fail("{}", why);
         if (e.kind == Kind::Graph) {
           if (!GraphRecord::parse(*bytes)) kiln::fail("not a graph record");
+          ++good_records;
           continue;
         }
         if (kiln::lower::deserialize(*bytes).key != e.key)
@@ -162,7 +164,8 @@ int run(const Options &o) {
         std::cout << fmt::format("damaged: {} {}: {}\n", kind_name(e.kind), e.key, err.what());
       }
     }
-    std::cout << fmt::format("{} artifact(s) good, {} damaged\n", good, bad);
+    std::cout << fmt::format("{} artifact(s) and {} graph record(s) good, {} damaged\n", good,
+                             good_records, bad);
     if (bad > 0)
       throw cli::CheckFailed(
           "kiln-cache: damaged entries (compile() removes each when it meets it; `kiln-cache "

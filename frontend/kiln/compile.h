@@ -38,9 +38,10 @@ struct CompileOptions {
   Stance stance = Stance::Default;
   Dynamic dynamic = Dynamic::Auto;
   // Off: heuristic Choices. Default: a short search of each GEMM kernel that takes 0.05 ms or
-  // more (its tile and blocking), at most half a second per kernel, once per machine (results
-  // go to the disk cache). Max: every kernel, a wide search (pointwise and row kernels'
-  // registers per value, grain, streaming stores, row scratch). KILN_AUTOTUNE overrides it.
+  // more (its tile and blocking), about half a second per kernel (a winner is timed once
+  // more against the heuristic), once per machine (results go to the disk cache). Max:
+  // every kernel, a wide search (pointwise and row kernels' registers per value, grain,
+  // streaming stores, row scratch). KILN_AUTOTUNE overrides it.
   AutotuneMode autotune = AutotuneMode::Default;
   // The CPU code is generated for, as LLVM names it ("x86-64-v3"); "" is the process's
   // target (the host unless lower::set_target named another). It must run on this host.

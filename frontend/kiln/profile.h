@@ -5,14 +5,14 @@
 //
 //   kiln::ProfileScope scope;          // on, from empty, until the scope ends
 //   for (int i = 0; i < 100; ++i) f(x);
-//   std::cout << scope.table();        // step, kind, calls, total/mean, GB/s, GFLOP/s, share
+//   std::cout << scope.table();        // step, kind, calls, total/mean, share, GB/s, GFLOP/s
 //   scope.write_trace("trace.json");
 //
 // Steps are what a compiled call runs: generated kernels ("f.k0"), GEMMs with their
 // epilogue ("gemm"), and ops the runtime runs itself ("f matmul#3"). Bytes are each step's
 // inputs and outputs read or written once; FLOPs are counted for GEMMs and matmuls. Off,
-// a compiled call pays one atomic load; on, about 0.25 us per step and per call (Zen 3:
-// a one-kernel call went from 0.76 to 1.3 us).
+// a compiled call (and each parallel region) pays one atomic load; on, about 0.25 us per step and
+// per call (Zen 3: a one-kernel call went from 0.76 to 1.3 us).
 #pragma once
 
 #include <string>
@@ -26,6 +26,8 @@ void reset_profile();
 // Chrome trace-event JSON; throws kiln::Error when the file cannot be written.
 void write_profile_trace(const std::string &path);
 
+// A scope starts from an empty profile: what was recorded before it (an outer scope's, or
+// KILN_PROFILE's so far) is dropped, and KILN_PROFILE's exit table covers only what came after.
 class ProfileScope {
  public:
   ProfileScope();   // resets the profile and turns it on
