@@ -15,6 +15,7 @@
 #include "cache/graph_record.h"
 #include "ir/diag.h"
 #include "ir/settings.h"
+#include "ir/trace.h"
 
 namespace kiln::detail {
 namespace {
@@ -91,8 +92,11 @@ std::string miss_reason(const cache::DiskCache &c, const ir::Graph &g, const low
   return "the dynamic shapes' kernel symbols differ from the last compile";
 }
 
-void log_cache(const std::string &text) {
-  if (log_enabled(LogTopic::Cache)) log_line(LogTopic::Cache, text);
+// KILN_LOGS=cache's line "fn: outcome: detail", and the trace's "cache" event.
+void log_cache(const std::string &fn, std::string_view outcome, const std::string &detail) {
+  if (log_enabled(LogTopic::Cache))
+    log_line(LogTopic::Cache, fmt::format("{}: {}: {}", fn, outcome, detail));
+  trace::event("cache", {{"function", fn}, {"outcome", outcome}, {"detail", detail}});
 }
 
 }  // namespace
@@ -127,8 +131,8 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
               fail("its key {} is not the one recorded for it ({})", out.artifact.key, *ref);
             out.from_cache = true;
             c->record(true);
-            log_cache(fmt::format("{}: hit: artifact {} ({} bytes) from {}", fn, *ref,
-                                  bytes->size(), c->dir()));
+            log_cache(fn, "hit",
+                      fmt::format("artifact {} ({} bytes) from {}", *ref, bytes->size(), c->dir()));
             return out;
           } catch (const Error &e) {
             warn(
@@ -146,7 +150,7 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
       }
       c->record(false);
     }
-    log_cache(fmt::format("{}: miss: {}", fn, why));
+    log_cache(fn, "miss", why);
   }
   using Clock = std::chrono::steady_clock;
   auto ms_since = [](Clock::time_point t0) {
@@ -165,7 +169,7 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
     c->write(cache::Kind::Artifact, out.artifact.key, lower::serialize(out.artifact));
     c->write(cache::Kind::Graph, key, record.text());
     c->write(cache::Kind::Index, lower::graph_text_key(g), index_text(target, choices, versions));
-    log_cache(fmt::format("{}: stored artifact {} under {}", fn, out.artifact.key, key));
+    log_cache(fn, "stored", fmt::format("artifact {} under {}", out.artifact.key, key));
   }
   return out;
 }

@@ -28,6 +28,7 @@
 #include "ir/printer.h"
 #include "ir/settings.h"
 #include "ir/substitute_sizes.h"
+#include "ir/trace.h"
 #include "lowering/backend.h"
 #include "lowering/compile_graph.h"
 #include "runtime/evaluate.h"
@@ -226,14 +227,25 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   const int index = traces++;
   auto entry = std::make_shared<Entry>();
   entry->guards = guards::GuardSet::capture(f.descs, f.names, {}, f.params);
+  trace::event("compile_start", {{"function", options.name}, {"entry", int64_t{index}}});
   try {
     Traced traced = trace_graph(args, f, invoke, {}, {});
     optimise(*entry, std::move(traced), index, ms_since(t0));
     if (codegen()) compile_and_load(*entry, index, compile_target(), choices);
     entry->compile_ms = ms_since(t0);
+    trace::event("compile_end", {{"function", options.name},
+                                 {"entry", int64_t{index}},
+                                 {"trace_ms", entry->trace_ms},
+                                 {"passes_ms", entry->passes_ms},
+                                 {"total_ms", entry->compile_ms},
+                                 {"nodes", static_cast<int64_t>(entry->graph.nodes.size())}});
   } catch (const tracer::GraphBreak &brk) {
     entry->break_op = brk.op();
     entry->break_reason = brk.reason();
+    trace::event("graph_break", {{"function", options.name},
+                                 {"entry", int64_t{index}},
+                                 {"op", brk.op()},
+                                 {"reason", brk.reason()}});
     if (log_enabled(LogTopic::Breaks))
       log_line(LogTopic::Breaks,
                fmt::format("{}: graph break at '{}': {}; this guard set runs eagerly", options.name,
@@ -247,6 +259,9 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
     auto fallback = std::make_shared<Entry>();
     fallback->guards = std::move(entry->guards);
     fallback->break_reason = e.what();  // no op: nothing in the user's function broke
+    trace::event("fallback", {{"function", options.name},
+                              {"entry", int64_t{index}},
+                              {"reason", std::string_view(e.what())}});
     if (!warned_internal.exchange(true))
       warn(fmt::format("{}: kiln failed to compile this function, so it runs eagerly: {}",
                        options.name, e.what()));
@@ -271,12 +286,20 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
       entry.closure.emplace_back(captured_name(entry.graph, entry.captured.size(), i),
                                  std::move(traced.owners[i]));
   const std::string traced_text = text(entry.graph);
+  auto trace_graph_text = [&](std::string_view stage, const std::string &graph_text) {
+    trace::event("graph", {{"function", options.name},
+                           {"entry", int64_t{index}},
+                           {"stage", stage},
+                           {"text", graph_text}});
+  };
+  if (trace::enabled()) trace_graph_text("traced", traced_text);
   if (log_enabled(LogTopic::Graph))
     log_line(LogTopic::Graph, fmt::format("{} traced:\n{}", options.name, traced_text));
   int step = 0;
   dump(options.name, index, fmt::format("{:02}-traced.kir", step++), traced_text);
   ir::run_pipeline(entry.graph, ir::default_pipeline(),
                    [&](std::string_view pass, bool changed, const ir::Graph &g) {
+                     if (changed && trace::enabled()) trace_graph_text(pass, text(g));
                      if (changed)
                        dump(options.name, index, fmt::format("{:02}-{}.kir", step, pass), text(g));
                      ++step;
@@ -288,6 +311,13 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
   if (log_enabled(LogTopic::Guards))
     log_line(LogTopic::Guards, fmt::format("{} guards:\n{}", options.name, guard_text));
   dump(options.name, index, "guards.txt", guard_text);
+  entry.passes_ms = ms_since(passes_start);
+  entry.trace_ms = trace_ms;
+  if (trace::enabled()) {
+    trace_graph_text("optimized", text(entry.graph));
+    trace::event("guards",
+                 {{"function", options.name}, {"entry", int64_t{index}}, {"text", guard_text}});
+  }
   if (log_enabled(LogTopic::CompileTime))
     log_line(LogTopic::CompileTime,
              fmt::format("{}: trace {:.3f} ms, passes {:.3f} ms ({} nodes)", options.name, trace_ms,
@@ -313,6 +343,11 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
                          {.mode = mode, .name = options.name, .cache = process_cache().get()});
       if (log_enabled(LogTopic::Autotune) && !r.kernels.empty())
         log_line(LogTopic::Autotune, autotune::describe(r, options.name));
+      if (trace::enabled() && !r.kernels.empty())
+        trace::event("autotune", {{"function", options.name},
+                                  {"entry", int64_t{index}},
+                                  {"search_ms", r.ms},
+                                  {"text", autotune::describe(r, options.name)}});
       return r.choices;
     };
   CachedCompile c = compile_cached(
@@ -349,6 +384,18 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
              c.compiled
                  ? fmt::format("{}: {}", options.name, c.compiled->timing)
                  : fmt::format("{}: loaded from the disk cache in {:.3f} ms", options.name, ms));
+  if (trace::enabled()) {
+    trace::event("fused", {{"function", options.name}, {"entry", int64_t{index}}, {"text", fused}});
+    trace::event("kernels",
+                 {{"function", options.name}, {"entry", int64_t{index}}, {"text", kernels}});
+    trace::event("compiled", {{"function", options.name},
+                              {"entry", int64_t{index}},
+                              {"origin", c.from_cache ? "disk cache" : "compiled"},
+                              {"ms", ms},
+                              {"timing", c.compiled ? c.compiled->timing : std::string()},
+                              {"kernels", static_cast<int64_t>(c.artifact.kernels.size())},
+                              {"artifact", c.artifact.key}});
+  }
   dump(options.name, index, "fused.txt", fused);
   dump(options.name, index, "kernels.txt", kernels);
   dump(options.name, index, "target.txt", target.text());
@@ -440,14 +487,17 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
       fail("{}: recompiling is not allowed (stance fail_on_recompile): {}", options.name, why);
     if (options.stance == Stance::EagerOnRecompile) return {};
     if (static_cast<int>(count) >= options.recompile_limit) {
-      if (!warned_limit.exchange(true))
+      if (!warned_limit.exchange(true)) {
         warn(fmt::format(
             "{}: hit the recompile limit ({}); new guard sets run eagerly. Last reason: {}",
             options.name, options.recompile_limit, why));
+        trace::event("recompile_limit", {{"function", options.name}, {"reason", why}});
+      }
       return {};
     }
     if (log_enabled(LogTopic::Recompiles))
       log_line(LogTopic::Recompiles, fmt::format("recompiling {}: {}", options.name, why));
+    trace::event("recompile", {{"function", options.name}, {"reason", why}});
   }
   std::shared_ptr<const Entry> entry =
       rejected.empty() ? compile_dynamic(args, named, invoke) : nullptr;

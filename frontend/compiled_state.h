@@ -73,6 +73,7 @@ struct Entry {
   std::string target, choices, key;  // the artifact's, in words (explain())
   std::string origin;     // "compiled in 41.2 ms" or "loaded from the disk cache in 0.83 ms"
   double compile_ms = 0;  // trace, passes and compile (or load), for a compiled entry
+  double trace_ms = 0, passes_ms = 0;     // its first two stages
   std::unique_ptr<DynamicState> dynamic;  // null for a static entry
 };
 

@@ -24,6 +24,7 @@
 //                     first)                                               default: 1024
 //   KILN_AUTOTUNE     off, default or max: overrides CompileOptions::autotune for every
 //                     function                                             default: unset
+//   KILN_TRACE        a file: append one JSON line per compile event (ir/trace.h) default: unset
 //   KILN_PROFILE      1: time every step of every compiled call, print the table at exit
 //                     (runtime/profile.h)                                  default: 0
 //   KILN_PROFILE_TRACE  a file: profile too, and write the Chrome trace-event JSON there at

@@ -18,6 +18,7 @@
 
 #include "ir/diag.h"
 #include "ir/settings.h"
+#include "ir/trace.h"
 
 namespace kiln::runtime::profile {
 namespace {
@@ -65,18 +66,6 @@ void add_span(State &s, std::string name, char category, int64_t begin_ns, int64
     return;
   }
   s.spans.push_back({std::move(name), category, tid(), begin_ns, end_ns});
-}
-
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20)
-      out += fmt::format("\\u{:04x}", static_cast<int>(c));
-    else
-      out += c;
-  }
-  return out + "\"";
 }
 
 // KILN_PROFILE=1: on from the start, the table on stderr at exit. KILN_PROFILE_TRACE=FILE:
@@ -225,7 +214,7 @@ void write_trace(const std::string &path) {
           "{{\"name\": {}, \"cat\": \"{}\", \"ph\": \"X\", \"pid\": 1, \"tid\": {}, \"ts\": "
           "{:.3f}, "
           "\"dur\": {:.3f}}},\n",
-          json_string(span.name), category, span.tid, (span.begin_ns - s.first_ns) / 1e3,
+          trace::json_quote(span.name), category, span.tid, (span.begin_ns - s.first_ns) / 1e3,
           (span.end_ns - span.begin_ns) / 1e3);
     }
     for (int t : tids)

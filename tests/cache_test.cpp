@@ -95,7 +95,7 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     const std::vector<std::string> lines = logs.lines();
     REQUIRE(lines.size() >= 3);
     CHECK(lines[0] == "cache: model: miss: this graph was not compiled before");
-    CHECK(lines[1].starts_with("cache: model: stored artifact "));
+    CHECK(lines[1].starts_with("cache: model: stored: artifact "));
     CHECK(lines[2].starts_with("cache: model: hit: artifact "));
     // Other choices are another compile, and the log says which setting differed.
     auto tuned = compile(model, {.name = "model", .choices = "kernel.registers_per_value = 1"});

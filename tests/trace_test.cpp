@@ -1,0 +1,97 @@
+// KILN_TRACE (ir/trace.h): a compile, a recompile and a graph break write their events in
+// order, each line one JSON object with the documented fields.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "ir/settings.h"
+#include "ir/trace.h"
+#include "kiln/kiln.h"
+#include "lowering/backend.h"
+
+namespace kiln::test {
+
+TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).available)) {
+  TEST_CASE("the compile trace: every event of a compile, a recompile and a break, in order") {
+    const auto path =
+        std::filesystem::temp_directory_path() / fmt::format("kiln_trace_{}.jsonl", getpid());
+    std::filesystem::remove(path);
+    const auto cache = std::filesystem::temp_directory_path() /
+                       fmt::format("kiln_trace_cache_{}", getpid());
+    std::filesystem::remove_all(cache);
+    set_cache_dir(cache.string());
+    trace::set_file(path.string());
+    {
+      CompileOptions o{.name = "traced", .arg_names = {"x"}};
+      o.dynamic = Dynamic::Off;
+      auto f = compile([](Tensor x) { return softmax(x * 2.0, -1); }, o);
+      (void)f(randn({4, 8}));
+      (void)f(randn({5, 8}));  // a recompile
+      auto g = compile(
+          [](Tensor x) {
+            const double m = max(x).item<double>();  // a graph break
+            return x / m;
+          },
+          {.name = "broken", .arg_names = {"x"}});
+      (void)g(from_vector<float>({1, 2, 4}));
+    }
+    trace::set_file("");
+    set_cache_dir("");
+    std::filesystem::remove_all(cache);
+    std::ifstream in(path);
+    std::vector<nlohmann::json> events;
+    for (std::string line; std::getline(in, line);) events.push_back(nlohmann::json::parse(line));
+    std::filesystem::remove(path);
+    std::vector<std::string> names;
+    for (const auto &e : events) {
+      CHECK(e.at("ts_us").get<int64_t>() > 0);
+      CHECK(e.at("pid").get<int64_t>() == getpid());
+      std::string name = e.at("event").get<std::string>();
+      if (name == "graph") name += ":" + e.at("stage").get<std::string>();
+      if (name == "cache") name += ":" + e.at("outcome").get<std::string>();
+      names.push_back(name);
+    }
+    // The first compile, with the passes that changed its graph.
+    const std::vector<std::string> first = {
+        "compile_start", "graph:traced", "graph:decompose", "graph:optimized",
+        "guards",        "cache:miss",   "cache:stored",    "fused",
+        "kernels",       "compiled",     "compile_end"};
+    REQUIRE(names.size() > first.size());
+    CHECK_MESSAGE(std::vector<std::string>(names.begin(), names.begin() + first.size()) == first,
+                  fmt::format("{}", fmt::join(names, ", ")));
+    CHECK(events[0].at("function") == "traced");
+    CHECK(events[0].at("entry") == 0);
+    CHECK(events[1].at("text").get<std::string>().starts_with("graph @traced(%x: f32[4,8])"));
+    const auto &end = events[first.size() - 1];
+    CHECK(end.at("trace_ms").get<double>() >= 0);
+    CHECK(end.at("passes_ms").get<double>() >= 0);
+    CHECK(end.at("total_ms").get<double>() >= end.at("trace_ms").get<double>());
+    CHECK(events[first.size() - 2].at("origin") == "compiled");
+    CHECK(events[first.size() - 2].at("kernels").get<int64_t>() >= 1);
+    // The recompile names its reason, then compiles entry 1.
+    const auto recompile = std::find(names.begin(), names.end(), "recompile");
+    REQUIRE(recompile != names.end());
+    const auto &r = events[static_cast<size_t>(recompile - names.begin())];
+    CHECK(r.at("function") == "traced");
+    CHECK(r.at("reason") == "tensor 'x' (arg 0) size mismatch at dim 0: expected 4, got 5");
+    CHECK(*(recompile + 1) == "compile_start");
+    CHECK(events[static_cast<size_t>(recompile - names.begin()) + 1].at("entry") == 1);
+    // The break: the op and why, for the other function.
+    const auto brk = std::find(names.begin(), names.end(), "graph_break");
+    REQUIRE(brk != names.end());
+    const auto &b = events[static_cast<size_t>(brk - names.begin())];
+    CHECK(b.at("function") == "broken");
+    CHECK(b.at("op") == "item");
+    CHECK(b.at("reason").get<std::string>().starts_with("it needs the tensor's values"));
+  }
+}
+
+}  // namespace kiln::test
