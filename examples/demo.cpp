@@ -66,5 +66,9 @@ int main() {
       "instead of one eager kernel per op)\n",
       static_cast<long long>(n), kiln::num_threads(), eager_ms, compiled_ms,
       eager_ms / compiled_ms);
+  std::printf(
+      "\nTo see every stage of these compiles as a web page: KILN_TRACE=trace.jsonl ./demo.sh,\n"
+      "then build/tools/kiln-report --output=report trace.jsonl and open report/index.html.\n"
+      "KILN_PROFILE=1 ./demo.sh prints where each compiled call's time goes.\n");
   return 0;
 }

@@ -42,8 +42,8 @@ int open_file(State &s) {
   if (s.fd >= 0) return s.fd;
   s.fd = ::open(s.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (s.fd < 0) {
-    warn(fmt::format("KILN_TRACE: cannot open '{}': {}; not tracing", s.path,
-                     std::strerror(errno)));
+    warn(
+        fmt::format("KILN_TRACE: cannot open '{}': {}; not tracing", s.path, std::strerror(errno)));
     s.on = false;
   }
   return s.fd;
@@ -85,17 +85,21 @@ void event(std::string_view name, std::initializer_list<Field> fields) {
   const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-  std::string line = fmt::format("{{\"ts_us\": {}, \"pid\": {}, \"event\": {}", us, ::getpid(),
-                                 json_quote(name));
+  std::string line =
+      fmt::format("{{\"ts_us\": {}, \"pid\": {}, \"event\": {}", us, ::getpid(), json_quote(name));
   for (const Field &f : fields) {
     line += fmt::format(", {}: ", json_quote(f.name));
     std::visit(
         [&](const auto &v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::string_view>) line += json_quote(v);
-          else if constexpr (std::is_same_v<T, bool>) line += v ? "true" : "false";
-          else if constexpr (std::is_same_v<T, double>) line += fmt::format("{:.3f}", v);
-          else line += fmt::format("{}", v);
+          if constexpr (std::is_same_v<T, std::string_view>)
+            line += json_quote(v);
+          else if constexpr (std::is_same_v<T, bool>)
+            line += v ? "true" : "false";
+          else if constexpr (std::is_same_v<T, double>)
+            line += fmt::format("{:.3f}", v);
+          else
+            line += fmt::format("{}", v);
         },
         f.value);
   }

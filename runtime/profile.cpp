@@ -80,6 +80,7 @@ bool from_environment() {
   print_table = table;
   std::atexit([] {
     if (print_table) std::fputs(profile::table().c_str(), stderr);
+    if (trace::enabled()) trace::event("profile", {{"text", profile::table()}});
     if (!trace_path.empty()) {
       try {
         write_trace(trace_path);

@@ -1,19 +1,23 @@
 // KILN_TRACE (ir/trace.h): a compile, a recompile and a graph break write their events in
-// order, each line one JSON object with the documented fields.
+// order, each line one JSON object with the documented fields; kiln-report makes a site of it.
+#include "ir/trace.h"
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "check.h"
 #include "ir/settings.h"
-#include "ir/trace.h"
 #include "kiln/kiln.h"
 #include "lowering/backend.h"
 
@@ -24,8 +28,8 @@ TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).av
     const auto path =
         std::filesystem::temp_directory_path() / fmt::format("kiln_trace_{}.jsonl", getpid());
     std::filesystem::remove(path);
-    const auto cache = std::filesystem::temp_directory_path() /
-                       fmt::format("kiln_trace_cache_{}", getpid());
+    const auto cache =
+        std::filesystem::temp_directory_path() / fmt::format("kiln_trace_cache_{}", getpid());
     std::filesystem::remove_all(cache);
     set_cache_dir(cache.string());
     trace::set_file(path.string());
@@ -60,10 +64,10 @@ TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).av
       names.push_back(name);
     }
     // The first compile, with the passes that changed its graph.
-    const std::vector<std::string> first = {
-        "compile_start", "graph:traced", "graph:decompose", "graph:optimized",
-        "guards",        "cache:miss",   "cache:stored",    "fused",
-        "kernels",       "compiled",     "compile_end"};
+    const std::vector<std::string> first = {"compile_start",   "graph:traced", "graph:decompose",
+                                            "graph:optimized", "guards",       "cache:miss",
+                                            "cache:stored",    "fused",        "kernels",
+                                            "compiled",        "compile_end"};
     REQUIRE(names.size() > first.size());
     CHECK_MESSAGE(std::vector<std::string>(names.begin(), names.begin() + first.size()) == first,
                   fmt::format("{}", fmt::join(names, ", ")));
@@ -91,6 +95,86 @@ TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).av
     CHECK(b.at("function") == "broken");
     CHECK(b.at("op") == "item");
     CHECK(b.at("reason").get<std::string>().starts_with("it needs the tensor's values"));
+  }
+}
+
+namespace {
+
+struct Run {
+  int status;
+  std::string output;
+};
+
+Run run_report(const std::string &args) {
+  const std::string cmd = std::string(KILN_REPORT_PATH) + " " + args + " 2>&1";
+  FILE *pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string slurp(const std::filesystem::path &p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).available)) {
+  TEST_CASE("kiln-report: an index of functions and a page per entry, pictures included") {
+    const auto dir =
+        std::filesystem::temp_directory_path() / fmt::format("kiln_report_{}", getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const auto path = dir / "trace.jsonl";
+    set_cache_dir("");
+    trace::set_file(path.string());
+    {
+      CompileOptions o{.name = "reported", .arg_names = {"x"}};
+      o.dynamic = Dynamic::Off;
+      auto f = compile([](Tensor x) { return layer_norm(gelu(x) + 1.0, {8}); }, o);
+      (void)f(randn({4, 8}));
+      (void)f(randn({6, 8}));
+    }
+    trace::set_file("");
+    const auto out = dir / "report";
+    Run r = run_report(fmt::format("--output='{}' '{}'", out.string(), path.string()));
+    CHECK_MESSAGE(r.status == 0, r.output);
+    CHECK(r.output == fmt::format("wrote {} (index.html and 2 entry pages)\n", out.string()));
+    const std::string index = slurp(out / "index.html");
+    CHECK(index.starts_with("<!DOCTYPE html>"));
+    CHECK(index.find("<td>reported</td>") != std::string::npos);
+    CHECK(index.find("<li>tensor 'x' (arg 0) size mismatch at dim 0: expected 4, got 6</li>") !=
+          std::string::npos);
+    const std::string first = fmt::format("reported-{}-0.html", getpid());
+    CHECK(index.find(fmt::format("<a href=\"{}\">0</a>", first)) != std::string::npos);
+    const std::string entry = slurp(out / first);
+    CHECK(entry.find("<h2>Compile stages</h2>\n<svg") != std::string::npos);
+    CHECK(entry.find("<summary>after decompose</summary>") != std::string::npos);
+    CHECK(entry.find("<span class=\"add\">+ ") != std::string::npos);  // the pass's diff
+    CHECK(entry.find("<div class=\"picture\"><svg") != std::string::npos);
+    CHECK(entry.find("<summary>kernel IR</summary>") != std::string::npos);
+    const std::string second = slurp(out / fmt::format("reported-{}-1.html", getpid()));
+    CHECK(second.find("<p>compiled because: tensor 'x' (arg 0) size mismatch") !=
+          std::string::npos);
+
+    // Bad input: each a message and exit 3; no trace file: exit 2.
+    std::ofstream(dir / "bad.jsonl") << "{\"event\": \"graph\"}\nnot json\n";
+    r = run_report(fmt::format("--output='{}' '{}'", out.string(), (dir / "bad.jsonl").string()));
+    CHECK(r.status == 3);
+    CHECK(r.output.find(fmt::format("kiln-report: {}:2: not a trace event (a JSON object with "
+                                    "\"event\")",
+                                    (dir / "bad.jsonl").string())) != std::string::npos);
+    r = run_report((dir / "missing.jsonl").string());
+    CHECK(r.status == 3);
+    CHECK(r.output.find("kiln-report: cannot read '") != std::string::npos);
+    r = run_report("");
+    CHECK(r.status == 2);
+    CHECK(r.output.find("expected a trace file") != std::string::npos);
+    std::filesystem::remove_all(dir);
   }
 }
 
