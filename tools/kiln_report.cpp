@@ -162,10 +162,14 @@ Report read_trace(const std::string &path) {
       entry = it->second;
     }
     if (entry == nullptr) continue;
-    if (event == "graph") entry->graphs.emplace_back(str(e, "stage"), str(e, "text"));
-    else if (event == "guards") entry->guards = str(e, "text");
-    else if (event == "fused") entry->fused = str(e, "text");
-    else if (event == "kernels") entry->kernels = str(e, "text");
+    if (event == "graph")
+      entry->graphs.emplace_back(str(e, "stage"), str(e, "text"));
+    else if (event == "guards")
+      entry->guards = str(e, "text");
+    else if (event == "fused")
+      entry->fused = str(e, "text");
+    else if (event == "kernels")
+      entry->kernels = str(e, "text");
     else if (event == "cache")
       entry->cache.push_back(fmt::format("{}: {}", str(e, "outcome"), str(e, "detail")));
     else if (event == "autotune") {
@@ -279,12 +283,13 @@ std::string stage_bars(const Entry &e) {
   if (stages.empty()) return "<p>(no times recorded)</p>";
   double most = 0;
   for (const auto &[name, ms] : stages) most = std::max(most, ms);
-  std::string out = fmt::format("<svg width=\"720\" height=\"{}\" role=\"img\">",
-                                24 * stages.size() + 4);
+  std::string out =
+      fmt::format("<svg width=\"720\" height=\"{}\" role=\"img\">", 24 * stages.size() + 4);
   for (size_t i = 0; i < stages.size(); ++i) {
     const double width = most > 0 ? 480.0 * stages[i].second / most : 0;
     out += fmt::format(
-        "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text><rect x=\"150\" y=\"{}\" width=\"{:.1f}\" "
+        "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text><rect x=\"150\" y=\"{}\" "
+        "width=\"{:.1f}\" "
         "height=\"16\" fill=\"#6fa8dc\"/><text x=\"{:.1f}\" y=\"{}\" font-size=\"12\">{:.2f} "
         "ms</text>",
         24 * i + 16, html(stages[i].first), 24 * i + 4, width, 156 + width, 24 * i + 16,
@@ -301,12 +306,13 @@ std::string details(const std::string &summary, const std::string &inner, bool o
 }
 
 std::string entry_page(const Entry &e, const Function &f, const fs::path &scratch) {
-  std::string body = fmt::format("<p><a href=\"index.html\">all functions</a> · process {}</p>\n",
-                                 e.pid);
+  std::string body =
+      fmt::format("<p><a href=\"index.html\">all functions</a> · process {}</p>\n", e.pid);
   if (!e.broke_at.empty())
-    body += fmt::format("<p class=\"bad\">graph break at <code>{}</code>: {} — this guard set "
-                        "runs eagerly</p>\n",
-                        html(e.broke_at), html(e.break_reason));
+    body += fmt::format(
+        "<p class=\"bad\">graph break at <code>{}</code>: {} — this guard set "
+        "runs eagerly</p>\n",
+        html(e.broke_at), html(e.break_reason));
   if (!e.fallback.empty())
     body += fmt::format("<p class=\"bad\">runs eagerly: {}</p>\n", html(e.fallback));
   if (e.number > 0 && static_cast<size_t>(e.number - 1) < f.recompiles.size())
