@@ -61,23 +61,6 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
   return text;
 }
 
-std::string run_capture(const std::string &cmd) {
-  std::string out;
-  FILE *pipe = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  (void)pclose(pipe);
-  return out;
-}
-
-std::string read_bytes(const fs::path &p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 TEST_SUITE("artifact" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).available)) {

@@ -57,24 +57,8 @@ std::string origin_of(const auto &f, const Tensor &x, const Tensor &w) {
   return explain(f, x, w).entries.at(0).origin;
 }
 
-std::string slurp(const fs::path &p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 void spit(const fs::path &p, std::string_view bytes) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-std::string run_capture(const std::string &cmd, int *status = nullptr) {
-  std::string out;
-  FILE *pipe = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int st = pclose(pipe);
-  if (status != nullptr) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
 }
 
 }  // namespace
@@ -116,7 +100,7 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     (void)compile(model, {.name = "model"})(x, w);
     REQUIRE(cache.artifacts().size() == 1);
     const fs::path art = cache.artifacts()[0];
-    const std::string good = slurp(art);
+    const std::string good = read_bytes(art);
     std::string flipped = good;
     flipped[flipped.size() / 2] ^= 0x10;
     const std::string foreign = "KILNART\n" + std::string(200, 'x');
@@ -132,7 +116,7 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
         warned |= line.starts_with("warning: disk cache: entry artifact/") &&
                   line.find("is damaged") != std::string::npos;
       CHECK(warned);
-      CHECK(slurp(art) == good);  // compiled again and stored again, whole
+      CHECK(read_bytes(art) == good);  // compiled again and stored again, whole
     }
   }
 
@@ -275,7 +259,7 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     CHECK(status == 3);
     CHECK(out.find("kiln-cache: no entry 'XY': 'XY' is not a cache key") != std::string::npos);
     // A damaged graph record: verify names it, show says so.
-    const std::string record = slurp(graph);
+    const std::string record = read_bytes(graph);
     spit(graph, "not a key\n");
     out = run_capture(tool + " verify", &status);
     CHECK(status == 1);
@@ -288,7 +272,7 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     CHECK(out.find(fmt::format("kiln-cache: graph record '{}' is damaged",
                                graph.filename().string())) != std::string::npos);
     spit(graph, record);
-    std::string bytes = slurp(art);
+    std::string bytes = read_bytes(art);
     bytes[bytes.size() - 3] ^= 1;
     spit(art, bytes);
     out = run_capture(tool + " verify", &status);

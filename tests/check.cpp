@@ -2,6 +2,11 @@
 #include "check.h"
 
 #include <fmt/format.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 
 namespace kiln::test {
 
@@ -71,6 +76,22 @@ Tensor as_strided_copy(const Tensor &x) {
   std::vector<int64_t> reversed;
   for (int64_t d = x.dim() - 1; d >= 0; --d) reversed.push_back(d);
   return x.permute(reversed).contiguous().permute(reversed);
+}
+
+std::string run_capture(const std::string &cmd, int *status) {
+  std::string out;
+  FILE *pipe = popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int st = pclose(pipe);
+  if (status != nullptr) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+std::string read_bytes(const std::filesystem::path &path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace kiln::test

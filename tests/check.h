@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,6 +27,13 @@ struct Tolerance {
 
 // Runs fn and returns the kiln::Error message, or "<no error>" / "<other exception: ...>".
 [[nodiscard]] std::string error_message(const std::function<void()> &fn);
+
+// Runs a shell command with its stderr folded into its stdout and returns both; `status`,
+// when given, receives its exit status (-1 when it did not exit normally).
+[[nodiscard]] std::string run_capture(const std::string &cmd, int *status = nullptr);
+
+// A file's bytes, or "" when it cannot be read.
+[[nodiscard]] std::string read_bytes(const std::filesystem::path &path);
 
 // A tensor with data given in f64, converted to dtype (for compact references).
 [[nodiscard]] Tensor make(const std::vector<double> &values, const Shape &shape,

@@ -7,10 +7,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "check.h"
 #include "kiln/kiln.h"
@@ -68,11 +66,9 @@ TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).av
     CHECK(table.find("\nprof.k1 ") != std::string::npos);
     CHECK(table.find("gemm") != std::string::npos);
 
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
+    const std::string text = read_bytes(path);
     std::filesystem::remove(path);
-    const nlohmann::json trace = nlohmann::json::parse(text.str());
+    const nlohmann::json trace = nlohmann::json::parse(text);
     std::set<int> thread_tids;
     int steps = 0, calls = 0, names = 0;
     for (const auto &e : trace.at("traceEvents")) {

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "check.h"
+
 namespace {
 
 struct Result {
@@ -23,14 +25,9 @@ struct Result {
 
 // Runs `env tool args` with stderr folded into stdout.
 Result run_tool(const std::string &env, const std::string &tool, const std::string &args) {
-  const std::string cmd = env + " " + tool + " " + args + " 2>&1";
-  FILE *pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  Result r{};
+  r.output = kiln::test::run_capture(env + " " + tool + " " + args, &r.status);
+  return r;
 }
 
 Result run(const std::string &args) { return run_tool("", KILN_OPT_PATH, args); }

@@ -5,13 +5,10 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -106,19 +103,9 @@ struct Run {
 };
 
 Run run_report(const std::string &args) {
-  const std::string cmd = std::string(KILN_REPORT_PATH) + " " + args + " 2>&1";
-  FILE *pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string slurp(const std::filesystem::path &p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  Run r{};
+  r.output = run_capture(std::string(KILN_REPORT_PATH) + " " + args, &r.status);
+  return r;
 }
 
 }  // namespace
@@ -144,20 +131,20 @@ TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).av
     Run r = run_report(fmt::format("--output='{}' '{}'", out.string(), path.string()));
     CHECK_MESSAGE(r.status == 0, r.output);
     CHECK(r.output == fmt::format("wrote {} (index.html and 2 entry pages)\n", out.string()));
-    const std::string index = slurp(out / "index.html");
+    const std::string index = read_bytes(out / "index.html");
     CHECK(index.starts_with("<!DOCTYPE html>"));
     CHECK(index.find("<td>reported</td>") != std::string::npos);
     CHECK(index.find("<li>tensor 'x' (arg 0) size mismatch at dim 0: expected 4, got 6</li>") !=
           std::string::npos);
     const std::string first = fmt::format("reported-{}-0.html", getpid());
     CHECK(index.find(fmt::format("<a href=\"{}\">0</a>", first)) != std::string::npos);
-    const std::string entry = slurp(out / first);
+    const std::string entry = read_bytes(out / first);
     CHECK(entry.find("<h2>Compile stages</h2>\n<svg") != std::string::npos);
     CHECK(entry.find("<summary>after decompose</summary>") != std::string::npos);
     CHECK(entry.find("<span class=\"add\">+ ") != std::string::npos);  // the pass's diff
     CHECK(entry.find("<div class=\"picture\"><svg") != std::string::npos);
     CHECK(entry.find("<summary>kernel IR</summary>") != std::string::npos);
-    const std::string second = slurp(out / fmt::format("reported-{}-1.html", getpid()));
+    const std::string second = read_bytes(out / fmt::format("reported-{}-1.html", getpid()));
     CHECK(second.find("<p>compiled because: tensor 'x' (arg 0) size mismatch") !=
           std::string::npos);
 

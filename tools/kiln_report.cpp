@@ -234,8 +234,8 @@ std::string diff_html(const std::string &before, const std::string &after) {
 
 // The optimized graph fused and drawn by `dot -Tsvg`, or a sentence saying why not.
 std::string fused_svg(const std::string &graph_text, const fs::path &scratch) {
-  if (std::system("command -v dot > /dev/null 2>&1") != 0)
-    return "<p>(no picture: Graphviz's <code>dot</code> is not installed)</p>";
+  static const bool have_dot = std::system("command -v dot > /dev/null 2>&1") == 0;
+  if (!have_dot) return "<p>(no picture: Graphviz's <code>dot</code> is not installed)</p>";
   std::string dot;
   try {
     const kiln::ir::Graph g = kiln::ir::parse(graph_text, "<trace>");
