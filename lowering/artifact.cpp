@@ -5,8 +5,10 @@
 #include "lowering/artifact.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -414,6 +416,29 @@ Artifact deserialize(std::string_view bytes) {
   if (const std::string key = content_key(a); key != a.key)
     fail("artifact: its key {} is not its content's ({})", a.key, key);
   return a;
+}
+
+std::string describe(const Artifact &a) {
+  const auto kernel_steps = std::count_if(
+      a.plan.steps.begin(), a.plan.steps.end(),
+      [](const auto &step) { return std::holds_alternative<runtime::KernelStep>(step); });
+  std::string out = fmt::format(
+      "artifact @{}\n  key: {}\n  made by: {}\n  target: {}\n  choices: {}\n  steps: {} ({} "
+      "kernel steps, {} distinct kernels), object: {} bytes\n",
+      a.name, a.key, a.versions, a.target.str(), a.choices.summary(), a.plan.steps.size(),
+      kernel_steps, a.kernels.size(), a.object.size());
+  out += "fused:\n" + a.fused;
+  for (size_t i = 0; i < a.kernels.size(); ++i) {
+    std::vector<std::string> users;  // the kernel steps that run it, by their names
+    for (const runtime::Step &step : a.plan.steps)
+      if (const auto *k = std::get_if<runtime::KernelStep>(&step);
+          k != nullptr && k->code_index == static_cast<int32_t>(i))
+        users.push_back(k->name);
+    const ArtifactKernel &k = a.kernels[i];
+    out += fmt::format("{}{} (steps {}):\n{}", k.symbol, k.gemm ? ", a GEMM micro-kernel" : "",
+                       fmt::join(users, ", "), k.kernel_ir);
+  }
+  return out;
 }
 
 }  // namespace kiln::lower

@@ -51,4 +51,9 @@ struct Artifact {
 // stored key that is not the content's, or a plan whose indices are out of range.
 [[nodiscard]] Artifact deserialize(std::string_view bytes);
 
+// The artifact in words, for tools (kiln-opt --load, kiln-cache show): name, key, versions,
+// target, choices, steps, the fused graph and each distinct kernel's IR with the steps that
+// run it.
+[[nodiscard]] std::string describe(const Artifact &a);
+
 }  // namespace kiln::lower

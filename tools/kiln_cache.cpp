@@ -88,15 +88,8 @@ void show(const DiskCache &cache, const std::string &key) {
   std::string why;
   if (const std::optional<std::string> bytes = cache.read(Kind::Artifact, key, why, false)) {
     const kiln::lower::Artifact a = kiln::lower::deserialize(*bytes);
-    std::cout << fmt::format(
-        "artifact @{}\n  key: {}\n  made by: {}\n  target: {}\n  choices: {}\n"
-        "  steps: {}, distinct kernels: {}, object: {} bytes\n{}choices:\n{}",
-        a.name, a.key, a.versions, a.target.str(), a.choices.summary(), a.plan.steps.size(),
-        a.kernels.size(), a.object.size(), time_saved(cache, a.key), a.choices.text());
-    std::cout << "fused:\n" << a.fused;
-    for (const kiln::lower::ArtifactKernel &k : a.kernels)
-      std::cout << fmt::format("{}{}:\n{}", k.symbol, k.gemm ? " (GEMM micro-kernel)" : "",
-                               k.kernel_ir);
+    std::cout << kiln::lower::describe(a) << time_saved(cache, a.key) << "every choice:\n"
+              << a.choices.text();
     return;
   }
   if (const std::optional<std::string> text = cache.read(Kind::Tuning, key, why, false)) {

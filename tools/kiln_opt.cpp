@@ -246,30 +246,6 @@ void print_kernels(const kiln::ir::Graph &g, const Setting &s) {
                                         kiln::ir::witness_sizes(kiln::ir::kMaxSymbols, 0), true);
 }
 
-// A stored artifact: what it holds, in words.
-void print_artifact(const kiln::lower::Artifact &a) {
-  const auto kernel_steps = std::count_if(
-      a.plan.steps.begin(), a.plan.steps.end(),
-      [](const auto &step) { return std::holds_alternative<kiln::runtime::KernelStep>(step); });
-  std::cout << fmt::format(
-      "artifact @{}\n  key: {}\n  made by: {}\n  target: {}\n  choices: {}\n  steps: {} ({} "
-      "kernel steps, {} distinct kernels), object: {} bytes\n",
-      a.name, a.key, a.versions, a.target.str(), a.choices.summary(), a.plan.steps.size(),
-      kernel_steps, a.kernels.size(), a.object.size());
-  std::cout << "fused:\n" << a.fused;
-  for (size_t i = 0; i < a.kernels.size(); ++i) {
-    std::vector<std::string> users;  // the kernel steps that run it, by their names
-    for (const kiln::runtime::Step &step : a.plan.steps)
-      if (const auto *k = std::get_if<kiln::runtime::KernelStep>(&step);
-          k != nullptr && k->code_index == static_cast<int32_t>(i))
-        users.push_back(k->name);
-    const kiln::lower::ArtifactKernel &k = a.kernels[i];
-    std::cout << fmt::format("{}{} (steps {}):\n{}", k.symbol,
-                             k.gemm ? ", a GEMM micro-kernel" : "", fmt::join(users, ", "),
-                             k.kernel_ir);
-  }
-}
-
 // The CPU backend against the reference evaluator on the same inputs.
 int check(const kiln::ir::Graph &g, const std::vector<kiln::runtime::Array> &inputs,
           const Setting &s) {
@@ -309,7 +285,7 @@ int run(const Options &o) {
   if (!o.load.empty()) {
     const kiln::lower::Artifact a = kiln::lower::deserialize(read_binary(o.load));
     if (!o.run) {
-      print_artifact(a);
+      std::cout << kiln::lower::describe(a);
       return 0;
     }
     const std::shared_ptr<const kiln::runtime::Program> program = kiln::lower::load(a);
