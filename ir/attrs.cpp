@@ -2,6 +2,7 @@
 #include "ir/attrs.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "ir/diag.h"
 
@@ -9,6 +10,21 @@ namespace kiln {
 
 Attrs::Attrs(std::initializer_list<std::pair<std::string, AttrValue>> items) {
   for (const auto &[key, value] : items) set(key, value);
+}
+
+bool operator==(const Attrs &a, const Attrs &b) {
+  if (a.items_.size() != b.items_.size()) return false;
+  for (size_t i = 0; i < a.items_.size(); ++i) {
+    const auto &[ka, va] = a.items_[i];
+    const auto &[kb, vb] = b.items_[i];
+    if (ka != kb || va.index() != vb.index()) return false;
+    const double *da = std::get_if<double>(&va);
+    if (da != nullptr
+            ? std::bit_cast<uint64_t>(*da) != std::bit_cast<uint64_t>(std::get<double>(vb))
+            : va != vb)
+      return false;
+  }
+  return true;
 }
 
 Attrs &Attrs::set(std::string_view key, AttrValue value) {

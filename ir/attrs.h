@@ -35,7 +35,9 @@ class Attrs {
   [[nodiscard]] std::string get_string(std::string_view key, std::string_view fallback) const;
   [[nodiscard]] const AttrValue *find(std::string_view key) const;
 
-  friend bool operator==(const Attrs &, const Attrs &) = default;
+  // The same attributes: doubles compare by their bits, so -0.0 is not 0.0 (x / -0.0 is not
+  // x / 0.0) and a NaN equals itself.
+  friend bool operator==(const Attrs &a, const Attrs &b);
 
  private:
   std::vector<std::pair<std::string, AttrValue>> items_;
