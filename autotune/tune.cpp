@@ -297,13 +297,18 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
     const std::string key = tuning_key(compiled.artifact, kstep.code_index, plan, step, target,
                                        base, kernel_base, options.mode);
     std::string why;
-    if (options.cache != nullptr && !options.cost && !options.tamper)
-      if (std::optional<std::string> text = options.cache->read(cache::Kind::Tuning, key, why))
-        if (std::optional<lower::KernelChoices> chosen = parse_tuning(*text)) {
-          tuning.from_cache = true;
-          tuning.chosen = *chosen;
-          tuning.chosen_text = variant_text(*chosen, kernel_base);
-        }
+    if (options.cache != nullptr && !options.cost && !options.tamper) {
+      std::optional<lower::KernelChoices> chosen;
+      const auto check = [&](std::string_view text) -> std::string {
+        chosen = parse_tuning(std::string(text));
+        return chosen ? "" : "not a tuning record";
+      };
+      if (options.cache->read(cache::Kind::Tuning, key, why, check)) {
+        tuning.from_cache = true;
+        tuning.chosen = *chosen;
+        tuning.chosen_text = variant_text(*chosen, kernel_base);
+      }
+    }
     if (!tuning.from_cache) {
       std::vector<runtime::Array> buffers = program->step_buffers(step);
       for (size_t i = 0; i < buffers.size(); ++i)

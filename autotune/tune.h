@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "cache/disk_cache.h"
+#include "cache/store.h"
 #include "ir/graph.h"
 #include "lowering/choices.h"
 #include "lowering/target.h"
@@ -50,10 +50,11 @@ struct Result {
 
 struct Options {
   Mode mode = Mode::Default;
-  std::string name;                         // the function's, for logs and the progress line
-  const cache::DiskCache *cache = nullptr;  // tuning results read and written here, if any
-  double budget_ms_per_variant = 0;         // timing one variant; 0: Default 15 ms, Max 60 ms
-  double budget_ms_per_kernel = 0;          // one kernel's search; 0: Default 0.5 s, Max 120 s
+  std::string name;  // the function's, for logs and the progress line
+  // Tuning results read here (disk, then Redis) and written (disk, and published), if any.
+  const cache::Store *cache = nullptr;
+  double budget_ms_per_variant = 0;  // timing one variant; 0: Default 15 ms, Max 60 ms
+  double budget_ms_per_kernel = 0;   // one kernel's search; 0: Default 0.5 s, Max 120 s
   // A kernel whose heuristic variant runs faster than this is not searched further (what a
   // few percent of it could save is less than the search costs); < 0: Default 0.05 ms,
   // Max 0. Injected costs (below) are always searched.

@@ -1,6 +1,7 @@
-// The process's disk cache, opened once per folder (KILN_CACHE_DIR and friends, or
-// set_cache_dir), and the lookup order: compile key → graph record → artifact bytes →
-// deserialize (which checks version, checksum and key) → the caller loads it.
+// The process's cache tiers, opened once per setting (KILN_CACHE_DIR and friends or
+// set_cache_dir; KILN_CACHE_REMOTE* or set_remote_cache_settings), and the lookup order: compile
+// key → graph record → artifact bytes → deserialize (which checks version, checksum and key)
+// and the Target → the caller loads it. Each of the two lookups asks the disk, then Redis.
 #include "cached_compile.h"
 
 #include <fmt/format.h>
@@ -11,7 +12,6 @@
 #include <set>
 #include <vector>
 
-#include "cache/disk_cache.h"
 #include "cache/graph_record.h"
 #include "ir/diag.h"
 #include "ir/settings.h"
@@ -22,9 +22,10 @@ namespace {
 
 struct ProcessCache {
   std::mutex mutex;
-  std::string dir;  // what `cache` was opened for
-  std::shared_ptr<const cache::DiskCache> cache;
-  std::set<std::string> refused;  // folders already warned about
+  std::string dir;  // what `store` was opened for
+  RemoteCacheSettings remote;
+  std::shared_ptr<const cache::Store> store;
+  std::set<std::string> refused;  // folders and remote URLs already warned about
 };
 
 ProcessCache &process_cache_state() {
@@ -32,25 +33,45 @@ ProcessCache &process_cache_state() {
   return *state;
 }
 
+// The remote tier for `settings`, or null (off, or refused: said once per URL).
+std::shared_ptr<cache::RemoteCache> open_remote(const RemoteCacheSettings &settings,
+                                                std::set<std::string> &refused) {
+  if (settings.url.empty()) return nullptr;
+  std::string why;
+  std::shared_ptr<cache::RemoteCache> remote = cache::RemoteCache::open(settings, why);
+  if (!remote && refused.insert(settings.url).second)
+    warn(fmt::format("not using the remote cache: {}; using the disk cache alone", why));
+  return remote;
+}
+
 }  // namespace
 
-// The cache for the current folder setting, or null (off, or refused: said once per folder).
-std::shared_ptr<const cache::DiskCache> process_cache() {
+// The tiers for the current settings, or null (off, or the folder refused: said once).
+std::shared_ptr<const cache::Store> process_cache() {
   const std::string dir = cache_dir();
+  const RemoteCacheSettings remote = remote_cache_settings();
   ProcessCache &p = process_cache_state();
   std::lock_guard lock(p.mutex);
-  if (dir == p.dir && (p.cache || dir.empty() || p.refused.contains(dir))) return p.cache;
+  if (dir == p.dir && remote == p.remote && (p.store || dir.empty() || p.refused.contains(dir)))
+    return p.store;
   p.dir = dir;
-  p.cache = nullptr;
+  p.remote = remote;
+  p.store = nullptr;
   if (dir.empty()) return nullptr;
   std::string why;
-  p.cache = cache::DiskCache::open(dir, cache_max_bytes(), why);
-  if (!p.cache && p.refused.insert(dir).second)
-    warn(fmt::format(
-        "not using the disk cache: {}; compiling in memory (kiln loads code only from a folder "
-        "this user owns and no one else can write: chmod 700 it, or set KILN_CACHE_DIR)",
-        why));
-  return p.cache;
+  std::shared_ptr<const cache::DiskCache> disk =
+      cache::DiskCache::open(dir, cache_max_bytes(), why);
+  if (!disk) {
+    if (p.refused.insert(dir).second)
+      warn(fmt::format(
+          "not using the disk cache: {}; compiling in memory (kiln loads code only from a "
+          "folder this user owns and no one else can write: chmod 700 it, or set "
+          "KILN_CACHE_DIR)",
+          why));
+    return nullptr;
+  }
+  p.store = std::make_shared<const cache::Store>(std::move(disk), open_remote(remote, p.refused));
+  return p.store;
 }
 
 namespace {
@@ -105,7 +126,7 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
                              const lower::Choices &choices,
                              const lower::CompileGraphOptions &options, bool read,
                              const std::function<lower::Choices()> &tune, std::string_view search) {
-  const std::shared_ptr<const cache::DiskCache> c = process_cache();
+  const std::shared_ptr<const cache::Store> c = process_cache();
   CachedCompile out;
   std::string key;
   const std::string versions = lower::versions(target.backend);
@@ -114,41 +135,43 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
     if (!search.empty()) key = lower::content_hash(fmt::format("{} {}", key, search));
     std::string why = "not read (dumping every stage)";
     if (read) {
-      std::optional<std::string> ref;
-      if (std::optional<std::string> text = c->read(cache::Kind::Graph, key, why)) {
-        if (std::optional<cache::GraphRecord> r = cache::GraphRecord::parse(*text)) {
-          ref = r->artifact;
-        } else {
-          c->remove(cache::Kind::Graph, key);
-          why = "its graph record was damaged";
+      std::optional<cache::GraphRecord> record;
+      const auto record_check = [&](std::string_view text) -> std::string {
+        record = cache::GraphRecord::parse(text);
+        return record ? "" : "not a graph record";
+      };
+      const auto artifact_check = [&](std::string_view bytes) -> std::string {
+        try {
+          lower::Artifact a = lower::deserialize(bytes);
+          if (a.key != record->artifact)
+            return fmt::format("its key {} is not the one recorded for it ({})", a.key,
+                               record->artifact);
+          if (a.target != target)
+            return fmt::format("it was made for another target ({})", a.target.str());
+          out.artifact = std::move(a);
+          return "";
+        } catch (const Error &e) {
+          return e.what();
         }
-      }
-      if (ref) {
-        if (std::optional<std::string> bytes = c->read(cache::Kind::Artifact, *ref, why)) {
-          try {
-            out.artifact = lower::deserialize(*bytes);
-            if (out.artifact.key != *ref)
-              fail("its key {} is not the one recorded for it ({})", out.artifact.key, *ref);
-            out.from_cache = true;
-            c->record(true);
-            log_cache(fn, "hit",
-                      fmt::format("artifact {} ({} bytes) from {}", *ref, bytes->size(), c->dir()));
-            return out;
-          } catch (const Error &e) {
-            warn(
-                fmt::format("disk cache: entry artifact/{} is damaged ({}); removed, compiling "
-                            "again",
-                            *ref, e.what()));
-            c->remove(cache::Kind::Artifact, *ref);
-            why = "its artifact was damaged";
-          }
-        } else {
-          why = fmt::format("its artifact {} is gone ({})", *ref, why);
+      };
+      if (c->read(cache::Kind::Graph, key, why, record_check)) {
+        if (std::optional<cache::Found> found =
+                c->read(cache::Kind::Artifact, record->artifact, why, artifact_check)) {
+          out.from_cache = true;
+          out.from_remote = found->tier == cache::Tier::Remote;
+          out.loaded_from = c->tier_name(found->tier);
+          c->record(true, found->tier == cache::Tier::Remote);
+          log_cache(
+              fn, "hit",
+              fmt::format("artifact {} ({} bytes) from {}", record->artifact, found->bytes.size(),
+                          found->tier == cache::Tier::Disk ? c->disk().dir() : out.loaded_from));
+          return out;
         }
+        why = fmt::format("its artifact {} is gone ({})", record->artifact, why);
       } else if (why == "no entry") {
-        why = miss_reason(*c, g, target, choices, versions);
+        why = miss_reason(c->disk(), g, target, choices, versions);
       }
-      c->record(false);
+      c->record(false, c->remote() != nullptr);
     }
     log_cache(fn, "miss", why);
   }
@@ -166,9 +189,11 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
   out.artifact = out.compiled->artifact;
   record.artifact = out.artifact.key;
   if (c && out.artifact.has_code()) {
+    // The artifact first: a reader who finds the graph record finds what it names.
     c->write(cache::Kind::Artifact, out.artifact.key, lower::serialize(out.artifact));
     c->write(cache::Kind::Graph, key, record.text());
-    c->write(cache::Kind::Index, lower::graph_text_key(g), index_text(target, choices, versions));
+    c->write(cache::Kind::Index, lower::graph_text_key(g), index_text(target, choices, versions),
+             /*publish=*/false);  // this machine's history, for its own miss reasons
     log_cache(fn, "stored", fmt::format("artifact {} under {}", out.artifact.key, key));
   }
   return out;

@@ -1,7 +1,8 @@
-// A graph compiled through the disk cache: the process's cache (cache/disk_cache.h) is
-// asked for the artifact a compile key recorded; a hit skips fusion, scheduling and code
-// generation, a miss compiles and stores. Every failure of the cache (off, refused, a
-// damaged entry, a full disk) ends in compiling in memory, never in a wrong answer.
+// A graph compiled through the cache: the process's tiers (cache/store.h: the disk cache,
+// then Redis when KILN_CACHE_REMOTE names one) are asked for the artifact a compile key
+// recorded; a hit skips fusion, scheduling and code generation, a miss compiles, stores and
+// publishes. Every failure of the cache (off, refused, a damaged entry, a full disk, Redis
+// down) ends in compiling in memory, never in a wrong answer.
 #pragma once
 
 #include <functional>
@@ -10,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "cache/disk_cache.h"
+#include "cache/store.h"
 #include "ir/graph.h"
 #include "lowering/compile_graph.h"
 
@@ -20,6 +21,8 @@ struct CachedCompile {
   lower::Artifact artifact;
   std::optional<lower::CompiledGraph> compiled;  // when compiled now: its text for logs, dumps
   bool from_cache = false;
+  bool from_remote = false;  // from the remote tier (Redis), not the disk
+  std::string loaded_from;   // when from_cache: "the disk cache" or "Redis at redis://…"
 };
 
 // `fn` names the function in logs. With `read` false the cache is only written (dumps want
@@ -33,7 +36,8 @@ struct CachedCompile {
                                            const std::function<lower::Choices()> &tune = {},
                                            std::string_view search = "");
 
-// The process's disk cache (null when off, or when its folder was refused).
-[[nodiscard]] std::shared_ptr<const cache::DiskCache> process_cache();
+// The process's cache tiers (null when off, or when the disk cache's folder was refused; the
+// remote tier rides behind the disk one).
+[[nodiscard]] std::shared_ptr<const cache::Store> process_cache();
 
 }  // namespace kiln::detail

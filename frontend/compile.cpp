@@ -359,8 +359,8 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
   } catch (const Error &e) {
     if (!c.from_cache) throw;
     // Bytes that passed every check and still do not link: compiled again, never trusted.
-    warn(fmt::format("disk cache: artifact {} does not load ({}); compiling again", c.artifact.key,
-                     e.what()));
+    warn(fmt::format("artifact {} from {} does not load ({}); compiling again", c.artifact.key,
+                     c.loaded_from, e.what()));
     c = compile_cached(options.name, entry.graph, target, choices, compile_options, false);
     program = lower::load(c.artifact);
   }
@@ -383,14 +383,16 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
     log_line(LogTopic::CompileTime,
              c.compiled
                  ? fmt::format("{}: {}", options.name, c.compiled->timing)
-                 : fmt::format("{}: loaded from the disk cache in {:.3f} ms", options.name, ms));
+                 : fmt::format("{}: loaded from {} in {:.3f} ms", options.name, c.loaded_from, ms));
   if (trace::enabled()) {
     trace::event("fused", {{"function", options.name}, {"entry", int64_t{index}}, {"text", fused}});
     trace::event("kernels",
                  {{"function", options.name}, {"entry", int64_t{index}}, {"text", kernels}});
     trace::event("compiled", {{"function", options.name},
                               {"entry", int64_t{index}},
-                              {"origin", c.from_cache ? "disk cache" : "compiled"},
+                              {"origin", !c.from_cache   ? "compiled"
+                                         : c.from_remote ? "remote cache"
+                                                         : "disk cache"},
                               {"ms", ms},
                               {"timing", c.compiled ? c.compiled->timing : std::string()},
                               {"kernels", static_cast<int64_t>(c.artifact.kernels.size())},
@@ -410,7 +412,7 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
   entry.kernels = static_cast<int>(std::count_if(
       c.artifact.plan.steps.begin(), c.artifact.plan.steps.end(),
       [](const runtime::Step &s) { return std::holds_alternative<runtime::KernelStep>(s); }));
-  entry.origin = c.from_cache ? fmt::format("loaded from the disk cache in {:.2f} ms", ms)
+  entry.origin = c.from_cache ? fmt::format("loaded from {} in {:.2f} ms", c.loaded_from, ms)
                               : fmt::format("compiled in {:.1f} ms", ms);
   entry.target = target.str();
   entry.choices = c.artifact.choices.summary();

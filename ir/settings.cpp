@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 
 namespace kiln {
 namespace {
@@ -263,6 +264,86 @@ int64_t cache_max_bytes() {
     return kDefaultMb << 20;
   }();
   return bytes;
+}
+
+namespace {
+
+// An integer from min to max in `text`, or nullopt.
+std::optional<int64_t> parse_int(std::string_view text, int64_t min, int64_t max) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || end != text.data() + text.size() || ec != std::errc() || v < min || v > max)
+    return std::nullopt;
+  return v;
+}
+
+RemoteCacheSettings env_remote_cache_settings() {
+  RemoteCacheSettings s;
+  auto env = [](const char *name) -> std::string {
+    const char *v = std::getenv(name);
+    return v == nullptr ? "" : v;
+  };
+  s.url = env("KILN_CACHE_REMOTE");
+  s.password = env("KILN_CACHE_REMOTE_PASSWORD");
+  s.sign_key = env("KILN_CACHE_REMOTE_KEY");
+  if (const std::string ttl = env("KILN_CACHE_REMOTE_TTL"); !ttl.empty()) {
+    if (std::optional<int64_t> v = parse_int(ttl, 1, int64_t{1} << 40))
+      s.ttl_s = *v;
+    else
+      warn(
+          fmt::format("KILN_CACHE_REMOTE_TTL: expected seconds (a positive integer), got '{}'; "
+                      "using {}",
+                      ttl, s.ttl_s));
+  }
+  if (const std::string t = env("KILN_CACHE_REMOTE_TIMEOUT_MS"); !t.empty()) {
+    const size_t comma = t.find(',');
+    const std::optional<int64_t> c = parse_int(t.substr(0, comma), 1, 60000);
+    const std::optional<int64_t> r =
+        comma == std::string::npos ? c : parse_int(t.substr(comma + 1), 1, 60000);
+    if (c && r) {
+      s.connect_timeout_ms = static_cast<int>(*c);
+      s.command_timeout_ms = static_cast<int>(*r);
+    } else {
+      warn(
+          fmt::format("KILN_CACHE_REMOTE_TIMEOUT_MS: expected \"connect,command\" in ms (1 to "
+                      "60000 each), got '{}'; using {},{}",
+                      t, s.connect_timeout_ms, s.command_timeout_ms));
+    }
+  }
+  if (const std::string mb = env("KILN_CACHE_REMOTE_MAX_ENTRY_MB"); !mb.empty()) {
+    if (std::optional<int64_t> v = parse_int(mb, 1, 512))
+      s.max_entry_bytes = *v << 20;
+    else
+      warn(
+          fmt::format("KILN_CACHE_REMOTE_MAX_ENTRY_MB: expected a size in MiB from 1 to 512 "
+                      "(Redis's largest string), got '{}'; using {}",
+                      mb, s.max_entry_bytes >> 20));
+  }
+  return s;
+}
+
+struct RemoteSetting {
+  std::mutex mutex;
+  RemoteCacheSettings settings = env_remote_cache_settings();
+};
+
+RemoteSetting &remote_setting() {
+  static auto *r = new RemoteSetting;  // never destroyed: read by compiles at exit
+  return *r;
+}
+
+}  // namespace
+
+RemoteCacheSettings remote_cache_settings() {
+  RemoteSetting &r = remote_setting();
+  std::lock_guard lock(r.mutex);
+  return r.settings;
+}
+
+void set_remote_cache_settings(RemoteCacheSettings settings) {
+  RemoteSetting &r = remote_setting();
+  std::lock_guard lock(r.mutex);
+  r.settings = std::move(settings);
 }
 
 namespace {

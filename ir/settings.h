@@ -22,6 +22,14 @@
 //                     ~/.cache/kiln
 //   KILN_CACHE_MAX_MB the disk cache's size limit in MiB (least recently used entries go
 //                     first)                                               default: 1024
+//   KILN_CACHE_REMOTE a shared tier behind the disk cache, in Redis:
+//                     redis://host[:port][/db] (cache/remote_cache.h)      default: unset (off)
+//   KILN_CACHE_REMOTE_PASSWORD  the Redis password (AUTH); never printed    default: unset
+//   KILN_CACHE_REMOTE_KEY  an HMAC-SHA256 key: entries are signed when published and must
+//                     carry a good signature to be loaded                  default: unset
+//   KILN_CACHE_REMOTE_TTL  seconds a published entry lives in Redis         default: 604800
+//   KILN_CACHE_REMOTE_TIMEOUT_MS  connect and command timeouts, "C,R" in ms  default: 50,200
+//   KILN_CACHE_REMOTE_MAX_ENTRY_MB  the largest entry published or loaded    default: 64
 //   KILN_AUTOTUNE     off, default or max: overrides CompileOptions::autotune for every
 //                     function                                             default: unset
 //   KILN_TRACE        a file: append one JSON line per compile event (ir/trace.h) default: unset
@@ -82,6 +90,22 @@ void set_verify_passes(bool on);       // overrides KILN_VERIFY for this process
 [[nodiscard]] std::string cache_dir();
 void set_cache_dir(std::string dir);      // overrides both for this process ("" turns it off)
 [[nodiscard]] int64_t cache_max_bytes();  // KILN_CACHE_MAX_MB in bytes
+
+// The remote cache tier's settings (KILN_CACHE_REMOTE*). An unset or malformed number keeps
+// its default, with a warning for a malformed one.
+struct RemoteCacheSettings {
+  std::string url;       // "" when the remote tier is off
+  std::string password;  // never printed
+  std::string sign_key;  // "" when entries are neither signed nor checked
+  int64_t ttl_s = 7 * 24 * 3600;
+  int connect_timeout_ms = 50, command_timeout_ms = 200;
+  int64_t max_entry_bytes = int64_t{64} << 20;
+  bool operator==(const RemoteCacheSettings &) const = default;
+};
+[[nodiscard]] RemoteCacheSettings remote_cache_settings();
+// Overrides every KILN_CACHE_REMOTE* variable for this process (tests, tools; an empty url
+// turns the tier off).
+void set_remote_cache_settings(RemoteCacheSettings settings);
 // KILN_AUTOTUNE ("off", "default" or "max"), or "" when unset (each function's option
 // decides); anything else is ignored with a warning.
 [[nodiscard]] std::string autotune_setting();

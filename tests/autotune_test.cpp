@@ -148,13 +148,15 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
   TEST_CASE("a tuned kernel is measured once: the next search reads the cache") {
     TempDir tmp("cache");
     std::string why;
-    auto cache = cache::DiskCache::open(tmp.dir.string(), 0, why);
+    std::shared_ptr<const cache::DiskCache> cache =
+        cache::DiskCache::open(tmp.dir.string(), 0, why);
     REQUIRE(cache != nullptr);
+    const cache::Store store(cache, nullptr);
     const ir::Graph g = layer();
     const lower::Target target = lower::current_target();
     const autotune::Options options{.mode = autotune::Mode::Default,
                                     .name = "layer",
-                                    .cache = cache.get(),
+                                    .cache = &store,
                                     .budget_ms_per_variant = 2,
                                     .budget_ms_per_kernel = 1e9,
                                     .min_kernel_ms = 0};

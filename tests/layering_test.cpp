@@ -1,9 +1,10 @@
 // Checks every #include in the library folders against the layering table of STYLE.md §1:
 // dependencies point down only, LLVM stays in lowering/cpu_llvm, CUDA in lowering/cuda_nvrtc
 // (and runtime/cuda_*.cpp), nlohmann/json in cache/ and autotune/, xxHash in lowering/ and
-// cache/ .cpp files. Backends see only lowering/'s contract (the backend table's interface
-// and the plain data it names); only the table itself names the backends; the frontend sees
-// the contract and compile_graph.h's two entry points, nothing inside them.
+// cache/ .cpp files, hiredis and OpenSSL in cache/ .cpp files. Backends see only lowering/'s
+// contract (the backend table's interface and the plain data it names); only the table itself names
+// the backends; the frontend sees the contract and compile_graph.h's two entry points, nothing
+// inside them.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -80,6 +81,9 @@ std::string layering_violation(const std::string &file, const std::string &line)
     return file + ": nlohmann/json outside cache/ and autotune/";
   if (target == "xxhash.h" && ((from != "lowering" && from != "cache") || !file.ends_with(".cpp")))
     return file + ": <xxhash.h> outside lowering/ and cache/ .cpp files";
+  if ((target.rfind("hiredis/", 0) == 0 || target.rfind("openssl/", 0) == 0) &&
+      (from != "cache" || !file.ends_with(".cpp")))
+    return file + ": <" + target + "> (the remote tier's client) outside cache/ .cpp files";
   const std::string to = layer_of(target);
   if (to.empty() || from.empty()) return "";  // standard or same-folder include
   if (!kMayInclude.at(from).count(to))

@@ -10,6 +10,7 @@ int main(int argc, char **argv) {
   // No disk cache unless a test asks for one: a warm cache from an earlier run would change
   // what the tests compile.
   kiln::set_cache_dir("");
+  kiln::set_remote_cache_settings({});
   kiln::set_autotune_setting("off");  // tests that tune say so
   doctest::Context context(argc, argv);
   return context.run();

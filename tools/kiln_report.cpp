@@ -278,8 +278,9 @@ std::string stage_bars(const Entry &e) {
   if (e.passes_ms >= 0) stages.emplace_back("passes", e.passes_ms);
   if (e.search_ms > 0) stages.emplace_back("autotune search", e.search_ms);
   if (e.backend_ms >= 0)
-    stages.emplace_back(e.origin == "disk cache" ? "load from disk cache" : "fuse, schedule, LLVM",
-                        std::max(0.0, e.backend_ms - e.search_ms));
+    stages.emplace_back(
+        e.origin.ends_with(" cache") ? "load from " + e.origin : "fuse, schedule, LLVM",
+        std::max(0.0, e.backend_ms - e.search_ms));
   if (stages.empty()) return "<p>(no times recorded)</p>";
   double most = 0;
   for (const auto &[name, ms] : stages) most = std::max(most, ms);
