@@ -165,15 +165,20 @@ std::optional<std::string> RemoteCache::read(Kind kind, std::string_view key, st
     warn(fmt::format("remote cache {}: entry {} refused: {}", url(), name, why));
     return std::nullopt;
   };
+  if (r->type == REDIS_REPLY_ERROR && !reply_text(*r).starts_with("WRONGTYPE")) {
+    why = fmt::format("Redis answered GET with an error: {}", reply_text(*r));
+    fail(why);  // a server in trouble (loading, misconfigured), not one bad entry
+    return std::nullopt;
+  }
   const bool is_string = r->type == REDIS_REPLY_STRING;
   const std::string_view value = is_string ? reply_text(*r) : std::string_view();
   const size_t eol = value.find('\n');
   if (!is_string || !value.starts_with(kHeader) || eol == std::string_view::npos) {
     std::string ignored;
     (void)c->command(ignored, "DEL %b", name.data(), name.size());
-    return refuse(
-        is_string ? "not an entry of kiln's (no kiln-remote header); removed"
-                  : fmt::format("not an entry of kiln's (a reply of type {}); removed", r->type));
+    return refuse(is_string
+                      ? "not an entry of kiln's (no kiln-remote header); removed"
+                      : "not an entry of kiln's (a Redis value that is not a string); removed");
   }
   if (static_cast<int64_t>(value.size()) > settings_.max_entry_bytes + 256)
     return refuse(fmt::format("{} bytes, over the limit of {} (KILN_CACHE_REMOTE_MAX_ENTRY_MB)",
@@ -190,39 +195,43 @@ std::optional<std::string> RemoteCache::read(Kind kind, std::string_view key, st
   return bytes;
 }
 
-bool RemoteCache::publish(Kind kind, std::string_view key, std::string_view bytes,
-                          std::string &why) {
+RemoteCache::Publish RemoteCache::publish(Kind kind, std::string_view key, std::string_view bytes,
+                                          std::string &why) {
   if (!valid_key(key)) {
     why = fmt::format("'{}' is not a cache key", key);
-    return false;
+    return Publish::Refused;
   }
   if (static_cast<int64_t>(bytes.size()) > settings_.max_entry_bytes) {
     why = fmt::format("{} bytes, over the limit of {} (KILN_CACHE_REMOTE_MAX_ENTRY_MB)",
                       bytes.size(), settings_.max_entry_bytes);
-    return false;
+    return Publish::Refused;
   }
   const std::string name = redis_key(kind, key);
   const std::string sig = signs() ? signature(settings_.sign_key, name, bytes) : "-";
   const std::string value = fmt::format("{}{}\n{}", kHeader, sig, bytes);
   std::lock_guard lock(mutex_);
   Connection *c = connection(why);
-  if (c == nullptr) return false;
+  if (c == nullptr) return Publish::Unreachable;
   const std::string ttl = std::to_string(settings_.ttl_s);
   const Reply r = c->command(why, "SET %b %b NX EX %s", name.data(), name.size(), value.data(),
                              value.size(), ttl.c_str());
   if (!r) {
     fail(why);
-    return false;
+    return Publish::Unreachable;
   }
   if (r->type == REDIS_REPLY_NIL) {
     why = "already there";
-    return false;
+    return Publish::AlreadyThere;
   }
   if (r->type == REDIS_REPLY_ERROR) {
     why = fmt::format("Redis refused it: {}", reply_text(*r));
-    return false;
+    if (!warned_publish_)  // full (maxmemory), read-only replica: said once, entries stay local
+      warn(fmt::format("remote cache {}: cannot publish ({}); compiled code stays on this machine",
+                       url(), why));
+    warned_publish_ = true;
+    return Publish::Refused;
   }
-  return true;
+  return Publish::Published;
 }
 
 void RemoteCache::remove(Kind kind, std::string_view key) {

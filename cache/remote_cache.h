@@ -70,9 +70,15 @@ class RemoteCache {
   // refused (unsigned or badly signed while a key is set, too large, not kiln's format, the
   // server unreachable or slow).
   [[nodiscard]] std::optional<std::string> read(Kind kind, std::string_view key, std::string &why);
-  // Publishes unless an entry is there already (SET NX, with the time to live). False, with
-  // `why`, when nothing was published ("already there" included).
-  bool publish(Kind kind, std::string_view key, std::string_view bytes, std::string &why);
+  // Publishes unless an entry is there already (SET NX, with the time to live); `why` says
+  // why not, for any outcome but Published.
+  enum class Publish : uint8_t {
+    Published,
+    AlreadyThere,
+    Refused,     // this entry: too large, or Redis said no (full: maxmemory; a replica)
+    Unreachable  // the server: down, slow, resting after a fault
+  };
+  Publish publish(Kind kind, std::string_view key, std::string_view bytes, std::string &why);
   void remove(Kind kind, std::string_view key);
   void record(bool hit);  // counts a lookup in the server's shared statistics
 
@@ -97,7 +103,8 @@ class RemoteCache {
   std::mutex mutex_;
   std::unique_ptr<Connection> connection_;
   std::chrono::steady_clock::time_point resting_until_{};
-  bool warned_ = false;  // this outage was said
+  bool warned_ = false;          // this outage was said
+  bool warned_publish_ = false;  // a refused publish (Redis full) was said
   std::string last_fault_;
 };
 

@@ -24,9 +24,10 @@ std::optional<std::string> RemoteCache::read(Kind, std::string_view, std::string
   why = "no remote tier";
   return std::nullopt;
 }
-bool RemoteCache::publish(Kind, std::string_view, std::string_view, std::string &why) {
+RemoteCache::Publish RemoteCache::publish(Kind, std::string_view, std::string_view,
+                                          std::string &why) {
   why = "no remote tier";
-  return false;
+  return Publish::Unreachable;
 }
 void RemoteCache::remove(Kind, std::string_view) {}
 void RemoteCache::record(bool) {}

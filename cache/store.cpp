@@ -54,7 +54,7 @@ void Store::write(Kind kind, std::string_view key, std::string_view bytes, bool 
   disk_->write(kind, key, bytes);
   if (!publish || !remote_) return;
   std::string why;
-  if (remote_->publish(kind, key, bytes, why))
+  if (remote_->publish(kind, key, bytes, why) == RemoteCache::Publish::Published)
     log_remote(fmt::format("published {}/{} ({} bytes) to {}", kind_name(kind), key, bytes.size(),
                            remote_->url()));
   else
@@ -64,6 +64,33 @@ void Store::write(Kind kind, std::string_view key, std::string_view bytes, bool 
 void Store::record(bool hit, bool asked_remote) const {
   disk_->record(hit);
   if (asked_remote && remote_) remote_->record(hit);
+}
+
+PushResult push(
+    const DiskCache &disk, RemoteCache &remote,
+    const std::function<std::string(Kind, const std::string &, const std::string &)> &check) {
+  PushResult out;
+  for (const EntryInfo &e : disk.list()) {
+    if (e.kind == Kind::Index) continue;
+    std::string why;
+    const std::optional<std::string> bytes = disk.read(e.kind, e.key, why, false);
+    if (bytes) why = check(e.kind, e.key, *bytes);
+    if (!why.empty()) {
+      out.not_pushed.push_back(fmt::format("{} {}: {}", kind_name(e.kind), e.key, why));
+      continue;
+    }
+    switch (remote.publish(e.kind, e.key, *bytes, why)) {
+      case RemoteCache::Publish::Published: ++out.published; break;
+      case RemoteCache::Publish::AlreadyThere: ++out.already_there; break;
+      case RemoteCache::Publish::Refused:
+        out.not_pushed.push_back(fmt::format("{} {}: {}", kind_name(e.kind), e.key, why));
+        break;
+      case RemoteCache::Publish::Unreachable:
+        out.fault = why;  // every later entry would wait for it too
+        return out;
+    }
+  }
+  return out;
 }
 
 }  // namespace kiln::cache

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cache/disk_cache.h"
 #include "cache/remote_cache.h"
@@ -52,5 +53,18 @@ class Store {
   std::shared_ptr<const DiskCache> disk_;
   std::shared_ptr<RemoteCache> remote_;
 };
+
+// What push() did: entries published, already there, and each one not pushed with why.
+struct PushResult {
+  int64_t published = 0, already_there = 0;
+  std::vector<std::string> not_pushed;  // "<kind> <key>: <why>"
+  std::string fault;                    // Redis could not be reached or failed: the rest waits
+};
+
+// Publishes the disk cache's shared entries (artifacts, graph records, tuning records; not
+// the index, a machine's own history) that `check(kind, key, bytes)` accepts ("" = good).
+[[nodiscard]] PushResult push(
+    const DiskCache &disk, RemoteCache &remote,
+    const std::function<std::string(Kind, const std::string &, const std::string &)> &check);
 
 }  // namespace kiln::cache

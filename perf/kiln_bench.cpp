@@ -20,6 +20,9 @@
 #include <string>
 #include <thread>
 
+#include "cache/disk_cache.h"
+#include "cache/remote_cache.h"
+#include "cache/store.h"
 #include "commit.h"
 #include "ir/settings.h"
 #include "kiln/kiln.h"
@@ -47,7 +50,9 @@ struct Options {
   std::string libtorch = "tuned";
   std::string cache_dir;                       // "": a fresh temporary folder, removed at exit
   std::optional<kiln::AutotuneMode> autotune;  // unset: compile()'s default, or KILN_AUTOTUNE
-  bool vs_untuned = false;  // also time the same function compiled with autotune off
+  bool vs_untuned = false;           // also time the same function compiled with autotune off
+  std::string cache_remote;          // --cache-remote: a Redis URL for the 'remote ms' column
+  kiln::RemoteCacheSettings remote;  // KILN_CACHE_REMOTE_* (password, key) with that URL
 };
 
 namespace cli = kiln::cli;
@@ -78,6 +83,16 @@ cli::Parser make_parser(Options &o) {
            "each row starts from an empty sub-folder: 'compile ms' is a cold first call,\n"
            "'warm ms' a second compile() of the same function served by the cache",
            [&o](std::string_view v) { o.cache_dir = v; });
+  p.option("--cache-remote", "URL",
+           "a Redis server (redis://host:port/db) for a 'remote ms' column: after the\n"
+           "warm compile, the row's entries are published there and a third compile()\n"
+           "with an empty disk folder loads them (KILN_CACHE_REMOTE is otherwise ignored:\n"
+           "a cold compile must not be served from Redis)",
+           [&o](std::string_view v) {
+             std::string why;
+             if (!kiln::cache::parse_remote_url(v, why)) cli::usage_error("{}", why);
+             o.cache_remote = v;
+           });
   p.option("--autotune", "off|default|max",
            "how hard the compiled column's compile() searches (this overrides\n"
            "KILN_AUTOTUNE; without it, KILN_AUTOTUNE or compile()'s default, default)",
@@ -266,10 +281,12 @@ std::string rate_cell(RateKind kind, double v) {
 struct Table {
   bool stock = false;
   bool untuned = false;  // --vs-untuned: 'untuned ms' and 'vs untuned' after 'vs torch'
+  bool remote = false;   // --cache-remote: 'remote ms' after 'warm ms'
   std::vector<int> widths() const {
     std::vector<int> w = stock ? std::vector<int>{7, 11, 12, 12, 12, 9, 9, 9, 15, 15, 9, 11, 8}
                                : std::vector<int>{7, 11, 12, 12, 9, 9, 15, 15, 9, 11, 8};
     if (untuned) w.insert(w.begin() + (stock ? 8 : 6), {12, 10});
+    if (remote) w.push_back(9);
     return w;
   }
   void print(const std::vector<std::string> &cells) const {
@@ -289,6 +306,7 @@ struct Table {
                                        "vs eager", "vs torch",   "eager rate",  "compiled rate",
                                        "of limit", "compile ms", "warm ms",     "workload"};
     if (untuned) cells.insert(cells.begin() + (stock ? 8 : 6), {"untuned ms", "vs untuned"});
+    if (remote) cells.insert(cells.end() - 1, "remote ms");
     print(cells);
   }
 };
@@ -323,6 +341,40 @@ struct Context {
   std::string cache_base;  // each row's disk cache is a fresh folder under it
   Table table;
 };
+
+// The first call of a compile() whose artifact comes from Redis (--cache-remote): the row's
+// disk entries are published (a second machine's view of what this one compiled), then a new
+// function object compiles with an empty disk folder. Trace and passes, then the load.
+double remote_warm_ms(const Workload &w, const kiln::CompileOptions &options,
+                      const std::vector<kiln::Tensor> &inputs, const std::string &cache_dir,
+                      const Options &opt) {
+  const kiln::RemoteCacheSettings &settings = opt.remote;
+  std::string why;
+  std::unique_ptr<kiln::cache::RemoteCache> remote = kiln::cache::RemoteCache::open(settings, why);
+  std::shared_ptr<kiln::cache::DiskCache> disk = kiln::cache::DiskCache::open(cache_dir, 0, why);
+  if (!remote || !disk) kiln::fail("kiln-bench: --cache-remote: {}", why);
+  const kiln::cache::PushResult pushed =
+      kiln::cache::push(*disk, *remote, [](auto, const auto &, const auto &) { return ""; });
+  if (!pushed.fault.empty())
+    kiln::fail("kiln-bench: --cache-remote {}: {}", remote->url(), pushed.fault);
+  const std::string empty_dir = cache_dir + "-remote";
+  std::filesystem::remove_all(empty_dir);
+  kiln::set_cache_dir(empty_dir);
+  kiln::set_remote_cache_settings(settings);
+  auto from_redis = kiln::compile(w.run, options);
+  const auto t0 = std::chrono::steady_clock::now();
+  (void)from_redis(inputs);
+  const double first_call_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  kiln::set_remote_cache_settings({});
+  kiln::set_cache_dir(cache_dir);
+  const kiln::Explanation ex = kiln::explain(from_redis, inputs);
+  if (ex.entries.empty()) return first_call_ms;
+  if (!ex.entries.front().origin.starts_with("loaded from Redis"))
+    kiln::fail("kiln-bench: --cache-remote: {} was not loaded from {} ({})", w.id, remote->url(),
+               ex.entries.front().origin);
+  return ex.entries.front().compile_ms;
+}
 
 // One row: check the answers, time the runners interleaved, print and return the figures.
 nlohmann::json bench_row(const Workload &w, const Context &c) {
@@ -398,6 +450,8 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
   auto again = kiln::compile(w.run, options);
   (void)again(inputs);
   const double warm_compile_ms = compile_ms(again);
+  const double remote_warm_compile_ms =
+      c.opt.cache_remote.empty() ? 0.0 : remote_warm_ms(w, options, inputs, cache_dir, c.opt);
   int kernels = 0, library_steps = 0;  // per call, summed over entries (one here)
   for (const auto &e : kiln::explain(compiled, inputs).entries) {
     kernels += e.kernels;
@@ -413,10 +467,12 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
   if (c.table.untuned)
     cells.insert(cells.end(),
                  {fmt::format("{:.3f}", untuned_ms), fmt::format("{:.2f}x", speedup_untuned)});
-  cells.insert(cells.end(), {rate_cell(kind, eager_rate), rate_cell(kind, compiled_rate),
-                             cell(100 * fraction, has_limit, above_limit ? "{:.0f}%*" : "{:.0f}%"),
-                             fmt::format("{:.2f}", cold_compile_ms),
-                             fmt::format("{:.2f}", warm_compile_ms), w.description});
+  cells.insert(cells.end(),
+               {rate_cell(kind, eager_rate), rate_cell(kind, compiled_rate),
+                cell(100 * fraction, has_limit, above_limit ? "{:.0f}%*" : "{:.0f}%"),
+                fmt::format("{:.2f}", cold_compile_ms), fmt::format("{:.2f}", warm_compile_ms)});
+  if (c.table.remote) cells.push_back(fmt::format("{:.2f}", remote_warm_compile_ms));
+  cells.push_back(w.description);
   c.table.print(cells);
 
   const bool bandwidth = kind == RateKind::Bandwidth, compute = kind == RateKind::Compute;
@@ -441,6 +497,7 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
           {"peak_bytes_compiled", peak_compiled},
           {"cold_compile_ms", cold_compile_ms},
           {"warm_compile_ms", warm_compile_ms},
+          {"remote_warm_compile_ms", or_null(remote_warm_compile_ms, c.table.remote)},
           {"kernels", kernels},
           {"library_steps", library_steps},
           {"runs", t[0].runs},
@@ -509,6 +566,8 @@ int run(const Options &opt) {
   // --autotune, else KILN_AUTOTUNE, else compile()'s default; then the mode is set per
   // function (the untuned column needs its own), so KILN_AUTOTUNE is cleared.
   Options run_opt = opt;
+  run_opt.remote = kiln::remote_cache_settings();
+  run_opt.remote.url = opt.cache_remote;
   if (!run_opt.autotune) {
     const std::string env = kiln::autotune_setting();
     run_opt.autotune = env == "off"   ? kiln::AutotuneMode::Off
@@ -553,6 +612,7 @@ int run(const Options &opt) {
     }
   } remove_temp{opt.cache_dir.empty() ? cache_base : ""};
   kiln::set_cache_dir(cache_base + "/probes");  // the limit probes' compiles, never the user's
+  kiln::set_remote_cache_settings({});  // Redis only where --cache-remote asks (remote_warm_ms)
   kiln::perf::StockTimes stock;
   if (torch && opt.libtorch == "both") {
     fmt::print("timing stock libtorch in a child process without {}...\n",
@@ -577,7 +637,9 @@ int run(const Options &opt) {
                     .gemm_peak = gemm_peak,
                     .stock = stock,
                     .cache_base = cache_base,
-                    .table = {.stock = torch && opt.libtorch == "both", .untuned = opt.vs_untuned}};
+                    .table = {.stock = torch && opt.libtorch == "both",
+                              .untuned = opt.vs_untuned,
+                              .remote = !opt.cache_remote.empty()}};
     c.table.header();
     bool above = false;
     for (const Workload &w : workloads)

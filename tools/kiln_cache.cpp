@@ -13,6 +13,7 @@
 #include "cache/disk_cache.h"
 #include "cache/graph_record.h"
 #include "cache/remote_cache.h"
+#include "cache/store.h"
 #include "ir/diag.h"
 #include "ir/settings.h"
 #include "lowering/artifact.h"
@@ -176,29 +177,12 @@ void run_remote(const Options &o, const std::string &command, const DiskCache &c
       std::cout << fmt::format("{:<8} {}  {:>10} bytes  {}\n", kind_name(e.kind), e.key, e.bytes,
                                e.ttl_s < 0 ? "no expiry" : fmt::format("expires in {} s", e.ttl_s));
   } else if (command == "push") {
-    int published = 0, there = 0, skipped = 0;
-    for (const kiln::cache::EntryInfo &e : cache.list()) {
-      if (e.kind == Kind::Index) continue;  // a machine's own history, not shared
-      const std::optional<std::string> bytes = cache.read(e.kind, e.key, why, false);
-      const std::string bad = bytes ? check_entry(e.kind, e.key, *bytes) : why;
-      if (!bad.empty()) {
-        ++skipped;
-        std::cout << fmt::format("not pushed: {} {}: {}\n", kind_name(e.kind), e.key, bad);
-        continue;
-      }
-      why.clear();
-      if (remote->publish(e.kind, e.key, *bytes, why)) {
-        ++published;
-      } else if (why == "already there") {
-        ++there;
-      } else {
-        reachable();
-        ++skipped;
-        std::cout << fmt::format("not pushed: {} {}: {}\n", kind_name(e.kind), e.key, why);
-      }
-    }
+    const kiln::cache::PushResult r = kiln::cache::push(cache, *remote, check_entry);
+    for (const std::string &line : r.not_pushed) std::cout << "not pushed: " << line << "\n";
+    why = r.fault;
+    reachable();
     std::cout << fmt::format("published {} entries to {}; {} were there already, {} not pushed\n",
-                             published, remote->url(), there, skipped);
+                             r.published, remote->url(), r.already_there, r.not_pushed.size());
   } else {  // pull KEY
     const std::string &key = o.words[1];
     if (!kiln::cache::valid_key(key)) kiln::fail("kiln-cache: '{}' is not a cache key", key);
