@@ -11,10 +11,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <sys/time.h>
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstdarg>
 
 namespace kiln::cache {
@@ -60,6 +62,37 @@ std::optional<std::pair<Kind, std::string>> entry_of(std::string_view name) {
   return std::nullopt;
 }
 
+// While alive, a write to a socket Redis closed fails with EPIPE in this thread instead of
+// raising SIGPIPE, which would end the user's process (hiredis writes with write(2), and a
+// large entry takes several writes: the second one after the server died is the one that
+// would kill). The signal is blocked for this thread only, and one it raised meanwhile is
+// taken off the thread's pending set before the old mask returns.
+class NoSigpipe {
+ public:
+  NoSigpipe() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~NoSigpipe() {
+    if (!was_pending_) {
+      const timespec zero{};
+      while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  NoSigpipe(const NoSigpipe &) = delete;
+  NoSigpipe &operator=(const NoSigpipe &) = delete;
+
+ private:
+  sigset_t pipe_{}, old_{};
+  bool was_pending_ = false;  // someone else's SIGPIPE, left for them
+};
+
 }  // namespace
 
 struct RemoteCache::Connection {
@@ -70,6 +103,7 @@ struct RemoteCache::Connection {
 
   // The reply, or null with `why` when the connection failed (then it is unusable).
   Reply command(std::string &why, const char *format, ...) {
+    const NoSigpipe no_sigpipe;
     va_list args;
     va_start(args, format);
     auto *reply = static_cast<redisReply *>(redisvCommand(context, format, args));

@@ -320,6 +320,24 @@ TEST_SUITE("remote") {
                   joined(logs.lines()));
   }
 
+  TEST_CASE("publishing a large entry to a Redis that died fails without SIGPIPE" * needs_redis()) {
+    RedisServer redis;
+    const std::unique_ptr<cache::RemoteCache> remote = open_remote(redis);
+    std::string why;
+    REQUIRE(remote->publish(cache::Kind::Graph, "ab", "small", why) ==
+            cache::RemoteCache::Publish::Published);  // connected
+    redis.stop();
+    // Many writes to a socket the server closed: the first draws a reset, the next would
+    // raise SIGPIPE and end this process if it were not blocked around the command.
+    const std::string big(48 << 20, 'x');
+    CHECK(remote->publish(cache::Kind::Artifact, "cd", big, why) ==
+          cache::RemoteCache::Publish::Unreachable);
+    CHECK_MESSAGE(!why.empty(), why);
+    CHECK(remote->publish(cache::Kind::Artifact, "ef", "x", why) ==
+          cache::RemoteCache::Publish::Unreachable);
+    CHECK(why.find("not asked again yet") != std::string::npos);
+  }
+
   TEST_CASE("a paused Redis (SIGSTOP) hits the command timeout once, then is left alone" *
             needs_redis()) {
     RedisServer redis;
