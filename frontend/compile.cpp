@@ -246,10 +246,14 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
                                  {"entry", int64_t{index}},
                                  {"op", brk.op()},
                                  {"reason", brk.reason()}});
-    if (log_enabled(LogTopic::Breaks))
-      log_line(LogTopic::Breaks,
-               fmt::format("{}: graph break at '{}': {}; this guard set runs eagerly", options.name,
-                           brk.op(), brk.reason()));
+    const std::string said = fmt::format("{}: graph break at '{}': {}; this guard set runs eagerly",
+                                         options.name, brk.op(), brk.reason());
+    if (log_enabled(LogTopic::Breaks)) log_line(LogTopic::Breaks, said);
+    if (!options.quiet_fallback && !quiet_fallback() && !warned_break.exchange(true))
+      warn(
+          fmt::format("{} (said once per function; KILN_LOGS=breaks shows every break, "
+                      "KILN_QUIET_FALLBACK=1 silences this)",
+                      said));
     return entry;
   } catch (const InternalError &e) {
     // A bug in kiln must not cost the user a wrong answer or their process: this guard
@@ -490,9 +494,14 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
     if (options.stance == Stance::EagerOnRecompile) return {};
     if (static_cast<int>(count) >= options.recompile_limit) {
       if (!warned_limit.exchange(true)) {
-        warn(fmt::format(
+        const std::string said = fmt::format(
             "{}: hit the recompile limit ({}); new guard sets run eagerly. Last reason: {}",
-            options.name, options.recompile_limit, why));
+            options.name, options.recompile_limit, why);
+        if (options.quiet_fallback || quiet_fallback()) {
+          if (log_enabled(LogTopic::Recompiles)) log_line(LogTopic::Recompiles, said);
+        } else {
+          warn(said);
+        }
         trace::event("recompile_limit", {{"function", options.name}, {"reason", why}});
       }
       return {};

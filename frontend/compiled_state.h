@@ -117,6 +117,7 @@ struct CompiledCore::State {
   std::vector<std::shared_ptr<const Entry>> entries;
   std::mutex compile_mutex;  // one trace at a time per function
   std::atomic<bool> warned_limit{false};
+  std::atomic<bool> warned_break{false};
   std::atomic<bool> warned_internal{false};
   int traces = 0;
   std::set<DimList> failed_dynamic;  // candidate dims tried in vain

@@ -136,6 +136,19 @@ std::atomic<bool> &strict_flag() {
 bool strict_internal_errors() { return strict_flag().load(std::memory_order_relaxed); }
 void set_strict_internal_errors(bool on) { strict_flag().store(on); }
 
+namespace {
+std::atomic<bool> &quiet_fallback_flag() {
+  static std::atomic<bool> flag = [] {
+    const char *env = std::getenv("KILN_QUIET_FALLBACK");
+    return env != nullptr && std::string_view(env) == "1";
+  }();
+  return flag;
+}
+}  // namespace
+
+bool quiet_fallback() { return quiet_fallback_flag().load(std::memory_order_relaxed); }
+void set_quiet_fallback(bool on) { quiet_fallback_flag().store(on); }
+
 int64_t env_cached_memory_bytes(int64_t fallback) {
   const char *env = std::getenv("KILN_CACHED_MEMORY_MB");
   if (env == nullptr) return fallback;

@@ -15,6 +15,9 @@
 //                     warning                                      default: 2048
 //   KILN_STRICT       1: an internal error while compiling is thrown to the caller, not
 //                     answered by running eagerly (for tests and fuzzers)   default: 0
+//   KILN_QUIET_FALLBACK  1: a guard set that runs eagerly (a graph break, the recompile
+//                     limit) is not announced on stderr (KILN_LOGS=breaks,recompiles still
+//                     say it)                                              default: 0
 //   KILN_VERIFY       1: run the IR verifier before and after every pass   default: debug builds 1,
 //                     release builds 0 (the fuzzer and the differential tests turn it on)
 //   KILN_CACHE        off: no disk cache                                   default: on
@@ -79,6 +82,10 @@ constexpr int kMaxThreads = 1024;
 // (KILN_STRICT=1; tests and fuzzers turn it on) instead of running the function eagerly.
 [[nodiscard]] bool strict_internal_errors();
 void set_strict_internal_errors(bool on);
+// Whether eager fallbacks go unannounced (KILN_QUIET_FALLBACK=1; CompileOptions has the same
+// switch per function). A kiln bug's fallback is announced regardless.
+[[nodiscard]] bool quiet_fallback();
+void set_quiet_fallback(bool on);
 // KILN_CACHED_MEMORY_MB in bytes, or `fallback` when unset or not a non-negative integer.
 [[nodiscard]] int64_t env_cached_memory_bytes(int64_t fallback);
 [[nodiscard]] std::string dump_dir();  // KILN_DUMP_DIR, or "" when unset

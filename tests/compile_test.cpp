@@ -167,15 +167,51 @@ TEST_SUITE("compile") {
     KILN_CHECK_CLOSE(g(x), from_vector<float>({0.25f, 0.5f, 1.0f}), Tolerance{});
     KILN_CHECK_CLOSE(g(x), from_vector<float>({0.25f, 0.5f, 1.0f}), Tolerance{});
     CHECK(traces == 3);  // one trace that broke, then two eager runs: no retrace
+    // The break is logged under KILN_LOGS=breaks, and said once whatever KILN_LOGS is.
     CHECK(log.lines() ==
           std::vector<std::string>{
               "breaks: normalize: graph break at 'item': it needs the tensor's values "
-              "while tracing; this guard set runs eagerly"});
+              "while tracing; this guard set runs eagerly",
+              "warning: normalize: graph break at 'item': it needs the tensor's values while "
+              "tracing; this guard set runs eagerly (said once per function; KILN_LOGS=breaks "
+              "shows every break, KILN_QUIET_FALLBACK=1 silences this)"});
     Explanation ex = explain(g, x);
     CHECK(ex.graphs == 0);
     CHECK(ex.graph_breaks == 1);
     CHECK(ex.entries[0].break_op == "item");
     CHECK(ex.str().find("graph break at 'item'") != std::string::npos);
+  }
+
+  TEST_CASE("an eager fallback is said once per function, unless asked to be quiet") {
+    auto noisy = [](Tensor x) { return x + rand(x.sizes()); };
+    LogCapture log("");
+    auto f = compile(noisy, named("noisy", {"x"}));
+    (void)f(zeros({4}));
+    (void)f(zeros({5}));  // a second guard set breaks too: not said again
+    (void)f(zeros({6}));
+    const std::vector<std::string> once = {
+        "warning: noisy: graph break at 'rand': random ops draw from the global generator on "
+        "every call, which kiln does not trace yet; this guard set runs eagerly (said once per "
+        "function; KILN_LOGS=breaks shows every break, KILN_QUIET_FALLBACK=1 silences this)"};
+    CHECK(log.lines() == once);
+    CompileOptions quiet = named("quiet", {"x"});
+    quiet.quiet_fallback = true;
+    auto q = compile(noisy, quiet);
+    (void)q(zeros({4}));
+    set_quiet_fallback(true);  // KILN_QUIET_FALLBACK=1
+    auto g = compile(noisy, named("env_quiet", {"x"}));
+    (void)g(zeros({4}));
+    set_quiet_fallback(false);
+    CHECK(log.lines() == once);
+    // The recompile limit is a fallback too: said once, or kept to KILN_LOGS=recompiles.
+    CompileOptions limited = named("limited", {"x"});
+    limited.recompile_limit = 1;
+    limited.dynamic = Dynamic::Off;
+    limited.quiet_fallback = true;
+    auto l = compile([](Tensor x) { return x * 2; }, limited);
+    (void)l(zeros({4}));
+    (void)l(zeros({5}));
+    CHECK(log.lines() == once);
   }
 
   TEST_CASE("random ops and printing are graph breaks, never wrong answers") {

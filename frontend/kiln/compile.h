@@ -46,6 +46,10 @@ struct CompileOptions {
   // The CPU code is generated for, as LLVM names it ("x86-64-v3"); "" is the process's
   // target (the host unless lower::set_target named another). It must run on this host.
   std::string target;
+  // A guard set that runs eagerly — a graph break (an op that needs concrete values, a
+  // random op), or the recompile limit — is said once per function on stderr, with the op
+  // and the reason, whatever KILN_LOGS is. true (or KILN_QUIET_FALLBACK=1) keeps it quiet.
+  bool quiet_fallback = false;
   // Tuning knobs, in Choices' text form ("fusion.max_kernel_members = 32", one per line;
   // see lowering/choices.h); knobs left out keep their defaults. Checked by compile().
   std::string choices;
