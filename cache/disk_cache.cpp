@@ -24,7 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kLayout = "v1";  // bumped when the folder's layout changes
-constexpr std::array<Kind, 4> kKinds = {Kind::Artifact, Kind::Graph, Kind::Index, Kind::Tuning};
 
 // Why a file or folder with this status must not be trusted, or "".
 std::string distrust(const struct stat &st, std::string_view what, const std::string &path) {
@@ -152,7 +151,7 @@ std::unique_ptr<DiskCache> DiskCache::open(const std::string &dir, int64_t max_b
   why = make_trusted_dir(dir);
   if (!why.empty()) return nullptr;
   const std::string root = (fs::path(dir) / kLayout).string();
-  for (Kind kind : kKinds) {
+  for (Kind kind : kAllKinds) {
     why = make_trusted_dir((fs::path(root) / kind_name(kind)).string());
     if (!why.empty()) return nullptr;
   }
@@ -224,7 +223,7 @@ Stats DiskCache::stats() const {
 
 std::vector<EntryInfo> DiskCache::list() const {
   std::vector<EntryInfo> out;
-  for (Kind kind : kKinds) {
+  for (Kind kind : kAllKinds) {
     std::error_code ec;
     for (const auto &entry :
          fs::directory_iterator(fmt::format("{}/{}", dir_, kind_name(kind)), ec)) {

@@ -6,6 +6,7 @@
 // content is what its name says is the reader's part (lowering::deserialize does it).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -21,6 +22,8 @@ namespace kiln::cache {
 // lookup missed), or a kernel's tuning (key: its normalized IR, target and search; content:
 // the chosen knobs and the table measured).
 enum class Kind : uint8_t { Artifact, Graph, Index, Tuning };
+inline constexpr std::array<Kind, 4> kAllKinds = {Kind::Artifact, Kind::Graph, Kind::Index,
+                                                  Kind::Tuning};
 
 struct EntryInfo {
   Kind kind;

@@ -31,14 +31,15 @@ std::optional<RemoteAddress> parse_remote_url(std::string_view url, std::string 
     const std::string_view db = rest.substr(slash + 1);
     if (!db.empty()) {
       const std::optional<int> n = number(db, 0, 1 << 20);
-      if (!n) return bad(fmt::format("database '{}' is not a number", db));
+      // The text is not echoed: a mistyped URL may hold a secret ("?password=…").
+      if (!n) return bad("the database after '/' is not a number");
       out.db = *n;
     }
     rest = rest.substr(0, slash);
   }
   if (const size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
     const std::optional<int> port = number(rest.substr(colon + 1), 1, 65535);
-    if (!port) return bad(fmt::format("port '{}' is not from 1 to 65535", rest.substr(colon + 1)));
+    if (!port) return bad("the port after ':' is not a number from 1 to 65535");
     out.port = *port;
     rest = rest.substr(0, colon);
   }

@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 #include <pthread.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -23,6 +24,8 @@ namespace kiln::cache {
 namespace {
 
 constexpr std::string_view kHeader = "kiln-remote v1 ";
+constexpr size_t kSignatureDigits = 64;  // HMAC-SHA256 in hex
+constexpr size_t kMaxHeader = 128;       // "kiln-remote v1 " + a signature + "\n", with room
 constexpr std::string_view kStatsHits = "kiln:v1:stats:hits", kStatsMisses = "kiln:v1:stats:misses";
 
 struct ReplyDeleter {
@@ -54,7 +57,7 @@ std::string_view reply_text(const redisReply &r) { return {r.str, static_cast<si
 
 // Kind and key of a Redis key "kiln:v1:<kind>:<key>", or nullopt for any other name.
 std::optional<std::pair<Kind, std::string>> entry_of(std::string_view name) {
-  for (Kind kind : {Kind::Artifact, Kind::Graph, Kind::Index, Kind::Tuning}) {
+  for (Kind kind : kAllKinds) {
     const std::string prefix = RemoteCache::redis_key(kind, "");
     if (name.starts_with(prefix) && valid_key(name.substr(prefix.size())))
       return std::pair{kind, std::string(name.substr(prefix.size()))};
@@ -97,6 +100,7 @@ class NoSigpipe {
 
 struct RemoteCache::Connection {
   redisContext *context = nullptr;
+  pid_t pid = ::getpid();  // the process that made it
   ~Connection() {
     if (context != nullptr) redisFree(context);
   }
@@ -132,17 +136,20 @@ RemoteCache::~RemoteCache() = default;
 
 void RemoteCache::fail(const std::string &why) {
   connection_.reset();
-  resting_until_ = std::chrono::steady_clock::now() + kRetryAfter;
+  resting_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(settings_.retry_after_s);
   last_fault_ = why;
   if (!warned_)
     warn(
         fmt::format("remote cache {}: {}; going on without it (compiling locally), asking it "
                     "again in {} s",
-                    url(), why, kRetryAfter.count()));
+                    url(), why, settings_.retry_after_s));
   warned_ = true;
 }
 
 RemoteCache::Connection *RemoteCache::connection(std::string &why) {
+  // A forked child shares the socket with its parent, and would read the parent's replies:
+  // it drops its copy (closing its descriptor leaves the parent's open) and connects anew.
+  if (connection_ && connection_->pid != ::getpid()) connection_.reset();
   if (connection_) return connection_.get();
   if (std::chrono::steady_clock::now() < resting_until_) {
     why = fmt::format("unreachable ({}); not asked again yet", last_fault_);
@@ -157,7 +164,11 @@ RemoteCache::Connection *RemoteCache::connection(std::string &why) {
     fail(why);
     return nullptr;
   }
-  (void)redisSetTimeout(c->context, milliseconds(settings_.command_timeout_ms));
+  if (redisSetTimeout(c->context, milliseconds(settings_.command_timeout_ms)) != REDIS_OK) {
+    why = "cannot set the command timeout";
+    fail(why);
+    return nullptr;
+  }
   auto setup = [&](Reply r, std::string_view what) {
     if (!r) {
       why = fmt::format("{} {}", what, why);
@@ -175,7 +186,10 @@ RemoteCache::Connection *RemoteCache::connection(std::string &why) {
     return nullptr;
   if (address_.db != 0 && !setup(c->command(why, "SELECT %d", address_.db), "SELECT"))
     return nullptr;
-  warned_ = false;  // reachable again: the next outage is said again
+  // A server that accepts connections may still not answer (paused, loading, not Redis):
+  // the outage ends only with an answer.
+  if (!setup(c->command(why, "PING"), "PING")) return nullptr;
+  warned_ = false;  // the next outage is said again
   connection_ = std::move(c);
   return connection_.get();
 }
@@ -208,13 +222,13 @@ std::optional<std::string> RemoteCache::read(Kind kind, std::string_view key, st
   const std::string_view value = is_string ? reply_text(*r) : std::string_view();
   const size_t eol = value.find('\n');
   if (!is_string || !value.starts_with(kHeader) || eol == std::string_view::npos) {
-    std::string ignored;
-    (void)c->command(ignored, "DEL %b", name.data(), name.size());
+    std::string del_why;
+    if (!c->command(del_why, "DEL %b", name.data(), name.size())) fail(del_why);
     return refuse(is_string
                       ? "not an entry of kiln's (no kiln-remote header); removed"
                       : "not an entry of kiln's (a Redis value that is not a string); removed");
   }
-  if (static_cast<int64_t>(value.size()) > settings_.max_entry_bytes + 256)
+  if (static_cast<int64_t>(value.size()) > settings_.max_entry_bytes + int64_t{kMaxHeader})
     return refuse(fmt::format("{} bytes, over the limit of {} (KILN_CACHE_REMOTE_MAX_ENTRY_MB)",
                               value.size(), settings_.max_entry_bytes));
   const std::string_view sig = value.substr(kHeader.size(), eol - kHeader.size());
@@ -223,6 +237,8 @@ std::optional<std::string> RemoteCache::read(Kind kind, std::string_view key, st
     if (sig == "-")
       return refuse("unsigned, and KILN_CACHE_REMOTE_KEY asks for signed entries; not loaded");
     const std::string want = signature(settings_.sign_key, name, bytes);
+    if (want.size() != kSignatureDigits)
+      return refuse("its signature cannot be checked (HMAC-SHA256 failed in libcrypto)");
     if (sig.size() != want.size() || CRYPTO_memcmp(sig.data(), want.data(), want.size()) != 0)
       return refuse("its signature does not match KILN_CACHE_REMOTE_KEY; not loaded");
   }
@@ -242,6 +258,10 @@ RemoteCache::Publish RemoteCache::publish(Kind kind, std::string_view key, std::
   }
   const std::string name = redis_key(kind, key);
   const std::string sig = signs() ? signature(settings_.sign_key, name, bytes) : "-";
+  if (signs() && sig.size() != kSignatureDigits) {
+    why = "cannot sign it (HMAC-SHA256 failed in libcrypto)";
+    return Publish::Refused;
+  }
   const std::string value = fmt::format("{}{}\n{}", kHeader, sig, bytes);
   std::lock_guard lock(mutex_);
   Connection *c = connection(why);

@@ -7,8 +7,9 @@
 // reader, as a local entry's is.
 //
 // Faults never reach a caller as anything but a miss: an unreachable, slow or failing
-// server is said once (a warning), then left alone for a while (kRetryAfter), so a call
-// pays a timeout at most once per outage.
+// server is said once per outage (a warning; the outage ends when a connection answers
+// PING), and after each fault it is left alone for RemoteCacheSettings::retry_after_s, so a
+// call pays at most one timeout per that interval however many lookups it makes.
 #pragma once
 
 #include <chrono>
@@ -52,9 +53,6 @@ struct RemoteEntry {
 
 class RemoteCache {
  public:
-  // After a connection failure or a timeout, the server is not asked again for this long.
-  static constexpr std::chrono::seconds kRetryAfter{30};
-
   // The tier for `settings` (connected on first use). Null, with `why`, when kiln was built
   // without it or the URL is malformed.
   [[nodiscard]] static std::unique_ptr<RemoteCache> open(const RemoteCacheSettings &settings,
@@ -92,8 +90,9 @@ class RemoteCache {
  private:
   struct Connection;
   RemoteCache(RemoteCacheSettings settings, RemoteAddress address);
-  // The live connection, connecting first if needed; null (with `why`) when the server is
-  // unreachable or resting after a failure. Called with mutex_ held.
+  // The live connection (made by this process: a forked child makes its own), connecting
+  // first if needed; null (with `why`) when the server is unreachable or resting after a
+  // failure. Called with mutex_ held.
   Connection *connection(std::string &why);
   // Drops the connection after a fault and rests; warns once per outage.
   void fail(const std::string &why);

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "cache/graph_record.h"
+#include "ir/diag.h"
 #include "ir/settings.h"
 
 namespace kiln::cache {
@@ -50,15 +52,24 @@ std::optional<Found> Store::read(Kind kind, std::string_view key, std::string &w
   return Found{std::move(*bytes), Tier::Remote};
 }
 
-void Store::write(Kind kind, std::string_view key, std::string_view bytes, bool publish) const {
+bool Store::write(Kind kind, std::string_view key, std::string_view bytes, bool publish) const {
   disk_->write(kind, key, bytes);
-  if (!publish || !remote_) return;
+  if (!remote_) return true;
+  if (!publish) return false;
   std::string why;
-  if (remote_->publish(kind, key, bytes, why) == RemoteCache::Publish::Published)
+  const RemoteCache::Publish outcome = remote_->publish(kind, key, bytes, why);
+  if (outcome == RemoteCache::Publish::Published)
     log_remote(fmt::format("published {}/{} ({} bytes) to {}", kind_name(kind), key, bytes.size(),
                            remote_->url()));
   else
     log_remote(fmt::format("not published {}/{}: {}", kind_name(kind), key, why));
+  return outcome == RemoteCache::Publish::Published ||
+         outcome == RemoteCache::Publish::AlreadyThere;
+}
+
+void Store::remove(Kind kind, std::string_view key) const {
+  disk_->remove(kind, key);
+  if (remote_) remote_->remove(kind, key);
 }
 
 void Store::record(bool hit, bool asked_remote) const {
@@ -66,15 +77,32 @@ void Store::record(bool hit, bool asked_remote) const {
   if (asked_remote && remote_) remote_->record(hit);
 }
 
-PushResult push(
-    const DiskCache &disk, RemoteCache &remote,
-    const std::function<std::string(Kind, const std::string &, const std::string &)> &check) {
+std::string check_entry(Kind kind, std::string_view key, std::string_view bytes,
+                        lower::Artifact *artifact) {
+  switch (kind) {
+    case Kind::Artifact:
+      try {
+        lower::Artifact a = lower::deserialize(bytes);
+        if (a.key != key) return fmt::format("its content's key {} is not its name", a.key);
+        if (artifact != nullptr) *artifact = std::move(a);
+        return "";
+      } catch (const Error &e) {
+        return e.what();
+      }
+    case Kind::Graph: return GraphRecord::parse(bytes) ? "" : "not a graph record";
+    case Kind::Tuning: return bytes.empty() ? "an empty tuning record" : "";
+    case Kind::Index: return "";
+  }
+  return "";
+}
+
+PushResult push(const DiskCache &disk, RemoteCache &remote) {
   PushResult out;
   for (const EntryInfo &e : disk.list()) {
     if (e.kind == Kind::Index) continue;
     std::string why;
     const std::optional<std::string> bytes = disk.read(e.kind, e.key, why, false);
-    if (bytes) why = check(e.kind, e.key, *bytes);
+    if (bytes) why = check_entry(e.kind, e.key, *bytes);
     if (!why.empty()) {
       out.not_pushed.push_back(fmt::format("{} {}: {}", kind_name(e.kind), e.key, why));
       continue;

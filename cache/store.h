@@ -14,6 +14,7 @@
 
 #include "cache/disk_cache.h"
 #include "cache/remote_cache.h"
+#include "lowering/artifact.h"
 
 namespace kiln::cache {
 
@@ -33,14 +34,19 @@ class Store {
   Store(std::shared_ptr<const DiskCache> disk, std::shared_ptr<RemoteCache> remote)
       : disk_(std::move(disk)), remote_(std::move(remote)) {}
 
-  // The first tier's entry that `check` accepts, or nullopt with `why` (the last tier's
-  // reason). A damaged disk entry is removed (and said once); a refused remote one is said
-  // and never loaded: removed from Redis when its content is bad, left there when only its
-  // signature is (this process's key may be the wrong one). A remote hit is written to disk.
+  // The first tier's entry that `check` accepts, or nullopt with `why`: the disk's reason
+  // ("no entry" when the disk has none, whatever Redis said: KILN_LOGS=cache says that). A
+  // damaged disk entry is removed (and said); a refused remote one is said and never loaded:
+  // removed from Redis when its content is bad, left there when only its signature is (this
+  // process's key may be the wrong one). A remote hit is written to disk.
   [[nodiscard]] std::optional<Found> read(Kind kind, std::string_view key, std::string &why,
                                           const Check &check) const;
-  // Writes to disk and, unless `publish` is false, to the remote tier.
-  void write(Kind kind, std::string_view key, std::string_view bytes, bool publish = true) const;
+  // Writes to disk and, unless `publish` is false, to the remote tier. True when every tier
+  // now holds the entry as far as this process knows (no remote tier; published; or there
+  // already): a graph record is published only after the artifact it names.
+  bool write(Kind kind, std::string_view key, std::string_view bytes, bool publish = true) const;
+  // Removes the entry from every tier (an entry that passed its checks and still proved bad).
+  void remove(Kind kind, std::string_view key) const;
   // Counts a lookup: in the disk cache's statistics, and in Redis's when it was asked.
   void record(bool hit, bool asked_remote) const;
 
@@ -54,6 +60,13 @@ class Store {
   std::shared_ptr<RemoteCache> remote_;
 };
 
+// "" when `bytes` are a good entry of `kind` named `key`, else why not: an artifact reads back
+// (format version, checksum, plan) with the content key it is named by (and is returned in
+// `artifact` when given); a graph record parses; a tuning record is not empty. What a
+// compile checks besides (the Target) is the caller's.
+[[nodiscard]] std::string check_entry(Kind kind, std::string_view key, std::string_view bytes,
+                                      lower::Artifact *artifact = nullptr);
+
 // What push() did: entries published, already there, and each one not pushed with why.
 struct PushResult {
   int64_t published = 0, already_there = 0;
@@ -62,9 +75,7 @@ struct PushResult {
 };
 
 // Publishes the disk cache's shared entries (artifacts, graph records, tuning records; not
-// the index, a machine's own history) that `check(kind, key, bytes)` accepts ("" = good).
-[[nodiscard]] PushResult push(
-    const DiskCache &disk, RemoteCache &remote,
-    const std::function<std::string(Kind, const std::string &, const std::string &)> &check);
+// the index, a machine's own history) that check_entry accepts.
+[[nodiscard]] PushResult push(const DiskCache &disk, RemoteCache &remote);
 
 }  // namespace kiln::cache

@@ -140,23 +140,22 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
         record = cache::GraphRecord::parse(text);
         return record ? "" : "not a graph record";
       };
-      const auto artifact_check = [&](std::string_view bytes) -> std::string {
-        try {
-          lower::Artifact a = lower::deserialize(bytes);
-          if (a.key != record->artifact)
-            return fmt::format("its key {} is not the one recorded for it ({})", a.key,
-                               record->artifact);
-          if (a.target != target)
-            return fmt::format("it was made for another target ({})", a.target.str());
-          out.artifact = std::move(a);
-          return "";
-        } catch (const Error &e) {
-          return e.what();
-        }
+      const auto artifact_check = [&](std::string_view bytes) {
+        return cache::check_entry(cache::Kind::Artifact, record->artifact, bytes, &out.artifact);
       };
       if (c->read(cache::Kind::Graph, key, why, record_check)) {
-        if (std::optional<cache::Found> found =
-                c->read(cache::Kind::Artifact, record->artifact, why, artifact_check)) {
+        std::optional<cache::Found> found =
+            c->read(cache::Kind::Artifact, record->artifact, why, artifact_check);
+        if (found && out.artifact.target != target) {
+          // A good artifact for another machine: the record that led here is what is wrong.
+          warn(fmt::format(
+              "cache: graph record {} leads to artifact {}, made for another target ({}); the "
+              "record is removed from every tier, compiling again",
+              key, record->artifact, out.artifact.target.str()));
+          c->remove(cache::Kind::Graph, key);
+          found.reset();
+          why = "its graph record led to another target's artifact";
+        } else if (found) {
           out.from_cache = true;
           out.from_remote = found->tier == cache::Tier::Remote;
           out.loaded_from = c->tier_name(found->tier);
@@ -166,8 +165,9 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
               fmt::format("artifact {} ({} bytes) from {}", record->artifact, found->bytes.size(),
                           found->tier == cache::Tier::Disk ? c->disk().dir() : out.loaded_from));
           return out;
+        } else {
+          why = fmt::format("its artifact {} is gone ({})", record->artifact, why);
         }
-        why = fmt::format("its artifact {} is gone ({})", record->artifact, why);
       } else if (why == "no entry") {
         why = miss_reason(c->disk(), g, target, choices, versions);
       }
@@ -189,9 +189,11 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
   out.artifact = out.compiled->artifact;
   record.artifact = out.artifact.key;
   if (c && out.artifact.has_code()) {
-    // The artifact first: a reader who finds the graph record finds what it names.
-    c->write(cache::Kind::Artifact, out.artifact.key, lower::serialize(out.artifact));
-    c->write(cache::Kind::Graph, key, record.text());
+    // The artifact first: a reader who finds the graph record finds what it names (a record
+    // whose artifact Redis refused stays on this machine).
+    const bool shared =
+        c->write(cache::Kind::Artifact, out.artifact.key, lower::serialize(out.artifact));
+    c->write(cache::Kind::Graph, key, record.text(), /*publish=*/shared);
     c->write(cache::Kind::Index, lower::graph_text_key(g), index_text(target, choices, versions),
              /*publish=*/false);  // this machine's history, for its own miss reasons
     log_cache(fn, "stored", fmt::format("artifact {} under {}", out.artifact.key, key));

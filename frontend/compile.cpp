@@ -362,9 +362,12 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
     program = lower::load(c.artifact);
   } catch (const Error &e) {
     if (!c.from_cache) throw;
-    // Bytes that passed every check and still do not link: compiled again, never trusted.
-    warn(fmt::format("artifact {} from {} does not load ({}); compiling again", c.artifact.key,
-                     c.loaded_from, e.what()));
+    // Bytes that passed every check and still do not link: removed from every tier (so no
+    // other machine meets them), compiled again, never trusted.
+    warn(fmt::format("artifact {} from {} does not load ({}); removed, compiling again",
+                     c.artifact.key, c.loaded_from, e.what()));
+    if (const std::shared_ptr<const cache::Store> store = process_cache())
+      store->remove(cache::Kind::Artifact, c.artifact.key);
     c = compile_cached(options.name, entry.graph, target, choices, compile_options, false);
     program = lower::load(c.artifact);
   }

@@ -107,6 +107,7 @@ struct RemoteCacheSettings {
   int64_t ttl_s = 7 * 24 * 3600;
   int connect_timeout_ms = 50, command_timeout_ms = 200;
   int64_t max_entry_bytes = int64_t{64} << 20;
+  int retry_after_s = 30;  // after a fault, Redis is not asked again for this long (no variable)
   bool operator==(const RemoteCacheSettings &) const = default;
 };
 [[nodiscard]] RemoteCacheSettings remote_cache_settings();

@@ -130,20 +130,6 @@ void show(const DiskCache &cache, const std::string &key) {
              why == "no entry" ? "" : ": " + why);
 }
 
-// "" when `bytes` are a good entry named `key`, else why not: an artifact reads back
-// (version, checksum) with the content key it is named by; a graph record parses. A tuning
-// entry is checked where it is used (compile() parses its knobs).
-std::string check_entry(Kind kind, const std::string &key, const std::string &bytes) {
-  try {
-    if (kind == Kind::Graph && !GraphRecord::parse(bytes)) return "not a graph record";
-    if (kind == Kind::Artifact && kiln::lower::deserialize(bytes).key != key)
-      return "its content's key is not its name";
-  } catch (const kiln::Error &e) {
-    return e.what();
-  }
-  return "";
-}
-
 std::unique_ptr<RemoteCache> open_remote(const Options &o) {
   kiln::RemoteCacheSettings settings = kiln::remote_cache_settings();
   if (!o.remote_url.empty()) settings.url = o.remote_url;
@@ -177,7 +163,7 @@ void run_remote(const Options &o, const std::string &command, const DiskCache &c
       std::cout << fmt::format("{:<8} {}  {:>10} bytes  {}\n", kind_name(e.kind), e.key, e.bytes,
                                e.ttl_s < 0 ? "no expiry" : fmt::format("expires in {} s", e.ttl_s));
   } else if (command == "push") {
-    const kiln::cache::PushResult r = kiln::cache::push(cache, *remote, check_entry);
+    const kiln::cache::PushResult r = kiln::cache::push(cache, *remote);
     for (const std::string &line : r.not_pushed) std::cout << "not pushed: " << line << "\n";
     why = r.fault;
     reachable();
@@ -190,7 +176,7 @@ void run_remote(const Options &o, const std::string &command, const DiskCache &c
       why.clear();
       std::optional<std::string> bytes = remote->read(kind, k, why);
       if (!bytes) return std::nullopt;
-      if (const std::string bad = check_entry(kind, k, *bytes); !bad.empty())
+      if (const std::string bad = kiln::cache::check_entry(kind, k, *bytes); !bad.empty())
         kiln::fail("kiln-cache: {} {} in {} is damaged ({}); not pulled", kind_name(kind), k,
                    remote->url(), bad);
       cache.write(kind, k, *bytes);
@@ -251,7 +237,7 @@ int run(const Options &o) {
     for (const kiln::cache::EntryInfo &e : cache->list()) {
       if (e.kind != Kind::Artifact && e.kind != Kind::Graph) continue;
       const std::optional<std::string> bytes = cache->read(e.kind, e.key, why, false);
-      const std::string damage = bytes ? check_entry(e.kind, e.key, *bytes) : why;
+      const std::string damage = bytes ? kiln::cache::check_entry(e.kind, e.key, *bytes) : why;
       if (!damage.empty()) {
         ++bad;
         std::cout << fmt::format("damaged: {} {}: {}\n", kind_name(e.kind), e.key, damage);
