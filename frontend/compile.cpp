@@ -22,6 +22,7 @@
 #include "cached_compile.h"
 #include "compiled_state.h"
 #include "dispatch.h"
+#include "generator.h"
 #include "guards/guard_set.h"
 #include "ir/diag.h"
 #include "ir/pipeline.h"
@@ -170,6 +171,22 @@ std::string Entry::stale_reason() const {
   return {};
 }
 
+namespace {
+
+// The graph with its random ops placed at `draw` (the reference evaluator's form of what
+// Program::run does per step).
+ir::Graph placed_random(const ir::Graph &g, const runtime::RandomDraw &draw) {
+  ir::Graph out = g;
+  for (ir::Node &n : out.nodes)
+    if (draws_random(n.op)) {
+      n.attrs.set("seed", static_cast<int64_t>(draw.seed));
+      n.attrs.set("offset", static_cast<int64_t>(draw.offset) + n.attrs.get_int("offset"));
+    }
+  return out;
+}
+
+}  // namespace
+
 // Runs the function on proxy arguments: each tensor becomes a graph input (with the given
 // symbols' sizes in place of its own); scalars stay plain values, constants of the entry.
 Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f,
@@ -210,6 +227,7 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
       trace.graph.scalar_guards.push_back(
           {guard_name(f.names[i]), guards::format_scalar(f.descs[i])});
 
+  const uint64_t random_base = random_offset();
   tracer::Scope scope(trace);
   std::vector<Tensor> outs = invoke(proxies);
   for (const Tensor &out : outs) {
@@ -218,7 +236,18 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
     trace.graph.outputs.push_back(impl.trace == &trace ? impl.value
                                                        : trace.capture(out.impl_ptr(), impl));
   }
-  return {std::move(trace.graph), std::move(trace.captured), trace.captured_owners()};
+  // Random ops read where this trace's draws fell; relative to its first draw, the graph is
+  // the same whatever the generator's state was, and a call places it (Program::run). A
+  // trace that drew nothing keeps its random ops' attrs as written (dispatched with their
+  // own seed and offset, as the fuzzer's replay does).
+  const auto counters = static_cast<int64_t>(random_offset() - random_base);
+  if (counters > 0)
+    for (ir::Node &n : trace.graph.nodes)
+      if (draws_random(n.op)) {
+        n.attrs.set("seed", int64_t{0});
+        n.attrs.set("offset", n.attrs.get_int("offset") - static_cast<int64_t>(random_base));
+      }
+  return {std::move(trace.graph), counters, std::move(trace.captured), trace.captured_owners()};
 }
 
 std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> args, const Flat &f,
@@ -229,7 +258,13 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   entry->guards = guards::GuardSet::capture(f.descs, f.names, {}, f.params);
   trace::event("compile_start", {{"function", options.name}, {"entry", int64_t{index}}});
   try {
-    Traced traced = trace_graph(args, f, invoke, {}, {});
+    Traced traced = [&] {
+      // The trace's draws are not the call's: the call (or the eager run after a break)
+      // draws from where the generator stood.
+      GeneratorCheckpoint keep_random_stream;
+      return trace_graph(args, f, invoke, {}, {});
+    }();
+    entry->random_counters = traced.random_counters;
     optimise(*entry, std::move(traced), index, ms_since(t0));
     if (codegen()) compile_and_load(*entry, index, compile_target(), choices);
     entry->compile_ms = ms_since(t0);
@@ -597,13 +632,19 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
   const ir::Graph &graph = hit.instance ? hit.instance->graph : entry->graph;
 
   std::vector<runtime::Array> outs;
+  // This call's place in the random stream: the counters its eager run would have drawn.
+  runtime::RandomDraw draw;
+  if (entry->random_counters > 0) {
+    const Attrs at = draw_random(entry->random_counters);
+    draw = {static_cast<uint64_t>(at.get_int("seed")), static_cast<uint64_t>(at.get_int("offset"))};
+  }
   if (program) {
     std::vector<const runtime::Array *> inputs;
     inputs.reserve(f.tensors.size() + entry->captured.size());
     for (const Tensor *t : f.tensors) inputs.push_back(&t->impl());
     for (const runtime::Array &c : entry->captured) inputs.push_back(&c);
     try {
-      outs = program->run(inputs);
+      outs = program->run(inputs, entry->random_counters > 0 ? &draw : nullptr);
     } catch (const InternalError &e) {
       // Compiled programs do not write their inputs, so running eagerly now is safe.
       if (strict_internal_errors()) throw;
@@ -616,7 +657,8 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
     inputs.reserve(f.tensors.size() + entry->captured.size());
     for (const Tensor *t : f.tensors) inputs.push_back(t->impl());
     inputs.insert(inputs.end(), entry->captured.begin(), entry->captured.end());
-    outs = runtime::evaluate(graph, inputs);
+    outs =
+        runtime::evaluate(entry->random_counters > 0 ? placed_random(graph, draw) : graph, inputs);
   }
   std::vector<Tensor> result;
   result.reserve(outs.size());

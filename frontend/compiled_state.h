@@ -75,11 +75,15 @@ struct Entry {
   double compile_ms = 0;  // trace, passes and compile (or load), for a compiled entry
   double trace_ms = 0, passes_ms = 0;     // its first two stages
   std::unique_ptr<DynamicState> dynamic;  // null for a static entry
+  // Philox counters a call draws (the trace's); each call reserves them from the generator
+  // and places its random ops there, as the eager function's draws would be placed.
+  int64_t random_counters = 0;
 };
 
 // A graph traced from the user's function, before any pass.
 struct Traced {
-  ir::Graph graph;
+  ir::Graph graph;  // its random ops' offsets relative to the trace's first draw, seeds 0
+  int64_t random_counters = 0;  // how far the trace moved the generator: a call moves it so
   std::vector<runtime::Array> captured;
   std::vector<std::weak_ptr<const void>> owners;  // parallel to captured
 };

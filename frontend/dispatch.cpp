@@ -11,13 +11,6 @@
 namespace kiln {
 namespace {
 
-// Ops that draw from the global generator when they run (dropout only when training).
-bool is_random(OpKind op, const Attrs &attrs) {
-  if (op == OpKind::Dropout)
-    return attrs.get_bool("train", true) && attrs.get_double("p", 0.5) > 0.0;
-  return op == OpKind::Rand || op == OpKind::Randn || op == OpKind::Randint;
-}
-
 Tensor wrap(runtime::Array array) {
   auto impl = std::make_shared<detail::TensorImpl>();
   static_cast<runtime::Array &>(*impl) = std::move(array);
@@ -50,10 +43,6 @@ ir::ValueId value_in(tracer::Trace &trace, OpKind op, const Tensor &t, size_t in
 
 Tensor record(tracer::Trace &trace, OpKind op, std::span<const Tensor> inputs, const Attrs &attrs,
               const TensorType &type) {
-  if (is_random(op, attrs))
-    tracer::graph_break(std::string(op_name(op)),
-                        "random ops draw from the global generator on every call, which kiln "
-                        "does not trace yet");
   std::vector<ir::ValueId> operands;
   operands.reserve(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) operands.push_back(value_in(trace, op, inputs[i], i));

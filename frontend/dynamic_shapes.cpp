@@ -95,6 +95,12 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
           "size)";
       return nullptr;
     }
+    if (a.random_counters > 0) {
+      why =
+          "it draws random numbers: how far a call moves the generator depends on the sizes, so "
+          "they stay static";
+      return nullptr;
+    }
     ir::Graph traced = live(a.graph);
     if (ir::print(ir::substitute(live(b.graph), {w1, w0})) != ir::print(traced)) {
       why =

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "kiln/ops.h"
+#include "tracer/trace.h"
 
 namespace kiln {
 namespace {
@@ -23,6 +24,12 @@ Generator &generator() {
 }  // namespace
 
 void manual_seed(uint64_t seed) {
+  // Seeding is a side effect of running the function, not a value in its graph: a trace
+  // that meets it stops, and that guard set runs eagerly (seeding at each call).
+  if (tracer::active() != nullptr)
+    tracer::graph_break("manual_seed",
+                        "it sets the random generator when the function runs, which a graph "
+                        "cannot hold");
   Generator &g = generator();
   std::lock_guard lock(g.mutex);
   g.seed = seed;
@@ -35,6 +42,18 @@ Attrs draw_random(int64_t count) {
   Attrs attrs{{"seed", static_cast<int64_t>(g.seed)}, {"offset", static_cast<int64_t>(g.offset)}};
   g.offset += static_cast<uint64_t>(std::max<int64_t>(count, 0));
   return attrs;
+}
+
+uint64_t random_seed() {
+  Generator &g = generator();
+  std::lock_guard lock(g.mutex);
+  return g.seed;
+}
+
+uint64_t random_offset() {
+  Generator &g = generator();
+  std::lock_guard lock(g.mutex);
+  return g.offset;
 }
 
 GeneratorCheckpoint::GeneratorCheckpoint() {

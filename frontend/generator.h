@@ -12,6 +12,10 @@ namespace kiln {
 // Reserves `count` counters; returns attrs {seed, offset} for the random op to carry.
 [[nodiscard]] Attrs draw_random(int64_t count);
 
+// Where the generator is now.
+[[nodiscard]] uint64_t random_seed();
+[[nodiscard]] uint64_t random_offset();
+
 // Puts the generator back as it was when constructed: traces that only probe the function
 // (dynamic shapes' witness traces) must not move the user's random stream.
 class GeneratorCheckpoint {

@@ -46,5 +46,11 @@ inline constexpr std::array<OpInfo, kNumOps> kOpTable = {{
 // Elementwise math functions that code generation expands into a polynomial or a libm
 // call: tens of instructions each, where other elementwise ops are about one.
 [[nodiscard]] bool is_math_function(OpKind op);
+// Ops that draw from the random generator: their attrs "seed" and "offset" say where in the
+// Philox stream they read (a compiled program patches both at each call, runtime/program.h).
+[[nodiscard]] constexpr bool draws_random(OpKind op) {
+  return op == OpKind::Rand || op == OpKind::Randn || op == OpKind::Randint ||
+         op == OpKind::Dropout;
+}
 
 }  // namespace kiln

@@ -161,7 +161,7 @@ const std::vector<profile::StepInfo> &Program::step_infos() const {
   return step_infos_;
 }
 
-std::vector<Array> Program::run(std::span<const Array *const> in) const {
+std::vector<Array> Program::run(std::span<const Array *const> in, const RandomDraw *draw) const {
   const auto &[slots, inputs, outputs, steps, release_after, arena_bytes, unshared_bytes,
                max_step_args] = plan_;
   KILN_CHECK(in.size() == inputs.size(), "program takes {} inputs, got {}", inputs.size(),
@@ -212,7 +212,15 @@ std::vector<Array> Program::run(std::span<const Array *const> in) const {
       const auto &op = std::get<OpStep>(steps[step]);
       operands.clear();
       for (int32_t o : op.operands) operands.push_back(at[o]);
-      values[op.out] = execute(op.op, operands, op.attrs, op.result);
+      if (draw != nullptr && draws_random(op.op)) {
+        Attrs placed = op.attrs;
+        placed.set("seed", static_cast<int64_t>(draw->seed));
+        placed.set("offset", static_cast<int64_t>(
+                                 draw->offset + static_cast<uint64_t>(op.attrs.get_int("offset"))));
+        values[op.out] = execute(op.op, operands, placed, op.result);
+      } else {
+        values[op.out] = execute(op.op, operands, op.attrs, op.result);
+      }
       at[op.out] = &values[op.out];
     }
     if (profiling) {

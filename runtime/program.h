@@ -84,6 +84,13 @@ class KernelCode {
                       const View *b) const = 0;
 };
 
+// Where a call's random ops read the Philox stream: the generator's seed, and the counter
+// offset its draw for this call starts at. A random op step's own "offset" attr is then
+// relative to the call's start (the frontend makes it so when it traces).
+struct RandomDraw {
+  uint64_t seed = 0, offset = 0;
+};
+
 class Program {
  public:
   // `name` (the compiled function's) labels its steps in the profile (runtime/profile.h).
@@ -94,7 +101,10 @@ class Program {
   [[nodiscard]] const std::shared_ptr<const KernelCode> &code() const { return code_; }
   // inputs[i] binds slot inputs[i]; types are the caller's guarantee (the guards). Taken
   // by pointer: the call path copies no layouts.
-  [[nodiscard]] std::vector<Array> run(std::span<const Array *const> inputs) const;
+  // `draw`, when given, places the random ops (draws_random) in the stream; without it
+  // they read where their attrs say (IR run as written, as kiln-opt does).
+  [[nodiscard]] std::vector<Array> run(std::span<const Array *const> inputs,
+                                       const RandomDraw *draw = nullptr) const;
 
   // One kernel step alone (the autotuner times variants this way). step_buffers makes
   // buffers of the step's real shapes, contiguous: its args in order, then a GEMM's

@@ -282,7 +282,30 @@ void Generator::movement() {
 
 void Generator::source() {
   DType d = random_dtype();
-  int64_t n = rng_.below(opt_.max_dim + 1), kind = rng_.below(6);
+  int64_t n = rng_.below(opt_.max_dim + 1), kind = rng_.below(8);
+  if (kind >= 6) {  // random ops, at a seed and offset of their own (the replay's, as written)
+    const Attrs where{{"seed", int64_t(rng_.below(1000))}, {"offset", int64_t(rng_.below(1000))}};
+    if (kind == 7 && rng_.coin(0.5)) {
+      ValueId x = to_float(pick());
+      Attrs a = where;
+      a.set("p", rng_.coin(0.2) ? 1.0 : double(1 + rng_.below(8)) / 10);
+      emit(OpKind::Dropout, {x}, std::move(a), 10 * facts_[x].bound + 1);
+      return;
+    }
+    const Shape s = rng_.coin(0.5) ? shape_like(base_) : Shape{n};
+    const int64_t which = rng_.below(3);
+    Attrs a = where;
+    a.set("shape", s);
+    if (which == 2) {
+      const DType id = rng_.coin(0.5) ? DType::I64 : DType::I32;
+      a.set("dtype", id).set("low", int64_t{-3}).set("high", int64_t{1 + rng_.below(9)});
+      emit(OpKind::Randint, {}, std::move(a), 9);
+    } else {
+      a.set("dtype", rng_.coin(0.5) ? DType::F32 : DType::F64);
+      emit(which == 0 ? OpKind::Rand : OpKind::Randn, {}, std::move(a), which == 0 ? 1 : 8);
+    }
+    return;
+  }
   if (kind == 0 && d != DType::Bool) {
     double start = double(rng_.below(7) - 3),
            step = double(1 + rng_.below(3)) / (is_floating(d) ? 2 : 1);
