@@ -30,6 +30,7 @@
 #include "ir/settings.h"
 #include "ir/substitute_sizes.h"
 #include "ir/trace.h"
+#include "kiln/ops.h"
 #include "lowering/backend.h"
 #include "lowering/compile_graph.h"
 #include "runtime/evaluate.h"
@@ -103,6 +104,8 @@ Flat flatten(std::span<const Arg> args, const CompileOptions &opt, bool with_nam
   return f;
 }
 
+}  // namespace
+
 // A name the IR text accepts: letters, digits, '_' and '.', not starting with a digit.
 std::string sanitize(std::string_view name) {
   std::string out;
@@ -119,6 +122,8 @@ std::string guard_name(std::string_view name) {
   std::replace(out.begin(), out.end(), '.', '_');
   return out;
 }
+
+namespace {
 
 // Writes one stage of one compiled entry to KILN_DUMP_DIR as <fn>.<entry>.<file>.
 void dump(const std::string &fn, int entry, const std::string &file, const std::string &text) {
@@ -173,6 +178,15 @@ std::string Entry::stale_reason() const {
 
 namespace {
 
+// The call's double arguments that the entry reads as 0-d inputs.
+std::vector<runtime::Array> scalar_arrays(const Entry &entry, const Flat &f) {
+  std::vector<runtime::Array> out;
+  out.reserve(entry.scalar_inputs.size());
+  for (const ScalarInput &s : entry.scalar_inputs)
+    out.push_back(kiln::full(Shape{}, f.descs[s.row].double_value, s.dtype).impl());
+  return out;
+}
+
 // The graph with its random ops placed at `draw` (the reference evaluator's form of what
 // Program::run does per step).
 ir::Graph placed_random(const ir::Graph &g, const runtime::RandomDraw &draw) {
@@ -189,10 +203,10 @@ ir::Graph placed_random(const ir::Graph &g, const runtime::RandomDraw &draw) {
 
 // Runs the function on proxy arguments: each tensor becomes a graph input (with the given
 // symbols' sizes in place of its own); scalars stay plain values, constants of the entry.
-Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f,
-                                        const Invoke &invoke,
-                                        std::span<const guards::SymbolicDim> symbols,
-                                        std::span<const int64_t> sizes) {
+Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
+                                       const Invoke &invoke,
+                                       std::span<const guards::SymbolicDim> symbols,
+                                       std::span<const int64_t> sizes) {
   tracer::Trace trace(sanitize(options.name));
   trace.graph.device = Device::cpu();
   std::vector<Arg> proxies(args.begin(), args.end());
@@ -247,7 +261,8 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
         n.attrs.set("seed", int64_t{0});
         n.attrs.set("offset", n.attrs.get_int("offset") - static_cast<int64_t>(random_base));
       }
-  return {std::move(trace.graph), counters, std::move(trace.captured), trace.captured_owners()};
+  return {std::move(trace.graph),  counters, std::move(trace.captured),
+          trace.captured_owners(), {},       {}};
 }
 
 std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> args, const Flat &f,
@@ -265,6 +280,8 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
       return trace_graph(args, f, invoke, {}, {});
     }();
     entry->random_counters = traced.random_counters;
+    entry->scalar_inputs = traced.scalar_inputs;
+    entry->guards = guards::GuardSet::capture(f.descs, f.names, {}, f.params, traced.runtime_rows);
     optimise(*entry, std::move(traced), index, ms_since(t0));
     if (codegen()) compile_and_load(*entry, index, compile_target(), choices);
     entry->compile_ms = ms_since(t0);
@@ -643,6 +660,8 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
     inputs.reserve(f.tensors.size() + entry->captured.size());
     for (const Tensor *t : f.tensors) inputs.push_back(&t->impl());
     for (const runtime::Array &c : entry->captured) inputs.push_back(&c);
+    const std::vector<runtime::Array> scalars = scalar_arrays(*entry, f);
+    for (const runtime::Array &a : scalars) inputs.push_back(&a);
     try {
       outs = program->run(inputs, entry->random_counters > 0 ? &draw : nullptr);
     } catch (const InternalError &e) {
@@ -657,6 +676,7 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
     inputs.reserve(f.tensors.size() + entry->captured.size());
     for (const Tensor *t : f.tensors) inputs.push_back(t->impl());
     inputs.insert(inputs.end(), entry->captured.begin(), entry->captured.end());
+    for (runtime::Array &a : scalar_arrays(*entry, f)) inputs.push_back(std::move(a));
     outs =
         runtime::evaluate(entry->random_counters > 0 ? placed_random(graph, draw) : graph, inputs);
   }

@@ -47,6 +47,13 @@ struct DynamicState {
   std::map<SymbolSizes, std::shared_ptr<const Instance>> instances;
 };
 
+// A double argument the graph reads at each call: a 0-d input of this dtype, after the
+// tensors and the captured constants.
+struct ScalarInput {
+  int32_t row = 0;  // in Flat
+  DType dtype = DType::F32;
+};
+
 struct Entry {
   guards::GuardSet guards;
   bool compiled = false;
@@ -78,6 +85,7 @@ struct Entry {
   // Philox counters a call draws (the trace's); each call reserves them from the generator
   // and places its random ops there, as the eager function's draws would be placed.
   int64_t random_counters = 0;
+  std::vector<ScalarInput> scalar_inputs;  // made from the call's doubles, after `captured`
 };
 
 // A graph traced from the user's function, before any pass.
@@ -86,6 +94,10 @@ struct Traced {
   int64_t random_counters = 0;  // how far the trace moved the generator: a call moves it so
   std::vector<runtime::Array> captured;
   std::vector<std::weak_ptr<const void>> owners;  // parallel to captured
+  // Double arguments read at each call (their value unguarded), and the graph's inputs that
+  // carry them (scalar_inputs.size() inputs after the captured ones).
+  std::vector<int32_t> runtime_rows;
+  std::vector<ScalarInput> scalar_inputs;
 };
 
 // Distinct sizes a dynamic entry remembers; past this it forgets them and checks again.
@@ -102,6 +114,14 @@ struct Flat {
   std::vector<int32_t> params;          // with names: the function parameter of each row
   std::vector<const Tensor *> tensors;  // parallel to the tensor rows of descs
 };
+
+// Whether two traces captured the same tensors: closure weights are the same arrays in
+// every trace, while a tensor the function makes from data is new each time.
+[[nodiscard]] bool same_captures(const std::vector<runtime::Array> &a,
+                                 const std::vector<runtime::Array> &b);
+// A name the IR text accepts, and a scalar guard's name (no dots).
+[[nodiscard]] std::string sanitize(std::string_view name);
+[[nodiscard]] std::string guard_name(std::string_view name);
 
 inline double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -177,8 +197,12 @@ struct CompiledCore::State {
     return out;
   }
 
+  // Traces the function; double arguments it only hands to tensor ops become runtime
+  // inputs (frontend/scalar_inputs.cpp), the others stay constants guarded by value.
   Traced trace_graph(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
                      std::span<const guards::SymbolicDim> symbols, std::span<const int64_t> sizes);
+  Traced trace_once(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
+                    std::span<const guards::SymbolicDim> symbols, std::span<const int64_t> sizes);
   std::shared_ptr<const Entry> trace(std::span<const Arg> args, const Flat &f,
                                      const Invoke &invoke);
   std::shared_ptr<const Entry> trace_dynamic(std::span<const Arg> args, const Flat &f,

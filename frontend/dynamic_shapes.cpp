@@ -21,10 +21,7 @@
 #include "tracer/trace.h"
 
 namespace kiln::detail {
-namespace {
 
-// Whether two traces captured the same tensors: closure weights are the same arrays in
-// every trace, while a tensor the function makes from data is new each time.
 bool same_captures(const std::vector<runtime::Array> &a, const std::vector<runtime::Array> &b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
@@ -34,6 +31,8 @@ bool same_captures(const std::vector<runtime::Array> &a, const std::vector<runti
       return false;
   return true;
 }
+
+namespace {
 
 // The trace without values nothing reads: a dead value may have a size derived from a
 // symbol (cat({x, x}) is 2*s0), which a later trace could never match.
@@ -135,7 +134,8 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
     }
     const int index = traces++;
     auto entry = std::make_shared<Entry>();
-    entry->guards = guards::GuardSet::capture(f.descs, f.names, symbols, f.params);
+    entry->guards = guards::GuardSet::capture(f.descs, f.names, symbols, f.params, a.runtime_rows);
+    entry->scalar_inputs = a.scalar_inputs;
     entry->dynamic = std::make_unique<DynamicState>();
     entry->dynamic->witnesses = w0;
     entry->dynamic->traced = std::move(traced);

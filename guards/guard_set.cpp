@@ -1,7 +1,8 @@
 // Guard layout in flat_, per argument:
 //   tensor: kind, dtype, device kind, device index, rank, sizes..., contiguous(0/1),
 //           strides... (only when not contiguous); a symbolic size s<k> is stored as -(k+1)
-//   scalar: kind, value bits (int64, double bits, or bool)
+//   scalar: kind, value bits (int64, double bits, or bool); a scalar read at each call (a
+//           runtime input of the graph) has kRuntimeValue in its kind and any value passes
 #include "guards/guard_set.h"
 
 #include <fmt/format.h>
@@ -16,6 +17,8 @@
 
 namespace kiln::guards {
 namespace {
+
+constexpr int64_t kRuntimeValue = int64_t{1} << 8;  // or'ed into a scalar row's kind
 
 int64_t scalar_bits(const ArgDesc &a) {
   switch (a.kind) {
@@ -66,7 +69,8 @@ std::string format_scalar(const ArgDesc &arg) {
 }
 
 GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::string> names,
-                           std::span<const SymbolicDim> symbols, std::span<const int32_t> params) {
+                           std::span<const SymbolicDim> symbols, std::span<const int32_t> params,
+                           std::span<const int32_t> runtime_rows) {
   KILN_CHECK(args.size() == names.size(), "guard names do not match arguments");
   KILN_CHECK(params.empty() || params.size() == names.size(),
              "guard parameters do not match arguments");
@@ -83,7 +87,10 @@ GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::s
   }
   for (size_t row = 0; row < args.size(); ++row) {
     const ArgDesc &a = args[row];
-    g.flat_.push_back(static_cast<int64_t>(a.kind));
+    const bool runtime = std::find(runtime_rows.begin(), runtime_rows.end(),
+                                   static_cast<int32_t>(row)) != runtime_rows.end();
+    KILN_CHECK(!runtime || a.kind == ArgDesc::Kind::Double, "only a double is a runtime input");
+    g.flat_.push_back(static_cast<int64_t>(a.kind) | (runtime ? kRuntimeValue : 0));
     if (a.kind != ArgDesc::Kind::Tensor) {
       g.flat_.push_back(scalar_bits(a));
       continue;
@@ -113,9 +120,11 @@ bool GuardSet::check(std::span<const ArgDesc> args, std::span<int64_t> bindings)
   std::fill_n(bindings.begin(), num_symbols_, 0);
   const int64_t *p = flat_.data();
   for (const ArgDesc &a : args) {
-    if (*p++ != static_cast<int64_t>(a.kind)) return false;
+    const int64_t kind = *p++;
+    if ((kind & ~kRuntimeValue) != static_cast<int64_t>(a.kind)) return false;
     if (a.kind != ArgDesc::Kind::Tensor) {
-      if (*p++ != scalar_bits(a)) return false;
+      if ((kind & kRuntimeValue) == 0 && *p != scalar_bits(a)) return false;
+      ++p;
       continue;
     }
     if (*p++ != static_cast<int64_t>(a.dtype)) return false;
@@ -154,7 +163,7 @@ std::vector<std::pair<int32_t, int32_t>> GuardSet::changed_dims(
   const int64_t *p = flat_.data();
   for (size_t row = 0; row < args.size(); ++row) {
     const ArgDesc &a = args[row];
-    if (*p++ != static_cast<int64_t>(a.kind)) return {};
+    if ((*p++ & ~kRuntimeValue) != static_cast<int64_t>(a.kind)) return {};
     if (a.kind != ArgDesc::Kind::Tensor) {
       ++p;
       continue;
@@ -181,14 +190,15 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
   for (size_t i = 0; i < rows; ++i) {
     const ArgDesc &a = args[i];
     const std::string who = fmt::format("'{}' (arg {})", names_[i], params_[i]);
-    const auto kind = static_cast<ArgDesc::Kind>(*p++);
+    const bool runtime = (*p & kRuntimeValue) != 0;
+    const auto kind = static_cast<ArgDesc::Kind>(*p++ & ~kRuntimeValue);
     if (kind != a.kind)
       return {passed, fmt::format("argument {} kind mismatch: expected {}, got {}", who,
                                   kind_name(kind), kind_name(a.kind))};
     ++passed;
     if (kind != ArgDesc::Kind::Tensor) {
       const int64_t bits = *p++;
-      if (bits != scalar_bits(a))
+      if (!runtime && bits != scalar_bits(a))
         return {passed, fmt::format("scalar {} value mismatch: expected {}, got {}", who,
                                     scalar_text(kind, bits), format_scalar(a))};
       ++passed;
@@ -261,10 +271,15 @@ std::vector<std::string> GuardSet::describe() const {
   std::vector<std::string> symbols(static_cast<size_t>(num_symbols_));
   const int64_t *p = flat_.data();
   for (size_t i = 0; i < names_.size(); ++i) {
-    const auto kind = static_cast<ArgDesc::Kind>(*p++);
+    const bool runtime = (*p & kRuntimeValue) != 0;
+    const auto kind = static_cast<ArgDesc::Kind>(*p++ & ~kRuntimeValue);
     if (kind != ArgDesc::Kind::Tensor) {
-      out.push_back(fmt::format("scalar '{}' (arg {}) == {}", names_[i], params_[i],
-                                scalar_text(kind, *p++)));
+      const int64_t bits = *p++;
+      out.push_back(runtime ? fmt::format("scalar '{}' (arg {}): {}, read at each call (a "
+                                          "runtime input, not guarded by value)",
+                                          names_[i], params_[i], kind_name(kind))
+                            : fmt::format("scalar '{}' (arg {}) == {}", names_[i], params_[i],
+                                          scalar_text(kind, bits)));
       continue;
     }
     const auto dtype = static_cast<DType>(*p++);

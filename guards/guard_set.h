@@ -1,8 +1,8 @@
 // GuardSet: what a trace assumed about its arguments — each tensor's dtype, device, rank,
-// sizes and layout (contiguous, or its exact strides), each scalar's value — flattened into
-// one array so checking a call is a single linear comparison. A dynamic entry's symbolic
-// dims accept any size >= 2, equal wherever one symbol appears. The reason for a miss is
-// rebuilt only after a miss, in the user's words.
+// sizes and layout (contiguous, or its exact strides), each scalar's value (or, for a double the
+// graph reads at each call, its kind) — flattened into one array so checking a call is a single
+// linear comparison. A dynamic entry's symbolic dims accept any size >= 2, equal wherever one
+// symbol appears. The reason for a miss is rebuilt only after a miss, in the user's words.
 #pragma once
 
 #include <cstdint>
@@ -43,10 +43,13 @@ class GuardSet {
   // params[i] the function parameter it comes from (messages say "(arg 1)"; default i:
   // a list's elements are rows of their own but share their parameter). A tensor with a
   // symbolic dim must be contiguous (its strides then follow from its sizes).
+  // `runtime_rows`: double arguments the graph reads at each call (runtime inputs): their
+  // kind is guarded, not their value.
   [[nodiscard]] static GuardSet capture(std::span<const ArgDesc> args,
                                         std::span<const std::string> names,
                                         std::span<const SymbolicDim> symbols = {},
-                                        std::span<const int32_t> params = {});
+                                        std::span<const int32_t> params = {},
+                                        std::span<const int32_t> runtime_rows = {});
 
   // True when every guard holds. Allocation-free; this runs on every call. The second form
   // also returns each symbol's size in `bindings` (at least num_symbols() long).

@@ -78,22 +78,55 @@ TEST_SUITE("compile") {
     }
   }
 
-  TEST_CASE("scalar arguments are guarded by value and kind") {
-    auto g =
-        compile([](Tensor x, double alpha) { return x * alpha; }, named("scale", {"x", "alpha"}));
+  TEST_CASE("a double handed to tensor ops is read at each call; others are guarded by value") {
+    int traces = 0;
+    auto g = compile(
+        [&](Tensor x, double alpha, int64_t k) {
+          ++traces;
+          return x * alpha + static_cast<double>(k);
+        },
+        named("scale", {"x", "alpha", "k"}));
     Tensor x = ones({3});
     LogCapture log("recompiles");
-    KILN_CHECK_CLOSE(g(x, 0.5), full({3}, 0.5), Tolerance{});
-    KILN_CHECK_CLOSE(g(x, 0.25), full({3}, 0.25), Tolerance{});
-    (void)g(x, 0.25);
-    CHECK(log.lines() ==
-          std::vector<std::string>{
-              "recompiles: recompiling scale: scalar 'alpha' (arg 1) value mismatch: "
-              "expected 0.5, got 0.25"});
-    Explanation ex = explain(g, x, 0.25);
-    REQUIRE(ex.entries.size() == 2);
-    CHECK(ex.entries[1].guards[1] == "scalar 'alpha' (arg 1) == 0.25");
-    CHECK(ex.entries[1].graph.find("where [device=cpu, alpha=0.25]") != std::string::npos);
+    for (int i = 0; i < 100; ++i) {  // a schedule: one compile (a trace and a witness trace)
+      const double alpha = 1.0 / (i + 1);
+      KILN_CHECK_CLOSE(g(x, alpha, int64_t{2}), full({3}, alpha + 2), {1e-7, 1e-7});
+    }
+    CHECK(traces == 2);
+    CHECK(log.lines().empty());
+    Explanation ex = explain(g, x, 0.25, int64_t{2});
+    REQUIRE(ex.entries.size() == 1);
+    CHECK(ex.entries[0].guards[1] ==
+          "scalar 'alpha' (arg 1): a double, read at each call (a runtime input, not guarded by "
+          "value)");
+    CHECK(ex.entries[0].guards[2] == "scalar 'k' (arg 2) == 2");
+    CHECK(ex.entries[0].graph.find("(%x: f32[3], %alpha: f32[])") != std::string::npos);
+    CHECK(ex.entries[0].graph.find("where [device=cpu, k=2]") != std::string::npos);
+    // An int is guarded by value, and a kind change is a recompile.
+    (void)g(x, 0.5, int64_t{3});
+    CHECK(log.lines() == std::vector<std::string>{"recompiles: recompiling scale: scalar 'k' "
+                                                  "(arg 2) value mismatch: expected 2, got 3"});
+
+    // A double the function computes with in C++ stays a constant, guarded by value, and
+    // KILN_LOGS=guards says why; so does one the options keep constant.
+    LogCapture why("guards");
+    auto bias = compile([](Tensor x, double beta) { return x / (1 - beta * beta); },
+                        named("bias", {"x", "beta"}));
+    KILN_CHECK_CLOSE(bias(x, 0.5), full({3}, 1 / 0.75), {1e-6, 1e-6});
+    KILN_CHECK_CLOSE(bias(x, 0.25), full({3}, 1 / (1 - 0.0625)), {1e-6, 1e-6});
+    CHECK(explain(bias, x, 0.25).graphs == 2);
+    CHECK(why.lines().at(0) ==
+          "guards: bias: double argument(s) 'beta' stay constants, guarded by value: it computes "
+          "with them before they reach a tensor op (a constant derived from one)");
+    CompileOptions constant = named("constant", {"x", "alpha"});
+    constant.constant_scalars = {1};
+    auto c = compile([](Tensor x, double alpha) { return x * alpha; }, constant);
+    KILN_CHECK_CLOSE(c(x, 0.5), full({3}, 0.5), Tolerance{});
+    KILN_CHECK_CLOSE(c(x, 0.25), full({3}, 0.25), Tolerance{});
+    Explanation cx = explain(c, x, 0.25);
+    REQUIRE(cx.entries.size() == 2);
+    CHECK(cx.entries[1].guards[1] == "scalar 'alpha' (arg 1) == 0.25");
+    CHECK(cx.entries[1].graph.find("where [device=cpu, alpha=0.25]") != std::string::npos);
   }
 
   TEST_CASE("a recompile report lists one reason per entry, closest first") {

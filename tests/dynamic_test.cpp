@@ -54,6 +54,25 @@ TEST_SUITE("compile") {
     CHECK(ex.str().find("dynamic: 1 symbol(s), 6 size(s) run so far") != std::string::npos);
   }
 
+  TEST_CASE("dynamic auto with a runtime double: a varying batch and learning rate, two entries") {
+    auto step = compile([](Tensor w, Tensor g, double lr) { return w - lr * g; },
+                        {.name = "sgd", .arg_names = {"w", "g", "lr"}});
+    for (int i = 0; i < 20; ++i) {
+      const int64_t n = 8 + i % 5;
+      const double lr = 0.1 / (1 + i);
+      const Tensor w = randn({n, 5}), g = randn({n, 5});
+      KILN_CHECK_CLOSE(step(w, g, lr), w - lr * g, {1e-6, 1e-6});
+    }
+    const Tensor w = randn({9, 5});
+    const Explanation ex = explain(step, w, w, 0.5);
+    CHECK(ex.graphs == 2);  // the first size, then one symbolic entry for every other
+    REQUIRE(ex.entries.size() == 2);
+    CHECK(ex.entries[1].guards[0] == "tensor 'w' (arg 0): f32[s0,5] on cpu, contiguous");
+    CHECK(ex.entries[1].guards[2] ==
+          "scalar 'lr' (arg 2): a double, read at each call (a runtime input, not guarded by "
+          "value)");
+  }
+
   TEST_CASE("dynamic off: every size is its own entry") {
     auto f = compile([](Tensor x) { return x * 2.0; }, options("fixed", {"x"}, Dynamic::Off));
     for (int64_t n : {4, 6, 10}) KILN_CHECK_CLOSE(f(ones({n})), full({n}, 2.0), Tolerance{});

@@ -1,5 +1,6 @@
 // kiln::compile: wrap a function of tensors and plain scalars; the first call traces it
-// into IR guarded by the arguments' dtypes, shapes, layouts and scalar values, later calls
+// into IR guarded by the arguments' dtypes, shapes, layouts and int/bool values (a double
+// handed only to tensor ops is a runtime input instead; see constant_scalars), later calls
 // whose arguments pass those guards run the optimised graph. A guard miss retraces (up to
 // the recompile limit), and a trace that needs concrete values runs that guard set eagerly.
 #pragma once
@@ -50,6 +51,11 @@ struct CompileOptions {
   // random op), or the recompile limit — is said once per function on stderr, with the op
   // and the reason, whatever KILN_LOGS is. true (or KILN_QUIET_FALLBACK=1) keeps it quiet.
   bool quiet_fallback = false;
+  // A double argument the function only hands to tensor ops (x * lr) is read at each call: a
+  // 0-d input of the graph, its value not guarded, so a learning-rate schedule compiles
+  // once. One it computes with in C++ (lr * 0.5, if (lr > 0)) stays a constant guarded by
+  // value. The parameters listed here (by index) stay constants guarded by value regardless.
+  std::vector<int> constant_scalars;
   // Tuning knobs, in Choices' text form ("fusion.max_kernel_members = 32", one per line;
   // see lowering/choices.h); knobs left out keep their defaults. Checked by compile().
   std::string choices;
