@@ -182,8 +182,12 @@ namespace {
 std::vector<runtime::Array> scalar_arrays(const Entry &entry, const Flat &f) {
   std::vector<runtime::Array> out;
   out.reserve(entry.scalar_inputs.size());
-  for (const ScalarInput &s : entry.scalar_inputs)
-    out.push_back(kiln::full(Shape{}, f.descs[s.row].double_value, s.dtype).impl());
+  for (const ScalarInput &s : entry.scalar_inputs) {
+    const guards::ArgDesc &d = f.descs[s.row];
+    const Scalar value =
+        d.kind == guards::ArgDesc::Kind::Int ? Scalar(d.int_value) : Scalar(d.double_value);
+    out.push_back(kiln::full(Shape{}, value, s.dtype).impl());
+  }
   return out;
 }
 
@@ -536,6 +540,10 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
     });
     stale_entries += stale.size();
     count = entries.size() + stale_entries;
+    if (options.dynamic != Dynamic::Off)
+      for (const auto &e : entries)
+        for (int32_t row : e->guards.changed_scalars(named.descs))
+          if (named.descs[row].kind == guards::ArgDesc::Kind::Int) varying_ints.insert(row);
   }
   if (count > 0) {
     std::vector<std::string> reasons = miss_reasons(f);

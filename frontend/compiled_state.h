@@ -219,6 +219,9 @@ struct CompiledCore::State {
   // KILN_AUTOTUNE if set, else options.autotune.
   [[nodiscard]] autotune::Mode autotune_mode() const;
   std::vector<DimList> dynamic_candidates(const Flat &f);
+  // Int argument rows seen to change value (Dynamic::Auto): the next trace tries them as
+  // runtime inputs, as it does doubles. Guarded by compile_mutex.
+  std::set<int32_t> varying_ints;
   // A dynamic entry for this call, or null (the reasons go to KILN_LOGS=recompiles).
   std::shared_ptr<const Entry> compile_dynamic(std::span<const Arg> args, const Flat &f,
                                                const Invoke &invoke);

@@ -1,11 +1,11 @@
-// Double arguments as runtime inputs. C++ cannot watch arithmetic on a plain double, so the
-// function is traced twice: at the call's values, and with each double moved to a witness
-// value. Where the two graphs differ only in `full` nodes that hold a double's value in one
-// and its witness in the other, the double reaches the graph only through those constants:
-// each becomes a 0-d input of the graph (one per dtype), read at every call, and the guard
-// checks the argument's kind, not its value. Any other difference — the function computes
-// with a double, compares it, sizes something with it — keeps every double a constant
-// guarded by value, and KILN_LOGS=guards says why.
+// Double arguments (and int ones seen to change, or all with Dynamic::On) as runtime
+// inputs. C++ cannot watch arithmetic on a plain number, so the function is traced twice:
+// at the call's values, and with each candidate moved to a witness value. Where the two graphs
+// differ only in `full` nodes that hold a double's value in one and its witness in the other, the
+// double reaches the graph only through those constants: each becomes a 0-d input of the graph (one
+// per dtype), read at every call, and the guard checks the argument's kind, not its value. Any
+// other difference — the function computes with a double, compares it, sizes something with it —
+// keeps every double a constant guarded by value, and KILN_LOGS=guards says why.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -13,10 +13,14 @@
 #include <bit>
 #include <cmath>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "compiled_state.h"
 #include "generator.h"
+#include "ir/diag.h"
 #include "ir/settings.h"
+#include "tracer/trace.h"
 
 namespace kiln::detail {
 namespace {
@@ -25,21 +29,33 @@ bool same_bits(double a, double b) {
   return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
 }
 
-// A witness for row r's value v: near v, distinct per row, never v itself.
-double witness_of(double v, int32_t r) {
+// A witness for row r's value v: near v, distinct per row, never v itself. An int's is an
+// int far from small constants (a shape or an index written in the function).
+double witness_of(const guards::ArgDesc &d, int32_t r) {
+  if (d.kind == guards::ArgDesc::Kind::Int)
+    return static_cast<double>(d.int_value + 1000003 + 7 * int64_t{r});
+  const double v = d.double_value;
   return v + (std::abs(v) + 1.0) * std::ldexp(1.0, -10) * static_cast<double>(r + 1);
 }
 
-// The double rows of `f` that may become runtime inputs: finite, and not among the
-// parameters the options keep constant.
-std::vector<int32_t> candidate_rows(const Flat &f, const CompileOptions &options) {
+// The rows of `f` that may become runtime inputs: finite doubles, and ints in `ints` (those
+// seen to change), neither among the parameters the options keep constant.
+std::vector<int32_t> candidate_rows(std::span<const Arg> args, const Flat &f,
+                                    const CompileOptions &options, const std::set<int32_t> &ints) {
   std::vector<int32_t> out;
   for (size_t r = 0; r < f.descs.size(); ++r) {
     const guards::ArgDesc &d = f.descs[r];
-    if (d.kind != guards::ArgDesc::Kind::Double || !std::isfinite(d.double_value)) continue;
-    const int param = f.params.empty() ? static_cast<int>(r) : f.params[r];
-    if (std::find(options.constant_scalars.begin(), options.constant_scalars.end(), param) !=
-        options.constant_scalars.end())
+    const size_t param = f.params.empty() ? r : static_cast<size_t>(f.params[r]);
+    // A list's length is an int row too, but not a number the function was given.
+    if (param >= args.size() || std::holds_alternative<std::vector<Tensor>>(args[param])) continue;
+    const bool is_double = d.kind == guards::ArgDesc::Kind::Double && std::isfinite(d.double_value);
+    const bool is_int =
+        d.kind == guards::ArgDesc::Kind::Int &&
+        (ints.contains(static_cast<int32_t>(r)) || options.dynamic == Dynamic::On) &&
+        std::abs(d.int_value) < (int64_t{1} << 40);
+    if (!is_double && !is_int) continue;
+    if (std::find(options.constant_scalars.begin(), options.constant_scalars.end(),
+                  static_cast<int>(param)) != options.constant_scalars.end())
       continue;
     out.push_back(static_cast<int32_t>(r));
   }
@@ -62,12 +78,18 @@ std::string scalar_uses(const Traced &t, const Traced &w, std::span<const int32_
         a.type(na.result) != b.type(nb.result))
       return "the function traces a different graph for other values";
     if (na.attrs == nb.attrs) continue;
-    const AttrValue *va = na.attrs.find("value"), *vb = nb.attrs.find("value");
-    const double *da = va != nullptr ? std::get_if<double>(va) : nullptr;
-    const double *db = vb != nullptr ? std::get_if<double>(vb) : nullptr;
+    // A full's value: a double, or an int64 (a number in an integer tensor).
+    auto number = [](const Attrs &attrs) -> std::optional<double> {
+      const AttrValue *v = attrs.find("value");
+      if (v == nullptr) return std::nullopt;
+      if (const double *d = std::get_if<double>(v)) return *d;
+      if (const int64_t *i = std::get_if<int64_t>(v)) return static_cast<double>(*i);
+      return std::nullopt;
+    };
+    const std::optional<double> da = number(na.attrs), db = number(nb.attrs);
     Attrs same = nb.attrs;
-    if (da != nullptr) same.set("value", *da);
-    if (na.op != OpKind::Full || da == nullptr || db == nullptr || !(same == na.attrs))
+    if (da) same.set("value", *na.attrs.find("value"));
+    if (na.op != OpKind::Full || !da || !db || !(same == na.attrs))
       return fmt::format("it computes with them before they reach a tensor op ({} differs)",
                          op_name(na.op));
     const auto row = std::find_if(rows.begin(), rows.end(), [&](int32_t r) {
@@ -86,30 +108,47 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
                                         const Invoke &invoke,
                                         std::span<const guards::SymbolicDim> symbols,
                                         std::span<const int64_t> sizes) {
-  const std::vector<int32_t> rows = candidate_rows(f, options);
+  const std::vector<int32_t> rows = candidate_rows(args, f, options, varying_ints);
   Traced t = trace_once(args, f, invoke, symbols, sizes);
   if (rows.empty()) return t;
   std::vector<double> value(f.descs.size()), witness(f.descs.size());
   std::vector<Arg> moved(args.begin(), args.end());
   Flat wf = f;
   for (int32_t r : rows) {
-    value[r] = f.descs[r].double_value;
-    witness[r] = witness_of(value[r], r);
-    wf.descs[r].double_value = witness[r];
-    moved[f.params.empty() ? r : f.params[r]] = witness[r];
+    guards::ArgDesc &d = wf.descs[r];
+    const bool is_int = d.kind == guards::ArgDesc::Kind::Int;
+    value[r] = is_int ? static_cast<double>(d.int_value) : d.double_value;
+    witness[r] = witness_of(d, r);
+    Arg &arg = moved[f.params.empty() ? r : f.params[r]];
+    if (is_int) {
+      d.int_value = static_cast<int64_t>(witness[r]);
+      arg = d.int_value;
+    } else {
+      d.double_value = witness[r];
+      arg = witness[r];
+    }
   }
-  Traced w = [&] {
-    GeneratorCheckpoint keep_random_stream;  // the witness trace's draws are nobody's
-    return trace_once(moved, wf, invoke, symbols, sizes);
-  }();
   std::map<size_t, int32_t> uses;
-  const std::string why = scalar_uses(t, w, rows, value, witness, uses);
+  std::string why;
+  try {
+    GeneratorCheckpoint keep_random_stream;  // the witness trace's draws are nobody's
+    const Traced w = trace_once(moved, wf, invoke, symbols, sizes);
+    why = scalar_uses(t, w, rows, value, witness, uses);
+  } catch (const tracer::GraphBreak &brk) {
+    why = fmt::format("at other values the trace stops at '{}'", brk.op());
+  } catch (const InternalError &) {
+    if (strict_internal_errors()) throw;
+    why = "kiln hit an internal error tracing at other values";
+  } catch (const std::exception &e) {
+    const std::string_view what = e.what();
+    why = fmt::format("at other values the function fails ({})", what.substr(0, what.find('\n')));
+  }
   if (!why.empty()) {
     if (log_enabled(LogTopic::Guards)) {
       std::vector<std::string> names;
       for (int32_t r : rows) names.push_back(fmt::format("'{}'", f.names[r]));
       log_line(LogTopic::Guards,
-               fmt::format("{}: double argument(s) {} stay constants, guarded by value: {}",
+               fmt::format("{}: scalar argument(s) {} stay constants, guarded by value: {}",
                            options.name, fmt::join(names, ", "), why));
     }
     return t;

@@ -89,7 +89,8 @@ GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::s
     const ArgDesc &a = args[row];
     const bool runtime = std::find(runtime_rows.begin(), runtime_rows.end(),
                                    static_cast<int32_t>(row)) != runtime_rows.end();
-    KILN_CHECK(!runtime || a.kind == ArgDesc::Kind::Double, "only a double is a runtime input");
+    KILN_CHECK(!runtime || a.kind == ArgDesc::Kind::Double || a.kind == ArgDesc::Kind::Int,
+               "only a double or an int is a runtime input");
     g.flat_.push_back(static_cast<int64_t>(a.kind) | (runtime ? kRuntimeValue : 0));
     if (a.kind != ArgDesc::Kind::Tensor) {
       g.flat_.push_back(scalar_bits(a));
@@ -176,6 +177,29 @@ std::vector<std::pair<int32_t, int32_t>> GuardSet::changed_dims(
         out.push_back({static_cast<int32_t>(row), static_cast<int32_t>(d)});
     p += rank;
     if (*p++ == 0) p += rank;  // strides of a non-contiguous tensor
+  }
+  return out;
+}
+
+std::vector<int32_t> GuardSet::changed_scalars(std::span<const ArgDesc> args) const {
+  if (args.size() != names_.size()) return {};
+  std::vector<int32_t> out;
+  const int64_t *p = flat_.data();
+  for (size_t row = 0; row < args.size(); ++row) {
+    const ArgDesc &a = args[row];
+    const int64_t kind = *p++;
+    if ((kind & ~kRuntimeValue) != static_cast<int64_t>(a.kind)) return {};
+    if (a.kind != ArgDesc::Kind::Tensor) {
+      if ((kind & kRuntimeValue) == 0 && *p != scalar_bits(a))
+        out.push_back(static_cast<int32_t>(row));
+      ++p;
+      continue;
+    }
+    p += 3;  // dtype, device kind and index
+    const int64_t rank = *p++;
+    if (rank != static_cast<int64_t>(a.sizes.size())) return {};
+    p += rank;
+    if (*p++ == 0) p += rank;
   }
   return out;
 }

@@ -43,8 +43,8 @@ class GuardSet {
   // params[i] the function parameter it comes from (messages say "(arg 1)"; default i:
   // a list's elements are rows of their own but share their parameter). A tensor with a
   // symbolic dim must be contiguous (its strides then follow from its sizes).
-  // `runtime_rows`: double arguments the graph reads at each call (runtime inputs): their
-  // kind is guarded, not their value.
+  // `runtime_rows`: double or int arguments the graph reads at each call (runtime inputs):
+  // their kind is guarded, not their value.
   [[nodiscard]] static GuardSet capture(std::span<const ArgDesc> args,
                                         std::span<const std::string> names,
                                         std::span<const SymbolicDim> symbols = {},
@@ -62,6 +62,11 @@ class GuardSet {
   // make these symbols at the next compile.
   [[nodiscard]] std::vector<std::pair<int32_t, int32_t>> changed_dims(
       std::span<const ArgDesc> args) const;
+
+  // Scalar rows whose value differs in `args` (and is guarded), when `args` have the same
+  // kinds and ranks; empty otherwise. An int seen to change becomes a runtime input at the
+  // next compile where the graph allows.
+  [[nodiscard]] std::vector<int32_t> changed_scalars(std::span<const ArgDesc> args) const;
 
   struct Miss {
     int passed = 0;  // guards that held before the first failing one (closeness)

@@ -102,10 +102,24 @@ TEST_SUITE("compile") {
     CHECK(ex.entries[0].guards[2] == "scalar 'k' (arg 2) == 2");
     CHECK(ex.entries[0].graph.find("(%x: f32[3], %alpha: f32[])") != std::string::npos);
     CHECK(ex.entries[0].graph.find("where [device=cpu, k=2]") != std::string::npos);
-    // An int is guarded by value, and a kind change is a recompile.
+    // An int is guarded by value; once seen to change, it is read at each call too (where
+    // the function only hands it to tensor ops).
     (void)g(x, 0.5, int64_t{3});
     CHECK(log.lines() == std::vector<std::string>{"recompiles: recompiling scale: scalar 'k' "
                                                   "(arg 2) value mismatch: expected 2, got 3"});
+    for (int64_t k = 4; k < 40; ++k)
+      KILN_CHECK_CLOSE(g(x, 0.5, k), full({3}, 0.5 + static_cast<double>(k)), {1e-6, 1e-6});
+    CHECK(explain(g, x, 0.5, int64_t{7}).graphs == 2);
+    CHECK(explain(g, x, 0.5, int64_t{7}).entries[1].guards[2] ==
+          "scalar 'k' (arg 2): an int, read at each call (a runtime input, not guarded by value)");
+    // An int that sizes something stays guarded by value.
+    auto sized = compile([](Tensor x, int64_t n) { return x.reshape({n, -1}) * 2.0; },
+                         named("sized", {"x", "n"}));
+    const Tensor six = ones({6});
+    (void)sized(six, int64_t{2});
+    (void)sized(six, int64_t{3});
+    KILN_CHECK_CLOSE(sized(six, int64_t{6}), full({6, 1}, 2.0), Tolerance{});
+    CHECK(explain(sized, six, int64_t{2}).graphs == 3);
 
     // A double the function computes with in C++ stays a constant, guarded by value, and
     // KILN_LOGS=guards says why; so does one the options keep constant.
@@ -116,7 +130,7 @@ TEST_SUITE("compile") {
     KILN_CHECK_CLOSE(bias(x, 0.25), full({3}, 1 / (1 - 0.0625)), {1e-6, 1e-6});
     CHECK(explain(bias, x, 0.25).graphs == 2);
     CHECK(why.lines().at(0) ==
-          "guards: bias: double argument(s) 'beta' stay constants, guarded by value: it computes "
+          "guards: bias: scalar argument(s) 'beta' stay constants, guarded by value: it computes "
           "with them before they reach a tensor op (a constant derived from one)");
     CompileOptions constant = named("constant", {"x", "alpha"});
     constant.constant_scalars = {1};
