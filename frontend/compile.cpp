@@ -245,7 +245,6 @@ Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
       trace.graph.scalar_guards.push_back(
           {guard_name(f.names[i]), guards::format_scalar(f.descs[i])});
 
-  const uint64_t random_base = random_offset();
   tracer::Scope scope(trace);
   std::vector<Tensor> outs = invoke(proxies);
   for (const Tensor &out : outs) {
@@ -254,17 +253,11 @@ Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
     trace.graph.outputs.push_back(impl.trace == &trace ? impl.value
                                                        : trace.capture(out.impl_ptr(), impl));
   }
-  // Random ops read where this trace's draws fell; relative to its first draw, the graph is
-  // the same whatever the generator's state was, and a call places it (Program::run). A
-  // trace that drew nothing keeps its random ops' attrs as written (dispatched with their
-  // own seed and offset, as the fuzzer's replay does).
-  const auto counters = static_cast<int64_t>(random_offset() - random_base);
-  if (counters > 0)
-    for (ir::Node &n : trace.graph.nodes)
-      if (draws_random(n.op)) {
-        n.attrs.set("seed", int64_t{0});
-        n.attrs.set("offset", n.attrs.get_int("offset") - static_cast<int64_t>(random_base));
-      }
+  // The random ops read the trace's own stream (draw_random): offsets relative to the
+  // call's first draw, which the call places (Program::run). Ops dispatched with a seed and
+  // offset of their own (the fuzzer's replay) keep them: a trace that drew nothing is run
+  // without a draw.
+  const int64_t counters = trace.random_drawn;
   return {std::move(trace.graph),  counters, std::move(trace.captured),
           trace.captured_owners(), {},       {}};
 }
@@ -277,12 +270,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   entry->guards = guards::GuardSet::capture(f.descs, f.names, {}, f.params);
   trace::event("compile_start", {{"function", options.name}, {"entry", int64_t{index}}});
   try {
-    Traced traced = [&] {
-      // The trace's draws are not the call's: the call (or the eager run after a break)
-      // draws from where the generator stood.
-      GeneratorCheckpoint keep_random_stream;
-      return trace_graph(args, f, invoke, {}, {});
-    }();
+    Traced traced = trace_graph(args, f, invoke, {}, {});
     entry->random_counters = traced.random_counters;
     entry->scalar_inputs = traced.scalar_inputs;
     entry->guards = guards::GuardSet::capture(f.descs, f.names, {}, f.params, traced.runtime_rows);
@@ -540,10 +528,6 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
     });
     stale_entries += stale.size();
     count = entries.size() + stale_entries;
-    if (options.dynamic != Dynamic::Off)
-      for (const auto &e : entries)
-        for (int32_t row : e->guards.changed_scalars(named.descs))
-          if (named.descs[row].kind == guards::ArgDesc::Kind::Int) varying_ints.insert(row);
   }
   if (count > 0) {
     std::vector<std::string> reasons = miss_reasons(f);
@@ -677,6 +661,8 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
       if (strict_internal_errors()) throw;
       if (!state_->warned_internal.exchange(true))
         warn(fmt::format("{}: a compiled call failed, so it runs eagerly: {}", opt.name, e.what()));
+      if (entry->random_counters > 0)  // the eager run draws these counters itself
+        rewind_random(draw.offset, static_cast<uint64_t>(entry->random_counters));
       return invoke(args);
     }
   } else {

@@ -47,7 +47,7 @@ struct DynamicState {
   std::map<SymbolSizes, std::shared_ptr<const Instance>> instances;
 };
 
-// A double argument the graph reads at each call: a 0-d input of this dtype, after the
+// A scalar argument the graph reads at each call: a 0-d input of this dtype, after the
 // tensors and the captured constants.
 struct ScalarInput {
   int32_t row = 0;  // in Flat
@@ -197,8 +197,8 @@ struct CompiledCore::State {
     return out;
   }
 
-  // Traces the function; double arguments it only hands to tensor ops become runtime
-  // inputs (frontend/scalar_inputs.cpp), the others stay constants guarded by value.
+  // Traces the function; the scalars options.runtime_scalars names become runtime inputs
+  // where the graph allows (frontend/scalar_inputs.cpp), the others stay constants.
   Traced trace_graph(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
                      std::span<const guards::SymbolicDim> symbols, std::span<const int64_t> sizes);
   Traced trace_once(std::span<const Arg> args, const Flat &f, const Invoke &invoke,
@@ -219,9 +219,6 @@ struct CompiledCore::State {
   // KILN_AUTOTUNE if set, else options.autotune.
   [[nodiscard]] autotune::Mode autotune_mode() const;
   std::vector<DimList> dynamic_candidates(const Flat &f);
-  // Int argument rows seen to change value (Dynamic::Auto): the next trace tries them as
-  // runtime inputs, as it does doubles. Guarded by compile_mutex.
-  std::set<int32_t> varying_ints;
   // A dynamic entry for this call, or null (the reasons go to KILN_LOGS=recompiles).
   std::shared_ptr<const Entry> compile_dynamic(std::span<const Arg> args, const Flat &f,
                                                const Invoke &invoke);

@@ -85,7 +85,6 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
   // Anything that fails on the way (a shape error at witness sizes, a backend error) only
   // means these dims stay static; the static trace that follows reports real errors.
   try {
-    GeneratorCheckpoint keep_random_stream;
     Traced a = trace_graph(args, f, invoke, symbols, w0);
     Traced b = trace_graph(args, f, invoke, symbols, w1);
     if (!same_captures(a.captured, b.captured)) {
@@ -196,7 +195,6 @@ std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(
       "the dynamic entry does not hold at {}: the function traces a different graph there",
       fmt::join(bound, ", "));
   try {
-    GeneratorCheckpoint keep_random_stream;
     const Traced t = trace_graph(args, f, invoke, {}, {});
     if (!same_captures(t.captured, e.captured))
       why = fmt::format(

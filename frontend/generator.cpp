@@ -37,6 +37,11 @@ void manual_seed(uint64_t seed) {
 }
 
 Attrs draw_random(int64_t count) {
+  if (tracer::Trace *trace = tracer::active()) {  // relative to the trace's first draw
+    Attrs attrs{{"seed", int64_t{0}}, {"offset", trace->random_drawn}};
+    trace->random_drawn += std::max<int64_t>(count, 0);
+    return attrs;
+  }
   Generator &g = generator();
   std::lock_guard lock(g.mutex);
   Attrs attrs{{"seed", static_cast<int64_t>(g.seed)}, {"offset", static_cast<int64_t>(g.offset)}};
@@ -44,30 +49,10 @@ Attrs draw_random(int64_t count) {
   return attrs;
 }
 
-uint64_t random_seed() {
+void rewind_random(uint64_t offset, uint64_t drawn) {
   Generator &g = generator();
   std::lock_guard lock(g.mutex);
-  return g.seed;
-}
-
-uint64_t random_offset() {
-  Generator &g = generator();
-  std::lock_guard lock(g.mutex);
-  return g.offset;
-}
-
-GeneratorCheckpoint::GeneratorCheckpoint() {
-  Generator &g = generator();
-  std::lock_guard lock(g.mutex);
-  seed_ = g.seed;
-  offset_ = g.offset;
-}
-
-GeneratorCheckpoint::~GeneratorCheckpoint() {
-  Generator &g = generator();
-  std::lock_guard lock(g.mutex);
-  g.seed = seed_;
-  g.offset = offset_;
+  if (g.offset == offset + drawn) g.offset = offset;  // only if nobody drew since
 }
 
 }  // namespace kiln

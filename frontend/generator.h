@@ -9,24 +9,12 @@
 
 namespace kiln {
 
-// Reserves `count` counters; returns attrs {seed, offset} for the random op to carry.
+// Reserves `count` counters; returns attrs {seed, offset} for the random op to carry. While
+// a trace is active, from the trace's own stream (seed 0, offset from 0: see
+// tracer::Trace::random_drawn), leaving the global generator alone.
 [[nodiscard]] Attrs draw_random(int64_t count);
-
-// Where the generator is now.
-[[nodiscard]] uint64_t random_seed();
-[[nodiscard]] uint64_t random_offset();
-
-// Puts the generator back as it was when constructed: traces that only probe the function
-// (dynamic shapes' witness traces) must not move the user's random stream.
-class GeneratorCheckpoint {
- public:
-  GeneratorCheckpoint();
-  ~GeneratorCheckpoint();
-  GeneratorCheckpoint(const GeneratorCheckpoint &) = delete;
-  GeneratorCheckpoint &operator=(const GeneratorCheckpoint &) = delete;
-
- private:
-  uint64_t seed_, offset_;
-};
+// Undoes a draw of `drawn` counters that started at `offset`, if nothing drew after it (a
+// compiled call that failed and runs eagerly instead must draw as eager would).
+void rewind_random(uint64_t offset, uint64_t drawn);
 
 }  // namespace kiln

@@ -1,11 +1,12 @@
-// Double arguments (and int ones seen to change, or all with Dynamic::On) as runtime
-// inputs. C++ cannot watch arithmetic on a plain number, so the function is traced twice:
-// at the call's values, and with each candidate moved to a witness value. Where the two graphs
-// differ only in `full` nodes that hold a double's value in one and its witness in the other, the
-// double reaches the graph only through those constants: each becomes a 0-d input of the graph (one
-// per dtype), read at every call, and the guard checks the argument's kind, not its value. Any
-// other difference — the function computes with a double, compares it, sizes something with it —
-// keeps every double a constant guarded by value, and KILN_LOGS=guards says why.
+// Scalar arguments as runtime inputs (CompileOptions::runtime_scalars). C++ cannot watch
+// arithmetic on a plain number, so the function is traced twice: at the call's values, and
+// with each listed scalar moved to a witness value. Where the two graphs differ only in
+// `full` nodes that hold a scalar's value in one and its witness in the other, the scalar
+// reaches the graph only through those constants: each becomes a 0-d input of the graph
+// (one per dtype), read at every call, and the guard checks the argument's kind, not its
+// value. Any other difference (the function computes with it, sizes something with it)
+// keeps every listed scalar a constant guarded by value, and KILN_LOGS=guards says why. A
+// branch on the value cannot be seen: that is why the list is the user's to make.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -38,26 +39,21 @@ double witness_of(const guards::ArgDesc &d, int32_t r) {
   return v + (std::abs(v) + 1.0) * std::ldexp(1.0, -10) * static_cast<double>(r + 1);
 }
 
-// The rows of `f` that may become runtime inputs: finite doubles, and ints in `ints` (those
-// seen to change), neither among the parameters the options keep constant.
+// The rows of `f` the options name as runtime inputs: finite doubles and ints (not a list's
+// length, which is an int row of a list parameter).
 std::vector<int32_t> candidate_rows(std::span<const Arg> args, const Flat &f,
-                                    const CompileOptions &options, const std::set<int32_t> &ints) {
+                                    const CompileOptions &options) {
   std::vector<int32_t> out;
   for (size_t r = 0; r < f.descs.size(); ++r) {
     const guards::ArgDesc &d = f.descs[r];
     const size_t param = f.params.empty() ? r : static_cast<size_t>(f.params[r]);
-    // A list's length is an int row too, but not a number the function was given.
-    if (param >= args.size() || std::holds_alternative<std::vector<Tensor>>(args[param])) continue;
-    const bool is_double = d.kind == guards::ArgDesc::Kind::Double && std::isfinite(d.double_value);
-    const bool is_int =
-        d.kind == guards::ArgDesc::Kind::Int &&
-        (ints.contains(static_cast<int32_t>(r)) || options.dynamic == Dynamic::On) &&
-        std::abs(d.int_value) < (int64_t{1} << 40);
-    if (!is_double && !is_int) continue;
-    if (std::find(options.constant_scalars.begin(), options.constant_scalars.end(),
-                  static_cast<int>(param)) != options.constant_scalars.end())
+    if (param >= args.size() || std::holds_alternative<std::vector<Tensor>>(args[param]) ||
+        std::find(options.runtime_scalars.begin(), options.runtime_scalars.end(),
+                  static_cast<int>(param)) == options.runtime_scalars.end())
       continue;
-    out.push_back(static_cast<int32_t>(r));
+    if ((d.kind == guards::ArgDesc::Kind::Double && std::isfinite(d.double_value)) ||
+        (d.kind == guards::ArgDesc::Kind::Int && std::abs(d.int_value) < (int64_t{1} << 40)))
+      out.push_back(static_cast<int32_t>(r));
   }
   return out;
 }
@@ -108,7 +104,7 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
                                         const Invoke &invoke,
                                         std::span<const guards::SymbolicDim> symbols,
                                         std::span<const int64_t> sizes) {
-  const std::vector<int32_t> rows = candidate_rows(args, f, options, varying_ints);
+  const std::vector<int32_t> rows = candidate_rows(args, f, options);
   Traced t = trace_once(args, f, invoke, symbols, sizes);
   if (rows.empty()) return t;
   std::vector<double> value(f.descs.size()), witness(f.descs.size());
@@ -131,7 +127,6 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
   std::map<size_t, int32_t> uses;
   std::string why;
   try {
-    GeneratorCheckpoint keep_random_stream;  // the witness trace's draws are nobody's
     const Traced w = trace_once(moved, wf, invoke, symbols, sizes);
     why = scalar_uses(t, w, rows, value, witness, uses);
   } catch (const tracer::GraphBreak &brk) {
@@ -163,7 +158,9 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
       std::string name = sanitize(f.names[row]);
       for (int k = 0;; ++k) {  // unique among the inputs (a tensor may share the name)
         const std::string candidate =
-            k == 0 ? name : fmt::format("{}_{}{}", name, dtype_name(type.dtype), k > 1 ? k : 0);
+            k == 0   ? name
+            : k == 1 ? fmt::format("{}_{}", name, dtype_name(type.dtype))
+                     : fmt::format("{}_{}_{}", name, dtype_name(type.dtype), k);
         bool used = false;
         for (ir::ValueId v : t.graph.inputs) used |= t.graph.value(v).name == candidate;
         if (!used) {
@@ -178,9 +175,13 @@ Traced CompiledCore::State::trace_graph(std::span<const Arg> args, const Flat &f
     n.operands = {it->second};
     n.attrs = Attrs{{"shape", type.shape}};
   }
-  t.runtime_rows = rows;
+  // A listed scalar the graph does not read stays guarded: whatever it decided in C++
+  // (a size, a branch), the graph holds it as a constant nowhere to be checked.
+  for (const auto &[index, row] : uses)
+    if (std::find(t.runtime_rows.begin(), t.runtime_rows.end(), row) == t.runtime_rows.end())
+      t.runtime_rows.push_back(row);
   std::erase_if(t.graph.scalar_guards, [&](const ir::ScalarGuard &g) {
-    return std::any_of(rows.begin(), rows.end(),
+    return std::any_of(t.runtime_rows.begin(), t.runtime_rows.end(),
                        [&](int32_t r) { return g.name == guard_name(f.names[r]); });
   });
   return t;

@@ -181,29 +181,6 @@ std::vector<std::pair<int32_t, int32_t>> GuardSet::changed_dims(
   return out;
 }
 
-std::vector<int32_t> GuardSet::changed_scalars(std::span<const ArgDesc> args) const {
-  if (args.size() != names_.size()) return {};
-  std::vector<int32_t> out;
-  const int64_t *p = flat_.data();
-  for (size_t row = 0; row < args.size(); ++row) {
-    const ArgDesc &a = args[row];
-    const int64_t kind = *p++;
-    if ((kind & ~kRuntimeValue) != static_cast<int64_t>(a.kind)) return {};
-    if (a.kind != ArgDesc::Kind::Tensor) {
-      if ((kind & kRuntimeValue) == 0 && *p != scalar_bits(a))
-        out.push_back(static_cast<int32_t>(row));
-      ++p;
-      continue;
-    }
-    p += 3;  // dtype, device kind and index
-    const int64_t rank = *p++;
-    if (rank != static_cast<int64_t>(a.sizes.size())) return {};
-    p += rank;
-    if (*p++ == 0) p += rank;
-  }
-  return out;
-}
-
 GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
   const int64_t *p = flat_.data();
   int passed = 0;
@@ -223,8 +200,12 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
     if (kind != ArgDesc::Kind::Tensor) {
       const int64_t bits = *p++;
       if (!runtime && bits != scalar_bits(a))
-        return {passed, fmt::format("scalar {} value mismatch: expected {}, got {}", who,
-                                    scalar_text(kind, bits), format_scalar(a))};
+        return {passed, fmt::format("scalar {} value mismatch: expected {}, got {}{}", who,
+                                    scalar_text(kind, bits), format_scalar(a),
+                                    kind == ArgDesc::Kind::Bool || names_[i].ends_with(".size()")
+                                        ? ""
+                                        : " (CompileOptions::runtime_scalars can read it at "
+                                          "each call)")};
       ++passed;
       continue;
     }

@@ -63,11 +63,6 @@ class GuardSet {
   [[nodiscard]] std::vector<std::pair<int32_t, int32_t>> changed_dims(
       std::span<const ArgDesc> args) const;
 
-  // Scalar rows whose value differs in `args` (and is guarded), when `args` have the same
-  // kinds and ranks; empty otherwise. An int seen to change becomes a runtime input at the
-  // next compile where the graph allows.
-  [[nodiscard]] std::vector<int32_t> changed_scalars(std::span<const ArgDesc> args) const;
-
   struct Miss {
     int passed = 0;  // guards that held before the first failing one (closeness)
     // Empty when every guard held; else e.g.

@@ -78,69 +78,78 @@ TEST_SUITE("compile") {
     }
   }
 
-  TEST_CASE("a double handed to tensor ops is read at each call; others are guarded by value") {
-    int traces = 0;
-    auto g = compile(
-        [&](Tensor x, double alpha, int64_t k) {
-          ++traces;
-          return x * alpha + static_cast<double>(k);
-        },
-        named("scale", {"x", "alpha", "k"}));
+  TEST_CASE("scalars are guarded by value, or read at each call where the options say so") {
+    // By default a scalar's value is guarded: a new value is a recompile, with a hint.
+    auto g =
+        compile([](Tensor x, double alpha) { return x * alpha; }, named("scale", {"x", "alpha"}));
     Tensor x = ones({3});
     LogCapture log("recompiles");
-    for (int i = 0; i < 100; ++i) {  // a schedule: one compile (a trace and a witness trace)
+    KILN_CHECK_CLOSE(g(x, 0.5), full({3}, 0.5), Tolerance{});
+    KILN_CHECK_CLOSE(g(x, 0.25), full({3}, 0.25), Tolerance{});
+    (void)g(x, 0.25);
+    CHECK(log.lines() ==
+          std::vector<std::string>{
+              "recompiles: recompiling scale: scalar 'alpha' (arg 1) value mismatch: expected "
+              "0.5, got 0.25 (CompileOptions::runtime_scalars can read it at each call)"});
+    Explanation ex = explain(g, x, 0.25);
+    REQUIRE(ex.entries.size() == 2);
+    CHECK(ex.entries[1].guards[1] == "scalar 'alpha' (arg 1) == 0.25");
+    CHECK(ex.entries[1].graph.find("where [device=cpu, alpha=0.25]") != std::string::npos);
+
+    // runtime_scalars: a schedule of doubles and a step counter, one compile.
+    int traces = 0;
+    CompileOptions runtime = named("step", {"x", "alpha", "k", "flag"});
+    runtime.runtime_scalars = {1, 2};
+    auto h = compile(
+        [&](Tensor x, double alpha, int64_t k, bool flag) {
+          ++traces;
+          return x * alpha + static_cast<double>(k) + (flag ? 1.0 : 0.0);
+        },
+        runtime);
+    for (int i = 0; i < 1000; ++i) {
       const double alpha = 1.0 / (i + 1);
-      KILN_CHECK_CLOSE(g(x, alpha, int64_t{2}), full({3}, alpha + 2), {1e-7, 1e-7});
+      KILN_CHECK_CLOSE(h(x, alpha, int64_t{i}, true), full({3}, alpha + i + 1), {1e-6, 1e-7});
     }
-    CHECK(traces == 2);
-    CHECK(log.lines().empty());
-    Explanation ex = explain(g, x, 0.25, int64_t{2});
-    REQUIRE(ex.entries.size() == 1);
-    CHECK(ex.entries[0].guards[1] ==
+    CHECK(traces == 2);  // the trace and its witness trace
+    Explanation hx = explain(h, x, 0.25, int64_t{2}, true);
+    REQUIRE(hx.entries.size() == 1);
+    CHECK(hx.entries[0].guards[1] ==
           "scalar 'alpha' (arg 1): a double, read at each call (a runtime input, not guarded by "
           "value)");
-    CHECK(ex.entries[0].guards[2] == "scalar 'k' (arg 2) == 2");
-    CHECK(ex.entries[0].graph.find("(%x: f32[3], %alpha: f32[])") != std::string::npos);
-    CHECK(ex.entries[0].graph.find("where [device=cpu, k=2]") != std::string::npos);
-    // An int is guarded by value; once seen to change, it is read at each call too (where
-    // the function only hands it to tensor ops).
-    (void)g(x, 0.5, int64_t{3});
-    CHECK(log.lines() == std::vector<std::string>{"recompiles: recompiling scale: scalar 'k' "
-                                                  "(arg 2) value mismatch: expected 2, got 3"});
-    for (int64_t k = 4; k < 40; ++k)
-      KILN_CHECK_CLOSE(g(x, 0.5, k), full({3}, 0.5 + static_cast<double>(k)), {1e-6, 1e-6});
-    CHECK(explain(g, x, 0.5, int64_t{7}).graphs == 2);
-    CHECK(explain(g, x, 0.5, int64_t{7}).entries[1].guards[2] ==
+    CHECK(hx.entries[0].guards[2] ==
           "scalar 'k' (arg 2): an int, read at each call (a runtime input, not guarded by value)");
-    // An int that sizes something stays guarded by value.
-    auto sized = compile([](Tensor x, int64_t n) { return x.reshape({n, -1}) * 2.0; },
-                         named("sized", {"x", "n"}));
-    const Tensor six = ones({6});
-    (void)sized(six, int64_t{2});
-    (void)sized(six, int64_t{3});
-    KILN_CHECK_CLOSE(sized(six, int64_t{6}), full({6, 1}, 2.0), Tolerance{});
-    CHECK(explain(sized, six, int64_t{2}).graphs == 3);
+    CHECK(hx.entries[0].guards[3] == "scalar 'flag' (arg 3) == true");
+    CHECK(hx.entries[0].graph.find("(%x: f32[3], %alpha: f32[], %k: f32[])") != std::string::npos);
+    CHECK(hx.entries[0].graph.find("where [device=cpu, flag=true]") != std::string::npos);
 
-    // A double the function computes with in C++ stays a constant, guarded by value, and
-    // KILN_LOGS=guards says why; so does one the options keep constant.
+    // A listed scalar the function computes with in C++, or sizes something with, stays
+    // guarded by value, and KILN_LOGS=guards says why.
     LogCapture why("guards");
-    auto bias = compile([](Tensor x, double beta) { return x / (1 - beta * beta); },
-                        named("bias", {"x", "beta"}));
+    CompileOptions bias_options = named("bias", {"x", "beta"});
+    bias_options.runtime_scalars = {1};
+    auto bias = compile([](Tensor x, double beta) { return x / (1 - beta * beta); }, bias_options);
     KILN_CHECK_CLOSE(bias(x, 0.5), full({3}, 1 / 0.75), {1e-6, 1e-6});
     KILN_CHECK_CLOSE(bias(x, 0.25), full({3}, 1 / (1 - 0.0625)), {1e-6, 1e-6});
     CHECK(explain(bias, x, 0.25).graphs == 2);
     CHECK(why.lines().at(0) ==
           "guards: bias: scalar argument(s) 'beta' stay constants, guarded by value: it computes "
           "with them before they reach a tensor op (a constant derived from one)");
-    CompileOptions constant = named("constant", {"x", "alpha"});
-    constant.constant_scalars = {1};
-    auto c = compile([](Tensor x, double alpha) { return x * alpha; }, constant);
-    KILN_CHECK_CLOSE(c(x, 0.5), full({3}, 0.5), Tolerance{});
-    KILN_CHECK_CLOSE(c(x, 0.25), full({3}, 0.25), Tolerance{});
-    Explanation cx = explain(c, x, 0.25);
-    REQUIRE(cx.entries.size() == 2);
-    CHECK(cx.entries[1].guards[1] == "scalar 'alpha' (arg 1) == 0.25");
-    CHECK(cx.entries[1].graph.find("where [device=cpu, alpha=0.25]") != std::string::npos);
+    CompileOptions sized_options = named("sized", {"x", "n"});
+    sized_options.runtime_scalars = {1};
+    auto sized =
+        compile([](Tensor x, int64_t n) { return x.reshape({n, -1}) * 2.0; }, sized_options);
+    const Tensor six = ones({6});
+    (void)sized(six, int64_t{2});
+    KILN_CHECK_CLOSE(sized(six, int64_t{3}), full({3, 2}, 2.0), Tolerance{});
+    CHECK(explain(sized, six, int64_t{2}).graphs == 2);
+    // A listed scalar the graph never reads stays guarded (it may have decided a size).
+    CompileOptions unused_options = named("unused", {"x", "r"});
+    unused_options.runtime_scalars = {1};
+    auto unused =
+        compile([](Tensor x, double r) { return x.slice(0, 0, static_cast<int64_t>(r * 6)) * 2.0; },
+                unused_options);
+    KILN_CHECK_CLOSE(unused(six, 0.5), full({3}, 2.0), Tolerance{});
+    KILN_CHECK_CLOSE(unused(six, 1.0), full({6}, 2.0), Tolerance{});
   }
 
   TEST_CASE("a recompile report lists one reason per entry, closest first") {
@@ -296,6 +305,22 @@ TEST_SUITE("compile") {
       }
     }
     set_num_threads(threads_before);
+    // A trace that draws and then breaks leaves the generator alone: the eager run draws
+    // exactly what a plain eager call would.
+    auto draw_then_break = [](Tensor x) {
+      Tensor r = rand(x.sizes());
+      return r / max(r).item<double>();
+    };
+    auto broken = compile(draw_then_break, named("draw_then_break", {"x"}));
+    for (int call = 0; call < 2; ++call) {
+      manual_seed(9);
+      const Tensor want = draw_then_break(zeros({5})), want_next = rand({2});
+      manual_seed(9);
+      const Tensor got = broken(zeros({5})), got_next = rand({2});
+      KILN_CHECK_CLOSE(got, want, Tolerance{});
+      KILN_CHECK_CLOSE(got_next, want_next, Tolerance{});
+    }
+    CHECK(explain(broken, zeros({5})).entries[0].break_op == "item");
     // Seeding inside the function is a side effect of running it: a graph break, answers
     // still eager's.
     auto seeded = compile(

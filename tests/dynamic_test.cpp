@@ -56,7 +56,7 @@ TEST_SUITE("compile") {
 
   TEST_CASE("dynamic auto with a runtime double: a varying batch and learning rate, two entries") {
     auto step = compile([](Tensor w, Tensor g, double lr) { return w - lr * g; },
-                        {.name = "sgd", .arg_names = {"w", "g", "lr"}});
+                        {.name = "sgd", .arg_names = {"w", "g", "lr"}, .runtime_scalars = {2}});
     for (int i = 0; i < 20; ++i) {
       const int64_t n = 8 + i % 5;
       const double lr = 0.1 / (1 + i);

@@ -224,7 +224,7 @@ TEST_SUITE("compile") {
     LogCapture logs("recompiles");
     auto g = compile(
         [](std::vector<Tensor> xs, double alpha) { return (xs[0] + xs[1] + xs[2]) * alpha; },
-        {.name = "g", .dynamic = Dynamic::Off, .constant_scalars = {1}});
+        {.name = "g", .dynamic = Dynamic::Off});
     const std::vector<Tensor> xs = {ones({2}), ones({2}), ones({2})};
     (void)g(xs, 0.5);
     CHECK(explain(g, xs, 0.5).entries[0].guards.back() == "scalar 'arg1' (arg 1) == 0.5");

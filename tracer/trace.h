@@ -38,6 +38,10 @@ class Trace {
   // Concrete arrays the function used without receiving them as arguments (weights held
   // in a closure): each became a graph input named captured0, captured1, ….
   std::vector<runtime::Array> captured;
+  // Philox counters the traced function drew: its random ops read from the trace's own
+  // stream (seed 0, offsets from 0), never the global generator, which a compiled call
+  // moves by this much and places them in (runtime::RandomDraw).
+  int64_t random_drawn = 0;
 
   // The graph input standing for a concrete tensor, made on first use. `owner` keeps the
   // tensor alive (and its address unique) for the life of the trace.

@@ -1,6 +1,6 @@
 // kiln::compile: wrap a function of tensors and plain scalars; the first call traces it
-// into IR guarded by the arguments' dtypes, shapes, layouts and int/bool values (a double
-// handed only to tensor ops is a runtime input instead; see constant_scalars), later calls
+// into IR guarded by the arguments' dtypes, shapes, layouts and scalar values (or, for the
+// scalars CompileOptions::runtime_scalars names, read at each call), later calls
 // whose arguments pass those guards run the optimised graph. A guard miss retraces (up to
 // the recompile limit), and a trace that needs concrete values runs that guard set eagerly.
 #pragma once
@@ -51,11 +51,14 @@ struct CompileOptions {
   // random op), or the recompile limit — is said once per function on stderr, with the op
   // and the reason, whatever KILN_LOGS is. true (or KILN_QUIET_FALLBACK=1) keeps it quiet.
   bool quiet_fallback = false;
-  // A double argument the function only hands to tensor ops (x * lr) is read at each call: a
-  // 0-d input of the graph, its value not guarded, so a learning-rate schedule compiles
-  // once. One it computes with in C++ (lr * 0.5, if (lr > 0)) stays a constant guarded by
-  // value. The parameters listed here (by index) stay constants guarded by value regardless.
-  std::vector<int> constant_scalars;
+  // Scalar parameters (by index; double or int64_t) read at each call instead of guarded
+  // by value: each becomes a 0-d input of the graph, so a learning-rate schedule or a step
+  // counter compiles once. Only for a parameter the function hands to tensor ops alone
+  // (w - lr * g): C++ cannot watch `if (lr > 0)` or `std::min(lr, c)`, which would then
+  // take the branch of the first call forever. kiln checks what it can (a witness trace at
+  // another value must differ only in the constants that hold it; one used in C++ arithmetic
+  // or as a size stays guarded by value, and KILN_LOGS=guards says why), not branches.
+  std::vector<int> runtime_scalars;
   // Tuning knobs, in Choices' text form ("fusion.max_kernel_members = 32", one per line;
   // see lowering/choices.h); knobs left out keep their defaults. Checked by compile().
   std::string choices;
