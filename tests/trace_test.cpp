@@ -1,5 +1,6 @@
 // KILN_TRACE (ir/trace.h): a compile, a recompile and a graph break write their events in
-// order, each line one JSON object with the documented fields; kiln-report makes a site of it.
+// order, each line one JSON object with the documented fields; kiln-report makes a site of it,
+// whose pages headless Chromium opens without console errors and draws.
 #include "ir/trace.h"
 
 #include <doctest/doctest.h>
@@ -7,6 +8,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -108,25 +110,48 @@ Run run_report(const std::string &args) {
   return r;
 }
 
+// A fresh `dir` holding trace.jsonl: one function compiled, then recompiled for a new size.
+void write_trace(const std::filesystem::path &dir) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  set_cache_dir("");
+  trace::set_file((dir / "trace.jsonl").string());
+  {
+    CompileOptions o{.name = "reported", .arg_names = {"x"}};
+    o.dynamic = Dynamic::Off;
+    auto f = compile([](Tensor x) { return layer_norm(gelu(x) + 1.0, {8}); }, o);
+    (void)f(randn({4, 8}));
+    (void)f(randn({6, 8}));
+  }
+  trace::set_file("");
+}
+
+// Headless Chromium's screenshot of `url` into `png`, with what the page logged to its
+// console ("CONSOLE" lines of Chromium's log) in `console`; false when it made no picture.
+bool screenshot(const std::string &url, const std::filesystem::path &png, std::string &console) {
+  std::filesystem::remove(png);
+  const std::string log = run_capture(fmt::format(
+      "chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,900 "
+      "--enable-logging=stderr --v=0 --screenshot='{}' '{}'",
+      png.string(), url));
+  console.clear();
+  for (size_t at = 0; at < log.size();) {
+    const size_t end = std::min(log.find('\n', at), log.size());
+    const std::string line = log.substr(at, end - at);
+    if (line.find(":CONSOLE") != std::string::npos) console += line + "\n";
+    at = end + 1;
+  }
+  return std::filesystem::exists(png) && std::filesystem::file_size(png) > 0;
+}
+
 }  // namespace
 
 TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).available)) {
   TEST_CASE("kiln-report: an index of functions and a page per entry, pictures included") {
     const auto dir =
         std::filesystem::temp_directory_path() / fmt::format("kiln_report_{}", getpid());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
     const auto path = dir / "trace.jsonl";
-    set_cache_dir("");
-    trace::set_file(path.string());
-    {
-      CompileOptions o{.name = "reported", .arg_names = {"x"}};
-      o.dynamic = Dynamic::Off;
-      auto f = compile([](Tensor x) { return layer_norm(gelu(x) + 1.0, {8}); }, o);
-      (void)f(randn({4, 8}));
-      (void)f(randn({6, 8}));
-    }
-    trace::set_file("");
+    write_trace(dir);
     const auto out = dir / "report";
     Run r = run_report(fmt::format("--output='{}' '{}'", out.string(), path.string()));
     CHECK_MESSAGE(r.status == 0, r.output);
@@ -161,6 +186,39 @@ TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).av
     r = run_report("");
     CHECK(r.status == 2);
     CHECK(r.output.find("expected a trace file") != std::string::npos);
+    std::filesystem::remove_all(dir);
+  }
+
+  TEST_CASE("kiln-report's pages open in headless Chromium: no console errors, not blank") {
+    // tools/setup.sh installs Debian's chromium; README's screenshot is this test's (copied
+    // from the folder it names when KILN_REPORT_SCREENSHOTS is set).
+    REQUIRE_MESSAGE(run_capture("command -v chromium").find("chromium") != std::string::npos,
+                    "chromium not found (tools/setup.sh installs it)");
+    const auto dir =
+        std::filesystem::temp_directory_path() / fmt::format("kiln_report_shot_{}", getpid());
+    write_trace(dir);
+    const auto out = dir / "report";
+    Run r =
+        run_report(fmt::format("--output='{}' '{}'", out.string(), (dir / "trace.jsonl").string()));
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    std::string console;
+    // A blank page of the same size, for what "nothing drawn" compresses to.
+    std::ofstream(dir / "blank.html") << "<!DOCTYPE html><html><body></body></html>\n";
+    REQUIRE(screenshot("file://" + (dir / "blank.html").string(), dir / "blank.png", console));
+    const auto blank = std::filesystem::file_size(dir / "blank.png");
+    for (const std::string page :
+         {std::string("index.html"), fmt::format("reported-{}-0.html", getpid())}) {
+      CAPTURE(page);
+      const auto png = dir / (page + ".png");
+      REQUIRE(screenshot("file://" + (out / page).string(), png, console));
+      CHECK_MESSAGE(console.empty(), console);
+      // Text, tables and a graph compress to several times what a blank page does.
+      CHECK_MESSAGE(std::filesystem::file_size(png) > 4 * blank, std::filesystem::file_size(png),
+                    " bytes vs blank ", blank);
+      if (const char *keep = std::getenv("KILN_REPORT_SCREENSHOTS"))
+        std::filesystem::copy_file(png, std::filesystem::path(keep) / png.filename(),
+                                   std::filesystem::copy_options::overwrite_existing);
+    }
     std::filesystem::remove_all(dir);
   }
 }

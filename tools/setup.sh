@@ -4,12 +4,13 @@
 # what is not yet done. Under CI (CI=true) warnings are errors (-Dwerror=true).
 # clang-format-19 is the one version tools/check_format.sh accepts (versions differ in layout).
 # libhiredis-dev and libssl-dev build the cache's Redis tier; redis-server is for its tests
-# (they start their own servers; the package's service is not needed and not started here).
+# (they start their own servers; the package's service is not needed and not started here);
+# chromium opens kiln-report's pages headless in a test (console errors, a screenshot).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 packages=(g++ pkg-config meson ninja-build llvm-19-dev libfmt-dev nlohmann-json3-dev doctest-dev libxxhash-dev
-          clang-format-19 graphviz libhiredis-dev libssl-dev redis-server)
+          clang-format-19 graphviz libhiredis-dev libssl-dev redis-server chromium)
 
 missing=()
 for p in "${packages[@]}"; do
