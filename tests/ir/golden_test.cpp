@@ -347,6 +347,55 @@ TEST_SUITE("ir") {
     CHECK(clustered >= 10);
   }
 
+  TEST_CASE("dot: a 300-node graph lays out top to bottom, every node and kernel drawn once") {
+    // A chain of pointwise ops with skip connections and a matmul now and then: many kernels,
+    // long edges. Readable means: it grows downwards (rankdir TB), not sideways, and no label
+    // is lost or drawn twice (Graphviz never overlaps nodes; labels live inside them).
+    std::string text =
+        "graph @big(%x: f32[64,64], %y: f32[64,64]) -> f32[64,64]\n"
+        "    where [device=cpu] {\n";
+    constexpr const char *kOps[] = {"exp", "tanh", "neg", "sigmoid", "abs"};
+    for (int i = 0; i < 300; ++i) {
+      const std::string prev = i == 0 ? "%x" : fmt::format("%{}", i - 1);
+      if (i % 7 == 6)
+        text += fmt::format("  %{}: f32[64,64] = add {}, %{}\n", i, prev, i / 2);
+      else if (i % 31 == 30)
+        text += fmt::format("  %{}: f32[64,64] = matmul {}, %y\n", i, prev);
+      else
+        text += fmt::format("  %{}: f32[64,64] = {} {}\n", i, kOps[i % 5], prev);
+    }
+    text += "  return %299\n}\n";
+    Graph g = parse(text, "<big>");
+    const lower::FusionPlan plan = lower::fuse(g);
+    const std::string dot = lower::graph_dot(g, &plan);
+    const fs::path dir = fs::temp_directory_path() / fmt::format("kiln_dot_big_{}", getpid());
+    fs::create_directories(dir);
+    std::ofstream(dir / "big.dot") << dot;
+    REQUIRE(std::system(fmt::format("dot -Tsvg '{}' -o '{}' 2>&1", (dir / "big.dot").string(),
+                                    (dir / "big.svg").string())
+                            .c_str()) == 0);
+    const std::string svg = read_file(dir / "big.svg");
+    fs::remove_all(dir);
+    for (int i = 0; i < 300; ++i) {
+      const std::string label = fmt::format(">%{} = ", i);
+      const size_t at = svg.find(label);
+      CHECK_MESSAGE(at != std::string::npos, label);
+      CHECK_MESSAGE(svg.find(label, at + 1) == std::string::npos, label);
+    }
+    int64_t kernels = 0;
+    for (const lower::Group &group : plan.groups)
+      kernels += group.kind != lower::GroupKind::Library;
+    int clusters = 0;
+    for (size_t at = svg.find("class=\"cluster\""); at != std::string::npos;
+         at = svg.find("class=\"cluster\"", at + 1))
+      ++clusters;
+    CHECK(clusters == kernels);
+    double width = 0, height = 0;
+    REQUIRE(std::sscanf(svg.c_str() + svg.find("<svg width=\""),
+                        "<svg width=\"%lfpt\" height=\"%lfpt\"", &width, &height) == 2);
+    CHECK_MESSAGE(height > 2 * width, width, " x ", height);  // down the page, not across
+  }
+
   TEST_CASE("pipeline: an unknown pass names the known ones") {
     Graph g;
     CHECK_THROWS_WITH_AS(run_pipeline(g, "dce,foo"),
