@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "frontend/dispatch.h"
+#include "frontend/generator.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
 #include "ir/settings.h"
@@ -36,6 +37,9 @@ std::vector<Tensor> make_inputs(const ir::Graph &g, uint64_t seed) {
   return inputs;
 }
 
+// The generator's seed before every eager replay and compiled call of a program.
+constexpr uint64_t kReplaySeed = 20261207;
+
 std::vector<Tensor> replay(const ir::Graph &g, std::span<const Tensor> inputs) {
   std::vector<Tensor> values(static_cast<size_t>(g.num_values()));
   for (size_t i = 0; i < g.inputs.size(); ++i) values[g.inputs[i]] = inputs[i];
@@ -43,6 +47,16 @@ std::vector<Tensor> replay(const ir::Graph &g, std::span<const Tensor> inputs) {
   for (const ir::Node &n : g.nodes) {
     operands.clear();
     for (ir::ValueId v : n.operands) operands.push_back(values[v]);
+    if (draws_random(n.op)) {
+      // From the generator, as rand() and dropout() draw: eagerly the global stream (seeded
+      // alike before every run), compiled the trace's own, placed at each call.
+      Attrs attrs = n.attrs;
+      const Attrs drawn = draw_random(
+          numel(n.op == OpKind::Dropout ? operands[0].sizes() : g.type(n.result).shape));
+      attrs.set("seed", drawn.get_int("seed")).set("offset", drawn.get_int("offset"));
+      values[n.result] = dispatch(n.op, std::span<const Tensor>(operands), attrs);
+      continue;
+    }
     values[n.result] = dispatch(n.op, std::span<const Tensor>(operands), n.attrs);
   }
   std::vector<Tensor> outputs;
@@ -235,6 +249,7 @@ std::string compiled_check(const Program &fn, const std::vector<Tensor> &inputs,
     for (int call = 0; call < 2; ++call) {
       std::vector<Tensor> got;
       try {
+        manual_seed(kReplaySeed);  // the random ops draw what the eager replay drew
         got = compiled(inputs);
       } catch (const Error &e) {
         return fmt::format("compiled call {} ({}) threw: {}", call, where, e.what());
@@ -271,6 +286,7 @@ std::string check_program(const Program &fn, const std::vector<Tensor> &inputs,
     set_num_threads(threads);
     std::vector<Tensor> got;
     try {
+      manual_seed(kReplaySeed);
       got = fn(inputs);
     } catch (const Error &e) {
       return fmt::format("eager replay threw: {}", e.what());
@@ -298,7 +314,23 @@ std::string check_program(const Program &fn, const std::vector<Tensor> &inputs,
   return "";
 }
 
-std::string differential_check(const ir::Graph &g, uint64_t seed, const CheckOptions &options) {
+// The graph with each random op's seed and offset where the replay draws it after
+// manual_seed(kReplaySeed): for the checks that run the IR itself.
+ir::Graph placed_as_replayed(const ir::Graph &g) {
+  ir::Graph out = g;
+  int64_t offset = 0;
+  for (ir::Node &n : out.nodes)
+    if (draws_random(n.op)) {
+      n.attrs.set("seed", static_cast<int64_t>(kReplaySeed)).set("offset", offset);
+      offset +=
+          numel(n.op == OpKind::Dropout ? out.type(n.operands[0]).shape : out.type(n.result).shape);
+    }
+  return out;
+}
+
+std::string differential_check(const ir::Graph &replayed, uint64_t seed,
+                               const CheckOptions &options) {
+  const ir::Graph g = placed_as_replayed(replayed);
   const std::vector<Tensor> inputs = make_inputs(g, seed);
   std::vector<Tolerance> tols;
   for (ir::ValueId out : g.outputs) tols.push_back(cone_tolerance(g, out));

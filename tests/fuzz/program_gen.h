@@ -32,8 +32,8 @@ class Rng {
   uint64_t state_;
 };
 
-// A random program: 1 to 6 outputs (most values nothing else reads), random ops at seeds and
-// offsets of their own (the replay passes them as written), and no
+// A random program: 1 to 6 outputs (most values nothing else reads), random ops (their seed
+// and offset as written for IR-level checks; the replay draws them from the generator), and no
 // op whose eager kernel can throw on the data the program produces (index and divisor
 // operands are clamped into range).
 [[nodiscard]] ir::Graph generate(uint64_t seed, const GenOptions &options = {});
