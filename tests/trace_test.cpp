@@ -206,7 +206,7 @@ TEST_SUITE("compile" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).av
     std::ofstream(dir / "blank.html") << "<!DOCTYPE html><html><body></body></html>\n";
     REQUIRE(screenshot("file://" + (dir / "blank.html").string(), dir / "blank.png", console));
     const auto blank = std::filesystem::file_size(dir / "blank.png");
-    for (const std::string page :
+    for (const std::string &page :
          {std::string("index.html"), fmt::format("reported-{}-0.html", getpid())}) {
       CAPTURE(page);
       const auto png = dir / (page + ".png");
