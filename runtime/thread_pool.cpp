@@ -50,18 +50,19 @@ class Pool {
   void run(int64_t chunks, const std::function<void(int64_t)> &body,
            const std::string *profile_label) {
     std::lock_guard job_lock(job_mutex_);  // one job at a time
+    uint64_t generation;
     {
       std::lock_guard lock(mutex_);
       body_ = &body;
       profile_label_ = profile_label;
       chunks_ = chunks;
-      next_.store(0);
       pending_ = chunks;
       error_ = nullptr;
-      ++generation_;
+      generation = ++generation_;
+      next_.store(tag(generation));
     }
     wake_.notify_all();
-    take_chunks();
+    take_chunks(generation);
     std::unique_lock lock(mutex_);
     done_.wait(lock, [&] { return pending_ == 0; });
     body_ = nullptr;
@@ -90,30 +91,56 @@ class Pool {
         if (stopping_) return;
         seen = generation_;
       }
-      take_chunks();
+      take_chunks(seen);
     }
   }
 
-  void take_chunks() {
+  // `next_` holds the job's generation (high bits) and its next chunk (low bits), so a
+  // worker still finishing one job can never claim a chunk of the next: its claim must name
+  // the generation it saw. (A plain counter, reset per job, let a late worker's claim on
+  // the old job's exhausted counter land in the new job: a chunk run twice, and a job's
+  // count could drop past zero, so its caller waited forever; kiln-bench hung so at 2
+  // threads.)
+  static constexpr int kChunkBits = 40;
+  static uint64_t tag(uint64_t generation) { return generation << kChunkBits; }
+
+  void take_chunks(uint64_t generation) {
+    const std::function<void(int64_t)> *body;
+    const std::string *job_label;
+    int64_t chunks;
+    {
+      std::lock_guard lock(mutex_);
+      if (generation_ != generation) return;  // that job is over
+      body = body_;
+      job_label = profile_label_;
+      chunks = chunks_;
+    }
     bool was_parallel = t_in_parallel;
     t_in_parallel = true;
-    // The job's label is read only once a chunk is claimed: the job is then live (pending_
-    // counts that chunk), so its label is too.
     const std::string *label = nullptr;
     int64_t begin_ns = 0;
     int64_t finished = 0;
-    for (int64_t i; (i = next_.fetch_add(1)) < chunks_;) {
-      if (finished == 0 && profile_label_ != nullptr) {
-        label = profile_label_;
+    constexpr uint64_t kGenerationMask = ~uint64_t{0} >> kChunkBits;
+    constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
+    uint64_t v = next_.load();
+    for (;;) {
+      if ((v >> kChunkBits) != (generation & kGenerationMask)) break;
+      const auto i = static_cast<int64_t>(v & kChunkMask);
+      if (i >= chunks) break;
+      if (!next_.compare_exchange_weak(v, v + 1)) continue;  // v reloaded: try again
+      // Claimed: the job is live until this chunk is counted, so its body and label are.
+      if (finished == 0 && job_label != nullptr) {
+        label = job_label;
         begin_ns = profile::now_ns();
       }
       try {
-        (*body_)(i);
+        (*body)(i);
       } catch (...) {
         std::lock_guard lock(mutex_);
         if (!error_) error_ = std::current_exception();
       }
       ++finished;
+      v = next_.load();
     }
     t_in_parallel = was_parallel;
     if (finished == 0) return;
@@ -129,7 +156,7 @@ class Pool {
   const std::function<void(int64_t)> *body_ = nullptr;
   const std::string *profile_label_ = nullptr;  // the job's step, when profiling
   int64_t chunks_ = 0, pending_ = 0;
-  std::atomic<int64_t> next_{0};
+  std::atomic<uint64_t> next_{0};  // tag(generation) + the next chunk to claim
   uint64_t generation_ = 0;
   bool stopping_ = false;
   std::exception_ptr error_;

@@ -31,6 +31,26 @@ TEST_SUITE("runtime") {
     set_num_threads(2);
   }
 
+  TEST_CASE("parallel_for: back-to-back jobs of different sizes, each index once, no hang") {
+    // A worker late from one job must not claim a chunk of the next: it ran a chunk twice,
+    // and when one count of a job dropped past zero the caller waited forever (kiln-bench at
+    // 2 threads hung in an autotune GEMM). More threads than cores make late workers common.
+    const int before = num_threads();
+    set_num_threads(4);
+    std::vector<std::atomic<int>> hits(64);
+    bool once = true;
+    for (int job = 0; job < 20000 && once; ++job) {
+      const int64_t n = 1 + job % 37;  // 1 to 37 chunks of one index
+      for (int64_t i = 0; i < n; ++i) hits[static_cast<size_t>(i)] = 0;
+      parallel_for(n, 1, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) hits[static_cast<size_t>(i)]++;
+      });
+      for (int64_t i = 0; i < n; ++i) once = once && hits[static_cast<size_t>(i)].load() == 1;
+      CHECK_MESSAGE(once, "job ", job, " of ", n, " indices");
+    }
+    set_num_threads(before);
+  }
+
   TEST_CASE("parallel_for propagates exceptions and runs nested loops inline") {
     set_num_threads(2);
     CHECK(test::error_message([] {
