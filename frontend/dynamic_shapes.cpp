@@ -8,7 +8,6 @@
 #include <map>
 
 #include "compiled_state.h"
-#include "generator.h"
 #include "ir/diag.h"
 #include "ir/passes/dce.h"
 #include "ir/pipeline.h"

@@ -15,10 +15,8 @@
 #include <cmath>
 #include <map>
 #include <optional>
-#include <set>
 
 #include "compiled_state.h"
-#include "generator.h"
 #include "ir/diag.h"
 #include "ir/settings.h"
 #include "tracer/trace.h"

@@ -124,27 +124,25 @@ int env_num_threads() {
 }
 
 namespace {
+// Whether the variable `name` is "1".
+bool env_is_one(const char *name) {
+  const char *env = std::getenv(name);
+  return env != nullptr && std::string_view(env) == "1";
+}
+
 std::atomic<bool> &strict_flag() {
-  static std::atomic<bool> flag = [] {
-    const char *env = std::getenv("KILN_STRICT");
-    return env != nullptr && std::string_view(env) == "1";
-  }();
+  static std::atomic<bool> flag = env_is_one("KILN_STRICT");
+  return flag;
+}
+
+std::atomic<bool> &quiet_fallback_flag() {
+  static std::atomic<bool> flag = env_is_one("KILN_QUIET_FALLBACK");
   return flag;
 }
 }  // namespace
 
 bool strict_internal_errors() { return strict_flag().load(std::memory_order_relaxed); }
 void set_strict_internal_errors(bool on) { strict_flag().store(on); }
-
-namespace {
-std::atomic<bool> &quiet_fallback_flag() {
-  static std::atomic<bool> flag = [] {
-    const char *env = std::getenv("KILN_QUIET_FALLBACK");
-    return env != nullptr && std::string_view(env) == "1";
-  }();
-  return flag;
-}
-}  // namespace
 
 bool quiet_fallback() { return quiet_fallback_flag().load(std::memory_order_relaxed); }
 void set_quiet_fallback(bool on) { quiet_fallback_flag().store(on); }
