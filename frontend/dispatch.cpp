@@ -1,7 +1,9 @@
 // The dispatcher: type-check with the op's rule, then run the op now (eager) or record it
-// into the active trace (compile()). The only place that makes that decision.
+// into the active trace (compile()). The only place that makes that decision, and the one
+// place autograd hears of an op.
 #include "dispatch.h"
 
+#include "autograd.h"
 #include "ir/diag.h"
 #include "ir/infer.h"
 #include "ir/small_buffer.h"
@@ -61,14 +63,19 @@ Tensor dispatch(OpKind op, std::span<const Tensor> inputs, const Attrs &attrs) {
     types[i] = {inputs[i].dtype(), inputs[i].sizes()};
   }
   TensorType type = infer_type(op, types.span(), attrs);
-  if (tracer::Trace *trace = tracer::active()) return record(*trace, op, inputs, attrs, type);
-
-  SmallBuffer<const runtime::Array *, 4> arrays(inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].impl().trace != nullptr) stray_proxy(op, i);
-    arrays[i] = &inputs[i].impl();
+  Tensor out;
+  if (tracer::Trace *trace = tracer::active()) {
+    out = record(*trace, op, inputs, attrs, type);
+  } else {
+    SmallBuffer<const runtime::Array *, 4> arrays(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].impl().trace != nullptr) stray_proxy(op, i);
+      arrays[i] = &inputs[i].impl();
+    }
+    out = wrap(runtime::execute(op, arrays.span(), attrs, type));
   }
-  return wrap(runtime::execute(op, arrays.span(), attrs, type));
+  autograd::record(op, inputs, attrs, out);
+  return out;
 }
 
 Tensor dispatch(OpKind op, std::initializer_list<Tensor> inputs, const Attrs &attrs) {

@@ -249,6 +249,10 @@ Tensor contiguous(const Tensor &x) {
   return dispatch(OpKind::Convert, {x}, Attrs{{"dtype", x.dtype()}});
 }
 
+Tensor clone(const Tensor &x) {
+  return dispatch(OpKind::Convert, {defined(x, "clone")}, Attrs{{"dtype", x.dtype()}});
+}
+
 Tensor to(const Tensor &x, DType dtype) {
   if (defined(x, "to").dtype() == dtype) return x;
   return dispatch(OpKind::Convert, {x}, Attrs{{"dtype", dtype}});

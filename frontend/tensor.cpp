@@ -38,28 +38,6 @@ void Tensor::read_as(DType dtype, void *dst, std::string_view what) const {
   if (numel() > 0) runtime::convert_kernel(runtime::view_of(i), out);
 }
 
-const Tensor &Tensor::copy_(const Tensor &src) const {
-  if (!defined() || !src.defined())
-    fail("copy_: {} is an undefined tensor", defined() ? "the source" : "the tensor");
-  for (const Tensor *t : {this, &src})
-    if (t->impl().trace != nullptr && tracer::active() != t->impl().trace)
-      fail("copy_: the tensor is a tracing proxy of a compiled function, used outside its trace");
-  if (tracer::active() != nullptr)
-    tracer::graph_break("copy_",
-                        "in-place writes are not traced (a compiled call would not repeat them)");
-  for (int64_t d = 0; d < dim(); ++d)
-    if (strides()[d] == 0 && sizes()[d] > 1)
-      fail("copy_: cannot write into {}: its elements share memory along dim {} (an expanded view)",
-           format_shape(sizes()), d);
-  // The values go to fresh memory first: src may overlap this tensor.
-  const Tensor values = zeros(sizes(), dtype());
-  if (numel() == 0) return *this;
-  runtime::convert_kernel(runtime::view_of(broadcast_to(src, sizes()).impl()),
-                          runtime::view_of(values.impl()));
-  runtime::copy_into(runtime::view_of(values.impl()), runtime::view_of(impl()));
-  return *this;
-}
-
 template <class T>
 T Tensor::item() const {
   if (numel() != 1)

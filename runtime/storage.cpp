@@ -6,13 +6,15 @@
 
 namespace kiln::runtime {
 
+Storage::Block::~Block() { release(ptr, bytes); }
+
 Storage Storage::allocate(size_t bytes, Device device) {
   if (!device.is_cpu())
     fail("cannot allocate on {}: this build of kiln has no CUDA runtime yet", device.name());
   Storage s;
-  s.bytes_ = bytes;
   s.device_ = device;
-  s.ptr_ = std::shared_ptr<void>(runtime::allocate(bytes), [bytes](void *p) { release(p, bytes); });
+  s.block_ = std::make_shared<Block>(runtime::allocate(bytes), bytes);
+  s.data_ = static_cast<std::byte *>(s.block_->ptr);
   return s;
 }
 

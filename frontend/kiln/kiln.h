@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ir/diag.h"
+#include "kiln/autograd.h"
 #include "kiln/compile.h"
 #include "kiln/ops.h"
 #include "kiln/profile.h"

@@ -173,6 +173,7 @@ Tensor operator!(const Tensor &x);                   // logical_not
 [[nodiscard]] std::vector<Tensor> split(const Tensor &x, int64_t split_size, int64_t dim = 0);
 [[nodiscard]] std::vector<Tensor> chunk(const Tensor &x, int64_t chunks, int64_t dim = 0);
 [[nodiscard]] Tensor contiguous(const Tensor &x);
+[[nodiscard]] Tensor clone(const Tensor &x);  // a contiguous copy in its own memory
 [[nodiscard]] Tensor to(const Tensor &x, DType dtype);
 
 // --- nn functions ------------------------------------------------------------------------

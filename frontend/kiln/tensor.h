@@ -23,11 +23,14 @@ class Trace;
 }
 
 namespace detail {
+struct AutogradMeta;  // frontend/autograd.h
+
 // A tensor's data (runtime::Array: storage, dtype, layout) plus, for a proxy recorded by
 // compile()'s tracer, the trace and IR value it stands for. Proxies have no storage.
 struct TensorImpl : runtime::Array {
   const tracer::Trace *trace = nullptr;
   int32_t value = -1;
+  std::shared_ptr<AutogradMeta> autograd;  // null unless gradients involve this tensor
 };
 }  // namespace detail
 
@@ -60,6 +63,38 @@ class Tensor {
   // values (reassigning a captured variable instead makes them retrace). Not traced: inside
   // a compiled function it is a graph break.
   const Tensor &copy_(const Tensor &src) const;
+  // More in-place ops, each `*this = op(*this, …)` written into this tensor's memory (same
+  // rules as copy_). With recording on they join the graph like their out-of-place forms,
+  // except on a leaf that requires grad (an error, as in PyTorch: use NoGradGuard).
+  const Tensor &add_(const Tensor &other, Scalar alpha = 1) const;
+  const Tensor &add_(Scalar other) const;
+  const Tensor &sub_(const Tensor &other, Scalar alpha = 1) const;
+  const Tensor &sub_(Scalar other) const;
+  const Tensor &mul_(const Tensor &other) const;
+  const Tensor &mul_(Scalar other) const;
+  const Tensor &div_(const Tensor &other) const;
+  const Tensor &div_(Scalar other) const;
+  const Tensor &clamp_(std::optional<Scalar> min, std::optional<Scalar> max = {}) const;
+  const Tensor &fill_(Scalar value) const;
+  const Tensor &zero_() const;
+
+  // Autograd (kiln/autograd.h). requires_grad_ marks a floating-point leaf whose gradient
+  // backward() accumulates in grad(); ops on tensors requiring grad record how to
+  // differentiate them.
+  [[nodiscard]] bool requires_grad() const;
+  const Tensor &requires_grad_(bool requires_grad = true) const;
+  [[nodiscard]] bool is_leaf() const;       // made by the user, not by an op that records
+  [[nodiscard]] Tensor grad() const;        // undefined until a backward reaches this tensor
+  void set_grad(const Tensor &grad) const;  // an undefined tensor clears it
+  const Tensor &retain_grad() const;        // a non-leaf keeps its gradient too
+  // The op that made this tensor ("" for a leaf), as "mul" or "matmul".
+  [[nodiscard]] std::string grad_fn_name() const;
+  // Gradients of this tensor with respect to the leaves it came from, weighted by
+  // `gradient` (which may be left out for a one-element tensor), added to their grad().
+  // Frees the recorded graph unless retain_graph.
+  void backward(const Tensor &gradient = {}, bool retain_graph = false) const;
+  // The same data without history: no gradient flows through it.
+  [[nodiscard]] Tensor detach() const;
 
   // Conversions and views; each is the free function of the same name.
   [[nodiscard]] Tensor to(DType dtype) const;
