@@ -37,7 +37,13 @@ detail::AutogradMeta &meta_for(const Tensor &t) {
   return *m;
 }
 
-SavedTensor save(const Tensor &t) { return {without_history(t), t.impl().storage.version()}; }
+SavedTensor save(const Tensor &t, bool values) {
+  if (values) return {without_history(t), t.impl().storage.version()};
+  auto impl = std::make_shared<detail::TensorImpl>();
+  impl->dtype = t.dtype();
+  impl->layout = t.impl().layout;
+  return {Tensor(std::move(impl)), 0};
+}
 
 Edge edge_to(const Tensor &t) {
   const detail::AutogradMeta *m = meta_of(t);
@@ -219,11 +225,12 @@ void record(OpKind op, std::span<const Tensor> inputs, const Attrs &attrs, Tenso
   node->attrs = attrs;
   node->inputs.reserve(inputs.size());
   node->next.reserve(inputs.size());
+  const SavedParts parts = saved_parts(op);
   for (const Tensor &t : inputs) {
-    node->inputs.push_back(save(t));
+    node->inputs.push_back(save(t, parts.inputs));
     node->next.push_back(edge_to(t));
   }
-  node->output = save(result);
+  node->output = save(result, parts.output);
   meta_for(result).grad_fn = std::move(node);
 }
 

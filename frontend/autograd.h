@@ -25,7 +25,8 @@ struct Edge {
 };
 
 // A tensor a formula needs, without its own history (no cycle back to the node), and the
-// storage version it had, so a later in-place write to it is caught rather than used.
+// storage version it had, so a later in-place write to it is caught rather than used. A
+// tensor the formula needs only the type of has no storage (saved_parts).
 struct SavedTensor {
   Tensor data;
   uint64_t version = 0;
@@ -54,6 +55,14 @@ void record(OpKind op, std::span<const Tensor> inputs, const Attrs &attrs, Tenso
 // undefined where needed[i] is false or the input has no gradient (derivatives.cpp).
 [[nodiscard]] std::vector<Tensor> derivative(const Node &node, const Tensor &grad,
                                              const std::vector<bool> &needed);
+
+// Which values a node keeps for its formula; the others keep only their dtype and shape,
+// so memory is freed early and an in-place write to them afterwards is no error.
+struct SavedParts {
+  bool inputs = true;
+  bool output = false;
+};
+[[nodiscard]] SavedParts saved_parts(OpKind op);
 
 // Whether ops of this kind can carry a gradient to their inputs at all.
 [[nodiscard]] bool differentiable(OpKind op);

@@ -136,6 +136,46 @@ Tensor embedding_grad(const Node &n, const Tensor &g) {
 
 }  // namespace
 
+SavedParts saved_parts(OpKind op) {
+  switch (op) {
+    // Formulas that read only the inputs' shapes and dtypes, and perhaps the output.
+    case OpKind::Exp:
+    case OpKind::Expm1:
+    case OpKind::Sqrt:
+    case OpKind::Rsqrt:
+    case OpKind::Tanh:
+    case OpKind::Sigmoid:
+    case OpKind::Reciprocal:
+    case OpKind::Softmax:
+    case OpKind::LogSoftmax: return {.inputs = false, .output = true};
+    case OpKind::Neg:
+    case OpKind::Floor:
+    case OpKind::Ceil:
+    case OpKind::Round:
+    case OpKind::Sign:
+    case OpKind::Convert:
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Sum:
+    case OpKind::Mean:
+    case OpKind::Reshape:
+    case OpKind::Permute:
+    case OpKind::Broadcast:
+    case OpKind::Slice:
+    case OpKind::Cat:
+    case OpKind::Dropout: return {.inputs = false, .output = false};
+    // Formulas that read the inputs' values and the output's.
+    case OpKind::Div:
+    case OpKind::Pow:
+    case OpKind::Max:
+    case OpKind::Min:
+    case OpKind::Prod:
+    case OpKind::Std:
+    case OpKind::Logsumexp: return {.inputs = true, .output = true};
+    default: return {.inputs = true, .output = false};
+  }
+}
+
 bool differentiable(OpKind op) {
   switch (op) {
     case OpKind::Full:

@@ -55,10 +55,8 @@ const Tensor &in_place(const Tensor &self, const char *name,
     // behind its gradient.
     const detail::AutogradMeta *m = self.impl().autograd.get();
     for (const autograd::Node *n = m != nullptr ? m->grad_fn.get() : nullptr;
-         n != nullptr && op_info(n->op).category == OpCategory::Movement && !n->inputs.empty() &&
-         n->input(0).shares_storage(self);
-         n = n->next[0].node.get())
-      if (n->next[0].leaf)
+         n != nullptr && op_info(n->op).category == OpCategory::Movement; n = n->next[0].node.get())
+      if (n->next[0].leaf && n->next[0].leaf->storage.same_as(self.impl().storage))
         fail(
             "{}: the tensor is a view of a leaf that requires grad, which cannot be changed in "
             "place while gradients are recorded\n  hint: make the update under "
@@ -76,7 +74,8 @@ const Tensor &in_place(const Tensor &self, const char *name,
   if (recording && result_meta != nullptr && result_meta->grad_fn) {
     // The new node may have saved self itself; it keeps a copy, since self is overwritten.
     for (autograd::SavedTensor &s : result_meta->grad_fn->inputs)
-      if (s.data.shares_storage(self)) s = {clone(s.data), 0};
+      if (s.data.impl().storage.data() != nullptr && s.data.shares_storage(self))
+        s = {clone(s.data), 0};
   }
   write_values(self, result);
   self.impl().storage.bump_version(name);
@@ -85,7 +84,7 @@ const Tensor &in_place(const Tensor &self, const char *name,
     if (keeps_history || self.impl().autograd) {
       if (!self.impl().autograd) self.impl().autograd = std::make_shared<detail::AutogradMeta>();
       self.impl().autograd->grad_fn = keeps_history ? result_meta->grad_fn : nullptr;
-      if (keeps_history)
+      if (keeps_history && autograd::saved_parts(result_meta->grad_fn->op).output)
         result_meta->grad_fn->output = {autograd::without_history(self),
                                         self.impl().storage.version()};
     }

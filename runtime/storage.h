@@ -20,7 +20,9 @@ class Storage {
   [[nodiscard]] std::byte *data() const { return data_; }
   [[nodiscard]] size_t bytes() const { return block_ ? block_->bytes : 0; }
   [[nodiscard]] Device device() const { return device_; }
-  [[nodiscard]] bool same_as(const Storage &other) const { return block_ == other.block_; }
+  [[nodiscard]] bool same_as(const Storage &other) const {
+    return block_ != nullptr && block_ == other.block_;
+  }
 
   // Every in-place write through any view bumps the version, so autograd can tell that a
   // tensor it saved for a gradient has changed since (frontend/autograd.cpp).

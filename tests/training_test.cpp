@@ -1,0 +1,343 @@
+// Training: backward's rules and errors, in-place ops and version counters, nn modules and
+// their state files, optimizers against hand-computed updates, and the classic MLP trained
+// eagerly and with a compiled forward + backward, step by step.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "check.h"
+
+namespace kiln::test {
+namespace {
+
+Tensor leaf(const std::vector<double> &v, const Shape &shape, DType dtype = DType::F32) {
+  Tensor t = make(v, shape, dtype);
+  t.requires_grad_();
+  return t;
+}
+
+std::filesystem::path temp_file(const std::string &name) {
+  return std::filesystem::temp_directory_path() /
+         (name + "-" + std::to_string(::getpid()) + ".safetensors");
+}
+
+}  // namespace
+
+TEST_SUITE("autograd") {
+  TEST_CASE("backward accumulates into leaves; zero_grad clears") {
+    Tensor x = leaf({1, -2, 3}, {3});
+    Tensor y = sum(x * x);
+    CHECK(y.requires_grad());
+    CHECK(y.grad_fn_name() == "sum");
+    CHECK_FALSE(y.is_leaf());
+    CHECK(x.is_leaf());
+    y.backward();
+    CHECK(x.grad().tolist<float>() == std::vector<float>{2, -4, 6});
+    sum(x * 3).backward();  // a second graph adds to the same grad
+    CHECK(x.grad().tolist<float>() == std::vector<float>{5, -1, 9});
+    x.set_grad(Tensor());
+    CHECK_FALSE(x.grad().defined());
+  }
+
+  TEST_CASE("a gradient flows through every path, each node once") {
+    Tensor x = leaf({2}, {1});
+    Tensor a = x * 3, b = exp(x);
+    Tensor y = sum(a * b + a + b * b);  // d/dx = 3e^x + 3xe^x + 3 + 2e^2x
+    y.backward();
+    const double e2 = std::exp(2.0);
+    CHECK(x.grad().item<float>() ==
+          doctest::Approx(3 * e2 + 6 * e2 + 3 + 2 * e2 * e2).epsilon(1e-5));
+  }
+
+  TEST_CASE("retain_graph, retain_grad, detach, no_grad") {
+    Tensor x = leaf({1, 2}, {2});
+    Tensor h = x * 2;
+    h.retain_grad();
+    Tensor y = sum(h * h);
+    y.backward({}, /*retain_graph=*/true);
+    CHECK(h.grad().tolist<float>() == std::vector<float>{4, 8});
+    y.backward();
+    CHECK(x.grad().tolist<float>() == std::vector<float>{16, 32});
+    CHECK(error_message([&] { y.backward(); }) ==
+          "backward: the graph through sum was already freed by an earlier backward\n"
+          "  hint: pass retain_graph = true to the first backward to go through it twice");
+
+    Tensor d = (x * 2).detach();
+    CHECK_FALSE(d.requires_grad());
+    {
+      NoGradGuard no_grad;
+      CHECK_FALSE((x * 2).requires_grad());
+    }
+    CHECK((x * 2).requires_grad());
+    CHECK_FALSE(no_grad([&] { return x + 1; }).requires_grad());
+  }
+
+  TEST_CASE("grad() returns gradients without touching .grad()") {
+    Tensor x = leaf({1, 2, 3}, {3}), w = leaf({0.5}, {1});
+    Tensor h = x * w;
+    std::vector<Tensor> g = grad({sum(h * h)}, {x, h});
+    CHECK(g[0].tolist<float>() == std::vector<float>{0.5, 1, 1.5});
+    CHECK(g[1].tolist<float>() == std::vector<float>{1, 2, 3});
+    CHECK_FALSE(x.grad().defined());
+    CHECK_FALSE(w.grad().defined());
+    Tensor unused = leaf({1}, {1});
+    CHECK(error_message([&] { (void)grad({sum(x * 2)}, {unused}); }) ==
+          "grad: input 0 was not used to compute the outputs\n"
+          "  hint: pass allow_unused = true to get zeros for it");
+    CHECK(grad({sum(x * 2)}, {unused}, {}, false, true)[0].tolist<float>() ==
+          std::vector<float>{0});
+  }
+
+  TEST_CASE("gradients keep the input's dtype across conversions") {
+    Tensor x = leaf({1, 2}, {2}, DType::F32);
+    Tensor y = sum(x.to(DType::F64) * 3.0);
+    CHECK(y.dtype() == DType::F64);
+    y.backward();
+    CHECK(x.grad().dtype() == DType::F32);
+    CHECK(x.grad().tolist<float>() == std::vector<float>{3, 3});
+  }
+
+  TEST_CASE("backward's errors name what to do") {
+    Tensor plain = ones({2});
+    CHECK(error_message([&] { sum(plain).backward(); }) ==
+          "backward: output 0 does not require grad: no tensor it came from had "
+          "requires_grad_() set, or it was computed under NoGradGuard");
+    Tensor x = leaf({1, 2}, {2});
+    CHECK(error_message([&] { (x * 2).backward(); }) ==
+          "backward: the tensor has shape [2], not one element, so its gradient must be given\n"
+          "  hint: pass a gradient of shape [2], or reduce the tensor first (sum, mean)");
+    CHECK(error_message([&] { (x * 2).backward(ones({3})); }) ==
+          "backward: the gradient has shape [3], expected the tensor's shape [2]");
+    CHECK(error_message([&] { ones({2}, DType::I64).requires_grad_(); }) ==
+          "requires_grad_: only floating-point tensors can require gradients, got i64");
+    CHECK(error_message([&] { (x * 2).requires_grad_(false); }) ==
+          "requires_grad_: this tensor was made by mul from tensors that require grad, so it "
+          "always does\n  hint: detach() gives the same data without history");
+    (x * 2).backward(ones({2}));
+    CHECK(x.grad().tolist<float>() == std::vector<float>{2, 2});
+  }
+
+  TEST_CASE("in-place ops: results, history, and the version check") {
+    Tensor t = make({1, 2, 3}, {3});
+    t.add_(ones({3}), 2).mul_(2).sub_(1).clamp_(0, 9);
+    CHECK(t.tolist<float>() == std::vector<float>{5, 7, 9});
+    Tensor v = t.slice(0, 1, 3);
+    v.zero_();
+    CHECK(t.tolist<float>() == std::vector<float>{5, 0, 0});
+    t.fill_(4).div_(2);
+    CHECK(t.tolist<float>() == std::vector<float>{2, 2, 2});
+    CHECK(error_message([&] { ones({1}).expand({3}).add_(1); }) ==
+          "add_: cannot write into [3]: its elements share memory along dim 0 (an expanded view)");
+    Tensor ints = ones({2}, DType::I64);
+    CHECK(error_message([&] { ints.mul_(0.5); }) ==
+          "mul_: the result is f32, which cannot be written into a i64 tensor");
+
+    // Recorded: a = 2x, then a += x and a *= x in place: d sum(a) / dx = 2 * (3x) = 6x.
+    Tensor x = leaf({1, 2}, {2});
+    Tensor a = x * 2;
+    a.add_(x).mul_(x);
+    sum(a).backward();
+    CHECK(x.grad().tolist<float>() == std::vector<float>{6, 12});
+
+    CHECK(error_message([&] { x.add_(1); }) ==
+          "add_: a leaf tensor that requires grad cannot be changed in place while gradients "
+          "are recorded\n  hint: make the update under kiln::NoGradGuard, as an optimizer does");
+    CHECK(error_message([&] { x.slice(0, 0, 1).zero_(); }) ==
+          "zero_: the tensor is a view of a leaf that requires grad, which cannot be changed in "
+          "place while gradients are recorded\n  hint: make the update under kiln::NoGradGuard");
+    no_grad([&] { return x.add_(1); });
+    CHECK(x.tolist<float>() == std::vector<float>{2, 3});
+
+    // sigmoid saves its output to differentiate; changing it afterwards is caught.
+    Tensor s = sigmoid(x);
+    s.mul_(2);
+    CHECK(error_message([&] { sum(s).backward(); }) ==
+          "backward: a tensor that sigmoid saved for its gradient was changed in place since "
+          "(by mul_; version 1, expected 0)\n  hint: write that update out of place, or clone() "
+          "the tensor before changing it");
+  }
+
+  TEST_CASE("nn modules: parameters, names, train and eval") {
+    manual_seed(0);
+    nn::Sequential model({nn::linear(5, 10), nn::relu(), nn::linear(10, 1, false)});
+    std::vector<std::string> names;
+    for (auto &[name, p] : model.named_parameters()) names.push_back(name);
+    CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "2.weight"});
+    for (const Tensor &p : model.parameters()) {
+      CHECK(p.requires_grad());
+      CHECK(p.is_leaf());
+      CHECK(max(abs(p)).item<float>() <= 1.0f / std::sqrt(5.0f) + 1e-6f);
+    }
+    Tensor out = model(randn({4, 5}));
+    CHECK(out.sizes() == Shape{4, 1});
+    sum(out).backward();
+    for (const Tensor &p : model.parameters()) CHECK(p.grad().defined());
+    model.zero_grad();
+    for (const Tensor &p : model.parameters()) CHECK_FALSE(p.grad().defined());
+
+    nn::Dropout drop(0.5);
+    Tensor x = ones({1000});
+    CHECK(sum(drop(x) == 0).item<int64_t>() > 300);
+    drop.eval();
+    CHECK(sum(drop(x) == 0).item<int64_t>() == 0);
+
+    nn::LayerNorm norm({4});
+    nn::RMSNorm rms({4});
+    nn::Embedding emb(10, 4);
+    Tensor e = emb(make({1, 7}, {2}, DType::I64));
+    CHECK(norm(e).sizes() == Shape{2, 4});
+    CHECK(rms(e).sizes() == Shape{2, 4});
+    CHECK(nn::Sequential({std::make_shared<nn::GELU>(), std::make_shared<nn::SiLU>(),
+                          std::make_shared<nn::Tanh>(), std::make_shared<nn::Sigmoid>()})
+              .forward(e)
+              .sizes() == Shape{2, 4});
+  }
+
+  TEST_CASE("state files round-trip, and loading says what does not fit") {
+    manual_seed(1);
+    nn::Sequential a({nn::linear(3, 4), nn::relu(), nn::linear(4, 2)});
+    manual_seed(2);
+    nn::Sequential b({nn::linear(3, 4), nn::relu(), nn::linear(4, 2)});
+    const auto path = temp_file("kiln-state");
+    nn::save(a, path);
+    nn::load(b, path);
+    for (size_t i = 0; i < a.parameters().size(); ++i)
+      CHECK(a.parameters()[i].tolist<float>() == b.parameters()[i].tolist<float>());
+    const nn::NamedTensors loaded = nn::load_tensors(path);
+    CHECK(loaded.size() == 4);
+    CHECK(loaded[0].first == "0.weight");
+
+    nn::Sequential wider({nn::linear(3, 5), nn::relu(), nn::linear(5, 2)});
+    CHECK(error_message([&] { nn::load(wider, path); }) ==
+          "load_state_dict: '0.weight' has shape [4,3] in the state, but [5,3] in the module");
+    nn::Sequential shorter({nn::linear(3, 4)});
+    CHECK(error_message([&] { nn::load(shorter, path); }) ==
+          "load_state_dict: unexpected key '2.weight': the module has no parameter of that name");
+    nn::Sequential longer({nn::linear(3, 4), nn::relu(), nn::linear(4, 2), nn::linear(2, 2)});
+    CHECK(error_message([&] { nn::load(longer, path); }) ==
+          "load_state_dict: missing key '3.weight': the module has it, the state does not");
+    nn::load(longer, path, /*strict=*/false);
+
+    std::filesystem::resize_file(path, 20);
+    CHECK(error_message([&] {
+            (void)nn::load_tensors(path);
+          }).rfind("load_tensors: '" + path.string() + "' is not a safetensors file: ", 0) == 0);
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("SGD with momentum, nesterov and weight decay match hand-computed steps") {
+    const double lr = 0.1, mu = 0.9, wd = 0.01;
+    Tensor p = leaf({1, 2}, {2}, DType::F64);
+    optim::SGD sgd({p}, {.lr = lr, .momentum = mu, .weight_decay = wd, .nesterov = true});
+    std::vector<double> ref = {1, 2}, buf(2);
+    const std::vector<double> g = {0.5, -1};
+    for (int step = 0; step < 3; ++step) {
+      p.set_grad(make(g, {2}, DType::F64));
+      sgd.step();
+      for (size_t i = 0; i < 2; ++i) {
+        const double gi = g[i] + wd * ref[i];
+        buf[i] = step == 0 ? gi : mu * buf[i] + gi;
+        ref[i] -= lr * (gi + mu * buf[i]);
+      }
+      KILN_CHECK_CLOSE(p, make(ref, {2}, DType::F64), Tolerance{1e-15, 1e-14});
+    }
+    CHECK(error_message([] { optim::SGD bad({leaf({1}, {1})}, {.nesterov = true}); }) ==
+          "SGD: nesterov needs a positive momentum and zero dampening");
+  }
+
+  TEST_CASE("Adam and AdamW match hand-computed steps") {
+    for (bool decoupled : {false, true}) {
+      CAPTURE(decoupled);
+      const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1;
+      Tensor p = leaf({1, -2}, {2}, DType::F64);
+      std::unique_ptr<optim::Optimizer> opt;
+      if (decoupled)
+        opt = std::make_unique<optim::AdamW>(std::vector<Tensor>{p},
+                                             optim::AdamOptions{.lr = lr, .weight_decay = wd});
+      else
+        opt = std::make_unique<optim::Adam>(std::vector<Tensor>{p},
+                                            optim::AdamOptions{.lr = lr, .weight_decay = wd});
+      std::vector<double> ref = {1, -2}, m(2), v(2);
+      for (int t = 1; t <= 4; ++t) {
+        const std::vector<double> g = {0.3 * t, -0.7};
+        p.set_grad(make(g, {2}, DType::F64));
+        opt->step();
+        for (size_t i = 0; i < 2; ++i) {
+          double gi = g[i];
+          if (decoupled)
+            ref[i] *= 1 - lr * wd;
+          else
+            gi += wd * ref[i];
+          m[i] = b1 * m[i] + (1 - b1) * gi;
+          v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+          const double mhat = m[i] / (1 - std::pow(b1, t)), vhat = v[i] / (1 - std::pow(b2, t));
+          ref[i] -= lr * mhat / (std::sqrt(vhat) + eps);
+        }
+        KILN_CHECK_CLOSE(p, make(ref, {2}, DType::F64), Tolerance{1e-12, 1e-12});
+      }
+    }
+    CHECK(error_message([] { optim::Adam bad({ones({1})}); }) ==
+          "Adam: parameter 0 is not a leaf that requires grad\n"
+          "  hint: call requires_grad_() on it");
+  }
+
+  TEST_CASE("the classic MLP trains the same eagerly and with a compiled forward + backward") {
+    manual_seed(0);
+    const Tensor xs = randn({256, 5});
+    const Tensor ys = matmul(xs, randn({5, 1})) + randn({256, 1}) * 0.1;
+    struct Run {
+      std::vector<double> losses;
+      std::vector<Tensor> params;
+    };
+    auto run = [&](bool compiled) {
+      manual_seed(1);
+      nn::Sequential model({nn::linear(5, 10), nn::relu(), nn::linear(10, 1)});
+      optim::Adam opt(model.parameters(), {.lr = 1e-2});
+      const std::vector<Tensor> params = model.parameters();
+      auto step = compile(
+          [&](const Tensor &x, const Tensor &y) {
+            Tensor loss = mse_loss(model(x), y);
+            std::vector<Tensor> out = grad({loss}, params);
+            out.insert(out.begin(), loss);
+            return out;
+          },
+          {.name = "mlp_step"});
+      Run r;
+      for (int epoch = 0; epoch < 3; ++epoch)
+        for (int64_t b = 0; b < 4; ++b) {
+          const Tensor x = xs.narrow(0, b * 64, 64), y = ys.narrow(0, b * 64, 64);
+          Tensor loss;
+          if (compiled) {
+            std::vector<Tensor> out = step(x, y);
+            loss = out[0];
+            for (size_t i = 0; i < params.size(); ++i) params[i].set_grad(out[i + 1]);
+          } else {
+            opt.zero_grad();
+            loss = mse_loss(model(x), y);
+            loss.backward();
+          }
+          opt.step();
+          r.losses.push_back(loss.item<double>());
+        }
+      if (compiled) {
+        const Explanation e = step.explain(xs.narrow(0, 0, 64), ys.narrow(0, 0, 64));
+        CHECK(e.graphs == 1);
+        CHECK(e.graph_breaks == 0);
+      }
+      r.params = params;
+      return r;
+    };
+    const Run eager = run(false), compiled = run(true);
+    REQUIRE(eager.losses.size() == compiled.losses.size());
+    for (size_t i = 0; i < eager.losses.size(); ++i) {
+      CAPTURE(i);
+      CHECK(compiled.losses[i] == doctest::Approx(eager.losses[i]).epsilon(1e-5));
+    }
+    CHECK(eager.losses.back() < eager.losses.front());
+    for (size_t i = 0; i < eager.params.size(); ++i)
+      KILN_CHECK_CLOSE(compiled.params[i], eager.params[i], Tolerance{1e-5, 1e-4});
+  }
+}
+
+}  // namespace kiln::test
