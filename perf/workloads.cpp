@@ -1,4 +1,4 @@
-// W1-W6, W8 and W9 as eager kiln code (W7 needs autograd, which kiln does not have yet).
+// W1-W6, W8 and W9 as eager kiln code (W7, a training step, waits for a compiled optimizer step).
 #include "workloads.h"
 
 #include <fmt/format.h>
