@@ -10,6 +10,7 @@
 #include "ir/diag.h"
 #include "kiln/autograd.h"
 #include "kiln/ops.h"
+#include "tracer/trace.h"
 
 namespace kiln {
 namespace {
@@ -68,7 +69,18 @@ void add_into(Tensor &sum, Tensor g) {
     sum = sum + g;
 }
 
-void accumulate_into_grad(detail::AutogradMeta &m, Tensor g) {
+// While tracing, a concrete tensor's .grad() set by the traced function becomes an output
+// of the graph, set again by each compiled call; the trace itself must leave it as it was.
+void note_grad_change(const std::shared_ptr<detail::TensorImpl> &t) {
+  tracer::Trace *trace = tracer::active();
+  if (trace == nullptr || t->trace != nullptr) return;
+  if (!t->autograd) t->autograd = std::make_shared<detail::AutogradMeta>();
+  trace->touch(t, [t, before = t->autograd->grad] { t->autograd->grad = before; });
+}
+
+void accumulate_into_grad(const std::shared_ptr<detail::TensorImpl> &t, Tensor g) {
+  note_grad_change(t);
+  detail::AutogradMeta &m = *t->autograd;
   if (!m.grad.defined())
     m.grad = owned(std::move(g));
   else
@@ -100,7 +112,7 @@ void deliver_to_leaf(const Edge &e, Tensor g, Targets &targets) {
   if (auto it = targets.leaves.find(e.leaf.get()); it != targets.leaves.end())
     add_into(targets.found[it->second], std::move(g));
   else if (targets.into_leaves)
-    accumulate_into_grad(*e.leaf->autograd, std::move(g));
+    accumulate_into_grad(e.leaf, std::move(g));
 }
 
 void run_backward(const std::vector<Tensor> &roots, const std::vector<Tensor> &root_grads,
@@ -152,8 +164,7 @@ void run_backward(const std::vector<Tensor> &roots, const std::vector<Tensor> &r
             "backward: the graph through {} was already freed by an earlier backward\n"
             "  hint: pass retain_graph = true to the first backward to go through it twice",
             op_name(n->op));
-      if (auto out = n->retained.lock(); out && out->autograd)
-        accumulate_into_grad(*out->autograd, g);
+      if (auto out = n->retained.lock(); out && out->autograd) accumulate_into_grad(out, g);
       if (auto it = targets.nodes.find(n.get()); it != targets.nodes.end())
         add_into(targets.found[it->second], g);
     }
@@ -271,6 +282,7 @@ void Tensor::set_grad(const Tensor &grad) const {
     fail("set_grad: the gradient is {}{}, expected the tensor's {}{}", dtype_name(grad.dtype()),
          format_shape(grad.sizes()), dtype_name(dtype()), format_shape(sizes()));
   if (!grad.defined() && autograd::meta_of(*this) == nullptr) return;
+  autograd::note_grad_change(impl_ptr());
   autograd::meta_for(*this).grad = grad;
 }
 

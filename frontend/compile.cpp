@@ -18,6 +18,7 @@
 #include <set>
 #include <shared_mutex>
 
+#include "autograd.h"
 #include "autotune/tune.h"
 #include "cached_compile.h"
 #include "compiled_state.h"
@@ -34,6 +35,8 @@
 #include "lowering/backend.h"
 #include "lowering/compile_graph.h"
 #include "runtime/evaluate.h"
+#include "runtime/execute.h"
+#include "runtime/reference/elementwise.h"
 #include "tracer/trace.h"
 
 namespace kiln::detail {
@@ -203,6 +206,39 @@ ir::Graph placed_random(const ir::Graph &g, const runtime::RandomDraw &draw) {
   return out;
 }
 
+// The traced function's effects, from a compiled call's outputs: new values copied into
+// the captured tensors it wrote in place, and the .grad() it set; `outs` keeps only what
+// the function returned.
+void apply_effects(const Entry &entry, std::vector<runtime::Array> &outs) {
+  const Effects &effects = entry.effects;
+  for (const auto &[captured, output] : effects.writebacks) {
+    const runtime::Array &dst = entry.captured[captured];
+    runtime::Array src = outs[output];
+    if (numel(dst.layout.sizes) > 0) {
+      if (src.storage.same_as(dst.storage)) {  // copy through fresh memory
+        runtime::Array fresh = runtime::empty_array(src.layout.sizes, src.dtype);
+        runtime::copy_into(runtime::view_of(src), runtime::view_of(fresh));
+        src = std::move(fresh);
+      }
+      runtime::copy_into(runtime::view_of(src), runtime::view_of(dst));
+    }
+    dst.storage.bump_version("a compiled function's in-place write");
+  }
+  for (const Effects::Grad &g : effects.grads) {
+    const std::shared_ptr<TensorImpl> t = g.tensor.lock();
+    if (!t) continue;
+    if (!t->autograd) t->autograd = std::make_shared<AutogradMeta>();
+    Tensor grad;
+    if (g.output >= 0) {
+      auto impl = std::make_shared<TensorImpl>();
+      static_cast<runtime::Array &>(*impl) = outs[static_cast<size_t>(g.output)];
+      grad = Tensor(std::move(impl));
+    }
+    t->autograd->grad = std::move(grad);
+  }
+  outs.resize(effects.returned);
+}
+
 }  // namespace
 
 // Runs the function on proxy arguments: each tensor becomes a graph input (with the given
@@ -245,21 +281,55 @@ Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
       trace.graph.scalar_guards.push_back(
           {guard_name(f.names[i]), guards::format_scalar(f.descs[i])});
 
+  // Whatever happens, the objects the trace touched get their state back: tracing ran
+  // nothing, and a graph break runs the function eagerly from the state it had.
+  struct Undo {
+    tracer::Trace &trace;
+    ~Undo() {
+      for (auto it = trace.undo.rbegin(); it != trace.undo.rend(); ++it) (*it)();
+    }
+  } undo{trace};
   tracer::Scope scope(trace);
   std::vector<Tensor> outs = invoke(proxies);
+  auto value_of = [&](const Tensor &t) {
+    const TensorImpl &impl = t.impl();
+    return impl.trace == &trace ? impl.value : trace.capture(t.impl_ptr(), impl);
+  };
   for (const Tensor &out : outs) {
     if (!out.defined()) fail("{}: the function returned an undefined tensor", options.name);
-    const TensorImpl &impl = out.impl();
-    trace.graph.outputs.push_back(impl.trace == &trace ? impl.value
-                                                       : trace.capture(out.impl_ptr(), impl));
+    trace.graph.outputs.push_back(value_of(out));
+  }
+  Effects effects;
+  effects.returned = trace.graph.outputs.size();
+  for (const std::shared_ptr<void> &object : trace.touched) {
+    auto t = std::static_pointer_cast<TensorImpl>(object);
+    const Tensor grad = t->autograd ? t->autograd->grad : Tensor();
+    if (grad.defined() && grad.impl().trace != nullptr && grad.impl().trace != &trace)
+      fail("{}: a .grad() set while tracing is a proxy of another trace", options.name);
+    int64_t output = -1;
+    if (grad.defined()) {
+      output = static_cast<int64_t>(trace.graph.outputs.size());
+      trace.graph.outputs.push_back(value_of(grad));
+    }
+    effects.grads.push_back({t, output});
+  }
+  // Last: capturing a gradient above may not add writes, but keep writes after all reads.
+  for (const tracer::Trace::Write &w : trace.writes) {
+    effects.writebacks.emplace_back(w.captured, trace.graph.outputs.size());
+    trace.graph.outputs.push_back(w.value);
   }
   // The random ops read the trace's own stream (draw_random): offsets relative to the
   // call's first draw, which the call places (Program::run). Ops dispatched with a seed and
   // offset of their own (the fuzzer's replay) keep them: a trace that drew nothing is run
   // without a draw.
   const int64_t counters = trace.random_drawn;
-  return {std::move(trace.graph),  counters, std::move(trace.captured),
-          trace.captured_owners(), {},       {}};
+  return {std::move(effects),
+          std::move(trace.graph),
+          counters,
+          std::move(trace.captured),
+          trace.captured_owners(),
+          {},
+          {}};
 }
 
 std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> args, const Flat &f,
@@ -325,6 +395,7 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
       entry.dynamic ? entry.dynamic->witnesses : std::vector<int64_t>{};
   auto text = [&](const ir::Graph &g) { return ir::symbolize_text(ir::print(g), witnesses); };
   entry.compiled = true;
+  entry.effects = std::move(traced.effects);
   entry.captured = std::move(traced.captured);
   entry.graph = std::move(traced.graph);
   entry.captures = describe_captures(entry.graph, entry.captured.size());
@@ -674,6 +745,7 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
     outs =
         runtime::evaluate(entry->random_counters > 0 ? placed_random(graph, draw) : graph, inputs);
   }
+  if (entry->effects.any()) apply_effects(*entry, outs);
   std::vector<Tensor> result;
   result.reserve(outs.size());
   for (runtime::Array &a : outs) {

@@ -54,6 +54,20 @@ struct ScalarInput {
   DType dtype = DType::F32;
 };
 
+// What a compiled call does besides returning the function's results: outputs past the
+// first `returned` are new values of captured tensors the function wrote in place (copied
+// into their memory after each call) and the .grad() of tensors the function set.
+struct Effects {
+  size_t returned = 0;
+  std::vector<std::pair<size_t, size_t>> writebacks;  // captured index, output index
+  struct Grad {
+    std::weak_ptr<TensorImpl> tensor;
+    int64_t output = -1;  // -1: the function left .grad() undefined
+  };
+  std::vector<Grad> grads;
+  [[nodiscard]] bool any() const { return !writebacks.empty() || !grads.empty(); }
+};
+
 struct Entry {
   guards::GuardSet guards;
   bool compiled = false;
@@ -86,10 +100,12 @@ struct Entry {
   // and places its random ops there, as the eager function's draws would be placed.
   int64_t random_counters = 0;
   std::vector<ScalarInput> scalar_inputs;  // made from the call's doubles, after `captured`
+  Effects effects;
 };
 
 // A graph traced from the user's function, before any pass.
 struct Traced {
+  Effects effects;
   ir::Graph graph;  // its random ops' offsets relative to the trace's first draw, seeds 0
   int64_t random_counters = 0;  // how far the trace moved the generator: a call moves it so
   std::vector<runtime::Array> captured;

@@ -19,9 +19,11 @@ void check_writable(const Tensor &self, const char *name) {
   if (!self.defined()) fail("{}: the tensor is undefined", name);
   if (self.impl().trace != nullptr && tracer::active() != self.impl().trace)
     fail("{}: the tensor is a tracing proxy of a compiled function, used outside its trace", name);
-  if (tracer::active() != nullptr)
+  if (self.impl().trace != nullptr)
     tracer::graph_break(name,
-                        "in-place writes are not traced (a compiled call would not repeat them)");
+                        "in-place writes to arguments and to values computed inside a compiled "
+                        "function are not traced (write y = y + 1 instead); writes to tensors the "
+                        "function captures (weights, optimizer state) are");
   for (int64_t d = 0; d < self.dim(); ++d)
     if (self.strides()[d] == 0 && self.sizes()[d] > 1)
       fail("{}: cannot write into {}: its elements share memory along dim {} (an expanded view)",
@@ -71,6 +73,20 @@ const Tensor &in_place(const Tensor &self, const char *name,
     fail("{}: the result is {}, which cannot be written into a {} tensor", name,
          dtype_name(result.dtype()), dtype_name(self.dtype()));
   detail::AutogradMeta *result_meta = result.impl().autograd.get();
+  if (tracer::Trace *trace = tracer::active()) {
+    // A captured tensor written while tracing: the graph computes its new value, and each
+    // compiled call writes that back into the tensor's memory (tracer::Trace::write).
+    if (recording && result_meta != nullptr && result_meta->grad_fn)
+      tracer::graph_break(name,
+                          "an in-place write that gradients flow through is not traced; make "
+                          "the update under kiln::NoGradGuard");
+    const Tensor value = result.dtype() == self.dtype() ? result : result.to(self.dtype());
+    const ir::ValueId v = value.impl().trace == trace
+                              ? value.impl().value
+                              : trace->capture(value.impl_ptr(), value.impl());
+    trace->write(name, self.impl_ptr(), self.impl(), v);
+    return self;
+  }
   if (recording && result_meta != nullptr && result_meta->grad_fn) {
     // The new node may have saved self itself; it keeps a copy, since self is overwritten.
     for (autograd::SavedTensor &s : result_meta->grad_fn->inputs)

@@ -1,5 +1,7 @@
 // The optimizers of kiln/optim.h. Each update is written out of place and copied into the
-// parameter's (or state's) memory, so the parameter tensors stay the same objects.
+// parameter's (or state's) memory, so the parameter tensors stay the same objects. Every
+// number that changes between steps (learning rate, step count, bias corrections) is a 0-d
+// tensor, so a compiled step reads it at each call instead of keeping a traced constant.
 #include "kiln/optim.h"
 
 #include <cmath>
@@ -9,9 +11,30 @@
 #include "kiln/ops.h"
 
 namespace kiln::optim {
+namespace {
+
+// A 0-d f64 tensor converted to `like`'s dtype once per step and dtype.
+class PerDtype {
+ public:
+  explicit PerDtype(Tensor value) : value_(std::move(value)) {}
+  const Tensor &operator()(const Tensor &like) {
+    for (const Tensor &t : converted_)
+      if (t.dtype() == like.dtype()) return t;
+    return converted_.emplace_back(value_.to(like.dtype()));
+  }
+
+ private:
+  Tensor value_;
+  std::vector<Tensor> converted_;
+};
+
+}  // namespace
 
 Optimizer::Optimizer(std::vector<Tensor> params, double lr, const char *name)
-    : params_(std::move(params)), lr_(lr), name_(name) {
+    : params_(std::move(params)),
+      lr_(zeros({}, DType::F64)),
+      step_(zeros({}, DType::F64)),
+      name_(name) {
   if (params_.empty()) fail("{}: the parameter list is empty", name_);
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].defined()) fail("{}: parameter {} is an undefined tensor", name_, i);
@@ -22,10 +45,13 @@ Optimizer::Optimizer(std::vector<Tensor> params, double lr, const char *name)
   set_lr(lr);
 }
 
+double Optimizer::lr() const { return lr_.item<double>(); }
+
 void Optimizer::set_lr(double lr) {
   if (!(lr >= 0.0) || !std::isfinite(lr))
     fail("{}: the learning rate must be a finite number >= 0, got {}", name_, lr);
-  lr_ = lr;
+  NoGradGuard no_grad;
+  lr_.fill_(lr);
 }
 
 void Optimizer::zero_grad() const {
@@ -37,26 +63,28 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions options)
   if (options.momentum < 0) fail("SGD: momentum must be >= 0, got {}", options.momentum);
   if (options.nesterov && (options.momentum <= 0 || options.dampening != 0))
     fail("SGD: nesterov needs a positive momentum and zero dampening");
-  momentum_.resize(params_.size());
+  if (options.momentum != 0)
+    for (const Tensor &p : params_) momentum_.push_back(zeros_like(p));
 }
 
 void SGD::step() {
   NoGradGuard no_grad;
+  PerDtype lr(lr_);
+  // The first step's buffer is the gradient itself; later ones damp it.
+  PerDtype keep(where(step_ > 0, full({}, 1.0 - options_.dampening, DType::F64), 1.0));
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor &p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
     if (options_.weight_decay != 0) g = g + p * options_.weight_decay;
     if (options_.momentum != 0) {
-      Tensor &b = momentum_[i];
-      if (!b.defined())
-        b = clone(g);
-      else
-        b.copy_(b * options_.momentum + g * (1 - options_.dampening));
+      const Tensor &b = momentum_[i];
+      b.copy_(b * options_.momentum + g * keep(p));
       g = options_.nesterov ? g + b * options_.momentum : b;
     }
-    p.copy_(p - g * lr_);
+    p.copy_(p - g * lr(p));
   }
+  step_.add_(1);
 }
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions options)
@@ -73,12 +101,15 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled, cons
   }
 }
 
+int64_t Adam::steps_taken() const { return static_cast<int64_t>(step_.item<double>()); }
+
 void Adam::step() {
   NoGradGuard no_grad;
-  ++steps_;
-  const double t = static_cast<double>(steps_);
-  const double bias1 = 1 - std::pow(options_.beta1, t), bias2 = 1 - std::pow(options_.beta2, t);
-  const double step_size = lr_ / bias1, bias2_sqrt = std::sqrt(bias2);
+  step_.add_(1);
+  auto correction = [&](double beta) { return 1 - pow(full({}, beta, DType::F64), step_); };
+  PerDtype step_size(lr_ / correction(options_.beta1));
+  PerDtype bias2_sqrt(sqrt(correction(options_.beta2)));
+  PerDtype decay(1 - lr_ * options_.weight_decay);
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor &p = params_[i];
     Tensor g = p.grad();
@@ -86,14 +117,14 @@ void Adam::step() {
     Tensor value = p;
     if (options_.weight_decay != 0) {
       if (decoupled_)
-        value = p * (1 - lr_ * options_.weight_decay);
+        value = p * decay(p);
       else
         g = g + p * options_.weight_decay;
     }
     const Tensor &m = exp_avg_[i], &v = exp_avg_sq_[i];
     m.copy_(m * options_.beta1 + g * (1 - options_.beta1));
     v.copy_(v * options_.beta2 + g * g * (1 - options_.beta2));
-    p.copy_(value - m / (sqrt(v) / bias2_sqrt + options_.eps) * step_size);
+    p.copy_(value - m / (sqrt(v) / bias2_sqrt(p) + options_.eps) * step_size(p));
   }
 }
 

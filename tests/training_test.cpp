@@ -282,6 +282,63 @@ TEST_SUITE("autograd") {
           "  hint: call requires_grad_() on it");
   }
 
+  TEST_CASE("a whole training step compiles: forward, backward and the optimizer's update") {
+    manual_seed(0);
+    const Tensor xs = randn({128, 5});
+    const Tensor ys = matmul(xs, randn({5, 1})) + randn({128, 1}) * 0.1;
+    for (int kind = 0; kind < 3; ++kind) {
+      CAPTURE(kind);
+      struct Run {
+        std::vector<double> losses;
+        std::vector<Tensor> params, grads;
+        Explanation explained;
+      };
+      auto run = [&](bool compiled) {
+        manual_seed(1);
+        nn::Sequential model({nn::linear(5, 10), nn::relu(), nn::linear(10, 1)});
+        std::unique_ptr<optim::Optimizer> opt;
+        if (kind == 0)
+          opt = std::make_unique<optim::SGD>(model.parameters(),
+                                             optim::SGDOptions{.lr = 0.05, .momentum = 0.9});
+        else if (kind == 1)
+          opt = std::make_unique<optim::Adam>(model.parameters(), optim::AdamOptions{.lr = 1e-2});
+        else
+          opt = std::make_unique<optim::AdamW>(model.parameters(),
+                                               optim::AdamOptions{.lr = 1e-2, .weight_decay = 0.1});
+        auto step = [&](const Tensor &x, const Tensor &y) {
+          opt->zero_grad();
+          Tensor loss = mse_loss(model(x), y);
+          loss.backward();
+          opt->step();
+          return loss;
+        };
+        auto compiled_step = compile(step, {.name = "train_step"});
+        Run r;
+        for (int i = 0; i < 8; ++i) {
+          if (i == 5) opt->set_lr(opt->lr() / 4);  // a schedule: read at each call
+          const Tensor x = xs.narrow(0, (i % 2) * 64, 64), y = ys.narrow(0, (i % 2) * 64, 64);
+          r.losses.push_back((compiled ? compiled_step(x, y) : step(x, y)).item<double>());
+        }
+        if (compiled) r.explained = compiled_step.explain(xs.narrow(0, 0, 64), ys.narrow(0, 0, 64));
+        r.params = model.parameters();
+        for (const Tensor &p : r.params) r.grads.push_back(p.grad());
+        return r;
+      };
+      const Run eager = run(false), compiled = run(true);
+      CHECK(compiled.explained.graphs == 1);
+      CHECK(compiled.explained.graph_breaks == 0);
+      for (size_t i = 0; i < eager.losses.size(); ++i) {
+        CAPTURE(i);
+        CHECK(compiled.losses[i] == doctest::Approx(eager.losses[i]).epsilon(1e-5));
+      }
+      for (size_t i = 0; i < eager.params.size(); ++i) {
+        KILN_CHECK_CLOSE(compiled.params[i], eager.params[i], Tolerance{1e-5, 1e-4});
+        REQUIRE(compiled.grads[i].defined());
+        KILN_CHECK_CLOSE(compiled.grads[i], eager.grads[i], Tolerance{1e-5, 1e-4});
+      }
+    }
+  }
+
   TEST_CASE("the classic MLP trains the same eagerly and with a compiled forward + backward") {
     manual_seed(0);
     const Tensor xs = randn({256, 5});

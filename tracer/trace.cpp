@@ -19,9 +19,38 @@ void graph_break(std::string op, std::string reason) {
 
 Trace::Trace(std::string graph_name) { graph.name = std::move(graph_name); }
 
+namespace {
+
+bool same_view(const runtime::Array &a, const runtime::Array &b) {
+  return a.storage.same_as(b.storage) && a.dtype == b.dtype && a.layout.sizes == b.layout.sizes &&
+         a.layout.strides == b.layout.strides && a.layout.offset == b.layout.offset;
+}
+
+}  // namespace
+
 ir::ValueId Trace::capture(const std::shared_ptr<const void> &owner, const runtime::Array &array) {
   auto [it, fresh] = captured_ids_.try_emplace(owner.get(), -1);
   if (!fresh) return it->second;
+  for (size_t i = 0; i < captured.size(); ++i) {
+    if (!captured[i].storage.same_as(array.storage)) continue;
+    if (same_view(captured[i], array)) {
+      // Another handle on a tensor captured already: the same value, written or not.
+      const void *first = nullptr;
+      for (const auto &[o, index] : captured_index_)
+        if (index == i) first = o;
+      it->second = captured_ids_.at(first);
+      captured_index_.emplace(owner.get(), i);
+      owners_.push_back(owner);  // alive for the trace, like the first handle
+      return it->second;
+    }
+    for (const Write &w : writes)
+      if (w.captured == i) {
+        captured_ids_.erase(it);
+        graph_break("a view of a tensor written in place",
+                    "the function reads a tensor whose memory an in-place write changed "
+                    "through another view of it; compiled code cannot keep the two in step");
+      }
+  }
   // The next free name: an argument may itself be called captured0.
   std::string name;
   for (size_t k = captured.size();; ++k) {
@@ -31,9 +60,37 @@ ir::ValueId Trace::capture(const std::shared_ptr<const void> &owner, const runti
     if (!used) break;
   }
   it->second = graph.add_input(name, array.type());
+  captured_index_.emplace(owner.get(), captured.size());
   captured.push_back(array);
   owners_.push_back(owner);
   return it->second;
+}
+
+void Trace::write(std::string_view op, const std::shared_ptr<const void> &owner,
+                  const runtime::Array &array, ir::ValueId value) {
+  (void)capture(owner, array);
+  const size_t index = captured_index_.at(owner.get());
+  for (size_t i = 0; i < captured.size(); ++i)
+    if (i != index && captured[i].storage.same_as(array.storage) && !same_view(captured[i], array))
+      graph_break(std::string(op),
+                  "the tensor written in place shares memory with another tensor the function "
+                  "reads (a view of it); compiled code cannot keep the two in step");
+  // Every handle on this tensor now reads the new value.
+  for (auto &[o, i] : captured_index_)
+    if (i == index) captured_ids_[o] = value;
+  for (Write &w : writes)
+    if (w.captured == index) {
+      w.value = value;
+      return;
+    }
+  writes.push_back({index, value});
+}
+
+void Trace::touch(const std::shared_ptr<void> &object, std::function<void()> restore) {
+  for (const auto &t : touched)
+    if (t == object) return;
+  touched.push_back(object);
+  undo.push_back(std::move(restore));
 }
 
 std::vector<std::weak_ptr<const void>> Trace::captured_owners() const {

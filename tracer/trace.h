@@ -5,6 +5,7 @@
 #pragma once
 
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -43,9 +44,32 @@ class Trace {
   // moves by this much and places them in (runtime::RandomDraw).
   int64_t random_drawn = 0;
 
-  // The graph input standing for a concrete tensor, made on first use. `owner` keeps the
-  // tensor alive (and its address unique) for the life of the trace.
+  // The graph value standing for a concrete tensor: its graph input, made on first use, or
+  // what an in-place write in this trace left in it. `owner` keeps the tensor alive (and
+  // its address unique) for the life of the trace; another owner of the same memory and
+  // layout (autograd's saved copy of a weight) stands for the same value.
   ir::ValueId capture(const std::shared_ptr<const void> &owner, const runtime::Array &array);
+
+  // An in-place write of `value` to a concrete tensor: later reads in the trace see
+  // `value`, and each compiled call writes it back into the tensor's memory. A graph break
+  // when another tensor the trace reads shares that memory in another layout (a view):
+  // the graph could not keep the two in step.
+  void write(std::string_view op, const std::shared_ptr<const void> &owner,
+             const runtime::Array &array, ir::ValueId value);
+  // Captured tensors written in place, with the value each holds at the end of the trace.
+  struct Write {
+    size_t captured;  // index into `captured`
+    ir::ValueId value;
+  };
+  std::vector<Write> writes;
+
+  // Concrete objects whose state the traced function changed outside the graph (autograd
+  // leaves whose .grad() it set): compile() turns their final state into outputs, and
+  // `undo` puts their state back when the trace ends, since tracing ran nothing.
+  std::vector<std::shared_ptr<void>> touched;
+  std::vector<std::function<void()>> undo;
+  // Adds `object` to `touched` once, with the work that restores it.
+  void touch(const std::shared_ptr<void> &object, std::function<void()> restore);
 
   // The owners of `captured`, in the same order, without keeping them alive: after the
   // trace, those still alive are held from outside (a closure), the rest were temporaries.
@@ -53,6 +77,7 @@ class Trace {
 
  private:
   std::unordered_map<const void *, ir::ValueId> captured_ids_;
+  std::unordered_map<const void *, size_t> captured_index_;  // owner -> index in captured
   std::vector<std::shared_ptr<const void>> owners_;
 };
 

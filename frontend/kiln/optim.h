@@ -5,7 +5,10 @@
 //   opt.zero_grad(); loss.backward(); opt.step();
 //
 // step() updates the parameters in place under NoGradGuard, so views and compiled
-// functions that captured them see the new values.
+// functions that captured them see the new values. The learning rate and the step count
+// are 0-d tensors, not C++ numbers: a compiled function that calls step() reads them at
+// each call (set_lr between calls is never missed, and a schedule does not recompile), and
+// writes the step count back like any other state.
 #pragma once
 
 #include <vector>
@@ -20,14 +23,15 @@ class Optimizer {
   // One update of every parameter that has a gradient (the others are left alone).
   virtual void step() = 0;
   void zero_grad() const;  // clears the gradients (to undefined, as set_to_none)
-  [[nodiscard]] double lr() const { return lr_; }
-  void set_lr(double lr);  // for schedules
+  [[nodiscard]] double lr() const;
+  void set_lr(double lr);  // for schedules; inside a compiled function too
   [[nodiscard]] const std::vector<Tensor> &params() const { return params_; }
 
  protected:
   Optimizer(std::vector<Tensor> params, double lr, const char *name);
   std::vector<Tensor> params_;
-  double lr_;
+  Tensor lr_;    // 0-d f64
+  Tensor step_;  // 0-d f64: steps taken
   const char *name_;
 };
 
@@ -49,7 +53,7 @@ class SGD : public Optimizer {
 
  private:
   SGDOptions options_;
-  std::vector<Tensor> momentum_;  // per parameter; undefined until its first step
+  std::vector<Tensor> momentum_;  // per parameter, zeros before the first step
 };
 
 struct AdamOptions {
@@ -67,7 +71,7 @@ class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, AdamOptions options = {});
   void step() override;
-  [[nodiscard]] int64_t steps_taken() const { return steps_; }
+  [[nodiscard]] int64_t steps_taken() const;
 
  protected:
   Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled, const char *name);
@@ -75,7 +79,6 @@ class Adam : public Optimizer {
  private:
   AdamOptions options_;
   bool decoupled_;
-  int64_t steps_ = 0;
   std::vector<Tensor> exp_avg_, exp_avg_sq_;
 };
 
