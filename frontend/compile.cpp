@@ -293,6 +293,10 @@ Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
   std::vector<Tensor> outs = invoke(proxies);
   auto value_of = [&](const Tensor &t) {
     const TensorImpl &impl = t.impl();
+    if (impl.trace == &trace && trace.stale(impl.value))
+      tracer::graph_break("return",
+                          "the function returns a view of a tensor that an in-place "
+                          "write changed after the view was taken");
     return impl.trace == &trace ? impl.value : trace.capture(t.impl_ptr(), impl);
   };
   for (const Tensor &out : outs) {
@@ -399,6 +403,20 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
   entry.captured = std::move(traced.captured);
   entry.graph = std::move(traced.graph);
   entry.captures = describe_captures(entry.graph, entry.captured.size());
+  for (const auto &[captured, output] : entry.effects.writebacks)
+    entry.captures[captured] += fmt::format(
+        "; written in place by the function: each call writes output {} back into it", output);
+  for (const Effects::Grad &g : entry.effects.grads) {
+    const std::shared_ptr<TensorImpl> t = g.tensor.lock();
+    std::string whose = "a tensor outside the graph";
+    for (size_t i = 0; t && i < entry.captured.size(); ++i)
+      if (entry.captured[i].storage.same_as(t->storage) &&
+          entry.captured[i].layout.sizes == t->layout.sizes)
+        whose = captured_name(entry.graph, entry.captured.size(), i);
+    entry.captures.push_back(
+        g.output < 0 ? fmt::format("grad() of {}: cleared by each call", whose)
+                     : fmt::format("grad() of {}: set to output {} by each call", whose, g.output));
+  }
   // The trace has ended and released its owners: those still alive are held outside.
   for (size_t i = 0; i < traced.owners.size(); ++i)
     if (!traced.owners[i].expired())

@@ -38,7 +38,13 @@ Tensor proxy(const tracer::Trace &trace, ir::ValueId value, const TensorType &ty
 // The IR value of an input inside `trace`: a proxy's own value, or a captured constant.
 ir::ValueId value_in(tracer::Trace &trace, OpKind op, const Tensor &t, size_t index) {
   const detail::TensorImpl &impl = t.impl();
-  if (impl.trace == &trace) return impl.value;
+  if (impl.trace == &trace) {
+    if (trace.stale(impl.value))
+      tracer::graph_break(std::string(op_name(op)),
+                          "it reads a view of a tensor that an in-place write changed after the "
+                          "view was taken; a compiled call would read the old values");
+    return impl.value;
+  }
   if (impl.trace != nullptr) stray_proxy(op, index);
   return trace.capture(t.impl_ptr(), impl);
 }

@@ -85,6 +85,8 @@ const Tensor &in_place(const Tensor &self, const char *name,
                               ? value.impl().value
                               : trace->capture(value.impl_ptr(), value.impl());
     trace->write(name, self.impl_ptr(), self.impl(), v);
+    // As an eager write would: a gradient saved from the old values now fails its check.
+    self.impl().storage.bump_version(name);
     return self;
   }
   if (recording && result_meta != nullptr && result_meta->grad_fn) {

@@ -339,6 +339,94 @@ TEST_SUITE("autograd") {
     }
   }
 
+  TEST_CASE("compiled in-place writes to captured tensors: written back, read back, or a break") {
+    // Written, then read in the same call: every call sees its own write, and so does eager.
+    Tensor w = make({1, 2, 3}, {3}), counter = zeros({}, DType::I64);
+    auto bump = compile(
+        [&](const Tensor &x) {
+          w.add_(x);
+          counter.add_(1);
+          return w * 2;
+        },
+        {.name = "bump"});
+    for (int i = 1; i <= 3; ++i) {
+      CHECK(bump(ones({3})).tolist<float>() ==
+            std::vector<float>{2.0f * (1 + i), 2.0f * (2 + i), 2.0f * (3 + i)});
+      CHECK(counter.item<int64_t>() == i);
+    }
+    CHECK(w.tolist<float>() == std::vector<float>{4, 5, 6});
+    CHECK(bump.explain(ones({3})).graph_breaks == 0);
+
+    // Each of these would read old values in a graph, so each runs eagerly (and says why).
+    struct Case {
+      std::string name, break_op;
+      std::function<Tensor(const Tensor &)> fn;
+    };
+    Tensor base = make({1, 2, 3}, {3});
+    const Tensor outside_view = base.slice(0, 0, 2);
+    const std::vector<Case> cases = {
+        {"a view taken before the write, read after", "mul",
+         [&](const Tensor &x) {
+           Tensor v = base.slice(0, 0, 2);
+           base.add_(x);
+           return v * 1;
+         }},
+        {"a write through a view", "add_",
+         [&](const Tensor &x) {
+           base.slice(0, 0, 2).add_(x.slice(0, 0, 2));
+           return base * 1;
+         }},
+        {"a write to an argument", "mul_", [&](const Tensor &x) { return x.mul_(2) + base; }},
+        {"a view made outside, read after the base is written",
+         "a view of a tensor written in place",
+         [&](const Tensor &x) {
+           base.add_(x);
+           return outside_view * 1;
+         }},
+    };
+    for (const Case &c : cases) {
+      CAPTURE(c.name);
+      base.copy_(make({1, 2, 3}, {3}));
+      Tensor arg = ones({3});
+      const Tensor want = c.fn(arg);
+      const std::vector<float> base_after = base.tolist<float>();
+      base.copy_(make({1, 2, 3}, {3}));
+      arg = ones({3});
+      auto f = compile(c.fn, {.name = "writes", .quiet_fallback = true});
+      const Tensor got = f(arg);
+      CHECK(got.tolist<float>() == want.tolist<float>());
+      CHECK(base.tolist<float>() == base_after);
+      const Explanation e = f.explain(ones({3}));
+      REQUIRE(e.entries.size() == 1);
+      CHECK(e.entries[0].break_op == c.break_op);
+    }
+  }
+
+  TEST_CASE("a backward that needs a value an in-place write changed fails compiled as eagerly") {
+    Tensor w = leaf({1, 2}, {2});
+    auto f = [&](const Tensor &x) {
+      Tensor loss = sum(w * x);
+      no_grad([&] { return w.mul_(2); });
+      loss.backward();
+      return loss;
+    };
+    const std::string message =
+        "backward: a tensor that mul saved for its gradient was changed in place since (by mul_; "
+        "version 1, expected 0)\n  hint: write that update out of place, or clone() the tensor "
+        "before changing it";
+    CHECK(error_message([&] { f(ones({2})); }) == message);
+    Tensor w2 = leaf({1, 2}, {2});
+    auto g = compile(
+        [&](const Tensor &x) {
+          Tensor loss = sum(w2 * x);
+          no_grad([&] { return w2.mul_(2); });
+          loss.backward();
+          return loss;
+        },
+        {.name = "changed"});
+    CHECK(error_message([&] { g(ones({2})); }) == message);
+  }
+
   TEST_CASE("the classic MLP trains the same eagerly and with a compiled forward + backward") {
     manual_seed(0);
     const Tensor xs = randn({256, 5});

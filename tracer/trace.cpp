@@ -75,6 +75,14 @@ void Trace::write(std::string_view op, const std::shared_ptr<const void> &owner,
       graph_break(std::string(op),
                   "the tensor written in place shares memory with another tensor the function "
                   "reads (a view of it); compiled code cannot keep the two in step");
+  // Views taken of the old value go stale: reading one later is a graph break.
+  std::unordered_set<ir::ValueId> views = {captured_ids_.at(owner.get())};
+  for (const ir::Node &n : graph.nodes)
+    if (op_info(n.op).category == OpCategory::Movement && n.op != OpKind::Cat &&
+        views.count(n.operands[0]) != 0) {
+      views.insert(n.result);
+      stale_.insert(n.result);
+    }
   // Every handle on this tensor now reads the new value.
   for (auto &[o, i] : captured_index_)
     if (i == index) captured_ids_[o] = value;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ir/graph.h"
@@ -62,6 +63,9 @@ class Trace {
     ir::ValueId value;
   };
   std::vector<Write> writes;
+  // Whether `value` is a view (through movement ops) of a tensor written in place after
+  // the view was taken: eagerly it would show the new values, in the graph the old ones.
+  [[nodiscard]] bool stale(ir::ValueId value) const { return stale_.count(value) != 0; }
 
   // Concrete objects whose state the traced function changed outside the graph (autograd
   // leaves whose .grad() it set): compile() turns their final state into outputs, and
@@ -78,6 +82,7 @@ class Trace {
  private:
   std::unordered_map<const void *, ir::ValueId> captured_ids_;
   std::unordered_map<const void *, size_t> captured_index_;  // owner -> index in captured
+  std::unordered_set<ir::ValueId> stale_;
   std::vector<std::shared_ptr<const void>> owners_;
 };
 
