@@ -33,6 +33,7 @@
 #include "runtime/allocator.h"
 #include "timing.h"
 #include "tools/cli.h"
+#include "training_workloads.h"
 #include "workloads.h"
 
 namespace {
@@ -71,6 +72,7 @@ cli::Parser make_parser(Options &o) {
   p.option("--filter", "W1,W3", "run only these workloads (see --list)", [&o](std::string_view v) {
     std::vector<std::string> ids;
     for (const Workload &w : kiln::perf::eager_workloads()) ids.push_back(w.id);
+    for (const auto &w : kiln::perf::training_workloads()) ids.push_back(w.id);
     o.filter = cli::split_list(v);
     for (const std::string &id : o.filter)
       if (std::find(ids.begin(), ids.end(), id) == ids.end())
@@ -193,10 +195,11 @@ std::string compiler_name() {
 #endif
 }
 
-bool selected(const Options &opt, const Workload &w) {
+bool selected(const Options &opt, const std::string &id) {
   return opt.filter.empty() ||
-         std::find(opt.filter.begin(), opt.filter.end(), w.id) != opt.filter.end();
+         std::find(opt.filter.begin(), opt.filter.end(), id) != opt.filter.end();
 }
+bool selected(const Options &opt, const Workload &w) { return selected(opt, w.id); }
 
 kiln::perf::RawTensor raw(const kiln::Tensor &t) {
   return {t.sizes(), t.to(kiln::DType::F32).tolist<float>()};
@@ -502,6 +505,77 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
           {"kiln_compiled_max_ms", t[1].max_ms}};
 }
 
+// W7 and W10: a training step, eager and compiled, each on its own copy of the model, since
+// a step changes it. The first step's losses must agree; then both keep stepping on the
+// same batch. No libtorch column yet (its baseline has no training steps).
+nlohmann::json training_row(const kiln::perf::TrainingWorkload &w, const Context &c) {
+  const std::string cache_dir = fmt::format("{}/{}-t{}", c.cache_base, w.id, c.threads);
+  std::filesystem::remove_all(cache_dir);
+  kiln::set_cache_dir(cache_dir);
+  kiln::perf::Trainer eager = w.make(), traced = w.make();
+  kiln::CompileOptions options{.name = w.id};
+  if (c.opt.autotune) options.autotune = *c.opt.autotune;
+  auto compiled = kiln::compile(traced.step, options);
+  const auto t0 = std::chrono::steady_clock::now();
+  const kiln::Tensor got = compiled(traced.x, traced.target);
+  const double first_call_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const kiln::Tensor want = eager.step(eager.x, eager.target);
+  if (std::string m = mismatch(got, want, kTolerance); !m.empty())
+    throw cli::CheckFailed(fmt::format(
+        "kiln-bench: {}: the compiled step's loss differs from kiln eager's: {}", w.id, m));
+  std::vector<std::function<void()>> runners = {[&] { (void)eager.step(eager.x, eager.target); },
+                                                [&] { (void)compiled(traced.x, traced.target); }};
+  for (auto &r : runners) r();  // warm-up
+  std::vector<kiln::perf::Timing> t = kiln::perf::measure_interleaved(runners, c.opt.budget_s);
+  const double speedup = kiln::perf::median_ratio(t[0], t[1]);
+  const kiln::Explanation ex = kiln::explain(compiled, traced.x, traced.target);
+  const int kernels = ex.entries.empty() ? 0 : ex.entries.front().kernels;
+  const double cold_ms = ex.entries.empty() ? first_call_ms : ex.entries.front().compile_ms;
+  kiln::perf::Trainer again_t = w.make();
+  auto again = kiln::compile(again_t.step, options);
+  (void)again(again_t.x, again_t.target);
+  const kiln::Explanation again_ex = kiln::explain(again, again_t.x, again_t.target);
+  const double warm_ms = again_ex.entries.empty() ? 0.0 : again_ex.entries.front().compile_ms;
+  const bool compute = w.flops > 1e8 && c.gemm_peak > 0;
+  const double eager_rate = w.flops / (t[0].median_ms * 1e-3) / 1e9,
+               compiled_rate = w.flops / (t[1].median_ms * 1e-3) / 1e9;
+  const RateKind kind = w.flops > 1e8 ? RateKind::Compute : RateKind::None;
+
+  std::vector<std::string> cells = {w.id, fmt::format("{:.3f}", t[0].median_ms),
+                                    fmt::format("{:.3f}", t[1].median_ms), "n/a"};
+  if (c.table.stock) cells.push_back("n/a");
+  cells.push_back(fmt::format("{:.2f}x", speedup));
+  cells.push_back("n/a");
+  if (c.table.stock) cells.push_back("n/a");
+  if (c.table.untuned) cells.insert(cells.end(), {"n/a", "n/a"});
+  cells.insert(cells.end(), {rate_cell(kind, eager_rate), rate_cell(kind, compiled_rate),
+                             cell(100 * compiled_rate / c.gemm_peak, compute, "{:.0f}%"),
+                             fmt::format("{:.2f}", cold_ms), fmt::format("{:.2f}", warm_ms)});
+  if (c.table.remote) cells.push_back("n/a");
+  cells.push_back(fmt::format("{} ({} kernels per step)", w.description, kernels));
+  c.table.print(cells);
+  return {{"workload", w.id},
+          {"threads", c.threads},
+          {"kiln_eager_ms", t[0].median_ms},
+          {"kiln_compiled_ms", t[1].median_ms},
+          {"libtorch_eager_ms", nullptr},
+          {"speedup_vs_kiln_eager", speedup},
+          {"speedup_vs_libtorch", nullptr},
+          {"kiln_eager_gflops", or_null(eager_rate, kind == RateKind::Compute)},
+          {"kiln_compiled_gflops", or_null(compiled_rate, kind == RateKind::Compute)},
+          {"fraction_of_limit", or_null(compiled_rate / c.gemm_peak, compute)},
+          {"above_limit", false},
+          {"cold_compile_ms", cold_ms},
+          {"warm_compile_ms", warm_ms},
+          {"kernels", kernels},
+          {"runs", t[0].runs},
+          {"kiln_eager_min_ms", t[0].min_ms},
+          {"kiln_eager_max_ms", t[0].max_ms},
+          {"kiln_compiled_min_ms", t[1].min_ms},
+          {"kiln_compiled_max_ms", t[1].max_ms}};
+}
+
 void write_json(const std::string &path, const nlohmann::json &report) {
   std::ofstream out(path);
   out << report.dump(2) << "\n";
@@ -554,6 +628,8 @@ int run(const Options &opt) {
   std::vector<Workload> workloads = kiln::perf::eager_workloads();
   if (opt.list) {
     for (const auto &w : workloads) fmt::print("{}  {}\n", w.id, w.description);
+    for (const auto &w : kiln::perf::training_workloads())
+      fmt::print("{}  {}\n", w.id, w.description);
     return 0;
   }
   if (opt.libtorch_only) return run_libtorch_only(opt, workloads);
@@ -642,6 +718,8 @@ int run(const Options &opt) {
         results.push_back(bench_row(w, c));
         above = above || results.back()["above_limit"].get<bool>();
       }
+    for (const kiln::perf::TrainingWorkload &w : kiln::perf::training_workloads())
+      if (selected(opt, w.id)) results.push_back(training_row(w, c));
     if (above)
       fmt::print(
           "* above its limit: the row's data stays in cache (bandwidth), or the limit "
