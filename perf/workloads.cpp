@@ -1,4 +1,4 @@
-// W1-W6, W8 and W9 as eager kiln code (W7, a training step, waits for a compiled optimizer step).
+// W1-W6, W8 and W9 as eager kiln code (the training steps W7 and W10 are in training_workloads.cpp).
 #include "workloads.h"
 
 #include <fmt/format.h>
