@@ -71,15 +71,18 @@ void add_into(Tensor &sum, Tensor g) {
 
 // While tracing, a concrete tensor's .grad() set by the traced function becomes an output
 // of the graph, set again by each compiled call; the trace itself must leave it as it was.
-void note_grad_change(const std::shared_ptr<detail::TensorImpl> &t) {
+// `reads`: the change adds to the .grad() there is (backward) rather than replacing it.
+void note_grad_change(const std::shared_ptr<detail::TensorImpl> &t, bool reads) {
   tracer::Trace *trace = tracer::active();
   if (trace == nullptr || t->trace != nullptr) return;
   if (!t->autograd) t->autograd = std::make_shared<detail::AutogradMeta>();
-  trace->touch(t, [t, before = t->autograd->grad] { t->autograd->grad = before; });
+  const Tensor before = t->autograd->grad;
+  trace->touch({t, before.defined() ? before.impl_ptr() : nullptr, reads},
+               [t, before] { t->autograd->grad = before; });
 }
 
 void accumulate_into_grad(const std::shared_ptr<detail::TensorImpl> &t, Tensor g) {
-  note_grad_change(t);
+  note_grad_change(t, /*reads=*/true);
   detail::AutogradMeta &m = *t->autograd;
   if (!m.grad.defined())
     m.grad = owned(std::move(g));
@@ -282,7 +285,7 @@ void Tensor::set_grad(const Tensor &grad) const {
     fail("set_grad: the gradient is {}{}, expected the tensor's {}{}", dtype_name(grad.dtype()),
          format_shape(grad.sizes()), dtype_name(dtype()), format_shape(sizes()));
   if (!grad.defined() && autograd::meta_of(*this) == nullptr) return;
-  autograd::note_grad_change(impl_ptr());
+  autograd::note_grad_change(impl_ptr(), /*reads=*/false);
   autograd::meta_for(*this).grad = grad;
 }
 

@@ -47,7 +47,14 @@ guards::ArgDesc describe(const Tensor &t, std::string_view fn, const std::string
   if (!t.defined()) fail("{}: tensor '{}' is undefined", fn, name);
   if (t.impl().trace != nullptr)
     fail("{}: tensor '{}' is a tracing proxy of another compiled function", fn, name);
-  return {guards::ArgDesc::Kind::Tensor, t.dtype(), t.device(), t.sizes(), t.strides(), 0, 0.0};
+  return {guards::ArgDesc::Kind::Tensor,
+          t.dtype(),
+          t.device(),
+          t.sizes(),
+          t.strides(),
+          0,
+          0.0,
+          t.requires_grad()};
 }
 
 // Names are for tracing and messages; the call path (with_names=false) skips building them.
@@ -169,13 +176,33 @@ std::vector<std::string> describe_captures(const ir::Graph &g, size_t captured) 
 }  // namespace
 
 std::string Entry::stale_reason() const {
-  for (const auto &[name, owner] : closure)
-    if (owner.expired())
+  for (size_t i = 0; i < closure.size(); ++i) {
+    const auto &[name, owner] = closure[i];
+    const std::shared_ptr<const void> alive = owner.lock();
+    if (!alive)
       return fmt::format(
           "captured tensor {} is no longer held by the closure that held it at trace time (its "
           "variable was reassigned or destroyed)\n  hint: pass the tensor as an argument, or "
           "update it in place",
           name);
+    const auto *impl = static_cast<const TensorImpl *>(alive.get());
+    const bool requires_grad =
+        impl->autograd && (impl->autograd->requires_grad || impl->autograd->grad_fn);
+    if (i < closure_requires_grad.size() && requires_grad != closure_requires_grad[i])
+      return fmt::format("captured tensor {} {} grad now, and {} when traced", name,
+                         requires_grad ? "requires" : "does not require",
+                         closure_requires_grad[i] ? "did" : "did not");
+  }
+  for (const Effects::Grad &g : effects.grads) {
+    const std::shared_ptr<TensorImpl> t = g.tensor.lock();
+    if (!g.reads_initial || !t) continue;
+    const bool defined = t->autograd && t->autograd->grad.defined();
+    if (defined != g.initial_defined)
+      return fmt::format(
+          "the function adds to the .grad() of a captured tensor, which was {} when traced and "
+          "is {} now",
+          g.initial_defined ? "defined" : "undefined", defined ? "defined" : "undefined");
+  }
   return {};
 }
 
@@ -228,6 +255,14 @@ void apply_effects(const Entry &entry, std::vector<runtime::Array> &outs) {
     const std::shared_ptr<TensorImpl> t = g.tensor.lock();
     if (!t) continue;
     if (!t->autograd) t->autograd = std::make_shared<AutogradMeta>();
+    if (g.write_into >= 0 && g.output >= 0 && t->autograd->grad.defined() &&
+        t->autograd->grad.impl().storage.same_as(entry.captured[g.write_into].storage)) {
+      const runtime::Array &dst = entry.captured[static_cast<size_t>(g.write_into)];
+      runtime::copy_into(runtime::view_of(outs[static_cast<size_t>(g.output)]),
+                         runtime::view_of(dst));
+      dst.storage.bump_version("a compiled function's backward");
+      continue;
+    }
     Tensor grad;
     if (g.output >= 0) {
       auto impl = std::make_shared<TensorImpl>();
@@ -289,6 +324,12 @@ Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
       for (auto it = trace.undo.rbegin(); it != trace.undo.rend(); ++it) (*it)();
     }
   } undo{trace};
+  for (size_t i = 0; i < f.tensors.size(); ++i)
+    if (f.tensors[i]->requires_grad())
+      tracer::graph_break(
+          fmt::format("argument '{}'", f.names.empty() ? "?" : f.names[tensor_rows[i]]),
+          "it requires grad, and a compiled function does not carry gradients back to its "
+          "arguments yet; pass detach() of it, or capture it (as a model's weights are)");
   tracer::Scope scope(trace);
   std::vector<Tensor> outs = invoke(proxies);
   auto value_of = [&](const Tensor &t) {
@@ -297,6 +338,15 @@ Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
       tracer::graph_break("return",
                           "the function returns a view of a tensor that an in-place "
                           "write changed after the view was taken");
+    // A result whose recorded graph a backward inside the function has used up (a training
+    // step's loss) needs no history; one with a live graph would lose it.
+    if (impl.trace == &trace && t.requires_grad() &&
+        (!impl.autograd->grad_fn || !impl.autograd->grad_fn->released))
+      tracer::graph_break(
+          "return",
+          "the function returns a tensor that requires grad, and a compiled call's results "
+          "carry no gradient history yet; call backward() inside the function, return "
+          "detach() of it, or call the function under kiln::NoGradGuard for inference");
     return impl.trace == &trace ? impl.value : trace.capture(t.impl_ptr(), impl);
   };
   for (const Tensor &out : outs) {
@@ -305,17 +355,27 @@ Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
   }
   Effects effects;
   effects.returned = trace.graph.outputs.size();
-  for (const std::shared_ptr<void> &object : trace.touched) {
-    auto t = std::static_pointer_cast<TensorImpl>(object);
+  for (const tracer::Trace::Touch &touch : trace.touched) {
+    auto t = std::static_pointer_cast<TensorImpl>(touch.object);
     const Tensor grad = t->autograd ? t->autograd->grad : Tensor();
     if (grad.defined() && grad.impl().trace != nullptr && grad.impl().trace != &trace)
       fail("{}: a .grad() set while tracing is a proxy of another trace", options.name);
-    int64_t output = -1;
+    Effects::Grad effect{t, -1, touch.reads_initial, touch.initial != nullptr, -1};
     if (grad.defined()) {
-      output = static_cast<int64_t>(trace.graph.outputs.size());
+      effect.output = static_cast<int64_t>(trace.graph.outputs.size());
       trace.graph.outputs.push_back(value_of(grad));
     }
-    effects.grads.push_back({t, output});
+    // Added to a .grad() that was there: each call writes the sum into that tensor, which
+    // keeps its identity (the closure-staleness check would otherwise drop the entry).
+    if (touch.reads_initial && touch.initial && grad.defined()) {
+      const auto &initial = *static_cast<const TensorImpl *>(touch.initial.get());
+      for (size_t i = 0; i < trace.captured.size(); ++i)
+        if (trace.captured[i].storage.same_as(initial.storage) &&
+            trace.captured[i].layout.sizes == initial.layout.sizes &&
+            trace.captured[i].dtype == grad.dtype())
+          effect.write_into = static_cast<int64_t>(i);
+    }
+    effects.grads.push_back(std::move(effect));
   }
   // Last: capturing a gradient above may not add writes, but keep writes after all reads.
   for (const tracer::Trace::Write &w : trace.writes) {
@@ -341,6 +401,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
   const auto t0 = std::chrono::steady_clock::now();
   const int index = traces++;
   auto entry = std::make_shared<Entry>();
+  entry->grad_mode = grad_enabled();
   entry->guards = guards::GuardSet::capture(f.descs, f.names, {}, f.params);
   trace::event("compile_start", {{"function", options.name}, {"entry", int64_t{index}}});
   try {
@@ -419,9 +480,13 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
   }
   // The trace has ended and released its owners: those still alive are held outside.
   for (size_t i = 0; i < traced.owners.size(); ++i)
-    if (!traced.owners[i].expired())
+    if (auto alive = traced.owners[i].lock()) {
+      const auto *impl = static_cast<const TensorImpl *>(alive.get());
+      entry.closure_requires_grad.push_back(
+          impl->autograd && (impl->autograd->requires_grad || impl->autograd->grad_fn));
       entry.closure.emplace_back(captured_name(entry.graph, entry.captured.size(), i),
                                  std::move(traced.owners[i]));
+    }
   const std::string traced_text = text(entry.graph);
   auto trace_graph_text = [&](std::string_view stage, const std::string &graph_text) {
     trace::event("graph", {{"function", options.name},

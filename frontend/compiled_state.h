@@ -3,6 +3,8 @@
 // graph and a program, or a graph break that runs eagerly.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -19,6 +21,7 @@
 #include "autotune/tune.h"
 #include "guards/guard_set.h"
 #include "ir/graph.h"
+#include "kiln/autograd.h"
 #include "kiln/compile.h"
 #include "lowering/choices.h"
 #include "lowering/target.h"
@@ -63,6 +66,11 @@ struct Effects {
   struct Grad {
     std::weak_ptr<TensorImpl> tensor;
     int64_t output = -1;  // -1: the function left .grad() undefined
+    // The function added to the .grad() it found rather than replacing it: a call is only
+    // like the trace when .grad() is again defined (or again undefined) as it was then.
+    bool reads_initial = false;
+    bool initial_defined = false;
+    int64_t write_into = -1;  // a captured index: the sum goes into the .grad() it added to
   };
   std::vector<Grad> grads;
   [[nodiscard]] bool any() const { return !writebacks.empty() || !grads.empty(); }
@@ -79,11 +87,15 @@ struct Entry {
   std::vector<std::pair<std::string, std::weak_ptr<const void>>> closure;  // name, owner
   std::vector<std::string> captures;  // the captured tensors and scalar constants, in words
 
-  [[nodiscard]] bool stale() const {
-    for (const auto &[name, owner] : closure)
-      if (owner.expired()) return true;
-    return false;
-  }
+  // Gradient recording (kiln::grad_enabled()) when traced: a trace records gradient nodes
+  // only with it on, so a call with the other mode needs an entry of its own.
+  bool grad_mode = true;
+  // The closure's tensors' requires_grad when traced (parallel to closure).
+  std::vector<bool> closure_requires_grad;
+
+  // The entry no longer describes what a call would do: a captured tensor is gone or now
+  // (does not) require grad, or a .grad() the function adds to changed definedness.
+  [[nodiscard]] bool stale() const { return !stale_reason().empty(); }
   [[nodiscard]] std::string stale_reason() const;
   std::string break_op, break_reason;
   // Backend::Cpu: the program loaded from the entry's artifact, and what explain() shows of
@@ -179,7 +191,7 @@ struct CompiledCore::State {
     std::shared_lock lock(entries_mutex);
     Hit unknown;
     for (const auto &e : entries) {
-      if (e->stale()) continue;
+      if (e->grad_mode != grad_enabled() || e->stale()) continue;
       if (!e->dynamic) {
         if (e->guards.check(f.descs)) return {e, nullptr, {}};
         continue;
@@ -202,7 +214,13 @@ struct CompiledCore::State {
     std::vector<guards::GuardSet::Miss> misses;
     {
       std::shared_lock lock(entries_mutex);
-      for (const auto &e : entries) misses.push_back(e->guards.explain_miss(f.descs));
+      for (const auto &e : entries) {
+        misses.push_back(e->guards.explain_miss(f.descs));
+        if (misses.back().reason.empty() && e->grad_mode != grad_enabled())
+          misses.back().reason =
+              fmt::format("gradient recording is {} (kiln::NoGradGuard), and was {} when traced",
+                          grad_enabled() ? "on" : "off", e->grad_mode ? "on" : "off");
+      }
     }
     std::stable_sort(misses.begin(), misses.end(),
                      [](auto &a, auto &b) { return a.passed > b.passed; });

@@ -1,5 +1,6 @@
 // Guard layout in flat_, per argument:
-//   tensor: kind, dtype, device kind, device index, rank, sizes..., contiguous(0/1),
+//   tensor: kind, dtype (+ kRequiresGrad), device kind, device index, rank, sizes...,
+//   contiguous(0/1),
 //           strides... (only when not contiguous); a symbolic size s<k> is stored as -(k+1)
 //   scalar: kind, value bits (int64, double bits, or bool); a scalar read at each call (a
 //           runtime input of the graph) has kRuntimeValue in its kind and any value passes
@@ -19,6 +20,11 @@ namespace kiln::guards {
 namespace {
 
 constexpr int64_t kRuntimeValue = int64_t{1} << 8;  // or'ed into a scalar row's kind
+constexpr int64_t kRequiresGrad = int64_t{1} << 8;  // or'ed into a tensor row's dtype
+
+int64_t dtype_fact(const ArgDesc &a) {
+  return static_cast<int64_t>(a.dtype) | (a.requires_grad ? kRequiresGrad : 0);
+}
 
 int64_t scalar_bits(const ArgDesc &a) {
   switch (a.kind) {
@@ -96,7 +102,7 @@ GuardSet GuardSet::capture(std::span<const ArgDesc> args, std::span<const std::s
       g.flat_.push_back(scalar_bits(a));
       continue;
     }
-    g.flat_.push_back(static_cast<int64_t>(a.dtype));
+    g.flat_.push_back(dtype_fact(a));
     g.flat_.push_back(static_cast<int64_t>(a.device.kind));
     g.flat_.push_back(a.device.index);
     g.flat_.push_back(static_cast<int64_t>(a.sizes.size()));
@@ -128,7 +134,7 @@ bool GuardSet::check(std::span<const ArgDesc> args, std::span<int64_t> bindings)
       ++p;
       continue;
     }
-    if (*p++ != static_cast<int64_t>(a.dtype)) return false;
+    if (*p++ != dtype_fact(a)) return false;
     if (*p++ != static_cast<int64_t>(a.device.kind)) return false;
     if (*p++ != a.device.index) return false;
     const int64_t rank = *p++;
@@ -209,10 +215,14 @@ GuardSet::Miss GuardSet::explain_miss(std::span<const ArgDesc> args) const {
       ++passed;
       continue;
     }
-    const auto dtype = static_cast<DType>(*p++);
+    const auto dtype = static_cast<DType>(*p & ~kRequiresGrad);
+    const bool requires_grad = (*p++ & kRequiresGrad) != 0;
     if (dtype != a.dtype)
       return {passed, fmt::format("tensor {} dtype mismatch: expected {}, got {}", who,
                                   dtype_name(dtype), dtype_name(a.dtype))};
+    if (requires_grad != a.requires_grad)
+      return {passed, fmt::format("tensor {} requires_grad mismatch: expected {}, got {}", who,
+                                  requires_grad, a.requires_grad)};
     ++passed;
     const Device device = device_of(p[0], p[1]);
     p += 2;
@@ -287,7 +297,8 @@ std::vector<std::string> GuardSet::describe() const {
                                           scalar_text(kind, bits)));
       continue;
     }
-    const auto dtype = static_cast<DType>(*p++);
+    const auto dtype = static_cast<DType>(*p & ~kRequiresGrad);
+    const bool requires_grad = (*p++ & kRequiresGrad) != 0;
     const Device device = device_of(p[0], p[1]);
     p += 2;
     const int64_t rank = *p++;
@@ -311,8 +322,9 @@ std::vector<std::string> GuardSet::describe() const {
                            format_shape(std::span<const int64_t>(p, static_cast<size_t>(rank))));
       p += rank;
     }
-    out.push_back(fmt::format("tensor '{}' (arg {}): {}[{}] on {}, {}", names_[i], params_[i],
-                              dtype_name(dtype), fmt::join(sizes, ","), device.name(), layout));
+    out.push_back(fmt::format("tensor '{}' (arg {}): {}[{}] on {}, {}{}", names_[i], params_[i],
+                              dtype_name(dtype), fmt::join(sizes, ","), device.name(), layout,
+                              requires_grad ? ", requires grad" : ""));
   }
   out.insert(out.end(), symbols.begin(), symbols.end());
   return out;

@@ -1,6 +1,6 @@
-// GuardSet: what a trace assumed about its arguments — each tensor's dtype, device, rank,
-// sizes and layout (contiguous, or its exact strides), each scalar's value (or, for a double the
-// graph reads at each call, its kind) — flattened into one array so checking a call is a single
+// GuardSet: what a trace assumed about its arguments — each tensor's dtype, requires_grad, device,
+// rank, sizes and layout (contiguous, or its exact strides), each scalar's value (or, for a double
+// the graph reads at each call, its kind) — flattened into one array so checking a call is a single
 // linear comparison. A dynamic entry's symbolic dims accept any size >= 2, equal wherever one
 // symbol appears. The reason for a miss is rebuilt only after a miss, in the user's words.
 #pragma once
@@ -27,6 +27,7 @@ struct ArgDesc {
   std::span<const int64_t> strides;
   int64_t int_value = 0;
   double double_value = 0.0;
+  bool requires_grad = false;  // tensors: a trace records gradient nodes only for these
 };
 
 // Dim `dim` of the tensor in argument row `row` is symbol s<symbol> (dynamic shapes).

@@ -427,6 +427,82 @@ TEST_SUITE("autograd") {
     CHECK(error_message([&] { g(ones({2})); }) == message);
   }
 
+  TEST_CASE(
+      "compiled gradient code follows eager when grads accumulate, modes change, or "
+      "requires_grad changes") {
+    // No zero_grad: each call adds to .grad(), so the first call (undefined) and later ones
+    // (defined) are different programs; both compile, and the sum is written in place.
+    auto accumulate = [](bool compiled) {
+      Tensor w = leaf({1, 2}, {2});
+      auto body = [&](const Tensor &x) {
+        Tensor loss = sum(w * w * x);
+        loss.backward();
+        return loss;
+      };
+      auto f = compile(body, {.name = "accumulate"});
+      std::vector<std::vector<float>> grads;
+      for (int i = 1; i <= 4; ++i) {
+        (void)(compiled ? f(full({2}, i)) : body(full({2}, i)));
+        grads.push_back(w.grad().tolist<float>());
+      }
+      if (compiled) {
+        const Explanation e = f.explain(ones({2}));
+        CHECK(e.graphs == 2);
+        CHECK(e.graph_breaks == 0);
+      }
+      return grads;
+    };
+    CHECK(accumulate(true) == accumulate(false));
+
+    // Inference under NoGradGuard compiles; with recording on, the result must keep its
+    // history, so that guard set runs eagerly and says why.
+    manual_seed(0);
+    nn::Sequential model({nn::linear(3, 4), nn::relu(), nn::linear(4, 1)});
+    auto forward = compile([&](const Tensor &x) { return model(x); },
+                           {.name = "forward", .quiet_fallback = true});
+    const Tensor x = randn({2, 3});
+    Tensor inferred = no_grad([&] { return forward(x); });
+    CHECK_FALSE(inferred.requires_grad());
+    Tensor recorded = forward(x);
+    CHECK(recorded.requires_grad());
+    KILN_CHECK_CLOSE(recorded.detach(), inferred, Tolerance{1e-6, 1e-6});
+    sum(recorded).backward();
+    CHECK(model.parameters()[0].grad().defined());
+    const Explanation e = forward.explain(x);
+    REQUIRE(e.entries.size() == 2);
+    CHECK(e.entries[0].compiled);
+    CHECK(e.entries[1].break_op == "return");
+
+    // An argument that requires grad: eager, with its gradient.
+    auto through = compile([](const Tensor &a) { return sum(a * a).detach(); },
+                           {.name = "through", .quiet_fallback = true});
+    Tensor a = leaf({3}, {1});
+    (void)through(a);
+    CHECK(through.explain(a).entries[0].break_op == "argument 'arg0'");
+
+    // Freezing a layer between calls: the entry goes stale and the step is traced again.
+    auto freeze = [](bool compiled) {
+      manual_seed(3);
+      nn::Sequential m({nn::linear(3, 2)});
+      optim::SGD opt(m.parameters(), {.lr = 0.1});
+      auto body = [&](const Tensor &in) {
+        opt.zero_grad();
+        Tensor loss = sum(m(in) * m(in));
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      auto f = compile(body, {.name = "freeze"});
+      const Tensor in = ones({4, 3});
+      for (int i = 0; i < 4; ++i) {
+        if (i == 2) m.parameters()[0].requires_grad_(false);
+        (void)(compiled ? f(in) : body(in));
+      }
+      return m.parameters()[0];
+    };
+    KILN_CHECK_CLOSE(freeze(true), freeze(false), Tolerance{1e-6, 1e-5});
+  }
+
   TEST_CASE("the classic MLP trains the same eagerly and with a compiled forward + backward") {
     manual_seed(0);
     const Tensor xs = randn({256, 5});

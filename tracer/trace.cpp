@@ -40,7 +40,7 @@ ir::ValueId Trace::capture(const std::shared_ptr<const void> &owner, const runti
         if (index == i) first = o;
       it->second = captured_ids_.at(first);
       captured_index_.emplace(owner.get(), i);
-      owners_.push_back(owner);  // alive for the trace, like the first handle
+      alias_owners_.push_back(owner);  // alive for the trace, like the first handle
       return it->second;
     }
     for (const Write &w : writes)
@@ -94,10 +94,10 @@ void Trace::write(std::string_view op, const std::shared_ptr<const void> &owner,
   writes.push_back({index, value});
 }
 
-void Trace::touch(const std::shared_ptr<void> &object, std::function<void()> restore) {
-  for (const auto &t : touched)
-    if (t == object) return;
-  touched.push_back(object);
+void Trace::touch(Touch touch, std::function<void()> restore) {
+  for (const Touch &t : touched)
+    if (t.object == touch.object) return;
+  touched.push_back(std::move(touch));
   undo.push_back(std::move(restore));
 }
 

@@ -70,10 +70,15 @@ class Trace {
   // Concrete objects whose state the traced function changed outside the graph (autograd
   // leaves whose .grad() it set): compile() turns their final state into outputs, and
   // `undo` puts their state back when the trace ends, since tracing ran nothing.
-  std::vector<std::shared_ptr<void>> touched;
+  struct Touch {
+    std::shared_ptr<void> object;
+    std::shared_ptr<void> initial;  // the state it had (a .grad() tensor), or null
+    bool reads_initial = false;     // the first change built on that state (added to it)
+  };
+  std::vector<Touch> touched;
   std::vector<std::function<void()>> undo;
   // Adds `object` to `touched` once, with the work that restores it.
-  void touch(const std::shared_ptr<void> &object, std::function<void()> restore);
+  void touch(Touch touch, std::function<void()> restore);
 
   // The owners of `captured`, in the same order, without keeping them alive: after the
   // trace, those still alive are held from outside (a closure), the rest were temporaries.
@@ -83,7 +88,8 @@ class Trace {
   std::unordered_map<const void *, ir::ValueId> captured_ids_;
   std::unordered_map<const void *, size_t> captured_index_;  // owner -> index in captured
   std::unordered_set<ir::ValueId> stale_;
-  std::vector<std::shared_ptr<const void>> owners_;
+  std::vector<std::shared_ptr<const void>> owners_;        // parallel to captured
+  std::vector<std::shared_ptr<const void>> alias_owners_;  // more handles on captured ones
 };
 
 // The trace active on this thread, or nullptr in eager mode.
