@@ -440,6 +440,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace(std::span<const Arg> arg
     // run strict, so that such a bug fails them instead of hiding behind eager.
     if (strict_internal_errors()) throw;
     auto fallback = std::make_shared<Entry>();
+    fallback->grad_mode = entry->grad_mode;
     fallback->guards = std::move(entry->guards);
     fallback->break_reason = e.what();  // no op: nothing in the user's function broke
     trace::event("fallback", {{"function", options.name},

@@ -132,6 +132,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
     }
     const int index = traces++;
     auto entry = std::make_shared<Entry>();
+    entry->grad_mode = grad_enabled();
     entry->guards = guards::GuardSet::capture(f.descs, f.names, symbols, f.params, a.runtime_rows);
     entry->scalar_inputs = a.scalar_inputs;
     entry->dynamic = std::make_unique<DynamicState>();

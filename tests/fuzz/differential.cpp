@@ -328,12 +328,60 @@ ir::Graph placed_as_replayed(const ir::Graph &g) {
   return out;
 }
 
+namespace {
+
+// g's outputs, then the gradients of a weighted sum of its float outputs with respect to
+// each float input (autograd through every op the replay dispatches; compiled, the backward
+// is traced into the same graph).
+std::vector<Tensor> replay_with_gradients(const ir::Graph &g, std::vector<Tensor> xs) {
+  std::vector<Tensor> leaves;
+  for (Tensor &x : xs)
+    if (is_floating(x.dtype())) {
+      x = x.detach();
+      x.requires_grad_();
+      leaves.push_back(x);
+    }
+  std::vector<Tensor> outs = replay(g, xs);
+  Tensor loss;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (!outs[i].requires_grad()) continue;
+    const Tensor term = sum(outs[i].to(DType::F64)) * (0.5 + 0.25 * static_cast<double>(i));
+    loss = loss.defined() ? loss + term : term;
+  }
+  std::vector<Tensor> result;
+  for (const Tensor &o : outs) result.push_back(o.detach());
+  if (!loss.defined()) return result;
+  for (const Tensor &gr : grad({loss}, leaves, {}, false, /*allow_unused=*/true))
+    result.push_back(gr);
+  return result;
+}
+
+}  // namespace
+
 std::string differential_check(const ir::Graph &replayed, uint64_t seed,
                                const CheckOptions &options) {
   const ir::Graph g = placed_as_replayed(replayed);
   const std::vector<Tensor> inputs = make_inputs(g, seed);
   std::vector<Tolerance> tols;
   for (ir::ValueId out : g.outputs) tols.push_back(cone_tolerance(g, out));
+  if (options.gradients) {
+    // Gradients add up rounding from every op between an input and the loss: f32 anywhere
+    // in the graph holds them to 1e-3.
+    bool any_f32 = false;
+    for (ir::ValueId v = 0; v < g.num_values(); ++v)
+      any_f32 = any_f32 || g.type(v).dtype == DType::F32;
+    std::vector<Tolerance> grad_tols = tols;
+    for (const Tensor &x : inputs)
+      if (is_floating(x.dtype()))
+        grad_tols.push_back(any_f32 ? Tolerance{1e-3, 1e-3} : Tolerance{1e-8, 1e-8});
+    CheckOptions first = options;
+    first.gradients = false;
+    if (std::string m = differential_check(replayed, seed, first); !m.empty()) return m;
+    std::string m = check_program(
+        [&g](std::vector<Tensor> xs) { return replay_with_gradients(g, std::move(xs)); }, inputs,
+        grad_tols, first);
+    return m.empty() ? m : "gradients: " + m;
+  }
   return check_program(
       [&g](std::vector<Tensor> xs) { return replay(g, xs); }, inputs, tols, options,
       [&, round_tripped = false](const std::vector<Tensor> &want) mutable {

@@ -49,6 +49,9 @@ struct CheckOptions {
   // reference evaluator.
   std::vector<Backend> backends = {Backend::Cpu, Backend::Reference};
   std::vector<int> threads = {1, 2};  // pool sizes, each for eager and every backend
+  // differential_check only: then the gradients of its float outputs with respect to its
+  // float inputs, eager against compiled (the backward traced into the graph).
+  bool gradients = true;
 };
 
 using Program = std::function<std::vector<Tensor>(std::vector<Tensor>)>;
