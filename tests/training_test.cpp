@@ -503,6 +503,48 @@ TEST_SUITE("autograd") {
     KILN_CHECK_CLOSE(freeze(true), freeze(false), Tolerance{1e-6, 1e-5});
   }
 
+  TEST_CASE("a spiral classifier with cross_entropy reaches 90% eagerly and compiled alike") {
+    // examples/train_classifier.cpp's data and model: three interleaved spiral arms.
+    manual_seed(0);
+    const int64_t n = 600;
+    const Tensor i = arange(n, DType::I64);
+    const Tensor labels = fmod(i, 3);
+    const Tensor r = floor(i.to(DType::F32) / 3) / (n / 3);
+    const Tensor angle = labels.to(DType::F32) * 4.0 + r * 4.0 + randn({n}) * 0.2;
+    const Tensor points = stack({r * sin(angle), r * cos(angle)}, 1);
+    auto run = [&](bool compiled) {
+      manual_seed(1);
+      nn::Sequential model({nn::linear(2, 64), nn::relu(), nn::linear(64, 3)});
+      optim::Adam opt(model.parameters(), {.lr = 1e-2});
+      auto step = [&](const Tensor &x, const Tensor &y) {
+        opt.zero_grad();
+        Tensor loss = cross_entropy(model(x), y);
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      auto compiled_step = compile(step, {.name = "classifier_step"});
+      std::vector<double> losses;
+      for (int epoch = 0; epoch < 40; ++epoch)
+        for (int64_t b = 0; b < 10; ++b) {
+          const Tensor x = points.narrow(0, b * 60, 60), y = labels.narrow(0, b * 60, 60);
+          losses.push_back((compiled ? compiled_step(x, y) : step(x, y)).item<double>());
+        }
+      NoGradGuard no_grad;
+      const double accuracy =
+          mean((argmax(model(points), 1) == labels).to(DType::F32)).item<double>();
+      return std::make_pair(losses, accuracy);
+    };
+    const auto [eager_losses, eager_accuracy] = run(false);
+    const auto [compiled_losses, compiled_accuracy] = run(true);
+    CHECK(eager_accuracy >= 0.9);
+    CHECK(compiled_accuracy == doctest::Approx(eager_accuracy).epsilon(0.01));
+    for (size_t k = 0; k < eager_losses.size(); k += 10) {
+      CAPTURE(k);
+      CHECK(compiled_losses[k] == doctest::Approx(eager_losses[k]).epsilon(1e-4));
+    }
+  }
+
   TEST_CASE("the classic MLP trains the same eagerly and with a compiled forward + backward") {
     manual_seed(0);
     const Tensor xs = randn({256, 5});
