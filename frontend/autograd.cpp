@@ -58,7 +58,9 @@ Edge edge_to(const Tensor &t) {
 // optimizer's weight decay) cannot write into a tensor someone else holds.
 Tensor owned(Tensor g) {
   if (g.impl().trace != nullptr) return g;
-  if (g.impl_ptr().use_count() == 1 && g.is_contiguous() && g.offset() == 0) return g;
+  if (g.impl_ptr().use_count() == 1 && g.impl().storage.use_count() == 1 && g.is_contiguous() &&
+      g.offset() == 0)
+    return g;
   return clone(g);
 }
 
@@ -192,9 +194,15 @@ void run_backward(const std::vector<Tensor> &roots, const std::vector<Tensor> &r
       }
     }
     if (!retain_graph && g.defined()) {
-      n->inputs.clear();
-      n->output = {};
       n->released = true;
+      if (tracer::Trace *trace = tracer::active()) {
+        // Nothing is freed while tracing: the graph may come from eager code, which a graph
+        // break runs again through it; the trace puts the mark back when it ends.
+        trace->undo.push_back([n] { n->released = false; });
+      } else {
+        n->inputs.clear();
+        n->output = {};
+      }
     }
   }
 }

@@ -238,17 +238,26 @@ ir::Graph placed_random(const ir::Graph &g, const runtime::RandomDraw &draw) {
 // the function returned.
 void apply_effects(const Entry &entry, std::vector<runtime::Array> &outs) {
   const Effects &effects = entry.effects;
+  // An output may be a captured tensor itself (a clone the passes found to be a copy): any
+  // output in memory a write-back changes gets its own copy first, so that what the function
+  // returned (or another write-back reads) keeps the values it had.
+  auto written = [&](const runtime::Array &a) {
+    for (const auto &[captured, _] : effects.writebacks)
+      if (a.storage.same_as(entry.captured[captured].storage)) return true;
+    for (const Effects::Grad &g : effects.grads)
+      if (g.write_into >= 0 && a.storage.same_as(entry.captured[g.write_into].storage)) return true;
+    return false;
+  };
+  for (runtime::Array &out : outs)
+    if (written(out)) {
+      runtime::Array fresh = runtime::empty_array(out.layout.sizes, out.dtype);
+      runtime::copy_into(runtime::view_of(out), runtime::view_of(fresh));
+      out = std::move(fresh);
+    }
   for (const auto &[captured, output] : effects.writebacks) {
     const runtime::Array &dst = entry.captured[captured];
-    runtime::Array src = outs[output];
-    if (numel(dst.layout.sizes) > 0) {
-      if (src.storage.same_as(dst.storage)) {  // copy through fresh memory
-        runtime::Array fresh = runtime::empty_array(src.layout.sizes, src.dtype);
-        runtime::copy_into(runtime::view_of(src), runtime::view_of(fresh));
-        src = std::move(fresh);
-      }
-      runtime::copy_into(runtime::view_of(src), runtime::view_of(dst));
-    }
+    if (numel(dst.layout.sizes) > 0)
+      runtime::copy_into(runtime::view_of(outs[output]), runtime::view_of(dst));
     dst.storage.bump_version("a compiled function's in-place write");
   }
   for (const Effects::Grad &g : effects.grads) {

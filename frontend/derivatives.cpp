@@ -90,21 +90,22 @@ double reduced_count(const Node &n) {
 }
 
 // The layer_norm / rms_norm gradients over the trailing `axes` dims.
-Grads norm_grads(const Node &n, const Tensor &g, const std::vector<bool> &needed, bool centred) {
+Grads norm_grads(const Node &n, const Tensor &g, const std::vector<bool> &needed, bool centered) {
   const Tensor &x = n.input(0);
   const int64_t axes = n.attrs.get_int("axes", 1);
-  const double eps = n.attrs.get_double("eps", 1e-5);
+  // The defaults of the kernels (runtime/reference/nn.cpp) and decompositions.
+  const double eps = n.attrs.get_double("eps", centered ? 1e-5 : 1e-6);
   std::vector<int64_t> dims, lead;
   for (int64_t d = 0; d < x.dim(); ++d) (d >= x.dim() - axes ? dims : lead).push_back(d);
-  const Tensor centered = centred ? x - mean(x, dims, true) : x;
-  const Tensor rstd = rsqrt(mean(centered * centered, dims, true) + eps);
-  const Tensor xhat = centered * rstd;
+  const Tensor centered_x = centered ? x - mean(x, dims, true) : x;
+  const Tensor rstd = rsqrt(mean(centered_x * centered_x, dims, true) + eps);
+  const Tensor xhat = centered_x * rstd;
   const bool has_weight = n.inputs.size() >= 2;
   const Tensor gxhat = has_weight ? g * n.input(1) : g;
   Grads out(n.inputs.size());
   if (needed[0]) {
     Tensor inner = gxhat - xhat * mean(gxhat * xhat, dims, true);
-    if (centred) inner = inner - mean(gxhat, dims, true);
+    if (centered) inner = inner - mean(gxhat, dims, true);
     out[0] = rstd * inner;
   }
   auto over_lead = [&](const Tensor &t) { return lead.empty() ? t : sum(t, lead); };
@@ -332,7 +333,9 @@ Grads derivative(const Node &n, const Tensor &g, const std::vector<bool> &needed
       const Tensor centered = x - mean(x, dims, true);
       const Tensor ge = unreduce(g, x.sizes(), dims, keep);
       if (n.op == OpKind::Var) return {ge * centered * (2 / divisor)};
-      return {ge * centered / (unreduce(y, x.sizes(), dims, keep) * divisor)};
+      // Where the std is 0 every element equals the mean: 0 rather than 0 / 0, as PyTorch.
+      const Tensor std_x = unreduce(y, x.sizes(), dims, keep);
+      return {where(std_x == 0, 0, ge * centered / (std_x * divisor))};
     }
     case OpKind::Logsumexp: {
       const std::vector<int64_t> dims = reduced(n);
@@ -377,8 +380,8 @@ Grads derivative(const Node &n, const Tensor &g, const std::vector<bool> &needed
       const int64_t dim = n.attrs.get_int("dim", -1);
       return {g - exp(y) * sum(g, dim, true)};
     }
-    case OpKind::LayerNorm: return norm_grads(n, g, needed, /*centred=*/true);
-    case OpKind::RmsNorm: return norm_grads(n, g, needed, /*centred=*/false);
+    case OpKind::LayerNorm: return norm_grads(n, g, needed, /*centered=*/true);
+    case OpKind::RmsNorm: return norm_grads(n, g, needed, /*centered=*/false);
     case OpKind::Dropout:
       // The same seed and offset draw the same mask: dropout of g is g * mask / (1 - p).
       return {dispatch(OpKind::Dropout, {g}, n.attrs)};

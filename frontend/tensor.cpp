@@ -29,11 +29,12 @@ bool Tensor::shares_storage(const Tensor &other) const {
 
 void Tensor::read_as(DType dtype, void *dst, std::string_view what) const {
   const detail::TensorImpl &i = impl();
-  if (i.trace != nullptr) {
-    if (tracer::active() == i.trace)
-      tracer::graph_break(std::string(what), "it needs the tensor's values while tracing");
+  if (i.trace != nullptr && tracer::active() != i.trace)
     fail("{}: the tensor is a tracing proxy of a compiled function, used outside its trace", what);
-  }
+  // A concrete tensor too: a value read while tracing would be a constant of the graph, and
+  // the tensor may change between calls (an optimizer's learning rate, a write in the trace).
+  if (tracer::active() != nullptr)
+    tracer::graph_break(std::string(what), "it needs the tensor's values while tracing");
   runtime::View out{static_cast<std::byte *>(dst), dtype, sizes(), contiguous_strides(sizes())};
   if (numel() > 0) runtime::convert_kernel(runtime::view_of(i), out);
 }

@@ -20,6 +20,8 @@ class Storage {
   [[nodiscard]] std::byte *data() const { return data_; }
   [[nodiscard]] size_t bytes() const { return block_ ? block_->bytes : 0; }
   [[nodiscard]] Device device() const { return device_; }
+  // Storage objects sharing this memory (views, arrays, tensors).
+  [[nodiscard]] long use_count() const { return block_.use_count(); }
   [[nodiscard]] bool same_as(const Storage &other) const {
     return block_ != nullptr && block_ == other.block_;
   }
