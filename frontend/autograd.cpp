@@ -284,6 +284,9 @@ bool Tensor::is_leaf() const {
 }
 
 Tensor Tensor::grad() const {
+  // Read while tracing: the entry then holds only while .grad() stays as it was.
+  if (defined() && tracer::active() != nullptr && impl().trace == nullptr)
+    autograd::note_grad_change(impl_ptr(), /*reads=*/true);
   const detail::AutogradMeta *m = autograd::meta_of(*this);
   return m != nullptr ? m->grad : Tensor();
 }

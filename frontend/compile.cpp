@@ -196,12 +196,22 @@ std::string Entry::stale_reason() const {
   for (const Effects::Grad &g : effects.grads) {
     const std::shared_ptr<TensorImpl> t = g.tensor.lock();
     if (!g.reads_initial || !t) continue;
-    const bool defined = t->autograd && t->autograd->grad.defined();
-    if (defined != g.initial_defined)
+    const Tensor now = t->autograd ? t->autograd->grad : Tensor();
+    if (now.defined() != g.initial_defined)
       return fmt::format(
-          "the function adds to the .grad() of a captured tensor, which was {} when traced and "
-          "is {} now",
-          g.initial_defined ? "defined" : "undefined", defined ? "defined" : "undefined");
+          "the function reads the .grad() of a captured tensor, which was {} when "
+          "traced and is {} now",
+          g.initial_defined ? "defined" : "undefined", now.defined() ? "defined" : "undefined");
+    if (g.read_slot >= 0) {
+      const runtime::Array &then = captured[static_cast<size_t>(g.read_slot)];
+      if (now.dtype() != then.dtype || now.sizes() != then.layout.sizes ||
+          now.strides() != then.layout.strides)
+        return fmt::format(
+            "the function reads the .grad() of a captured tensor, which was {}{} when traced and "
+            "is {}{} now",
+            dtype_name(then.dtype), format_shape(then.layout.sizes), dtype_name(now.dtype()),
+            format_shape(now.sizes()));
+    }
   }
   return {};
 }
@@ -233,6 +243,14 @@ ir::Graph placed_random(const ir::Graph &g, const runtime::RandomDraw &draw) {
   return out;
 }
 
+// The .grad() arrays the function reads, in place of those it read when traced (the entry
+// is not stale, so each is defined with the same dtype and layout).
+void bind_grads(const Entry &entry, std::span<const runtime::Array *> captured) {
+  for (const Effects::Grad &g : entry.effects.grads)
+    if (const auto t = g.tensor.lock(); g.read_slot >= 0 && t && t->autograd)
+      captured[static_cast<size_t>(g.read_slot)] = &t->autograd->grad.impl();
+}
+
 // The traced function's effects, from a compiled call's outputs: new values copied into
 // the captured tensors it wrote in place, and the .grad() it set; `outs` keeps only what
 // the function returned.
@@ -241,11 +259,17 @@ void apply_effects(const Entry &entry, std::vector<runtime::Array> &outs) {
   // An output may be a captured tensor itself (a clone the passes found to be a copy): any
   // output in memory a write-back changes gets its own copy first, so that what the function
   // returned (or another write-back reads) keeps the values it had.
+  auto grad_of = [](const Effects::Grad &g) -> runtime::Array * {
+    const std::shared_ptr<TensorImpl> t = g.tensor.lock();
+    return t && t->autograd && t->autograd->grad.defined() ? &t->autograd->grad.impl() : nullptr;
+  };
   auto written = [&](const runtime::Array &a) {
     for (const auto &[captured, _] : effects.writebacks)
       if (a.storage.same_as(entry.captured[captured].storage)) return true;
     for (const Effects::Grad &g : effects.grads)
-      if (g.write_into >= 0 && a.storage.same_as(entry.captured[g.write_into].storage)) return true;
+      if (g.changes && g.reads_initial && g.initial_defined && g.output >= 0)
+        if (const runtime::Array *now = grad_of(g); now && a.storage.same_as(now->storage))
+          return true;
     return false;
   };
   for (runtime::Array &out : outs)
@@ -262,14 +286,14 @@ void apply_effects(const Entry &entry, std::vector<runtime::Array> &outs) {
   }
   for (const Effects::Grad &g : effects.grads) {
     const std::shared_ptr<TensorImpl> t = g.tensor.lock();
-    if (!t) continue;
+    if (!t || !g.changes) continue;
     if (!t->autograd) t->autograd = std::make_shared<AutogradMeta>();
-    if (g.write_into >= 0 && g.output >= 0 && t->autograd->grad.defined() &&
-        t->autograd->grad.impl().storage.same_as(entry.captured[g.write_into].storage)) {
-      const runtime::Array &dst = entry.captured[static_cast<size_t>(g.write_into)];
+    runtime::Array *now = grad_of(g);
+    if (g.reads_initial && g.initial_defined && g.output >= 0 && now != nullptr) {
+      // The function added to the .grad() it found: the sum goes into that tensor's memory.
       runtime::copy_into(runtime::view_of(outs[static_cast<size_t>(g.output)]),
-                         runtime::view_of(dst));
-      dst.storage.bump_version("a compiled function's backward");
+                         runtime::view_of(*now));
+      now->storage.bump_version("a compiled function's backward");
       continue;
     }
     Tensor grad;
@@ -369,20 +393,22 @@ Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
     const Tensor grad = t->autograd ? t->autograd->grad : Tensor();
     if (grad.defined() && grad.impl().trace != nullptr && grad.impl().trace != &trace)
       fail("{}: a .grad() set while tracing is a proxy of another trace", options.name);
-    Effects::Grad effect{t, -1, touch.reads_initial, touch.initial != nullptr, -1};
-    if (grad.defined()) {
+    Effects::Grad effect{.tensor = t,
+                         .reads_initial = touch.reads_initial,
+                         .initial_defined = touch.initial != nullptr};
+    effect.changes = grad.defined() ? grad.impl_ptr() != touch.initial : touch.initial != nullptr;
+    if (effect.changes && grad.defined()) {
       effect.output = static_cast<int64_t>(trace.graph.outputs.size());
       trace.graph.outputs.push_back(value_of(grad));
     }
-    // Added to a .grad() that was there: each call writes the sum into that tensor, which
-    // keeps its identity (the closure-staleness check would otherwise drop the entry).
-    if (touch.reads_initial && touch.initial && grad.defined()) {
+    if (touch.initial) {
       const auto &initial = *static_cast<const TensorImpl *>(touch.initial.get());
       for (size_t i = 0; i < trace.captured.size(); ++i)
         if (trace.captured[i].storage.same_as(initial.storage) &&
             trace.captured[i].layout.sizes == initial.layout.sizes &&
-            trace.captured[i].dtype == grad.dtype())
-          effect.write_into = static_cast<int64_t>(i);
+            trace.captured[i].layout.strides == initial.layout.strides &&
+            trace.captured[i].layout.offset == initial.layout.offset)
+          effect.read_slot = static_cast<int64_t>(i);
     }
     effects.grads.push_back(std::move(effect));
   }
@@ -484,13 +510,27 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
       if (entry.captured[i].storage.same_as(t->storage) &&
           entry.captured[i].layout.sizes == t->layout.sizes)
         whose = captured_name(entry.graph, entry.captured.size(), i);
+    if (g.read_slot >= 0)
+      entry.captures[static_cast<size_t>(g.read_slot)] = fmt::format(
+          "tensor {}: the grad() of {}, bound at each call",
+          captured_name(entry.graph, entry.captured.size(), static_cast<size_t>(g.read_slot)),
+          whose);
+    if (!g.changes) continue;
     entry.captures.push_back(
         g.output < 0 ? fmt::format("grad() of {}: cleared by each call", whose)
-                     : fmt::format("grad() of {}: set to output {} by each call", whose, g.output));
+        : g.reads_initial && g.initial_defined
+            ? fmt::format("grad() of {}: output {} written into it by each call", whose, g.output)
+            : fmt::format("grad() of {}: set to output {} by each call", whose, g.output));
   }
   // The trace has ended and released its owners: those still alive are held outside.
+  // A .grad() read is bound again at each call (stale_reason checks it), not held.
+  auto grad_slot = [&](size_t i) {
+    for (const Effects::Grad &g : entry.effects.grads)
+      if (g.read_slot == static_cast<int64_t>(i)) return true;
+    return false;
+  };
   for (size_t i = 0; i < traced.owners.size(); ++i)
-    if (auto alive = traced.owners[i].lock()) {
+    if (auto alive = traced.owners[i].lock(); alive && !grad_slot(i)) {
       const auto *impl = static_cast<const TensorImpl *>(alive.get());
       entry.closure_requires_grad.push_back(
           impl->autograd && (impl->autograd->requires_grad || impl->autograd->grad_fn));
@@ -816,6 +856,7 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
     inputs.reserve(f.tensors.size() + entry->captured.size());
     for (const Tensor *t : f.tensors) inputs.push_back(&t->impl());
     for (const runtime::Array &c : entry->captured) inputs.push_back(&c);
+    bind_grads(*entry, std::span(inputs).subspan(f.tensors.size(), entry->captured.size()));
     const std::vector<runtime::Array> scalars = scalar_arrays(*entry, f);
     for (const runtime::Array &a : scalars) inputs.push_back(&a);
     try {
@@ -834,6 +875,9 @@ std::vector<Tensor> CompiledCore::call(std::span<const Arg> args, const Invoke &
     inputs.reserve(f.tensors.size() + entry->captured.size());
     for (const Tensor *t : f.tensors) inputs.push_back(t->impl());
     inputs.insert(inputs.end(), entry->captured.begin(), entry->captured.end());
+    for (const Effects::Grad &g : entry->effects.grads)
+      if (const auto t = g.tensor.lock(); g.read_slot >= 0 && t && t->autograd)
+        inputs[f.tensors.size() + static_cast<size_t>(g.read_slot)] = t->autograd->grad.impl();
     for (runtime::Array &a : scalar_arrays(*entry, f)) inputs.push_back(std::move(a));
     outs =
         runtime::evaluate(entry->random_counters > 0 ? placed_random(graph, draw) : graph, inputs);

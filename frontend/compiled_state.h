@@ -63,15 +63,19 @@ struct ScalarInput {
 struct Effects {
   size_t returned = 0;
   std::vector<std::pair<size_t, size_t>> writebacks;  // captured index, output index
+  // A .grad() the function read or set. The trace runs on the .grad() each tensor had then;
+  // a call is like the trace only when each one read then is again undefined (or again
+  // defined, with the same dtype and layout: its array is bound as the captured input
+  // `read_slot` at each call).
   struct Grad {
     std::weak_ptr<TensorImpl> tensor;
-    int64_t output = -1;  // -1: the function left .grad() undefined
-    // The function added to the .grad() it found rather than replacing it: a call is only
-    // like the trace when .grad() is again defined (or again undefined) as it was then.
-    bool reads_initial = false;
-    bool initial_defined = false;
-    int64_t write_into = -1;  // a captured index: the sum goes into the .grad() it added to
+    bool reads_initial = false;    // the function read (or added to) the .grad() it found
+    bool initial_defined = false;  // which was defined
+    int64_t read_slot = -1;        // the captured index its values were read through
+    bool changes = false;          // the function left another .grad() than it found
+    int64_t output = -1;           // that .grad(), when defined
   };
+
   std::vector<Grad> grads;
   [[nodiscard]] bool any() const { return !writebacks.empty() || !grads.empty(); }
 };

@@ -545,6 +545,36 @@ TEST_SUITE("autograd") {
     }
   }
 
+  TEST_CASE("a compiled optimizer step alone reads each call's .grad()") {
+    auto run = [](bool compiled) {
+      Tensor w = leaf({1, 2}, {2});
+      optim::SGD opt({w}, {.lr = 0.1, .momentum = 0.5});
+      auto body = [&](const Tensor &scale) {
+        opt.step();
+        return w.detach() * scale;
+      };
+      auto step = compile(body, {.name = "opt_step"});
+      std::vector<std::vector<float>> seen;
+      auto call = [&] {
+        seen.push_back((compiled ? step(ones({2})) : body(ones({2}))).tolist<float>());
+      };
+      call();  // no gradient yet: nothing moves
+      for (int i = 1; i <= 3; ++i) {
+        opt.zero_grad();
+        sum(w * w * static_cast<double>(i)).backward();  // a new .grad() tensor each time
+        call();
+      }
+      sum(w).backward();  // added to the last one
+      call();
+      return seen;
+    };
+    const auto eager = run(false), compiled = run(true);
+    REQUIRE(eager.size() == compiled.size());
+    CHECK(eager.back() != eager.front());
+    for (size_t i = 0; i < eager.size(); ++i)
+      for (size_t j = 0; j < 2; ++j) CHECK(compiled[i][j] == doctest::Approx(eager[i][j]));
+  }
+
   TEST_CASE("the classic MLP trains the same eagerly and with a compiled forward + backward") {
     manual_seed(0);
     const Tensor xs = randn({256, 5});
