@@ -39,11 +39,22 @@ detail::AutogradMeta &meta_for(const Tensor &t) {
 }
 
 SavedTensor save(const Tensor &t, bool values) {
-  if (values) return {without_history(t), t.impl().storage.version()};
+  if (values) return {without_history(t), t.impl().storage.version(), true};
   auto impl = std::make_shared<detail::TensorImpl>();
   impl->dtype = t.dtype();
   impl->layout = t.impl().layout;
-  return {Tensor(std::move(impl)), 0};
+  return {Tensor(std::move(impl)), 0, false};
+}
+
+// An eager view (a movement op's result in its input's memory): its node keeps the memory's
+// version, not its values, so a backward through it after an in-place write to the view or
+// its base fails instead of differentiating values the view no longer has.
+SavedTensor save_view(const Tensor &view) {
+  auto impl = std::make_shared<detail::TensorImpl>();
+  impl->dtype = view.dtype();
+  impl->layout = view.impl().layout;
+  impl->storage = view.impl().storage;
+  return {Tensor(std::move(impl)), view.impl().storage.version(), false};
 }
 
 Edge edge_to(const Tensor &t) {
@@ -96,6 +107,12 @@ void check_unchanged(const Node &n, const SavedTensor &s) {
   if (!s.data.defined()) return;
   const runtime::Storage &storage = s.data.impl().storage;
   if (storage.version() == s.version) return;
+  if (!s.values)
+    fail(
+        "backward: the view made by {} was changed in place since it was taken (by {}; "
+        "version {}, expected {})\n  hint: take the view after the in-place op, or clone() it",
+        op_name(n.op), storage.last_writer().empty() ? "an in-place op" : storage.last_writer(),
+        storage.version(), s.version);
   fail(
       "backward: a tensor that {} saved for its gradient was changed in place since (by {}; "
       "version {}, expected {})\n  hint: write that update out of place, or clone() the tensor "
@@ -253,6 +270,9 @@ void record(OpKind op, std::span<const Tensor> inputs, const Attrs &attrs, Tenso
     node->next.push_back(edge_to(t));
   }
   node->output = save(result, parts.output);
+  if (op_info(op).category == OpCategory::Movement && !inputs.empty() &&
+      result.shares_storage(inputs[0]))
+    node->output = save_view(result);
   meta_for(result).grad_fn = std::move(node);
 }
 

@@ -30,6 +30,7 @@ struct Edge {
 struct SavedTensor {
   Tensor data;
   uint64_t version = 0;
+  bool values = false;  // false: the formula reads only its type (or, for a view, its version)
 };
 
 // One recorded op. Every op has one output, so a node's gradient is one tensor.

@@ -53,17 +53,17 @@ const Tensor &in_place(const Tensor &self, const char *name,
         "recorded\n  hint: make the update under kiln::NoGradGuard, as an optimizer does",
         name);
   if (recording) {
-    // A view of such a leaf is refused too: the write would change the leaf's values
-    // behind its gradient.
+    // So is a view with recorded history: the write would change its base's values behind
+    // the base's gradient (PyTorch rebases the base's history; kiln asks for a clone).
     const detail::AutogradMeta *m = self.impl().autograd.get();
-    for (const autograd::Node *n = m != nullptr ? m->grad_fn.get() : nullptr;
-         n != nullptr && op_info(n->op).category == OpCategory::Movement; n = n->next[0].node.get())
-      if (n->next[0].leaf && n->next[0].leaf->storage.same_as(self.impl().storage))
-        fail(
-            "{}: the tensor is a view of a leaf that requires grad, which cannot be changed in "
-            "place while gradients are recorded\n  hint: make the update under "
-            "kiln::NoGradGuard",
-            name);
+    const autograd::Node *made_by = m != nullptr ? m->grad_fn.get() : nullptr;
+    if (made_by != nullptr && op_info(made_by->op).category == OpCategory::Movement &&
+        made_by->output.data.shares_storage(self))
+      fail(
+          "{}: the tensor is a view (made by {}) of a tensor whose gradient is recorded, and a "
+          "write through it would not reach that tensor's gradient\n  hint: clone() the view "
+          "first, or make the write under kiln::NoGradGuard",
+          name, op_name(made_by->op));
   }
   Tensor result = compute(self);
   if (result.sizes() != self.sizes())
@@ -92,8 +92,7 @@ const Tensor &in_place(const Tensor &self, const char *name,
   if (recording && result_meta != nullptr && result_meta->grad_fn) {
     // The new node may have saved self itself; it keeps a copy, since self is overwritten.
     for (autograd::SavedTensor &s : result_meta->grad_fn->inputs)
-      if (s.data.impl().storage.data() != nullptr && s.data.shares_storage(self))
-        s = {clone(s.data), 0};
+      if (s.values && s.data.shares_storage(self)) s = {clone(s.data), 0, true};
   }
   write_values(self, result);
   self.impl().storage.bump_version(name);

@@ -144,8 +144,23 @@ TEST_SUITE("autograd") {
           "add_: a leaf tensor that requires grad cannot be changed in place while gradients "
           "are recorded\n  hint: make the update under kiln::NoGradGuard, as an optimizer does");
     CHECK(error_message([&] { x.slice(0, 0, 1).zero_(); }) ==
-          "zero_: the tensor is a view of a leaf that requires grad, which cannot be changed in "
-          "place while gradients are recorded\n  hint: make the update under kiln::NoGradGuard");
+          "zero_: the tensor is a view (made by slice) of a tensor whose gradient is recorded, "
+          "and a write through it would not reach that tensor's gradient\n  hint: clone() the "
+          "view first, or make the write under kiln::NoGradGuard");
+    // Views of a non-leaf: a write through one is refused, and a view whose base changed
+    // since cannot be differentiated.
+    Tensor y = x * 2;
+    CHECK(error_message([&] {
+            y.slice(0, 0, 1).mul_(3);
+          }).rfind("mul_: the tensor is a view (made by slice)", 0) == 0);
+    Tensor view = y.slice(0, 0, 1);
+    y.mul_(3);
+    CHECK(error_message([&] { sum(view).backward(); }) ==
+          "backward: the view made by slice was changed in place since it was taken (by mul_; "
+          "version 1, expected 0)\n  hint: take the view after the in-place op, or clone() it");
+    Tensor copied = clone(y.slice(0, 0, 1));
+    copied.mul_(3);
+    sum(copied).backward();  // fine: the clone has memory of its own
     no_grad([&] { return x.add_(1); });
     CHECK(x.tolist<float>() == std::vector<float>{2, 3});
 
