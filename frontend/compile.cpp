@@ -423,6 +423,7 @@ Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
   // without a draw.
   const int64_t counters = trace.random_drawn;
   return {std::move(effects),
+          std::move(trace.flag_reads),
           std::move(trace.graph),
           counters,
           std::move(trace.captured),
@@ -497,6 +498,7 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
   auto text = [&](const ir::Graph &g) { return ir::symbolize_text(ir::print(g), witnesses); };
   entry.compiled = true;
   entry.effects = std::move(traced.effects);
+  entry.flag_reads = std::move(traced.flag_reads);
   entry.captured = std::move(traced.captured);
   entry.graph = std::move(traced.graph);
   entry.captures = describe_captures(entry.graph, entry.captured.size());

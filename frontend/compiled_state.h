@@ -94,6 +94,15 @@ struct Entry {
   // Gradient recording (kiln::grad_enabled()) when traced: a trace records gradient nodes
   // only with it on, so a call with the other mode needs an entry of its own.
   bool grad_mode = true;
+  // Flags the function branched on (modules' training mode), with their values then.
+  std::vector<std::pair<std::weak_ptr<const bool>, bool>> flag_reads;
+  // The mode and flags of this call are those the entry was traced with.
+  [[nodiscard]] bool same_modes() const {
+    if (grad_mode != grad_enabled()) return false;
+    for (const auto &[flag, value] : flag_reads)
+      if (auto f = flag.lock(); f && *f != value) return false;
+    return true;
+  }
   // The closure's tensors' requires_grad when traced (parallel to closure).
   std::vector<bool> closure_requires_grad;
 
@@ -122,6 +131,7 @@ struct Entry {
 // A graph traced from the user's function, before any pass.
 struct Traced {
   Effects effects;
+  std::vector<std::pair<std::weak_ptr<const bool>, bool>> flag_reads;  // Trace::flag_reads
   ir::Graph graph;  // its random ops' offsets relative to the trace's first draw, seeds 0
   int64_t random_counters = 0;  // how far the trace moved the generator: a call moves it so
   std::vector<runtime::Array> captured;
@@ -195,7 +205,7 @@ struct CompiledCore::State {
     std::shared_lock lock(entries_mutex);
     Hit unknown;
     for (const auto &e : entries) {
-      if (e->grad_mode != grad_enabled() || e->stale()) continue;
+      if (!e->same_modes() || e->stale()) continue;
       if (!e->dynamic) {
         if (e->guards.check(f.descs)) return {e, nullptr, {}};
         continue;
@@ -224,6 +234,9 @@ struct CompiledCore::State {
           misses.back().reason =
               fmt::format("gradient recording is {} (kiln::NoGradGuard), and was {} when traced",
                           grad_enabled() ? "on" : "off", e->grad_mode ? "on" : "off");
+        if (misses.back().reason.empty() && !e->same_modes())
+          misses.back().reason =
+              "a module's training mode (train()/eval()) differs from when it was traced";
       }
     }
     std::stable_sort(misses.begin(), misses.end(),

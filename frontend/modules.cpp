@@ -6,6 +6,7 @@
 #include "kiln/autograd.h"
 #include "kiln/nn.h"
 #include "kiln/ops.h"
+#include "tracer/trace.h"
 
 namespace kiln::nn {
 namespace {
@@ -54,8 +55,13 @@ void Module::zero_grad() const {
   for (const Tensor &p : parameters()) p.set_grad(Tensor());
 }
 
+bool Module::is_training() const {
+  if (tracer::Trace *trace = tracer::active()) trace->read_flag(training_);
+  return *training_;
+}
+
 void Module::train(bool on) {
-  training_ = on;
+  *training_ = on;
   for (auto &[_, child] : children_) child->train(on);
 }
 

@@ -31,16 +31,18 @@ class PerDtype {
 }  // namespace
 
 Optimizer::Optimizer(std::vector<Tensor> params, double lr, const char *name)
-    : params_(std::move(params)),
-      lr_(zeros({}, DType::F64)),
-      step_(zeros({}, DType::F64)),
-      name_(name) {
+    : params_(std::move(params)), lr_(zeros({}, DType::F64)), name_(name) {
   if (params_.empty()) fail("{}: the parameter list is empty", name_);
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].defined()) fail("{}: parameter {} is an undefined tensor", name_, i);
-    if (!params_[i].requires_grad() || !params_[i].is_leaf())
-      fail("{}: parameter {} is not a leaf that requires grad\n  hint: call requires_grad_() on it",
-           name_, i);
+    if (!params_[i].is_leaf())
+      fail(
+          "{}: parameter {} was made by {} from other tensors, not a leaf it can update\n"
+          "  hint: pass detach() of it, with requires_grad_()",
+          name_, i, params_[i].grad_fn_name());
+    if (!params_[i].requires_grad())
+      fail("{}: parameter {} does not require grad\n  hint: call requires_grad_() on it", name_, i);
+    steps_.push_back(zeros({}, DType::F64));
   }
   set_lr(lr);
 }
@@ -70,21 +72,22 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions options)
 void SGD::step() {
   NoGradGuard no_grad;
   PerDtype lr(lr_);
-  // The first step's buffer is the gradient itself; later ones damp it.
-  PerDtype keep(where(step_ > 0, full({}, 1.0 - options_.dampening, DType::F64), 1.0));
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor &p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
     if (options_.weight_decay != 0) g = g + p * options_.weight_decay;
     if (options_.momentum != 0) {
+      // The first step's buffer is the gradient itself; later ones damp it.
+      const Tensor keep =
+          where(steps_[i] > 0, full({}, 1.0 - options_.dampening, DType::F64), 1.0).to(p.dtype());
       const Tensor &b = momentum_[i];
-      b.copy_(b * options_.momentum + g * keep(p));
+      b.copy_(b * options_.momentum + g * keep);
       g = options_.nesterov ? g + b * options_.momentum : b;
     }
     p.copy_(p - g * lr(p));
+    steps_[i].add_(1);
   }
-  step_.add_(1);
 }
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions options)
@@ -101,19 +104,22 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled, cons
   }
 }
 
-int64_t Adam::steps_taken() const { return static_cast<int64_t>(step_.item<double>()); }
+int64_t Adam::steps_taken(size_t i) const {
+  return static_cast<int64_t>(steps_.at(i).item<double>());
+}
 
 void Adam::step() {
   NoGradGuard no_grad;
-  step_.add_(1);
-  auto correction = [&](double beta) { return 1 - pow(full({}, beta, DType::F64), step_); };
-  PerDtype step_size(lr_ / correction(options_.beta1));
-  PerDtype bias2_sqrt(sqrt(correction(options_.beta2)));
   PerDtype decay(1 - lr_ * options_.weight_decay);
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor &p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
+    const Tensor &t = steps_[i];
+    t.add_(1);
+    auto correction = [&](double beta) { return 1 - pow(full({}, beta, DType::F64), t); };
+    const Tensor step_size = (lr_ / correction(options_.beta1)).to(p.dtype());
+    const Tensor bias2_sqrt = sqrt(correction(options_.beta2)).to(p.dtype());
     Tensor value = p;
     if (options_.weight_decay != 0) {
       if (decoupled_)
@@ -124,11 +130,17 @@ void Adam::step() {
     const Tensor &m = exp_avg_[i], &v = exp_avg_sq_[i];
     m.copy_(m * options_.beta1 + g * (1 - options_.beta1));
     v.copy_(v * options_.beta2 + g * g * (1 - options_.beta2));
-    p.copy_(value - m / (sqrt(v) / bias2_sqrt(p) + options_.eps) * step_size(p));
+    p.copy_(value - m / (sqrt(v) / bias2_sqrt + options_.eps) * step_size);
   }
 }
 
-AdamW::AdamW(std::vector<Tensor> params, AdamOptions options)
-    : Adam(std::move(params), options, /*decoupled=*/true, "AdamW") {}
+AdamW::AdamW(std::vector<Tensor> params, AdamWOptions o)
+    : Adam(std::move(params),
+           {.lr = o.lr,
+            .beta1 = o.beta1,
+            .beta2 = o.beta2,
+            .eps = o.eps,
+            .weight_decay = o.weight_decay},
+           /*decoupled=*/true, "AdamW") {}
 
 }  // namespace kiln::optim

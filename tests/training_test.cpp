@@ -269,7 +269,7 @@ TEST_SUITE("autograd") {
       std::unique_ptr<optim::Optimizer> opt;
       if (decoupled)
         opt = std::make_unique<optim::AdamW>(std::vector<Tensor>{p},
-                                             optim::AdamOptions{.lr = lr, .weight_decay = wd});
+                                             optim::AdamWOptions{.lr = lr, .weight_decay = wd});
       else
         opt = std::make_unique<optim::Adam>(std::vector<Tensor>{p},
                                             optim::AdamOptions{.lr = lr, .weight_decay = wd});
@@ -293,8 +293,21 @@ TEST_SUITE("autograd") {
       }
     }
     CHECK(error_message([] { optim::Adam bad({ones({1})}); }) ==
-          "Adam: parameter 0 is not a leaf that requires grad\n"
-          "  hint: call requires_grad_() on it");
+          "Adam: parameter 0 does not require grad\n  hint: call requires_grad_() on it");
+    CHECK(error_message([] { optim::Adam bad({leaf({1}, {1}) * 2}); }) ==
+          "Adam: parameter 0 was made by mul from other tensors, not a leaf it can update\n"
+          "  hint: pass detach() of it, with requires_grad_()");
+
+    // AdamW's default decay is PyTorch's 1e-2; Adam's per-parameter step count skips a
+    // parameter without a gradient, as PyTorch's per-parameter state does.
+    Tensor a = leaf({1}, {1}, DType::F64), b = leaf({1}, {1}, DType::F64);
+    optim::AdamW adamw({a, b}, {.lr = 0.1});
+    a.set_grad(zeros({1}, DType::F64));
+    adamw.step();  // zero gradient: only the decay moves it
+    CHECK(a.item<double>() == doctest::Approx(1 - 0.1 * 1e-2));
+    CHECK(b.item<double>() == 1.0);
+    CHECK(adamw.steps_taken(0) == 1);
+    CHECK(adamw.steps_taken(1) == 0);
   }
 
   TEST_CASE("a whole training step compiles: forward, backward and the optimizer's update") {
@@ -318,8 +331,8 @@ TEST_SUITE("autograd") {
         else if (kind == 1)
           opt = std::make_unique<optim::Adam>(model.parameters(), optim::AdamOptions{.lr = 1e-2});
         else
-          opt = std::make_unique<optim::AdamW>(model.parameters(),
-                                               optim::AdamOptions{.lr = 1e-2, .weight_decay = 0.1});
+          opt = std::make_unique<optim::AdamW>(
+              model.parameters(), optim::AdamWOptions{.lr = 1e-2, .weight_decay = 0.1});
         auto step = [&](const Tensor &x, const Tensor &y) {
           opt->zero_grad();
           Tensor loss = mse_loss(model(x), y);
@@ -588,6 +601,26 @@ TEST_SUITE("autograd") {
     CHECK(eager.back() != eager.front());
     for (size_t i = 0; i < eager.size(); ++i)
       for (size_t j = 0; j < 2; ++j) CHECK(compiled[i][j] == doctest::Approx(eager[i][j]));
+  }
+
+  TEST_CASE("a compiled function follows its modules' train() and eval()") {
+    NoGradGuard no_grad;
+    manual_seed(0);
+    nn::Sequential m({nn::linear(4, 64), std::make_shared<nn::Dropout>(0.5)});
+    auto f = compile([&](const Tensor &x) { return m(x); }, {.name = "modes"});
+    const Tensor x = randn({8, 4});
+    manual_seed(5);
+    const Tensor trained = f(x);
+    manual_seed(5);
+    KILN_CHECK_CLOSE(trained, m(x), Tolerance{1e-6, 1e-6});
+    CHECK(sum(trained == 0).item<int64_t>() > 100);  // dropout at work
+    m.eval();
+    KILN_CHECK_CLOSE(f(x), m(x), Tolerance{1e-6, 1e-6});
+    CHECK(sum(f(x) == 0).item<int64_t>() < 10);
+    m.train();
+    manual_seed(5);
+    KILN_CHECK_CLOSE(f(x), trained, Tolerance{1e-6, 1e-6});
+    CHECK(f.explain(x).graphs == 2);
   }
 
   TEST_CASE("the classic MLP trains the same eagerly and with a compiled forward + backward") {

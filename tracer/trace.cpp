@@ -94,6 +94,12 @@ void Trace::write(std::string_view op, const std::shared_ptr<const void> &owner,
   writes.push_back({index, value});
 }
 
+void Trace::read_flag(const std::shared_ptr<const bool> &flag) {
+  for (const auto &[f, _] : flag_reads)
+    if (f.lock() == flag) return;
+  flag_reads.emplace_back(flag, *flag);
+}
+
 void Trace::touch(Touch touch, std::function<void()> restore) {
   for (const Touch &t : touched)
     if (t.object == touch.object) return;

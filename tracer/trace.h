@@ -67,6 +67,11 @@ class Trace {
   // the view was taken: eagerly it would show the new values, in the graph the old ones.
   [[nodiscard]] bool stale(ir::ValueId value) const { return stale_.count(value) != 0; }
 
+  // Flags of the user's objects the traced function branched on (a module's training mode),
+  // with the value each had: the entry is used only while they still have it.
+  std::vector<std::pair<std::weak_ptr<const bool>, bool>> flag_reads;
+  void read_flag(const std::shared_ptr<const bool> &flag);
+
   // Concrete objects whose state the traced function changed outside the graph (autograd
   // leaves whose .grad() it set): compile() turns their final state into outputs, and
   // `undo` puts their state back when the trace ends, since tracing ran nothing.

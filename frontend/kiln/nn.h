@@ -37,7 +37,8 @@ class Module {
   // Training mode (the default) changes what Dropout does; it applies to submodules too.
   void train(bool on = true);
   void eval() { train(false); }
-  [[nodiscard]] bool is_training() const { return training_; }
+  // Read by a function compile() traces, the mode becomes part of that entry's guards.
+  [[nodiscard]] bool is_training() const;
 
   // The parameters by name, sharing their memory.
   [[nodiscard]] NamedTensors state_dict() const { return named_parameters(); }
@@ -59,7 +60,7 @@ class Module {
   void collect(const std::string &prefix, NamedTensors &out) const;
   NamedTensors params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
-  bool training_ = true;
+  std::shared_ptr<bool> training_ = std::make_shared<bool>(true);
 };
 
 // y = x Wᵀ + b, W [out, in]; W and b start uniform in ±1/sqrt(in), as PyTorch's.

@@ -30,8 +30,10 @@ class Optimizer {
  protected:
   Optimizer(std::vector<Tensor> params, double lr, const char *name);
   std::vector<Tensor> params_;
-  Tensor lr_;    // 0-d f64
-  Tensor step_;  // 0-d f64: steps taken
+  Tensor lr_;  // 0-d f64
+  // Per parameter, 0-d f64: the steps that updated it (a step skips a parameter without a
+  // gradient, as PyTorch's per-parameter state does).
+  std::vector<Tensor> steps_;
   const char *name_;
 };
 
@@ -61,7 +63,16 @@ struct AdamOptions {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double weight_decay = 0.0;  // Adam: added to the gradient; AdamW: decoupled, default 1e-2
+  double weight_decay = 0.0;  // added to the gradient
+};
+
+// AdamW's own defaults (PyTorch's): decoupled weight decay 1e-2.
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 1e-2;  // decoupled: p *= 1 - lr * weight_decay
 };
 
 // t += 1; m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²;
@@ -71,7 +82,8 @@ class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, AdamOptions options = {});
   void step() override;
-  [[nodiscard]] int64_t steps_taken() const;
+  // The steps that updated parameter i.
+  [[nodiscard]] int64_t steps_taken(size_t i = 0) const;
 
  protected:
   Adam(std::vector<Tensor> params, AdamOptions options, bool decoupled, const char *name);
@@ -84,7 +96,7 @@ class Adam : public Optimizer {
 
 class AdamW : public Adam {
  public:
-  AdamW(std::vector<Tensor> params, AdamOptions options = {.weight_decay = 1e-2});
+  AdamW(std::vector<Tensor> params, AdamWOptions options = {});
 };
 
 }  // namespace kiln::optim
