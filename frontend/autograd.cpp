@@ -27,10 +27,7 @@ detail::AutogradMeta *meta_of(const Tensor &t) {
   return t.defined() ? t.impl().autograd.get() : nullptr;
 }
 
-bool carries_grad(const Tensor &t) {
-  const detail::AutogradMeta *m = meta_of(t);
-  return m != nullptr && (m->requires_grad || m->grad_fn != nullptr);
-}
+bool carries_grad(const Tensor &t) { return t.defined() && requires_grad(t.impl()); }
 
 detail::AutogradMeta &meta_for(const Tensor &t) {
   std::shared_ptr<detail::AutogradMeta> &m = t.impl().autograd;
@@ -248,6 +245,10 @@ Tensor seed_gradient(const Tensor &t, const Tensor &gradient, std::string_view w
 
 }  // namespace
 
+bool requires_grad(const detail::TensorImpl &t) {
+  return t.autograd && (t.autograd->requires_grad || t.autograd->grad_fn);
+}
+
 Tensor without_history(const Tensor &t) {
   auto impl = std::make_shared<detail::TensorImpl>(t.impl());
   impl->autograd.reset();
@@ -325,7 +326,6 @@ const Tensor &Tensor::retain_grad() const {
     fail("retain_grad: the tensor does not require grad, so it will never get a gradient");
   detail::AutogradMeta &m = autograd::meta_for(*this);
   if (m.grad_fn) {
-    m.retains_grad = true;
     m.grad_fn->retained = impl_ptr();
   }
   return *this;

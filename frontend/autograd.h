@@ -68,6 +68,9 @@ struct SavedParts {
 // Whether ops of this kind can carry a gradient to their inputs at all.
 [[nodiscard]] bool differentiable(OpKind op);
 
+// Whether gradients flow to this tensor: a leaf that requires grad, or made by an op.
+[[nodiscard]] bool requires_grad(const detail::TensorImpl &t);
+
 // A copy of t sharing its data but not its history.
 [[nodiscard]] Tensor without_history(const Tensor &t);
 
@@ -78,7 +81,6 @@ namespace kiln::detail {
 // What a tensor needs for autograd; absent on tensors that never required a gradient.
 struct AutogradMeta {
   bool requires_grad = false;  // a leaf the user marked (requires_grad_)
-  bool retains_grad = false;
   Tensor grad;
   std::shared_ptr<autograd::Node> grad_fn;  // the op that made it; null for leaves
 };

@@ -185,9 +185,8 @@ std::string Entry::stale_reason() const {
           "variable was reassigned or destroyed)\n  hint: pass the tensor as an argument, or "
           "update it in place",
           name);
-    const auto *impl = static_cast<const TensorImpl *>(alive.get());
     const bool requires_grad =
-        impl->autograd && (impl->autograd->requires_grad || impl->autograd->grad_fn);
+        autograd::requires_grad(*static_cast<const TensorImpl *>(alive.get()));
     if (i < closure_requires_grad.size() && requires_grad != closure_requires_grad[i])
       return fmt::format("captured tensor {} {} grad now, and {} when traced", name,
                          requires_grad ? "requires" : "does not require",
@@ -360,7 +359,7 @@ Traced CompiledCore::State::trace_once(std::span<const Arg> args, const Flat &f,
   for (size_t i = 0; i < f.tensors.size(); ++i)
     if (f.tensors[i]->requires_grad())
       tracer::graph_break(
-          fmt::format("argument '{}'", f.names.empty() ? "?" : f.names[tensor_rows[i]]),
+          fmt::format("argument '{}'", f.names[tensor_rows[i]]),
           "it requires grad, and a compiled function does not carry gradients back to its "
           "arguments yet; pass detach() of it, or capture it (as a model's weights are)");
   tracer::Scope scope(trace);
@@ -533,9 +532,8 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
   };
   for (size_t i = 0; i < traced.owners.size(); ++i)
     if (auto alive = traced.owners[i].lock(); alive && !grad_slot(i)) {
-      const auto *impl = static_cast<const TensorImpl *>(alive.get());
       entry.closure_requires_grad.push_back(
-          impl->autograd && (impl->autograd->requires_grad || impl->autograd->grad_fn));
+          autograd::requires_grad(*static_cast<const TensorImpl *>(alive.get())));
       entry.closure.emplace_back(captured_name(entry.graph, entry.captured.size(), i),
                                  std::move(traced.owners[i]));
     }

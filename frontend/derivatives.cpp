@@ -173,12 +173,57 @@ SavedParts saved_parts(OpKind op) {
     case OpKind::Prod:
     case OpKind::Std:
     case OpKind::Logsumexp: return {.inputs = true, .output = true};
-    default: return {.inputs = true, .output = false};
+    // The inputs' values only (sources and non-differentiable ops record no node).
+    case OpKind::Full:
+    case OpKind::Arange:
+    case OpKind::Linspace:
+    case OpKind::Eye:
+    case OpKind::Rand:
+    case OpKind::Randn:
+    case OpKind::Randint:
+    case OpKind::Abs:
+    case OpKind::Log:
+    case OpKind::Log1p:
+    case OpKind::Sin:
+    case OpKind::Cos:
+    case OpKind::Relu:
+    case OpKind::Gelu:
+    case OpKind::Silu:
+    case OpKind::Erf:
+    case OpKind::LogicalNot:
+    case OpKind::Clamp:
+    case OpKind::Mul:
+    case OpKind::Maximum:
+    case OpKind::Minimum:
+    case OpKind::Fmod:
+    case OpKind::Eq:
+    case OpKind::Ne:
+    case OpKind::Lt:
+    case OpKind::Le:
+    case OpKind::Gt:
+    case OpKind::Ge:
+    case OpKind::LogicalAnd:
+    case OpKind::LogicalOr:
+    case OpKind::Where:
+    case OpKind::Argmax:
+    case OpKind::Argmin:
+    case OpKind::Var:
+    case OpKind::All:
+    case OpKind::Any:
+    case OpKind::Matmul:
+    case OpKind::LayerNorm:
+    case OpKind::RmsNorm:
+    case OpKind::MseLoss:
+    case OpKind::CrossEntropy:
+    case OpKind::Embedding:
+    case OpKind::OneHot: return {.inputs = true, .output = false};
   }
+  KILN_UNREACHABLE("op number {} has no saved parts", static_cast<int>(op));
 }
 
 bool differentiable(OpKind op) {
   switch (op) {
+    // Sources, and ops with bool or integer results.
     case OpKind::Full:
     case OpKind::Arange:
     case OpKind::Linspace:
@@ -199,9 +244,63 @@ bool differentiable(OpKind op) {
     case OpKind::All:
     case OpKind::Any:
     case OpKind::OneHot:
-    case OpKind::LogicalNot: return false;  // bool or integer results
-    default: return true;
+    case OpKind::LogicalNot: return false;
+    case OpKind::Neg:
+    case OpKind::Abs:
+    case OpKind::Exp:
+    case OpKind::Log:
+    case OpKind::Log1p:
+    case OpKind::Expm1:
+    case OpKind::Sqrt:
+    case OpKind::Rsqrt:
+    case OpKind::Sin:
+    case OpKind::Cos:
+    case OpKind::Tanh:
+    case OpKind::Sigmoid:
+    case OpKind::Relu:
+    case OpKind::Gelu:
+    case OpKind::Silu:
+    case OpKind::Erf:
+    case OpKind::Reciprocal:
+    case OpKind::Floor:
+    case OpKind::Ceil:
+    case OpKind::Round:
+    case OpKind::Sign:
+    case OpKind::Convert:
+    case OpKind::Clamp:
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul:
+    case OpKind::Div:
+    case OpKind::Pow:
+    case OpKind::Maximum:
+    case OpKind::Minimum:
+    case OpKind::Fmod:
+    case OpKind::Where:
+    case OpKind::Sum:
+    case OpKind::Mean:
+    case OpKind::Max:
+    case OpKind::Min:
+    case OpKind::Prod:
+    case OpKind::Var:
+    case OpKind::Std:
+    case OpKind::Logsumexp:
+    case OpKind::Matmul:
+    case OpKind::Reshape:
+    case OpKind::Permute:
+    case OpKind::Broadcast:
+    case OpKind::Slice:
+    case OpKind::Cat:
+    case OpKind::Softmax:
+    case OpKind::LogSoftmax:
+    case OpKind::LayerNorm:
+    case OpKind::RmsNorm:
+    case OpKind::Dropout:
+    case OpKind::MseLoss:
+    case OpKind::CrossEntropy:
+    case OpKind::Embedding: return true;
   }
+  KILN_UNREACHABLE("op number {} is not in the op table", static_cast<int>(op));
 }
 
 Grads derivative(const Node &n, const Tensor &g, const std::vector<bool> &needed) {

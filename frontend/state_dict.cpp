@@ -1,7 +1,9 @@
 // Tensors to and from safetensors files (https://huggingface.co/docs/safetensors): an 8-byte
 // little-endian header length, a JSON header, then each tensor's bytes, row-major.
 #include <bit>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "ir/diag.h"
@@ -100,29 +102,42 @@ NamedTensors load_tensors(const std::filesystem::path &path) {
       return bad(fmt::format("entry '{}' has dtype {}, which kiln does not have", name,
                              entry["dtype"].get<std::string>()));
     Shape shape;
+    size_t elements = 1;
     for (const auto &d : entry["shape"]) {
-      if (!d.is_number_unsigned()) return bad(fmt::format("entry '{}' has a bad shape", name));
+      if (!d.is_number_unsigned() ||
+          __builtin_mul_overflow(elements, d.get<uint64_t>(), &elements) ||
+          d.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        return bad(fmt::format("entry '{}' has a bad shape", name));
       shape.push_back(d.get<int64_t>());
     }
-    const size_t begin = entry["data_offsets"][0].get<size_t>(),
-                 end = entry["data_offsets"][1].get<size_t>();
-    if (begin > end || end > body_bytes ||
-        end - begin != static_cast<size_t>(numel(shape)) * dtype_size(*dtype))
+    const auto &offsets = entry["data_offsets"];
+    if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
+      return bad(fmt::format("entry '{}' has data_offsets that are not byte offsets", name));
+    const size_t begin = offsets[0].get<size_t>(), end = offsets[1].get<size_t>();
+    size_t bytes_needed = 0;
+    if (__builtin_mul_overflow(elements, dtype_size(*dtype), &bytes_needed) || begin > end ||
+        end > body_bytes || end - begin != bytes_needed)
       return bad(
           fmt::format("entry '{}' has data_offsets that do not fit its shape or the file", name));
-    const std::byte *bytes = reinterpret_cast<const std::byte *>(data.data() + body + begin);
+    const char *bytes = data.data() + body + begin;
+    // Copied out first: the file's offsets need not be aligned for the dtype.
+    auto read = [&]<class T>(T) {
+      std::vector<T> values(elements);
+      if (elements > 0) std::memcpy(values.data(), bytes, elements * sizeof(T));
+      return from_vector(values, shape);
+    };
     Tensor t;
     switch (*dtype) {
       case DType::Bool: {
-        std::vector<uint8_t> v(end - begin);
-        std::memcpy(v.data(), bytes, v.size());
-        t = from_vector(std::vector<int32_t>(v.begin(), v.end()), shape).to(DType::Bool);
+        std::vector<int32_t> values(elements);
+        for (size_t k = 0; k < elements; ++k) values[k] = bytes[k] != 0;
+        t = from_vector(values, shape).to(DType::Bool);
         break;
       }
-      case DType::I32: t = from_data(reinterpret_cast<const int32_t *>(bytes), shape); break;
-      case DType::I64: t = from_data(reinterpret_cast<const int64_t *>(bytes), shape); break;
-      case DType::F32: t = from_data(reinterpret_cast<const float *>(bytes), shape); break;
-      case DType::F64: t = from_data(reinterpret_cast<const double *>(bytes), shape); break;
+      case DType::I32: t = read(int32_t{}); break;
+      case DType::I64: t = read(int64_t{}); break;
+      case DType::F32: t = read(float{}); break;
+      case DType::F64: t = read(double{}); break;
     }
     found.emplace_back(begin, name, t);
   }

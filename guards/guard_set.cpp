@@ -1,7 +1,7 @@
 // Guard layout in flat_, per argument:
-//   tensor: kind, dtype (+ kRequiresGrad), device kind, device index, rank, sizes...,
-//   contiguous(0/1),
-//           strides... (only when not contiguous); a symbolic size s<k> is stored as -(k+1)
+//   tensor: kind, dtype (| kRequiresGrad), device kind, device index, rank, sizes...,
+//           contiguous(0/1), strides... (only when not contiguous); a symbolic size s<k> is
+//           stored as -(k+1)
 //   scalar: kind, value bits (int64, double bits, or bool); a scalar read at each call (a
 //           runtime input of the graph) has kRuntimeValue in its kind and any value passes
 #include "guards/guard_set.h"

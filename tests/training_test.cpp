@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "check.h"
 
@@ -233,6 +234,36 @@ TEST_SUITE("autograd") {
     CHECK(error_message([&] { nn::load(longer, path); }) ==
           "load_state_dict: missing key '3.weight': the module has it, the state does not");
     nn::load(longer, path, /*strict=*/false);
+
+    // Every dtype round-trips; a header that lies is an error, never a read past the end.
+    nn::save_tensors({{"b", make({1, 0, 1}, {3}, DType::Bool)},
+                      {"i", make({-3, 7}, {2}, DType::I32)},
+                      {"l", make({1e12}, {1}, DType::I64)},
+                      {"d", make({0.1, -2.5}, {1, 2}, DType::F64)}},
+                     path);
+    const nn::NamedTensors all = nn::load_tensors(path);
+    REQUIRE(all.size() == 4);
+    CHECK(all[0].second.tolist<bool>() == std::vector<bool>{true, false, true});
+    CHECK(all[1].second.tolist<int32_t>() == std::vector<int32_t>{-3, 7});
+    CHECK(all[2].second.item<int64_t>() == 1000000000000);
+    CHECK(all[3].second.sizes() == Shape{1, 2});
+    CHECK(all[3].second.tolist<double>() == std::vector<double>{0.1, -2.5});
+    auto write_header = [&](const std::string &json) {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      const uint64_t n = json.size();
+      out.write(reinterpret_cast<const char *>(&n), 8);
+      out << json << "abcd";
+    };
+    const std::string prefix = "load_tensors: '" + path.string() + "' is not a safetensors file: ";
+    write_header(R"({"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}})");
+    CHECK(error_message([&] { (void)nn::load_tensors(path); }) ==
+          prefix + "entry 'x' has a bad shape");
+    write_header(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":["0",4]}})");
+    CHECK(error_message([&] { (void)nn::load_tensors(path); }) ==
+          prefix + "entry 'x' has data_offsets that are not byte offsets");
+    write_header(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})");
+    CHECK(error_message([&] { (void)nn::load_tensors(path); }) ==
+          prefix + "entry 'x' has data_offsets that do not fit its shape or the file");
 
     std::filesystem::resize_file(path, 20);
     CHECK(error_message([&] {
