@@ -23,7 +23,7 @@ Tensor weights_like(const Tensor &out) {
   return make(w, out.sizes(), DType::F64);
 }
 
-bool differentiated(const Tensor &t) { return t.dtype() == DType::F64; }
+bool differentiated(const Tensor &t) { return is_floating(t.dtype()); }
 
 Tensor evaluate(const GradCase &c, const std::vector<Tensor> &inputs) {
   manual_seed(kSeed);
@@ -78,6 +78,23 @@ TEST_SUITE("autograd") {
     }
   }
 
+  TEST_CASE("gradients at the edges: zero spread, empty tensors") {
+    Tensor flat = ones({4}, DType::F64);
+    flat.requires_grad_();
+    kiln::std(flat).backward();  // every element equals the mean: 0, not 0 / 0
+    CHECK(flat.grad().tolist<double>() == std::vector<double>{0, 0, 0, 0});
+    Tensor empty = zeros({0, 3});
+    empty.requires_grad_();
+    sum(exp(empty) * 2).backward();
+    CHECK(empty.grad().sizes() == Shape{0, 3});
+    Tensor a = ones({2, 3}), b = ones({2, 3});
+    a.requires_grad_();
+    b.requires_grad_();
+    sum(a.reshape({6}) + b.reshape({6})).backward();
+    a.grad().mul_(0);  // each leaf owns its gradient's memory
+    CHECK(b.grad().tolist<float>() == std::vector<float>(6, 1.0f));
+  }
+
   TEST_CASE("gradients equal central finite differences (f64)") {
     for (const GradCase &c : grad_cases()) {
       CAPTURE(c.name);
@@ -95,30 +112,34 @@ TEST_SUITE("autograd") {
     }
   }
 
-  TEST_CASE("compiled gradients equal eager ones") {
-    for (const GradCase &c : grad_cases()) {
-      CAPTURE(c.name);
-      std::vector<Tensor> xs = leaves(c);
-      const Tensor w = weights_like(evaluate(c, xs));
-      const std::vector<Tensor> eager = grad({sum(evaluate(c, xs) * w)}, differentiated_of(xs));
-      CompileOptions options;
-      options.name = "grad_case";
-      auto step = compile(
-          [&](std::vector<Tensor> args) {
-            for (Tensor &a : args)
-              if (differentiated(a)) a.requires_grad_();
-            Tensor out = c.fn(args).to(DType::F64);
-            return grad({sum(out * w)}, differentiated_of(args));
-          },
-          options);
-      manual_seed(kSeed);
-      const std::vector<Tensor> compiled = step(c.inputs);
-      const Explanation e = step.explain(c.inputs);
-      CHECK_MESSAGE(e.graph_breaks == 0, e.str());
-      REQUIRE(compiled.size() == eager.size());
-      for (size_t i = 0; i < eager.size(); ++i)
-        KILN_CHECK_CLOSE(compiled[i], eager[i], Tolerance{1e-12, 1e-9});
-    }
+  TEST_CASE("compiled gradients equal eager ones, in f64 and f32") {
+    for (const DType dtype : {DType::F64, DType::F32})
+      for (GradCase c : grad_cases()) {
+        CAPTURE(c.name);
+        CAPTURE(dtype_name(dtype));
+        for (Tensor &t : c.inputs)
+          if (is_floating(t.dtype())) t = t.to(dtype);
+        const Tolerance tol = dtype == DType::F64 ? Tolerance{1e-12, 1e-9} : Tolerance{1e-5, 1e-4};
+        std::vector<Tensor> xs = leaves(c);
+        const Tensor w = weights_like(evaluate(c, xs));
+        const std::vector<Tensor> eager = grad({sum(evaluate(c, xs) * w)}, differentiated_of(xs));
+        CompileOptions options;
+        options.name = "grad_case";
+        auto step = compile(
+            [&](std::vector<Tensor> args) {
+              for (Tensor &a : args)
+                if (differentiated(a)) a.requires_grad_();
+              Tensor out = c.fn(args).to(DType::F64);
+              return grad({sum(out * w)}, differentiated_of(args));
+            },
+            options);
+        manual_seed(kSeed);
+        const std::vector<Tensor> compiled = step(c.inputs);
+        const Explanation e = step.explain(c.inputs);
+        CHECK_MESSAGE(e.graph_breaks == 0, e.str());
+        REQUIRE(compiled.size() == eager.size());
+        for (size_t i = 0; i < eager.size(); ++i) KILN_CHECK_CLOSE(compiled[i], eager[i], tol);
+      }
   }
 }
 
