@@ -507,7 +507,8 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
 
 // W7 and W10: a training step, eager and compiled, each on its own copy of the model, since
 // a step changes it. The first step's losses must agree; then both keep stepping on the
-// same batch. No libtorch column yet (its baseline has no training steps).
+// same batch. libtorch (its own nn.functional and optim.Adam) starts from the same weights;
+// the stock-libtorch column is left out.
 nlohmann::json training_row(const kiln::perf::TrainingWorkload &w, const Context &c) {
   const std::string cache_dir = fmt::format("{}/{}-t{}", c.cache_base, w.id, c.threads);
   std::filesystem::remove_all(cache_dir);
@@ -529,6 +530,8 @@ nlohmann::json training_row(const kiln::perf::TrainingWorkload &w, const Context
   for (auto &r : runners) r();  // warm-up
   std::vector<kiln::perf::Timing> t = kiln::perf::measure_interleaved(runners, c.opt.budget_s);
   const double speedup = kiln::perf::median_ratio(t[0], t[1]);
+  const double torch_ms = c.torch ? t[2].median_ms : 0.0;
+  const double speedup_torch = c.torch ? kiln::perf::median_ratio(t[2], t[1]) : 0.0;
   const kiln::Explanation ex = kiln::explain(compiled, traced.x, traced.target);
   const int kernels = ex.entries.empty() ? 0 : ex.entries.front().kernels;
   const double cold_ms = ex.entries.empty() ? first_call_ms : ex.entries.front().compile_ms;
@@ -543,10 +546,10 @@ nlohmann::json training_row(const kiln::perf::TrainingWorkload &w, const Context
   const RateKind kind = w.flops > 1e8 ? RateKind::Compute : RateKind::None;
 
   std::vector<std::string> cells = {w.id, fmt::format("{:.3f}", t[0].median_ms),
-                                    fmt::format("{:.3f}", t[1].median_ms), "n/a"};
+                                    fmt::format("{:.3f}", t[1].median_ms), cell(torch_ms, c.torch)};
   if (c.table.stock) cells.push_back("n/a");
   cells.push_back(fmt::format("{:.2f}x", speedup));
-  cells.push_back("n/a");
+  cells.push_back(cell(speedup_torch, c.torch, "{:.2f}x"));
   if (c.table.stock) cells.push_back("n/a");
   if (c.table.untuned) cells.insert(cells.end(), {"n/a", "n/a"});
   cells.insert(cells.end(), {rate_cell(kind, eager_rate), rate_cell(kind, compiled_rate),
@@ -559,9 +562,9 @@ nlohmann::json training_row(const kiln::perf::TrainingWorkload &w, const Context
           {"threads", c.threads},
           {"kiln_eager_ms", t[0].median_ms},
           {"kiln_compiled_ms", t[1].median_ms},
-          {"libtorch_eager_ms", nullptr},
+          {"libtorch_eager_ms", or_null(torch_ms, c.torch)},
           {"speedup_vs_kiln_eager", speedup},
-          {"speedup_vs_libtorch", nullptr},
+          {"speedup_vs_libtorch", or_null(speedup_torch, c.torch)},
           {"kiln_eager_gflops", or_null(eager_rate, kind == RateKind::Compute)},
           {"kiln_compiled_gflops", or_null(compiled_rate, kind == RateKind::Compute)},
           {"fraction_of_limit", or_null(compiled_rate / c.gemm_peak, compute)},

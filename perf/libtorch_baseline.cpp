@@ -119,4 +119,32 @@ TorchRunner libtorch_workload(const std::string &id, const std::vector<RawTensor
           }};
 }
 
+TorchRunner libtorch_training(const std::string &id, const std::vector<RawTensor> &inputs) {
+  if (id != "W7" && id != "W10") return {};
+  struct State {
+    torch::Tensor x, target;
+    std::vector<torch::Tensor> params;
+    std::unique_ptr<torch::optim::Adam> adam;
+    bool gelu = false;
+  };
+  auto state = std::make_shared<State>();
+  state->x = to_torch(inputs[0]);
+  state->target = to_torch(inputs[1]);
+  for (size_t i = 2; i < 6; ++i) state->params.push_back(to_torch(inputs[i]).requires_grad_());
+  state->adam =
+      std::make_unique<torch::optim::Adam>(state->params, torch::optim::AdamOptions(1e-3));
+  state->gelu = id == "W10";
+  auto step = [state] {
+    namespace F = torch::nn::functional;
+    state->adam->zero_grad();
+    auto h = F::linear(state->x, state->params[0], state->params[1]);
+    h = state->gelu ? torch::gelu(h) : torch::relu(h);
+    auto loss = F::mse_loss(F::linear(h, state->params[2], state->params[3]), state->target);
+    loss.backward();
+    state->adam->step();
+    return loss.detach();
+  };
+  return {[step] { (void)step(); }, [step] { return from_torch(step()); }};
+}
+
 }  // namespace kiln::perf

@@ -35,4 +35,11 @@ struct TorchRunner {
 [[nodiscard]] TorchRunner libtorch_workload(const std::string &id,
                                             const std::vector<RawTensor> &inputs);
 
+// A training step of W7 (W5's model, relu) or W10 (W4's MLP, gelu): inputs are x, the
+// target, then w1, b1, w2, b2 (the starting weights). Each run is one step of MSE, backward
+// and Adam (lr 1e-3) on the same batch; output runs a step and returns its loss. Empty
+// functions when libtorch is absent.
+[[nodiscard]] TorchRunner libtorch_training(const std::string &id,
+                                            const std::vector<RawTensor> &inputs);
+
 }  // namespace kiln::perf

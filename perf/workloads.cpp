@@ -1,4 +1,5 @@
-// W1-W6, W8 and W9 as eager kiln code (the training steps W7 and W10 are in training_workloads.cpp).
+// W1-W6, W8 and W9 as eager kiln code (the training steps W7 and W10 are in
+// training_workloads.cpp).
 #include "workloads.h"
 
 #include <fmt/format.h>
