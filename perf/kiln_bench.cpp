@@ -527,6 +527,18 @@ nlohmann::json training_row(const kiln::perf::TrainingWorkload &w, const Context
         "kiln-bench: {}: the compiled step's loss differs from kiln eager's: {}", w.id, m));
   std::vector<std::function<void()>> runners = {[&] { (void)eager.step(eager.x, eager.target); },
                                                 [&] { (void)compiled(traced.x, traced.target); }};
+  kiln::perf::TorchRunner torch_runner;
+  if (c.torch) {
+    // The same starting weights and batch: its first loss must be kiln's.
+    const kiln::perf::Trainer start = w.make();
+    std::vector<kiln::perf::RawTensor> raws = {raw(start.x), raw(start.target)};
+    for (const kiln::Tensor &p : start.model->parameters()) raws.push_back(raw(p.detach()));
+    torch_runner = kiln::perf::libtorch_training(w.id, raws);
+    if (std::string m = mismatch(from_raw(torch_runner.output()), want, kTolerance); !m.empty())
+      throw cli::CheckFailed(fmt::format(
+          "kiln-bench: {}: libtorch's first loss differs from kiln eager's: {}", w.id, m));
+    runners.push_back(torch_runner.run);
+  }
   for (auto &r : runners) r();  // warm-up
   std::vector<kiln::perf::Timing> t = kiln::perf::measure_interleaved(runners, c.opt.budget_s);
   const double speedup = kiln::perf::median_ratio(t[0], t[1]);
