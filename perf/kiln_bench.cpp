@@ -326,7 +326,17 @@ GemmPeak measure_gemm_peak(bool torch, double budget_s) {
   const kiln::perf::GemmRates kiln_rates = kiln::perf::kiln_gemm_gflops(budget_s);
   std::vector<std::pair<std::string, double>> rates = {{"kiln eager", kiln_rates.eager},
                                                        {"kiln compiled", kiln_rates.compiled}};
-  if (torch) rates.emplace_back("libtorch", kiln::perf::libtorch_gemm_gflops(budget_s));
+  if (torch) {
+    rates.emplace_back("libtorch", kiln::perf::libtorch_gemm_gflops(budget_s));
+    // Debian's libtorch calls whichever libblas.so.3 the alternatives system picks; with
+    // only the reference BLAS installed its matmuls run ~30x slower than they can.
+    if (rates.back().second < 0.2 * std::max(kiln_rates.eager, kiln_rates.compiled))
+      fmt::print(
+          "warning: libtorch's sgemm reaches {:.0f} GFLOP/s, far below kiln's: its BLAS is "
+          "likely Debian's reference libblas3, not a baseline at its best\n"
+          "  hint: apt-get install libopenblas0-pthread (then libblas.so.3 is OpenBLAS)\n",
+          rates.back().second);
+  }
   auto best = std::max_element(rates.begin(), rates.end(),
                                [](const auto &a, const auto &b) { return a.second < b.second; });
   std::vector<std::string> all;
