@@ -82,6 +82,20 @@ Tensor unslice(const Tensor &g, const Shape &x_shape, const Attrs &attrs) {
 
 Tensor as_dtype_of(const Tensor &t, const Tensor &like) { return t.to(like.dtype()); }
 
+// Whether operand i of a matmul node came from a permute that swaps the last two dims.
+bool transposed_operand(const Node &n, size_t i) {
+  const Node *from = n.next[i].node.get();
+  if (from == nullptr || from->op != OpKind::Permute) return false;
+  const std::vector<int64_t> perm = from->attrs.get_ints("perm");
+  const int64_t r = static_cast<int64_t>(perm.size());
+  if (r < 2) return false;
+  for (int64_t d = 0; d < r; ++d) {
+    const int64_t want = d == r - 2 ? r - 1 : d == r - 1 ? r - 2 : d;
+    if (normalize_dim("permute", perm[static_cast<size_t>(d)], r) != want) return false;
+  }
+  return true;
+}
+
 // Reduction sizes as the dtype's scalar: how many elements each output averaged.
 double reduced_count(const Node &n) {
   double count = 1;
@@ -443,9 +457,19 @@ Grads derivative(const Node &n, const Tensor &g, const std::vector<bool> &needed
     }
 
     case OpKind::Matmul: {
+      // An operand that is a transposed tensor (linear's weight.t()) gets its gradient
+      // computed transposed, so the transpose's own gradient hands the weight a gradient in
+      // the weight's layout, not a strided view the optimizer would read across rows (as
+      // PyTorch's mm backward follows mat2's strides).
       const Tensor &b = second();
-      return {needed[0] ? matmul(g, transpose(b, -1, -2)) : Tensor(),
-              needed[1] ? matmul(transpose(x, -1, -2), g) : Tensor()};
+      Grads out(2);
+      if (needed[0])
+        out[0] = transposed_operand(n, 0) ? transpose(matmul(b, transpose(g, -1, -2)), -1, -2)
+                                          : matmul(g, transpose(b, -1, -2));
+      if (needed[1])
+        out[1] = transposed_operand(n, 1) ? transpose(matmul(transpose(g, -1, -2), x), -1, -2)
+                                          : matmul(transpose(x, -1, -2), g);
+      return out;
     }
 
     case OpKind::Reshape: return {reshape(g, x.sizes())};
