@@ -145,8 +145,10 @@ Grads cross_entropy_grads(const Node &n, const Tensor &g) {
 Tensor embedding_grad(const Node &n, const Tensor &g) {
   const Tensor &weight = n.input(0), &indices = n.input(1);
   const int64_t rows = weight.size(0), width = weight.size(1);
-  const Tensor picks = one_hot(reshape(indices, {-1}), rows).to(weight.dtype());
-  return matmul(transpose(picks, 0, 1), reshape(g, {-1, width}));
+  // Sizes spelled out: with a width of 0, -1 could not be inferred.
+  const int64_t picked = indices.numel();
+  const Tensor picks = one_hot(reshape(indices, {picked}), rows).to(weight.dtype());
+  return matmul(transpose(picks, 0, 1), reshape(g, {picked, width}));
 }
 
 }  // namespace

@@ -87,6 +87,10 @@ TEST_SUITE("autograd") {
     empty.requires_grad_();
     sum(exp(empty) * 2).backward();
     CHECK(empty.grad().sizes() == Shape{0, 3});
+    Tensor narrow_table = zeros({4, 0});  // kiln-fuzz seed 210341: a width of 0
+    narrow_table.requires_grad_();
+    sum(embedding(make({1, 3}, {2}, DType::I64), narrow_table)).backward();
+    CHECK(narrow_table.grad().sizes() == Shape{4, 0});
     Tensor a = ones({2, 3}), b = ones({2, 3});
     a.requires_grad_();
     b.requires_grad_();
