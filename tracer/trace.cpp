@@ -29,27 +29,21 @@ bool same_view(const runtime::Array &a, const runtime::Array &b) {
 }  // namespace
 
 ir::ValueId Trace::capture(const std::shared_ptr<const void> &owner, const runtime::Array &array) {
-  auto [it, fresh] = captured_ids_.try_emplace(owner.get(), -1);
-  if (!fresh) return it->second;
+  if (auto it = captured_index_.find(owner.get()); it != captured_index_.end())
+    return current_[it->second];
   for (size_t i = 0; i < captured.size(); ++i) {
     if (!captured[i].storage.same_as(array.storage)) continue;
     if (same_view(captured[i], array)) {
       // Another handle on a tensor captured already: the same value, written or not.
-      const void *first = nullptr;
-      for (const auto &[o, index] : captured_index_)
-        if (index == i) first = o;
-      it->second = captured_ids_.at(first);
       captured_index_.emplace(owner.get(), i);
       alias_owners_.push_back(owner);  // alive for the trace, like the first handle
-      return it->second;
+      return current_[i];
     }
     for (const Write &w : writes)
-      if (w.captured == i) {
-        captured_ids_.erase(it);
+      if (w.captured == i)
         graph_break("a view of a tensor written in place",
                     "the function reads a tensor whose memory an in-place write changed "
                     "through another view of it; compiled code cannot keep the two in step");
-      }
   }
   // The next free name: an argument may itself be called captured0.
   std::string name;
@@ -59,11 +53,11 @@ ir::ValueId Trace::capture(const std::shared_ptr<const void> &owner, const runti
     for (ir::ValueId v : graph.inputs) used |= graph.value(v).name == name;
     if (!used) break;
   }
-  it->second = graph.add_input(name, array.type());
   captured_index_.emplace(owner.get(), captured.size());
+  current_.push_back(graph.add_input(name, array.type()));
   captured.push_back(array);
   owners_.push_back(owner);
-  return it->second;
+  return current_.back();
 }
 
 void Trace::write(std::string_view op, const std::shared_ptr<const void> &owner,
@@ -76,16 +70,14 @@ void Trace::write(std::string_view op, const std::shared_ptr<const void> &owner,
                   "the tensor written in place shares memory with another tensor the function "
                   "reads (a view of it); compiled code cannot keep the two in step");
   // Views taken of the old value go stale: reading one later is a graph break.
-  std::unordered_set<ir::ValueId> views = {captured_ids_.at(owner.get())};
+  std::unordered_set<ir::ValueId> views = {current_[index]};
   for (const ir::Node &n : graph.nodes)
     if (op_info(n.op).category == OpCategory::Movement && n.op != OpKind::Cat &&
         views.count(n.operands[0]) != 0) {
       views.insert(n.result);
       stale_.insert(n.result);
     }
-  // Every handle on this tensor now reads the new value.
-  for (auto &[o, i] : captured_index_)
-    if (i == index) captured_ids_[o] = value;
+  current_[index] = value;  // every handle on this tensor now reads the new value
   for (Write &w : writes)
     if (w.captured == index) {
       w.value = value;

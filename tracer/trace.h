@@ -90,8 +90,8 @@ class Trace {
   [[nodiscard]] std::vector<std::weak_ptr<const void>> captured_owners() const;
 
  private:
-  std::unordered_map<const void *, ir::ValueId> captured_ids_;
   std::unordered_map<const void *, size_t> captured_index_;  // owner -> index in captured
+  std::vector<ir::ValueId> current_;  // per captured tensor: its value now (written or not)
   std::unordered_set<ir::ValueId> stale_;
   std::vector<std::shared_ptr<const void>> owners_;        // parallel to captured
   std::vector<std::shared_ptr<const void>> alias_owners_;  // more handles on captured ones
