@@ -33,7 +33,7 @@ struct Artifact {
   std::vector<ArtifactKernel> kernels;  // distinct kernels, each compiled once
   std::string object;                   // the backend's code (CPU: a relocatable ELF object)
   std::string fused;                    // print_fused of the graph, for explain() and dumps
-  std::string versions;                 // "kiln 0.1.0, LLVM 19.1.7"
+  std::string versions;                 // "kiln 0.1.0 (sources 4283c46efc2664d5), LLVM 19.1.7"
   std::string key;                      // content_key: 32 hex digits
 
   [[nodiscard]] bool has_code() const { return !object.empty() || kernels.empty(); }

@@ -17,6 +17,7 @@
 #include "lowering/backend.h"
 #include "lowering/fusion.h"
 #include "lowering/schedule.h"
+#include "lowering/source_hash.h"
 
 namespace kiln::lower {
 namespace {
@@ -191,7 +192,8 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
 }
 
 std::string versions(BackendKind kind) {
-  return fmt::format("kiln {}, {}", KILN_VERSION, backend(kind).version());
+  return fmt::format("kiln {} (sources {}), {}", KILN_VERSION, KILN_SOURCE_HASH,
+                     backend(kind).version());
 }
 
 std::string compile_key(const ir::Graph &g, const Target &target, const Choices &choices,

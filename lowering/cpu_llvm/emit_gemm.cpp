@@ -44,6 +44,19 @@ void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
   Value *cols = field(b, tile, offsetof(Args, cols), i64);
   Value *flags = field(b, tile, offsetof(Args, flags), i64);
 
+  // The tile's partial sums are read or written after the depth loop; a C far bigger than
+  // the caches makes each of its rows a miss. Asking for them (for writing) now hides that
+  // behind the loop's multiply-adds. A prefetch never faults, so edge tiles need no mask.
+  {
+    const int64_t line_floats = 64 / static_cast<int64_t>(dtype_size(gemm.dtype));
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t c = 0; c < nr; c += line_floats)
+        b.CreateIntrinsic(llvm::Intrinsic::prefetch, {b.getPtrTy()},
+                          {b.CreateGEP(elem, partial,
+                                       b.CreateAdd(b.CreateMul(b.getInt64(i), ldc), b.getInt64(c))),
+                           b.getInt32(1), b.getInt32(3), b.getInt32(1)});
+  }
+
   // The depth loop, accumulators as phis.
   BasicBlock *before = b.GetInsertBlock();
   auto *header = BasicBlock::Create(ctx, "depth", fn);

@@ -175,7 +175,10 @@ Value *erf_f32(const Fp &f, Value *x) {
   for (float k : {-1.453152027f, 1.421413741f, -0.284496736f, 0.254829592f})
     q = f.fma(q, t, f.c(k));
   // `1 - q * t * e`, which GCC contracts into fnmadd(q * t, e, 1).
-  Value *big = f.fma(f.neg(f.mul(q, t)), exp_f32(f, f.neg(z)), f.c(1.0f));
+  // fast_erf's clamp: 1 past |x| = 5, where e^-z would be denormal (NaN goes through).
+  Value *held = f.sel(f.gt(z, f.c(25.0f)), f.c(25.0f), z);
+  Value *big = f.fma(f.neg(f.mul(q, t)), exp_f32(f, f.neg(held)), f.c(1.0f));
+  big = f.sel(f.gt(ax, f.c(5.0f)), f.c(1.0f), big);
   return f.copysign(f.sel(f.lt(ax, f.c(0.5f)), small, big), x);
 }
 

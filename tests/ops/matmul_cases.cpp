@@ -113,6 +113,11 @@ std::vector<OpCase> matmul_cases() {
                               f({4, 5}, 32).expand({3, 4, 5})));
   cases.push_back(
       matmul_case("batched transposed rhs", f({2, 3, 4}, 33), f({2, 5, 4}, 34).transpose(1, 2)));
+  // Packing transposes 8x8 blocks: remainders in rows, columns and depth, two depth blocks.
+  cases.push_back(matmul_case("transposed rhs, 21x300x45", f({21, 300}, 177),
+                              f({45, 300}, 178).transpose(0, 1)));
+  cases.push_back(matmul_case("transposed lhs, 70x300x20", f({300, 70}, 179).transpose(0, 1),
+                              f({300, 20}, 180)));
   cases.push_back(matmul_case("as_strided_copy operands", as_strided_copy(f({2, 7, 13}, 35)),
                               as_strided_copy(f({2, 13, 5}, 36))));
 
