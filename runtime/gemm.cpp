@@ -33,14 +33,16 @@ struct Operand {
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 // Packing a row-major A (or a transposed B) is a transpose: element by element it cost a
-// tenth of a 512x4096x1024 product. This moves an 8x8 block of floats at a time: rows
-// src + r * src_stride become columns dst + c * dst_stride, in the AVX unpack/shuffle/
-// permute sequence (GCC and Clang pick the instructions for the target).
+// tenth of a 512x4096x1024 product. This moves a block of R rows by 8 columns of floats at
+// a time: row r of src (stride src_stride) becomes element r of the 8 columns written at
+// dst + c * dst_stride, in the AVX unpack/shuffle/permute sequence (GCC and Clang pick the
+// instructions for the target). R < 8 serves AVX2's 6-row tiles and the last rows of a panel.
 using Float8 = float __attribute__((vector_size(32)));
 
-void transpose_8x8(const float *src, int64_t src_stride, float *dst, int64_t dst_stride) {
-  Float8 r[8];
-  for (int i = 0; i < 8; ++i) __builtin_memcpy(&r[i], src + i * src_stride, sizeof(Float8));
+template <int R>
+void transpose_block(const float *src, int64_t src_stride, float *dst, int64_t dst_stride) {
+  Float8 r[8] = {};
+  for (int i = 0; i < R; ++i) __builtin_memcpy(&r[i], src + i * src_stride, sizeof(Float8));
   Float8 t[8], u[8];
   for (int i = 0; i < 4; ++i) {  // pairs of rows interleaved within each half
     t[2 * i] = __builtin_shufflevector(r[2 * i], r[2 * i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
@@ -55,22 +57,40 @@ void transpose_8x8(const float *src, int64_t src_stride, float *dst, int64_t dst
   for (int c = 0; c < 4; ++c) {  // the halves joined: columns c and c + 4
     const Float8 lo = __builtin_shufflevector(u[c], u[4 + c], 0, 1, 2, 3, 8, 9, 10, 11);
     const Float8 hi = __builtin_shufflevector(u[c], u[4 + c], 4, 5, 6, 7, 12, 13, 14, 15);
-    __builtin_memcpy(dst + c * dst_stride, &lo, sizeof(Float8));
-    __builtin_memcpy(dst + (c + 4) * dst_stride, &hi, sizeof(Float8));
+    __builtin_memcpy(dst + c * dst_stride, &lo, R * sizeof(float));
+    __builtin_memcpy(dst + (c + 4) * dst_stride, &hi, R * sizeof(float));
   }
 }
 
-// dst[k * dst_stride + i] = src[i * src_stride + k] for i < rows, k < depth: the 8x8 blocks
-// by transpose_8x8, the rest element by element.
+// dst[k * dst_stride + i] = src[i * src_stride + k] for i < rows, k < depth: blocks of up
+// to 8 rows by 8 depth steps by transpose_block, the depth's remainder element by element.
 void transpose_floats(const float *src, int64_t src_stride, int64_t rows, int64_t depth, float *dst,
                       int64_t dst_stride) {
-  const int64_t rows8 = rows / 8 * 8, depth8 = depth / 8 * 8;
-  for (int64_t i = 0; i < rows8; i += 8)
+  using Block = void (*)(const float *, int64_t, float *, int64_t);
+  static constexpr Block kBlocks[] = {nullptr,
+                                      transpose_block<1>,
+                                      transpose_block<2>,
+                                      transpose_block<3>,
+                                      transpose_block<4>,
+                                      transpose_block<5>,
+                                      transpose_block<6>,
+                                      transpose_block<7>,
+                                      transpose_block<8>};
+  const int64_t depth8 = depth / 8 * 8;
+  for (int64_t i = 0; i < rows; i += 8) {
+    const float *from = src + i * src_stride;
+    float *to = dst + i;
+    if (rows - i >= 8) {  // the common case, inlined
+      for (int64_t k = 0; k < depth8; k += 8)
+        transpose_block<8>(from + k, src_stride, to + k * dst_stride, dst_stride);
+      continue;
+    }
+    const Block block = kBlocks[rows - i];
     for (int64_t k = 0; k < depth8; k += 8)
-      transpose_8x8(src + i * src_stride + k, src_stride, dst + k * dst_stride + i, dst_stride);
-  for (int64_t k = 0; k < depth; ++k)
-    for (int64_t i = k < depth8 ? rows8 : 0; i < rows; ++i)
-      dst[k * dst_stride + i] = src[i * src_stride + k];
+      block(from + k, src_stride, to + k * dst_stride, dst_stride);
+  }
+  for (int64_t k = depth8; k < depth; ++k)
+    for (int64_t i = 0; i < rows; ++i) dst[k * dst_stride + i] = src[i * src_stride + k];
 }
 
 // packed[panel][k][nr] for B's rows [p0, p0+kc) and columns [j0, j0+nc), zero-padded,
