@@ -12,6 +12,7 @@
 #include "ir/passes/decompose.h"
 #include "ir/passes/fold_constants.h"
 #include "ir/passes/simplify.h"
+#include "ir/passes/sink_reshapes.h"
 #include "ir/passes/small_matmul.h"
 #include "ir/passes/verify_pass.h"
 #include "ir/settings.h"
@@ -54,7 +55,7 @@ std::vector<std::string_view> split_names(std::string_view pipeline) {
 }  // namespace
 
 std::string_view default_pipeline() {
-  return "decompose,small-matmul,simplify,fold-constants,cse,dce";
+  return "decompose,small-matmul,sink-reshapes,simplify,fold-constants,cse,dce";
 }
 
 void run_pipeline(Graph &g, std::string_view pipeline, const PassObserver &observer) {

@@ -178,7 +178,7 @@ TEST_SUITE("tools") {
         {"a.kir b.kir", "kiln-opt: unexpected argument 'a.kir'"},
         {"--passes=cse,fuse-everything",
          "kiln-opt: --passes: unknown pass 'fuse-everything': expected one of verify, dce, cse, "
-         "fold-constants, simplify, decompose, small-matmul"},
+         "fold-constants, simplify, decompose, small-matmul, sink-reshapes"},
     };
     for (const auto &[args, message] : cases) {
       Result r = run(kDir + "linear_relu.kir " + args);

@@ -400,7 +400,7 @@ TEST_SUITE("ir") {
     Graph g;
     CHECK_THROWS_WITH_AS(run_pipeline(g, "dce,foo"),
                          "unknown pass 'foo': expected one of verify, dce, cse, "
-                         "fold-constants, simplify, decompose, small-matmul",
+                         "fold-constants, simplify, decompose, small-matmul, sink-reshapes",
                          Error);
   }
 
@@ -416,7 +416,8 @@ TEST_SUITE("ir") {
                  });
     CHECK(
         fmt::format("{}", fmt::join(seen, " ")) ==
-        "decompose=false small-matmul=false simplify=true fold-constants=false cse=false dce=true");
+        "decompose=false small-matmul=false sink-reshapes=false simplify=true fold-constants=false "
+        "cse=false dce=true");
     CHECK(g.nodes.empty());
     CHECK(g.outputs == g.inputs);
   }
