@@ -94,6 +94,9 @@ class Fuser {
   FusionPlan run() {
     is_output_.assign(g_.num_values(), false);
     for (ValueId v : g_.outputs) is_output_[v] = true;
+    value_readers_.assign(g_.num_values(), {});
+    for (size_t n = 0; n < g_.nodes.size(); ++n)
+      for (ValueId o : g_.nodes[n].operands) value_readers_[o].push_back(static_cast<int32_t>(n));
     for (size_t n = 0; n < g_.nodes.size(); ++n) place(static_cast<int32_t>(n));
     for (ValueId v : g_.outputs) materialize(v);
     return finish();
@@ -103,8 +106,9 @@ class Fuser {
   const Graph &g_;
   const FusionChoices choices_;
   std::vector<int32_t> producer_;
-  std::vector<int32_t> uses_;      // value -> operands that read it
-  std::vector<bool> is_output_;    // value -> returned by the graph
+  std::vector<int32_t> uses_;                        // value -> operands that read it
+  std::vector<bool> is_output_;                      // value -> returned by the graph
+  std::vector<std::vector<int32_t>> value_readers_;  // value -> nodes reading it (repeats)
   std::vector<int32_t> group_of_;  // value -> group computing it (kernel member or library)
   std::vector<Role> role_;         // value -> role in its kernel group
   std::vector<int32_t> depth_;     // value -> math functions on its longest path in its group
@@ -197,14 +201,46 @@ class Fuser {
 
   // A matmul group takes pointwise nodes of its shape that read one of its members directly
   // (its product or an epilogue value): those are its epilogue. Anything else would be a
-  // sibling computed per tile for no reason.
+  // sibling computed per tile for no reason. A node that reads only members the graph
+  // returns anyway stays out unless it is returned too or its readers can follow it into
+  // the epilogue: else it would be one more buffer written for another kernel to read, where
+  // that kernel can compute it from the returned value instead (a training step returns the
+  // weight gradient g, and Adam's 0.1 * g and 0.001 * g * g were two more [4096,1024]
+  // outputs of W10's GEMMs, read back by the update kernel).
   bool fits_epilogue(const Node &node, int32_t gid) const {
     if (is_row_reduction(node.op) || g_.type(node.result).shape != groups_[gid].shape) return false;
+    bool reads_member = false, reads_only_returned = true;
     for (ValueId o : node.operands) {
       ViewChain chain = resolve_views(g_, producer_, o);
-      if (!chain.constant && chain.views.empty() && group_of_[chain.root] == gid) return true;
+      if (chain.constant || !chain.views.empty() || group_of_[chain.root] != gid) continue;
+      reads_member = true;
+      reads_only_returned = reads_only_returned && is_output_[chain.root];
     }
-    return false;
+    return reads_member &&
+           (!reads_only_returned || is_output_[node.result] || readers_follow(node.result, gid));
+  }
+
+  // Whether v's readers can all follow it into group gid's epilogue and end in values the
+  // graph returns: each is an elementwise node of the group's shape whose other operands are
+  // constants or members already, returned or followed in turn (a few levels deep), and
+  // nothing reads v through a view.
+  bool readers_follow(ValueId v, int32_t gid, int depth = 0) const {
+    const std::vector<int32_t> &readers = value_readers_[v];
+    if (depth > 8 || readers.empty() || static_cast<int32_t>(readers.size()) != uses_[v])
+      return false;
+    for (int32_t r : readers) {
+      const Node &reader = g_.nodes[r];
+      if (!is_kernel_elementwise(g_, reader) || g_.type(reader.result).shape != groups_[gid].shape)
+        return false;
+      for (ValueId o : reader.operands) {
+        if (o == v) continue;
+        ViewChain chain = resolve_views(g_, producer_, o);
+        if (!chain.constant && !(chain.views.empty() && group_of_[chain.root] == gid)) return false;
+      }
+      if (!is_output_[reader.result] && !readers_follow(reader.result, gid, depth + 1))
+        return false;
+    }
+    return true;
   }
 
   // The role node `n` would have in group `gid`, or nullopt when it cannot be a member:

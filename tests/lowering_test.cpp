@@ -3,6 +3,7 @@
 // kernel counts fusion promises; vector code in the assembly; the memory plan.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -338,6 +339,33 @@ TEST_SUITE("lowering" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
     for (size_t i = 0; i < 2; ++i) CHECK(compare(got[i], want[i], Tolerance{1e-4, 1e-4}).empty());
     CHECK(explain(cpu, x, w).entries.at(0).kernels == 1);
     check_against_reference("square_plus_operand", [](Tensor t) { return matmul(t, t) + t; }, x);
+  }
+
+  // A training step returns the weight gradient g; Adam's 0.1 * g belongs to the update
+  // kernel, which reads g anyway, not to the GEMM as one more output buffer.
+  TEST_CASE("a matmul kernel does not write epilogue values that only another kernel reads") {
+    manual_seed(3);
+    Tensor x = randn({70, 70}), w = randn({70, 300}), m = randn({70, 300});
+    auto fn = [](Tensor t, Tensor u, Tensor v) {
+      Tensor g = matmul(t, u);
+      return std::vector<Tensor>{g, v * 0.9 + g * 0.1};
+    };
+    auto f = compile(fn, with_backend(Backend::Cpu, "grad_and_moment"));
+    std::vector<Tensor> got = f(x, w, m), want = fn(x, w, m);
+    for (size_t i = 0; i < 2; ++i) CHECK(compare(got[i], want[i], Tolerance{1e-4, 1e-4}).empty());
+    const Explanation::Entry e = explain(f, x, w, m).entries.at(0);
+    CHECK(e.kernels == 2);
+    // The GEMM's call line defines one value: "%3: f32[70,300] = call[kernel=@….k0] …".
+    std::istringstream lines(e.fused);
+    int gemm_calls = 0;
+    for (std::string line; std::getline(lines, line);) {
+      const size_t call = line.find(" = call[kernel=");
+      if (call == std::string::npos || line.find("%arg0") == std::string::npos) continue;
+      ++gemm_calls;
+      const std::string defined = line.substr(0, call);
+      CHECK_MESSAGE(std::count(defined.begin(), defined.end(), '%') == 1, line);
+    }
+    CHECK(gemm_calls == 1);
   }
 
   TEST_CASE_TEMPLATE(
