@@ -161,6 +161,7 @@ std::shared_ptr<const runtime::Program> with_variant(const runtime::Program &bas
   if (k.gemm) {
     k.gemm->tile = kernel.gemm->tile;
     k.gemm->parallel_work = variant.gemm_parallel_work;
+    k.gemm->split_columns = variant.gemm_split_columns;
   }
   int64_t per_iteration = 1;  // the elements one iteration of the outer loop covers
   for (size_t l = 1; l < kernel.loops.size(); ++l) per_iteration *= kernel.loops[l].extent;
@@ -267,7 +268,8 @@ Result tune(const ir::Graph &g, const lower::Target &target, const lower::Choice
   size_t total_variants = 0;
   for (size_t number = 0; number < compiled.kernels.size(); ++number) {
     spaces[number] = variant_space(compiled.kernels[number], target,
-                                   base.for_kernel(static_cast<int64_t>(number)), options.mode);
+                                   base.for_kernel(static_cast<int64_t>(number)), options.mode,
+                                   runtime::num_threads());
     if (spaces[number].size() < 2) continue;
     lower::Choices own;
     own.kernel = base.for_kernel(static_cast<int64_t>(number));

@@ -24,7 +24,8 @@ void add(std::vector<lower::KernelChoices> &out, const lower::KernelChoices &c) 
 }  // namespace
 
 std::vector<lower::KernelChoices> variant_space(const lower::Kernel &k, const lower::Target &target,
-                                                const lower::KernelChoices &base, Mode mode) {
+                                                const lower::KernelChoices &base, Mode mode,
+                                                int threads) {
   std::vector<lower::KernelChoices> out = {base};
   if (mode == Mode::Off) return out;
   if (k.gemm) {
@@ -39,6 +40,11 @@ std::vector<lower::KernelChoices> variant_space(const lower::Kernel &k, const lo
       c.gemm_tile = t;
       add(out, c);
     };
+    if (threads > 1) {  // the other loop split across threads, on the heuristic tile
+      lower::KernelChoices c = base;
+      c.gemm_split_columns = !base.gemm_split_columns;
+      add(out, c);
+    }
     if (mode == Mode::Default) {
       for (int64_t kc : {128, 512}) with({t0.mr, t0.nr, kc, t0.mc, t0.nc});
       for (int64_t mc : {96, 512}) with({t0.mr, t0.nr, t0.kc, mc, t0.nc});

@@ -232,6 +232,7 @@ class Codec {
           num(c.b);
           num(c.partial);
           num(c.parallel_work);
+          flag(c.split_columns);
         }
         num(k->extent);
         num(k->symbol);

@@ -17,6 +17,8 @@
 // - kernel.min_elements_per_task 16384: below it, waking a thread costs more than it saves.
 // - kernel.gemm_parallel_work 2^18 multiply-adds: below it waking the pool costs more than
 //   the product itself, so a GEMM runs on one thread.
+// - kernel.gemm_split rows: at 2 threads on W4's and 2048^3 products, columns measured the
+//   same (Sapphire Rapids, 2026-12-07); the autotuner tries columns where threads > 1.
 // - kernel.streaming, kernel.row_scratch on: together W3 went from 2.9-3.5 to 2.1-2.9 ms at
 //   2 threads (Zen 4, 2026-12-02); per kernel, the autotuner tries each off where it applies.
 #include "lowering/choices.h"
@@ -147,6 +149,15 @@ const std::vector<Knob<KernelChoices>> &kernel_knobs() {
       int_knob("epilogue_unroll_cost", &KernelChoices::epilogue_unroll_cost, 0, 1 << 20),
       int_knob("min_elements_per_task", &KernelChoices::min_elements_per_task, 1, int64_t{1} << 40),
       int_knob("gemm_parallel_work", &KernelChoices::gemm_parallel_work, 0, int64_t{1} << 50),
+      {"gemm_split",
+       [](const KernelChoices &k) {
+         return std::string(k.gemm_split_columns ? "columns" : "rows");
+       },
+       [](KernelChoices &k, std::string_view text) -> std::string {
+         if (text != "rows" && text != "columns") return "rows or columns";
+         k.gemm_split_columns = text == "columns";
+         return "";
+       }},
       bool_knob("streaming", &KernelChoices::streaming),
       bool_knob("row_scratch", &KernelChoices::row_scratch),
   };

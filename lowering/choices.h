@@ -38,8 +38,11 @@ struct KernelChoices {
   int64_t epilogue_unroll_cost = 512;     // a GEMM epilogue is unrolled per vector below this
   int64_t min_elements_per_task = 16384;  // fewest elements worth a thread (parallel grain)
   int64_t gemm_parallel_work = 1 << 18;   // fewest multiply-adds a GEMM splits over threads
-  bool streaming = true;                  // may this kernel's big outputs use non-temporal stores
-  bool row_scratch = true;                // may a row kernel stage values in rows of stack scratch
+  // Which loop of a GEMM threads split: rows (threads share each packed block of B) or
+  // columns (each thread packs B for its own columns; no barrier until the end).
+  bool gemm_split_columns = false;
+  bool streaming = true;    // may this kernel's big outputs use non-temporal stores
+  bool row_scratch = true;  // may a row kernel stage values in rows of stack scratch
   bool operator==(const KernelChoices &) const = default;
 };
 

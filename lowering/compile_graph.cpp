@@ -132,7 +132,8 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
                              .b_dtype = kernel.gemm->b_dtype,
                              .a = slot_of.at(group.inputs[0]),
                              .b = slot_of.at(group.inputs[1]),
-                             .parallel_work = kc.gemm_parallel_work};
+                             .parallel_work = kc.gemm_parallel_work,
+                             .split_columns = kc.gemm_split_columns};
       // Partial sums between depth blocks go to the first output of C's dtype (all outputs
       // have C's shape).
       for (size_t i = 0; i < group.outputs.size() && call.partial < 0; ++i)

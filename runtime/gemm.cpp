@@ -156,21 +156,22 @@ struct Problem {
   int64_t row_base;  // the epilogue row of this product's first row (batch * m)
 };
 
+// The product's columns [j_begin, j_end), with `threads` sharing each packed block of B and
+// splitting its rows.
 template <class T>
-void gemm(const GemmCall &call, GemmMicroFn micro, const Problem &p, const Operand &a,
-          const Operand &b, T *partial, void *const *args, bool parallel) {
+void gemm_columns(const GemmCall &call, GemmMicroFn micro, const Problem &p, const Operand &a,
+                  const Operand &b, T *partial, void *const *args, int threads, int64_t j_begin,
+                  int64_t j_end) {
   const ir::GemmTile &t = call.tile;
-  if (p.m == 0 || p.n == 0) return;
-  const int threads = parallel && p.m * p.n * p.k >= call.parallel_work ? num_threads() : 1;
   // Row blocks: at most t.mc rows, and enough blocks to keep every thread busy.
   const int64_t mc = round_up(
       std::clamp<int64_t>((p.m + threads - 1) / threads, t.mr, std::max(t.mc, t.mr)), t.mr);
   const int64_t row_blocks = (p.m + mc - 1) / mc;
   const int64_t kc_max = std::clamp<int64_t>(p.k, 1, t.kc);
-  const int64_t nc_max = std::min(t.nc, round_up(p.n, t.nr));
+  const int64_t nc_max = std::min(t.nc, round_up(j_end - j_begin, t.nr));
   ScratchBuffer packed_b(sizeof(T) * kc_max * nc_max);
-  for (int64_t j0 = 0; j0 < p.n; j0 += t.nc) {
-    const int64_t nc = std::min(t.nc, p.n - j0);
+  for (int64_t j0 = j_begin; j0 < j_end; j0 += t.nc) {
+    const int64_t nc = std::min(t.nc, j_end - j0);
     // An empty depth still runs one block: the epilogue sees a product of zeros.
     for (int64_t p0 = 0; p0 == 0 || p0 < p.k; p0 += t.kc) {
       const int64_t kc = std::min(t.kc, p.k - p0);
@@ -221,6 +222,25 @@ void gemm(const GemmCall &call, GemmMicroFn micro, const Problem &p, const Opera
         run_rows(0, row_blocks);
     }
   }
+}
+
+template <class T>
+void gemm(const GemmCall &call, GemmMicroFn micro, const Problem &p, const Operand &a,
+          const Operand &b, T *partial, void *const *args, bool parallel) {
+  if (p.m == 0 || p.n == 0) return;
+  const int threads = parallel && p.m * p.n * p.k >= call.parallel_work ? num_threads() : 1;
+  if (threads > 1 && call.split_columns) {
+    // Each thread its own columns, B packed by itself: no barrier until the end.
+    const int64_t width = round_up((p.n + threads - 1) / threads, call.tile.nr);
+    const int64_t chunks = (p.n + width - 1) / width;
+    parallel_for(chunks, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t c = lo; c < hi; ++c)
+        gemm_columns<T>(call, micro, p, a, b, partial, args, 1, c * width,
+                        std::min(p.n, (c + 1) * width));
+    });
+    return;
+  }
+  gemm_columns<T>(call, micro, p, a, b, partial, args, threads, 0, p.n);
 }
 
 template <class T>

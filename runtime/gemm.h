@@ -41,6 +41,7 @@ struct GemmCall {
   int32_t partial = -1;    // the arg (an output of C's shape and dtype) that holds partial
                            // sums between depth blocks; -1: scratch memory
   int64_t parallel_work = int64_t{1} << 18;  // fewest multiply-adds split between threads
+  bool split_columns = false;  // threads take column ranges (own packed B), not row blocks
 };
 
 // C = A x B for A [..., m, k], B [..., k, n] of call.dtype (equal batch dims, any strides),

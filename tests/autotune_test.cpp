@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -43,6 +44,14 @@ ir::Graph layer() {
 std::string tile_of(const lower::KernelChoices &c) {
   return c.gemm_tile ? lower::gemm_tile_text(*c.gemm_tile) : "auto";
 }
+
+// The thread count for one test: a GEMM's variant space depends on it (the loop threads
+// split is a knob only when there are threads to split it).
+struct Threads {
+  int saved = num_threads();
+  explicit Threads(int n) { set_num_threads(n); }
+  ~Threads() { set_num_threads(saved); }
+};
 
 struct TempDir {
   fs::path dir;
@@ -103,6 +112,7 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
   }
 
   TEST_CASE("a winner that is no faster when timed again loses to the heuristic") {
+    const Threads one(1);
     const ir::Graph g = layer();
     autotune::Options options{
         .mode = autotune::Mode::Default, .name = "layer", .budget_ms_per_kernel = 1e9};
@@ -130,7 +140,32 @@ TEST_SUITE("cache" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).avai
     CHECK(r.choices.per_kernel.empty());
   }
 
+  TEST_CASE("with threads, a GEMM's search tries splitting its columns instead of its rows") {
+    const ir::Graph g = layer();
+    autotune::Options options{
+        .mode = autotune::Mode::Default, .name = "layer", .budget_ms_per_kernel = 1e9};
+    options.cost = [&](int64_t, const lower::KernelChoices &c) -> std::optional<double> {
+      return c.gemm_split_columns ? 1.0 : 10.0;
+    };
+    for (int threads : {1, 2}) {
+      CAPTURE(threads);
+      const Threads scope(threads);
+      const autotune::Result r = autotune::tune(g, lower::current_target(), {}, options);
+      REQUIRE(r.kernels.size() == 1);
+      const auto &table = r.kernels[0].table;
+      const bool tried = std::any_of(table.begin(), table.end(), [](const auto &row) {
+        return row.variant == "gemm_split=columns";
+      });
+      CHECK(tried == (threads > 1));
+      if (threads > 1) {
+        CHECK(r.kernels[0].chosen_text == "gemm_split=columns");
+        CHECK(r.choices.per_kernel.at(0).gemm_split_columns);
+      }
+    }
+  }
+
   TEST_CASE("a kernel quicker than the threshold is not searched") {
+    const Threads one(1);
     const ir::Graph g = layer();
     const autotune::Options options{.mode = autotune::Mode::Default,
                                     .name = "layer",

@@ -407,6 +407,36 @@ TEST_SUITE("lowering" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
     set_num_threads(threads);
   }
 
+  // kernel.gemm_split = columns: each thread its own columns (and packed B), a width of
+  // whole tiles that need not divide n; 3 threads leave a short last range.
+  TEST_CASE_TEMPLATE("GEMMs split by columns across threads equal those split by rows", T, AtHost,
+                     AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
+    const int threads = num_threads();
+    struct Size {
+      int64_t m, k, n;
+    };
+    for (int t : {2, 3}) {
+      set_num_threads(t);
+      for (Size s : {Size{70, 300, 33}, Size{40, 600, 1100}, Size{9, 70, 2100}}) {
+        CAPTURE(t);
+        CAPTURE(s.n);
+        manual_seed(static_cast<uint64_t>(s.n));
+        Tensor x = randn({s.m, s.k}), w = randn({s.n, s.k}), b = randn({s.n});
+        auto fn = [](Tensor a, Tensor u, Tensor c) { return gelu(linear(a, u, c)); };
+        CompileOptions columns = with_backend(Backend::Cpu, "split_columns");
+        columns.choices = "kernel.gemm_split = columns";
+        auto by_columns = compile(fn, columns);
+        auto by_rows = compile(fn, with_backend(Backend::Cpu, "split_rows"));
+        CHECK(compare(by_columns(x, w, b), by_rows(x, w, b), Tolerance{}).empty());
+        CHECK(compare(by_columns(x, w, b), fn(x, w, b), Tolerance{1e-5, 1e-5}).empty());
+        CHECK(explain(by_columns, x, w, b).entries.at(0).choices == "kernel.gemm_split = columns");
+      }
+    }
+    set_num_threads(threads);
+  }
+
   TEST_CASE("a linear layer with its activation is one matmul kernel; W4 is two") {
     Tensor x = randn({64, 128}), w1 = randn({256, 128}), b1 = randn({256}), w2 = randn({128, 256}),
            b2 = randn({128});
