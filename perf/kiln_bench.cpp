@@ -30,6 +30,7 @@
 #include "libtorch_stock.h"
 #include "overhead.h"
 #include "plot.h"
+#include "python_peers.h"
 #include "runtime/allocator.h"
 #include "timing.h"
 #include "tools/cli.h"
@@ -51,9 +52,10 @@ struct Options {
   std::string libtorch = "tuned";
   std::string cache_dir;                       // "": a fresh temporary folder, removed at exit
   std::optional<kiln::AutotuneMode> autotune;  // unset: compile()'s default, or KILN_AUTOTUNE
-  bool vs_untuned = false;           // also time the same function compiled with autotune off
-  std::string cache_remote;          // --cache-remote: a Redis URL for the 'remote ms' column
-  kiln::RemoteCacheSettings remote;  // KILN_CACHE_REMOTE_* (password, key) with that URL
+  bool vs_untuned = false;   // also time the same function compiled with autotune off
+  std::string cache_remote;  // --cache-remote: a Redis URL for the 'remote ms' column
+  std::string peers = "torch_compile,jax";  // --peers: perf/peers.py's list, "none" to skip it
+  kiln::RemoteCacheSettings remote;         // KILN_CACHE_REMOTE_* (password, key) with that URL
 };
 
 namespace cli = kiln::cli;
@@ -94,6 +96,22 @@ cli::Parser make_parser(Options &o) {
              std::string why;
              if (!kiln::cache::parse_remote_url(v, why)) cli::usage_error("{}", why);
              o.cache_remote = v;
+           });
+  p.option("--peers", "LIST",
+           "Python peers timed by perf/peers.py in a child process per thread count, on\n"
+           "the same workload definitions (its own inputs, checked against torch eager):\n"
+           "torch (2.x eager), torch_compile, torch_compile_max (max-autotune: minutes per\n"
+           "row), jax; 'none' skips them (default torch_compile,jax; a peer that does not\n"
+           "import reads n/a). Columns 't.compile ms', 'vs t.compile', 'jax ms', 'vs jax'",
+           [&o](std::string_view v) {
+             const std::vector<std::string> known = {"torch", "torch_compile", "torch_compile_max",
+                                                     "jax"};
+             if (v != "none")
+               for (const std::string &peer : cli::split_list(v))
+                 if (std::find(known.begin(), known.end(), peer) == known.end())
+                   cli::usage_error("unknown peer '{}': expected none or a list of {}", peer,
+                                    fmt::join(known, ", "));
+             o.peers = v;
            });
   p.option("--autotune", "off|default|max",
            "how hard the compiled column's compile() searches (this overrides\n"
@@ -181,6 +199,17 @@ std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);)
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+// The host's widest vector ISA, as kiln-bench's JSON names it: "avx512", "avx2" or "sse".
+std::string host_isa() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("flags", 0) == 0)
+      return line.find(" avx512f") != std::string::npos ? "avx512"
+             : line.find(" avx2") != std::string::npos  ? "avx2"
+                                                        : "sse";
   return "unknown";
 }
 
@@ -285,10 +314,14 @@ struct Table {
   bool stock = false;
   bool untuned = false;  // --vs-untuned: 'untuned ms' and 'vs untuned' after 'vs torch'
   bool remote = false;   // --cache-remote: 'remote ms' after 'warm ms'
+  bool peers = false;    // --peers: torch.compile and jax.jit before 'eager rate'
+  // Where the peers' cells go: after the speedups (and the untuned pair).
+  size_t peers_at() const { return (stock ? 8 : 6) + (untuned ? 2 : 0); }
   std::vector<int> widths() const {
     std::vector<int> w = stock ? std::vector<int>{7, 11, 12, 12, 12, 9, 9, 9, 15, 15, 9, 11, 8}
                                : std::vector<int>{7, 11, 12, 12, 9, 9, 15, 15, 9, 11, 8};
     if (untuned) w.insert(w.begin() + (stock ? 8 : 6), {12, 10});
+    if (peers) w.insert(w.begin() + static_cast<std::ptrdiff_t>(peers_at()), {12, 12, 9, 9});
     if (remote) w.push_back(9);
     return w;
   }
@@ -309,6 +342,9 @@ struct Table {
                                        "vs eager", "vs torch",   "eager rate",  "compiled rate",
                                        "of limit", "compile ms", "warm ms",     "workload"};
     if (untuned) cells.insert(cells.begin() + (stock ? 8 : 6), {"untuned ms", "vs untuned"});
+    if (peers)
+      cells.insert(cells.begin() + static_cast<std::ptrdiff_t>(peers_at()),
+                   {"t.compile ms", "vs t.compile", "jax ms", "vs jax"});
     if (remote) cells.insert(cells.end() - 1, "remote ms");
     print(cells);
   }
@@ -353,7 +389,53 @@ struct Context {
   const kiln::perf::StockTimes &stock;
   std::string cache_base;  // each row's disk cache is a fresh folder under it
   Table table;
+  const kiln::perf::PeerRun *peers = nullptr;  // --peers: perf/peers.py at this thread count
 };
+
+// The Python peers' figures for a row, and their ratios to kiln compiled's median (another
+// process: ratios of medians, not per round).
+struct PeerCells {
+  std::optional<double> torch_eager, torch_compile, torch_compile_max, jax;
+  std::optional<double> torch_compile_cold, jax_cold;
+  double compiled_ms = 0;
+  static std::optional<double> ratio(std::optional<double> ms, double compiled) {
+    return ms ? std::optional<double>(*ms / compiled) : std::nullopt;
+  }
+  std::vector<std::string> cells() const {
+    auto ms = [](std::optional<double> v) { return v ? fmt::format("{:.3f}", *v) : "n/a"; };
+    auto x = [](std::optional<double> v) { return v ? fmt::format("{:.2f}x", *v) : "n/a"; };
+    return {ms(torch_compile), x(ratio(torch_compile, compiled_ms)), ms(jax),
+            x(ratio(jax, compiled_ms))};
+  }
+  void add_json(nlohmann::json &row) const {
+    auto j = [](std::optional<double> v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+    row["torch2_eager_ms"] = j(torch_eager);
+    row["torch_compile_ms"] = j(torch_compile);
+    row["torch_compile_max_ms"] = j(torch_compile_max);
+    row["jax_jit_ms"] = j(jax);
+    row["torch_compile_cold_ms"] = j(torch_compile_cold);
+    row["jax_jit_cold_ms"] = j(jax_cold);
+    row["speedup_vs_torch2_eager"] = j(ratio(torch_eager, compiled_ms));
+    row["speedup_vs_torch_compile"] = j(ratio(torch_compile, compiled_ms));
+    row["speedup_vs_torch_compile_max"] = j(ratio(torch_compile_max, compiled_ms));
+    row["speedup_vs_jax"] = j(ratio(jax, compiled_ms));
+  }
+};
+
+PeerCells peer_cells(const Context &c, const std::string &id, double compiled_ms) {
+  PeerCells p{.compiled_ms = compiled_ms};
+  if (c.peers == nullptr) return p;
+  const auto it = c.peers->rows.find(id);
+  if (it == c.peers->rows.end()) return p;
+  const kiln::perf::PeerTimes &t = it->second;
+  p.torch_eager = t.torch_eager_ms;
+  p.torch_compile = t.torch_compile_ms;
+  p.torch_compile_max = t.torch_compile_max_ms;
+  p.jax = t.jax_jit_ms;
+  p.torch_compile_cold = t.torch_compile_cold_ms;
+  p.jax_cold = t.jax_jit_cold_ms;
+  return p;
+}
 
 // The first call of a compile() whose artifact comes from Redis (--cache-remote): the row's
 // disk entries are published (a second machine's view of what this one compiled), then a new
@@ -475,6 +557,11 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
   if (c.table.untuned)
     cells.insert(cells.end(),
                  {fmt::format("{:.3f}", untuned_ms), fmt::format("{:.2f}x", speedup_untuned)});
+  const PeerCells peers = peer_cells(c, w.id, t[1].median_ms);
+  if (c.table.peers) {
+    const std::vector<std::string> p = peers.cells();
+    cells.insert(cells.end(), p.begin(), p.end());
+  }
   cells.insert(cells.end(),
                {rate_cell(kind, eager_rate), rate_cell(kind, compiled_rate),
                 cell(100 * fraction, has_limit, above_limit ? "{:.0f}%*" : "{:.0f}%"),
@@ -484,35 +571,37 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
   c.table.print(cells);
 
   const bool bandwidth = kind == RateKind::Bandwidth, compute = kind == RateKind::Compute;
-  return {{"workload", w.id},
-          {"threads", c.threads},
-          {"kiln_eager_ms", t[0].median_ms},
-          {"kiln_compiled_ms", t[1].median_ms},
-          {"libtorch_eager_ms", or_null(torch_ms, c.torch)},
-          {"libtorch_stock_ms", or_null(stock_ms, has_stock)},
-          {"speedup_vs_kiln_eager", speedup_eager},
-          {"speedup_vs_libtorch", or_null(speedup_torch, c.torch)},
-          {"speedup_vs_libtorch_stock", or_null(speedup_stock, has_stock)},
-          {"kiln_untuned_ms", or_null(untuned_ms, c.opt.vs_untuned)},
-          {"speedup_vs_untuned", or_null(speedup_untuned, c.opt.vs_untuned)},
-          {"fraction_of_limit", or_null(fraction, has_limit)},
-          {"above_limit", above_limit},
-          {"kiln_eager_gbps", or_null(eager_rate, bandwidth)},
-          {"kiln_compiled_gbps", or_null(compiled_rate, bandwidth)},
-          {"kiln_eager_gflops", or_null(eager_rate, compute)},
-          {"kiln_compiled_gflops", or_null(compiled_rate, compute)},
-          {"peak_bytes_eager", peak_eager},
-          {"peak_bytes_compiled", peak_compiled},
-          {"cold_compile_ms", cold_compile_ms},
-          {"warm_compile_ms", warm_compile_ms},
-          {"remote_warm_compile_ms", or_null(remote_warm_compile_ms, c.table.remote)},
-          {"kernels", kernels},
-          {"library_steps", library_steps},
-          {"runs", t[0].runs},
-          {"kiln_eager_min_ms", t[0].min_ms},
-          {"kiln_eager_max_ms", t[0].max_ms},
-          {"kiln_compiled_min_ms", t[1].min_ms},
-          {"kiln_compiled_max_ms", t[1].max_ms}};
+  nlohmann::json row = {{"workload", w.id},
+                        {"threads", c.threads},
+                        {"kiln_eager_ms", t[0].median_ms},
+                        {"kiln_compiled_ms", t[1].median_ms},
+                        {"libtorch_eager_ms", or_null(torch_ms, c.torch)},
+                        {"libtorch_stock_ms", or_null(stock_ms, has_stock)},
+                        {"speedup_vs_kiln_eager", speedup_eager},
+                        {"speedup_vs_libtorch", or_null(speedup_torch, c.torch)},
+                        {"speedup_vs_libtorch_stock", or_null(speedup_stock, has_stock)},
+                        {"kiln_untuned_ms", or_null(untuned_ms, c.opt.vs_untuned)},
+                        {"speedup_vs_untuned", or_null(speedup_untuned, c.opt.vs_untuned)},
+                        {"fraction_of_limit", or_null(fraction, has_limit)},
+                        {"above_limit", above_limit},
+                        {"kiln_eager_gbps", or_null(eager_rate, bandwidth)},
+                        {"kiln_compiled_gbps", or_null(compiled_rate, bandwidth)},
+                        {"kiln_eager_gflops", or_null(eager_rate, compute)},
+                        {"kiln_compiled_gflops", or_null(compiled_rate, compute)},
+                        {"peak_bytes_eager", peak_eager},
+                        {"peak_bytes_compiled", peak_compiled},
+                        {"cold_compile_ms", cold_compile_ms},
+                        {"warm_compile_ms", warm_compile_ms},
+                        {"remote_warm_compile_ms", or_null(remote_warm_compile_ms, c.table.remote)},
+                        {"kernels", kernels},
+                        {"library_steps", library_steps},
+                        {"runs", t[0].runs},
+                        {"kiln_eager_min_ms", t[0].min_ms},
+                        {"kiln_eager_max_ms", t[0].max_ms},
+                        {"kiln_compiled_min_ms", t[1].min_ms},
+                        {"kiln_compiled_max_ms", t[1].max_ms}};
+  peers.add_json(row);
+  return row;
 }
 
 // W7 and W10: a training step, eager and compiled, each on its own copy of the model, since
@@ -574,31 +663,34 @@ nlohmann::json training_row(const kiln::perf::TrainingWorkload &w, const Context
   cells.push_back(cell(speedup_torch, c.torch, "{:.2f}x"));
   if (c.table.stock) cells.push_back("n/a");
   if (c.table.untuned) cells.insert(cells.end(), {"n/a", "n/a"});
+  if (c.table.peers) cells.insert(cells.end(), {"n/a", "n/a", "n/a", "n/a"});
   cells.insert(cells.end(), {rate_cell(kind, eager_rate), rate_cell(kind, compiled_rate),
                              cell(100 * compiled_rate / c.gemm_peak, compute, "{:.0f}%"),
                              fmt::format("{:.2f}", cold_ms), fmt::format("{:.2f}", warm_ms)});
   if (c.table.remote) cells.push_back("n/a");
   cells.push_back(fmt::format("{} ({} kernels per step)", w.description, kernels));
   c.table.print(cells);
-  return {{"workload", w.id},
-          {"threads", c.threads},
-          {"kiln_eager_ms", t[0].median_ms},
-          {"kiln_compiled_ms", t[1].median_ms},
-          {"libtorch_eager_ms", or_null(torch_ms, c.torch)},
-          {"speedup_vs_kiln_eager", speedup},
-          {"speedup_vs_libtorch", or_null(speedup_torch, c.torch)},
-          {"kiln_eager_gflops", or_null(eager_rate, kind == RateKind::Compute)},
-          {"kiln_compiled_gflops", or_null(compiled_rate, kind == RateKind::Compute)},
-          {"fraction_of_limit", or_null(compiled_rate / c.gemm_peak, compute)},
-          {"above_limit", false},
-          {"cold_compile_ms", cold_ms},
-          {"warm_compile_ms", warm_ms},
-          {"kernels", kernels},
-          {"runs", t[0].runs},
-          {"kiln_eager_min_ms", t[0].min_ms},
-          {"kiln_eager_max_ms", t[0].max_ms},
-          {"kiln_compiled_min_ms", t[1].min_ms},
-          {"kiln_compiled_max_ms", t[1].max_ms}};
+  nlohmann::json row = {{"workload", w.id},
+                        {"threads", c.threads},
+                        {"kiln_eager_ms", t[0].median_ms},
+                        {"kiln_compiled_ms", t[1].median_ms},
+                        {"libtorch_eager_ms", or_null(torch_ms, c.torch)},
+                        {"speedup_vs_kiln_eager", speedup},
+                        {"speedup_vs_libtorch", or_null(speedup_torch, c.torch)},
+                        {"kiln_eager_gflops", or_null(eager_rate, kind == RateKind::Compute)},
+                        {"kiln_compiled_gflops", or_null(compiled_rate, kind == RateKind::Compute)},
+                        {"fraction_of_limit", or_null(compiled_rate / c.gemm_peak, compute)},
+                        {"above_limit", false},
+                        {"cold_compile_ms", cold_ms},
+                        {"warm_compile_ms", warm_ms},
+                        {"kernels", kernels},
+                        {"runs", t[0].runs},
+                        {"kiln_eager_min_ms", t[0].min_ms},
+                        {"kiln_eager_max_ms", t[0].max_ms},
+                        {"kiln_compiled_min_ms", t[1].min_ms},
+                        {"kiln_compiled_max_ms", t[1].max_ms}};
+  PeerCells{.compiled_ms = t[1].median_ms}.add_json(row);  // peers.py has no training rows
+  return row;
 }
 
 void write_json(const std::string &path, const nlohmann::json &report) {
@@ -683,7 +775,8 @@ int run(const Options &opt) {
                             {"libtorch", torch ? kiln::perf::libtorch_version() : ""},
                             {"libtorch_config", torch ? opt.libtorch : ""},
                             {"libtorch_tuned_settings", torch ? tuned_text(opt) : ""},
-                            {"autotune", autotune}};
+                            {"autotune", autotune},
+                            {"isa", host_isa()}};
   fmt::print(
       "kiln-bench on {}, {} cores, budget {:.2f} s per row, autotune {}; libtorch: {}\n",
       cpu_model(), std::thread::hardware_concurrency(), opt.budget_s, autotune,
@@ -726,6 +819,15 @@ int run(const Options &opt) {
     machine[fmt::format("gemm_peak_source_{}t", threads)] = peak.source;
     fmt::print("\nthreads {}: STREAM triad {:.1f} GB/s, GEMM peak {:.0f} GFLOP/s ({})\n", threads,
                triad, gemm_peak, peak.source);
+    kiln::perf::PeerRun peers;
+    if (opt.peers != "none") {
+      fmt::print("timing the Python peers ({}) in a child process...\n", opt.peers);
+      std::fflush(stdout);
+      peers = kiln::perf::run_python_peers(threads, opt.budget_s, opt.filter, opt.peers);
+      fmt::print("peers: {}{}\n", peers.versions.empty() ? "none" : peers.versions,
+                 peers.absent.empty() ? "" : fmt::format(" (absent: {})", peers.absent));
+      machine[fmt::format("python_peers_{}t", threads)] = peers.versions;
+    }
     const Context c{.opt = run_opt,
                     .torch = torch,
                     .threads = threads,
@@ -735,7 +837,9 @@ int run(const Options &opt) {
                     .cache_base = cache_base,
                     .table = {.stock = torch && opt.libtorch == "both",
                               .untuned = opt.vs_untuned,
-                              .remote = !opt.cache_remote.empty()}};
+                              .remote = !opt.cache_remote.empty(),
+                              .peers = opt.peers != "none"},
+                    .peers = opt.peers != "none" ? &peers : nullptr};
     c.table.header();
     bool above = false;
     for (const Workload &w : workloads)
