@@ -162,6 +162,20 @@ int64_t env_cached_memory_bytes(int64_t fallback) {
   return fallback;
 }
 
+int64_t env_spin_us(int64_t fallback) {
+  const char *env = std::getenv("KILN_SPIN_US");
+  if (env == nullptr) return fallback;
+  const std::string_view text = env;
+  int64_t us = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), us);
+  if (!text.empty() && end == text.data() + text.size() && ec == std::errc() && us >= 0 &&
+      us <= 100000)
+    return us;
+  warn(fmt::format("KILN_SPIN_US: expected microseconds from 0 to 100000, got '{}'; using {}", text,
+                   fallback));
+  return fallback;
+}
+
 namespace {
 
 struct DumpDir {

@@ -10,6 +10,10 @@
 //                     The kernel groups go to fused.txt, not .kir: their `call` lines and
 //                     `kernel` blocks (which name the caller's values) are a report, not IR
 //                     that the parser reads.
+//   KILN_SPIN_US      microseconds a pool thread spins for its next job (and a caller for
+//                     its job's end) before it sleeps, 0 to 100000; 0 when the cores are
+//                     shared with other busy processes; anything else is ignored with a
+//                     warning                                      default: 200
 //   KILN_CACHED_MEMORY_MB  freed tensor memory the caching allocator keeps for reuse, in
 //                     MiB (0: none); anything but a non-negative integer is ignored with a
 //                     warning                                      default: 2048
@@ -88,6 +92,8 @@ void set_strict_internal_errors(bool on);
 void set_quiet_fallback(bool on);
 // KILN_CACHED_MEMORY_MB in bytes, or `fallback` when unset or not a non-negative integer.
 [[nodiscard]] int64_t env_cached_memory_bytes(int64_t fallback);
+// KILN_SPIN_US in microseconds, or `fallback` when unset or not 0..100000 (with a warning).
+[[nodiscard]] int64_t env_spin_us(int64_t fallback);
 [[nodiscard]] std::string dump_dir();  // KILN_DUMP_DIR, or "" when unset
 void set_dump_dir(std::string dir);    // overrides KILN_DUMP_DIR ("" turns dumping off)
 [[nodiscard]] bool verify_passes();    // KILN_VERIFY, or the build's default when unset

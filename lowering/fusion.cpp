@@ -222,23 +222,29 @@ class Fuser {
 
   // Whether v's readers can all follow it into group gid's epilogue and end in values the
   // graph returns: each is an elementwise node of the group's shape whose other operands are
-  // constants or members already, returned or followed in turn (a few levels deep), and
-  // nothing reads v through a view.
-  bool readers_follow(ValueId v, int32_t gid, int depth = 0) const {
+  // constants, graph inputs (a residual, a bias) or members already, returned or followed
+  // in turn. `budget` bounds the nodes looked at (a wide graph would fan out), and a
+  // reader that is no such node (a view of v, a reduction, another shape) stops it.
+  bool readers_follow(ValueId v, int32_t gid) const {
+    int budget = 32;
+    return readers_follow(v, gid, budget);
+  }
+  bool readers_follow(ValueId v, int32_t gid, int &budget) const {
     const std::vector<int32_t> &readers = value_readers_[v];
-    if (depth > 8 || readers.empty() || static_cast<int32_t>(readers.size()) != uses_[v])
-      return false;
+    if (readers.empty()) return false;
     for (int32_t r : readers) {
+      if (--budget < 0) return false;
       const Node &reader = g_.nodes[r];
       if (!is_kernel_elementwise(g_, reader) || g_.type(reader.result).shape != groups_[gid].shape)
         return false;
       for (ValueId o : reader.operands) {
         if (o == v) continue;
         ViewChain chain = resolve_views(g_, producer_, o);
-        if (!chain.constant && !(chain.views.empty() && group_of_[chain.root] == gid)) return false;
+        const bool input = producer_[chain.root] < 0;
+        if (!chain.constant && !input && !(chain.views.empty() && group_of_[chain.root] == gid))
+          return false;
       }
-      if (!is_output_[reader.result] && !readers_follow(reader.result, gid, depth + 1))
-        return false;
+      if (!is_output_[reader.result] && !readers_follow(reader.result, gid, budget)) return false;
     }
     return true;
   }

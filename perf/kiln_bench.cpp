@@ -99,7 +99,7 @@ cli::Parser make_parser(Options &o) {
            });
   p.option("--peers", "LIST",
            "Python peers timed by perf/peers.py in a child process per thread count, on\n"
-           "the same workload definitions (its own inputs, checked against torch eager):\n"
+           "the same workload definitions (its own inputs, checked against float64 numpy):\n"
            "torch (2.x eager), torch_compile, torch_compile_max (max-autotune: minutes per\n"
            "row), jax; 'none' skips them (default torch_compile,jax; a peer that does not\n"
            "import reads n/a). Columns 't.compile ms', 'vs t.compile', 'jax ms', 'vs jax'",

@@ -151,7 +151,19 @@ ARRAY_FNS = {
 
 def numpy_namespace():
     import numpy as np
-    from scipy.special import erf
+
+    # numpy has no erf: scipy's, else torch's in float64, else math.erf per element (slow on
+    # W1's 16M elements, but neither scipy nor torch is required).
+    try:
+        from scipy.special import erf
+    except ImportError:
+        try:
+            import torch
+
+            def erf(x):
+                return torch.special.erf(torch.from_numpy(np.asarray(x, np.float64))).numpy()
+        except ImportError:
+            erf = np.vectorize(math.erf, otypes=[np.float64])
 
     def softmax(x, axis):
         e = np.exp(x - x.max(axis, keepdims=True))

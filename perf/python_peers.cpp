@@ -1,7 +1,9 @@
+// Runs perf/peers.py through popen and reads its one JSON object; see python_peers.h.
 #include "python_peers.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -39,9 +41,11 @@ PeerRun run_python_peers(int threads, double budget_s, const std::vector<std::st
   char buffer[4096];
   for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, child)) > 0;) out.append(buffer, n);
   const int status = ::pclose(child);
-  if (status != 0) {
-    run.absent =
-        fmt::format("{} exited with status {} (is python3 installed?)", KILN_PEERS_SCRIPT, status);
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    run.absent = WIFEXITED(status) && WEXITSTATUS(status) == 127
+                     ? std::string("python3 was not found")
+                     : fmt::format("{} failed (exit status {})", KILN_PEERS_SCRIPT,
+                                   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return run;
   }
   const nlohmann::json report = nlohmann::json::parse(out, nullptr, false);

@@ -229,10 +229,11 @@ void gemm(const GemmCall &call, GemmMicroFn micro, const Problem &p, const Opera
           const Operand &b, T *partial, void *const *args, bool parallel) {
   if (p.m == 0 || p.n == 0) return;
   const int threads = parallel && p.m * p.n * p.k >= call.parallel_work ? num_threads() : 1;
-  if (threads > 1 && call.split_columns) {
-    // Each thread its own columns, B packed by itself: no barrier until the end.
-    const int64_t width = round_up((p.n + threads - 1) / threads, call.tile.nr);
-    const int64_t chunks = (p.n + width - 1) / width;
+  // Each thread its own columns, B packed by itself: no barrier until the end. Too few
+  // columns for every thread (a chosen split reused at another n) split the rows instead.
+  const int64_t width = round_up((p.n + threads - 1) / threads, call.tile.nr);
+  const int64_t chunks = (p.n + width - 1) / width;
+  if (threads > 1 && call.split_columns && chunks >= threads) {
     parallel_for(chunks, 1, [&](int64_t lo, int64_t hi) {
       for (int64_t c = lo; c < hi; ++c)
         gemm_columns<T>(call, micro, p, a, b, partial, args, 1, c * width,

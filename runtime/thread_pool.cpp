@@ -27,8 +27,12 @@ namespace {
 thread_local bool t_in_parallel = false;
 
 // How long a worker looks for the next job, and the caller for the job's end, before
-// blocking: long enough to bridge the gaps between a program's parallel steps.
-constexpr auto kSpin = std::chrono::microseconds(200);
+// blocking: long enough to bridge the gaps between a program's parallel steps
+// (KILN_SPIN_US, ir/settings.h; 0 where other busy processes share the cores).
+std::chrono::microseconds spin_time() {
+  static const std::chrono::microseconds spin(env_spin_us(200));
+  return spin;
+}
 
 void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -41,7 +45,8 @@ void cpu_relax() {
 // True as soon as done() is, false once kSpin has passed without it.
 template <class Done>
 bool spin_until(const Done &done) {
-  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  if (spin_time().count() == 0) return done();
+  const auto deadline = std::chrono::steady_clock::now() + spin_time();
   for (uint32_t i = 0;; ++i) {
     if (done()) return true;
     cpu_relax();
@@ -66,6 +71,7 @@ class Pool {
   void resize(int n) {
     stop();
     stopping_ = false;
+    (void)spin_time();  // KILN_SPIN_US is read (and a bad value said) when the pool starts
     try {
       for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
     } catch (const std::system_error &e) {
@@ -93,13 +99,9 @@ class Pool {
     wake_.notify_all();
     take_chunks(generation);
     const auto finished = [&] { return pending_.load() == 0; };
-    std::unique_lock lock(mutex_, std::defer_lock);
-    if (!spin_until(finished)) {
-      lock.lock();
-      done_.wait(lock, finished);
-    } else {
-      lock.lock();  // body_ and error_ are the mutex's
-    }
+    (void)spin_until(finished);
+    std::unique_lock lock(mutex_);  // body_ and error_ are the mutex's
+    done_.wait(lock, finished);
     body_ = nullptr;
     profile_label_ = nullptr;
     if (error_) std::rethrow_exception(error_);

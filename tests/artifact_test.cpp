@@ -124,6 +124,45 @@ TEST_SUITE("artifact" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
     fs::remove_all(dir);
   }
 
+  // Kernels compile in parts on the thread pool (compile_object.cpp): the parts come from the
+  // kernels alone, so the bytes may not depend on how many threads compiled them.
+  // Cache keys name the sources (tools/source_hash.sh), so an edited build never loads code
+  // an older build compiled under the same version number.
+  TEST_CASE("the versions in every key carry a hash of the sources") {
+    const std::string v = lower::versions(lower::BackendKind::Cpu);
+    const size_t at = v.find("(sources ");
+    REQUIRE_MESSAGE(at != std::string::npos, v);
+    const std::string hash = v.substr(at + 9, 16);
+    CHECK_MESSAGE(hash.find_first_not_of("0123456789abcdef") == std::string::npos, v);
+    CHECK(v.substr(at + 25, 1) == ")");
+  }
+
+  TEST_CASE("an artifact's bytes are the same compiled on one thread and on two") {
+    // W4's shape of graph: two GEMM kernels, enough work for two parts.
+    constexpr std::string_view kTwoLayers =
+        R"(graph @mlp(%x: f32[64,48], %w: f32[48,96], %v: f32[96,32]) -> f32[64,32]
+    where [device=cpu] {
+  %0: f32[64,96] = matmul %x, %w
+  %1: f32[64,96] = gelu %0
+  %2: f32[64,32] = matmul %1, %v
+  return %2
+}
+)";
+    const int threads = num_threads();
+    set_num_threads(1);
+    const lower::Artifact one = compile_text(kTwoLayers);
+    set_num_threads(2);
+    const lower::Artifact two = compile_text(kTwoLayers);
+    set_num_threads(threads);
+    REQUIRE(one.kernels.size() == 2);
+    CHECK(one.object.starts_with("\x7fKILNOBJ"));  // two parts, two objects framed together
+    CHECK(lower::serialize(one) == lower::serialize(two));
+    // And the parts load and run, against the reference evaluator.
+    const ir::Graph g = optimised(kTwoLayers);
+    const std::string m = fuzz::artifact_round_trip(g, inputs_for(g, 5));
+    CHECK_MESSAGE(m.empty(), m);
+  }
+
   TEST_CASE("the key follows content: names do not change it; a choice, the target or a shape do") {
     const lower::Artifact base = compile_text(kGraph);
     CHECK(base.key.size() == 32);
@@ -228,6 +267,8 @@ TEST_SUITE("artifact" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
           "kernel.registers_per_value = 1; k2.gemm_tile = 4x16x128x64x512");
     CHECK(error_message([] { (void)lower::Choices::parse("\nfusion.max_math_depth = -1"); }) ==
           "choices line 2: fusion.max_math_depth = '-1': expected an integer in 0..1048576");
+    CHECK(error_message([] { (void)lower::Choices::parse("kernel.gemm_split = diagonal"); }) ==
+          "choices line 1: kernel.gemm_split = 'diagonal': expected rows or columns");
     CHECK(error_message([] { (void)lower::Choices::parse("kernel.gemm_tile = 6x16"); }) ==
           "choices line 1: kernel.gemm_tile = '6x16': expected auto or MRxNRxKCxMCxNC (5 "
           "positive integers)");

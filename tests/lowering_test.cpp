@@ -164,8 +164,9 @@ TEST_SUITE("lowering" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
                      AtHost, AtAvx2) {
     const TargetScope at(T::kCpu);
     if (at.skipped()) return;
-    std::vector<float> v = {4.9f,     4.99999f, 5.0f, 5.00001f, 9.3f, 13.0f, 40.0f, 1e10f,
-                            INFINITY, NAN,      0.4f, 0.5f,     3.7f, -3.7f, 6.0f,  -6.0f};
+    std::vector<float> v = {4.9f,  4.99999f, 5.0f,     5.00001f,  9.3f, 13.0f,
+                            40.0f, 1e10f,    INFINITY, -INFINITY, NAN,  -0.0f,
+                            0.4f,  0.5f,     3.7f,     -3.7f,     6.0f, -6.0f};
     for (float s = 1.0f; s < 200.0f; s *= 1.37f) v.insert(v.end(), {s, -s});
     Tensor x = from_vector(v);
     auto fn = [](Tensor t) { return stack({erf(t), gelu(t)}); };
@@ -366,6 +367,16 @@ TEST_SUITE("lowering" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
       CHECK_MESSAGE(std::count(defined.begin(), defined.end(), '%') == 1, line);
     }
     CHECK(gemm_calls == 1);
+    // A chain that ends in a returned value stays in the epilogue, a graph input beside it.
+    auto chain = [](Tensor t, Tensor u, Tensor v) {
+      Tensor g = matmul(t, u);
+      return std::vector<Tensor>{g, relu(g * 0.1 + v)};
+    };
+    auto c = compile(chain, with_backend(Backend::Cpu, "grad_and_residual"));
+    got = c(x, w, m);
+    want = chain(x, w, m);
+    for (size_t i = 0; i < 2; ++i) CHECK(compare(got[i], want[i], Tolerance{1e-4, 1e-4}).empty());
+    CHECK(explain(c, x, w, m).entries.at(0).kernels == 1);
   }
 
   TEST_CASE_TEMPLATE(
@@ -451,6 +462,13 @@ TEST_SUITE("lowering" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
                          Tensor d) { return linear(gelu(linear(t, u, c)), v, d); },
                       with_backend(Backend::Cpu, "w4"));
     CHECK(explain(w4, x, w1, b1, w2, b2).entries.at(0).kernels == 2);
+    // On a [batch, seq, d] input the matmul runs on [batch*seq, d] and is reshaped back;
+    // sink-reshapes moves the activation under the reshape, into the GEMM's epilogue.
+    Tensor x3 = randn({4, 16, 128});
+    auto seq = compile([](Tensor t, Tensor w, Tensor b) { return gelu(linear(t, w, b)) * 0.5; },
+                       with_backend(Backend::Cpu, "linear_gelu_3d"));
+    CHECK(compare(seq(x3, w1, b1), gelu(linear(x3, w1, b1)) * 0.5, Tolerance{1e-5, 1e-5}).empty());
+    CHECK(explain(seq, x3, w1, b1).entries.at(0).kernels == 1);
   }
 
   TEST_CASE_TEMPLATE("the GEMM micro-kernel is vector FMAs, and its tile is in the kernel IR", T,

@@ -217,12 +217,26 @@ TEST_SUITE("tools") {
          "kiln-bench: --filter: unknown workload 'W11': expected one of W1, W2, W3, W4, W5, W6, "
          "W8, W9-10, W9-100, W9-1000, W7, W10"},
         {"--frobnicate", "kiln-bench: unknown option '--frobnicate'"},
+        {"--peers torch,numba",
+         "kiln-bench: --peers: unknown peer 'numba': expected none or a list of torch, "
+         "torch_compile, torch_compile_max, jax"},
     };
     for (const auto &[args, message] : cases) {
       Result r = run_tool("", kBench, args);
       CHECK_MESSAGE(r.status == 2, args);
       CHECK(r.output == message + "\n" + hint);
     }
+  }
+
+  TEST_CASE("a bad KILN_SPIN_US is a warning, and 0 (no spinning) runs") {
+    const std::string args = "--run " + kDir + "linear_relu.kir";
+    Result bad = run_tool("KILN_SPIN_US=1ms KILN_NUM_THREADS=2", KILN_OPT_PATH, args);
+    CHECK(bad.status == 0);
+    CHECK(bad.output.find("[kiln] KILN_SPIN_US: expected microseconds from 0 to 100000, got "
+                          "'1ms'; using 200\n") != std::string::npos);
+    Result none = run_tool("KILN_SPIN_US=0 KILN_NUM_THREADS=2", KILN_OPT_PATH, args);
+    CHECK(none.status == 0);
+    CHECK(none.output.find("KILN_SPIN_US") == std::string::npos);
   }
 
   TEST_CASE("a bad KILN_NUM_THREADS is a warning, never an abort") {

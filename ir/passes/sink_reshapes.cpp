@@ -1,3 +1,7 @@
+// sink-reshapes rebuilds the node list in order, as small-matmul does: a node it rewrites
+// becomes f on x's shape plus one reshape back, and later nodes read that reshape, so a
+// chain of elementwise ops sinks in one run. One reshape level per run: a reshape of a
+// reshape is simplify's to fold.
 #include "ir/passes/sink_reshapes.h"
 
 #include <algorithm>

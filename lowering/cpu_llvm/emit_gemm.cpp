@@ -46,15 +46,22 @@ void emit_gemm_tile(llvm::IRBuilder<> &b, llvm::Function *fn, BasicBlock *entry,
 
   // The tile's partial sums are read or written after the depth loop; a C far bigger than
   // the caches makes each of its rows a miss. Asking for them (for writing) now hides that
-  // behind the loop's multiply-adds. A prefetch never faults, so edge tiles need no mask.
+  // behind the loop's multiply-adds. A prefetch never faults, so edge tiles need no mask;
+  // a product without partial sums (one depth block, no output of C's dtype) skips it.
   {
-    const int64_t line_floats = 64 / static_cast<int64_t>(dtype_size(gemm.dtype));
+    auto *fetch = BasicBlock::Create(ctx, "tile.prefetch", fn);
+    auto *fetched = BasicBlock::Create(ctx, "tile.prefetched", fn);
+    b.CreateCondBr(b.CreateIsNotNull(partial), fetch, fetched);
+    b.SetInsertPoint(fetch);
+    const int64_t line_elements = 64 / static_cast<int64_t>(dtype_size(gemm.dtype));
     for (int64_t i = 0; i < mr; ++i)
-      for (int64_t c = 0; c < nr; c += line_floats)
+      for (int64_t c = 0; c < nr; c += line_elements)
         b.CreateIntrinsic(llvm::Intrinsic::prefetch, {b.getPtrTy()},
                           {b.CreateGEP(elem, partial,
                                        b.CreateAdd(b.CreateMul(b.getInt64(i), ldc), b.getInt64(c))),
                            b.getInt32(1), b.getInt32(3), b.getInt32(1)});
+    b.CreateBr(fetched);
+    b.SetInsertPoint(fetched);
   }
 
   // The depth loop, accumulators as phis.

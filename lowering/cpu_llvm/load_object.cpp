@@ -11,6 +11,7 @@
 
 #include "ir/diag.h"
 #include "lowering/cpu_llvm/jit.h"
+#include "lowering/cpu_llvm/object_parts.h"
 #include "runtime/cpu_code.h"
 
 namespace kiln::lower::cpu {
@@ -48,9 +49,9 @@ std::shared_ptr<const runtime::KernelCode> load_object(const Artifact &artifact)
   llvm::orc::JITDylib &dylib = jit.new_dylib();
   auto code = std::make_shared<LlvmCode>(dylib);
   try {
-    jit.add_object(dylib,
-                   llvm::MemoryBuffer::getMemBufferCopy(
-                       llvm::StringRef(artifact.object.data(), artifact.object.size()), "kiln.o"));
+    for (std::string_view object : split_object_parts(artifact.object))
+      jit.add_object(dylib, llvm::MemoryBuffer::getMemBufferCopy(
+                                llvm::StringRef(object.data(), object.size()), "kiln.o"));
     if (fault == CompileFault::Materialize) {
       jit.add_failing_symbol(dylib, "kiln.fault");
       (void)jit.lookup(dylib, "kiln.fault");
