@@ -210,6 +210,32 @@ TEST_SUITE("lowering" * doctest::skip(!lower::backend(lower::BackendKind::Cpu).a
     }
   }
 
+  // A reduction over dim 0 (a bias gradient) reads a vector across its columns, each lane
+  // adding its column's terms in f64; along the column it would gather.
+  TEST_CASE_TEMPLATE("column reductions, vectorized across columns, equal the reference", T, AtHost,
+                     AtAvx2) {
+    const TargetScope at(T::kCpu);
+    if (at.skipped()) return;
+    for (Shape shape : {Shape{512, 300}, Shape{9, 1030}, Shape{2000, 17}, Shape{3, 40, 24}}) {
+      CAPTURE(format_shape(shape));
+      manual_seed(6);
+      Tensor x = randn(shape);
+      check_against_reference("column_sum", [](Tensor t) { return sum(t, {0}); }, x);
+      check_against_reference(
+          "column_stats", [](Tensor t) { return mean(t * t, {0}) + max(t, {0}) - min(t, {0}); }, x);
+      check_against_reference("softmax_over_dim_0", [](Tensor t) { return softmax(t, 0); }, x);
+    }
+    const auto dir = std::filesystem::temp_directory_path() / "kiln_lowering_test_columns";
+    std::filesystem::remove_all(dir);
+    set_dump_dir(dir.string());
+    auto f = compile([](Tensor t) { return sum(t, {0}); }, with_backend(Backend::Cpu, "columns"));
+    (void)f(randn({512, 300}));
+    set_dump_dir("");
+    const std::string kernels = read(dir / "columns.0.kernels.txt");
+    std::filesystem::remove_all(dir);
+    CHECK_MESSAGE(kernels.find("parallel vector for i0 in 0..300") != std::string::npos, kernels);
+  }
+
   TEST_CASE_TEMPLATE("non-contiguous, sliced and broadcast inputs read through strides", T, AtHost,
                      AtAvx2) {
     const TargetScope at(T::kCpu);
