@@ -147,33 +147,33 @@ void set_strict_internal_errors(bool on) { strict_flag().store(on); }
 bool quiet_fallback() { return quiet_fallback_flag().load(std::memory_order_relaxed); }
 void set_quiet_fallback(bool on) { quiet_fallback_flag().store(on); }
 
-int64_t env_cached_memory_bytes(int64_t fallback) {
-  const char *env = std::getenv("KILN_CACHED_MEMORY_MB");
+namespace {
+// The integer in variable `name` when it lies in [0, max]; else `fallback`, and a warning
+// that says what was expected (`what`) and what is used instead (`using_text`).
+int64_t env_count(const char *name, int64_t max, int64_t fallback, std::string_view what,
+                  std::string_view using_text) {
+  const char *env = std::getenv(name);
   if (env == nullptr) return fallback;
   const std::string_view text = env;
-  int64_t mb = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mb);
-  constexpr int64_t kMaxMb = int64_t{1} << 40;  // so that bytes fit int64
-  if (!text.empty() && end == text.data() + text.size() && ec == std::errc() && mb >= 0 &&
-      mb <= kMaxMb)
-    return mb << 20;
-  warn(fmt::format("KILN_CACHED_MEMORY_MB: expected a size in MiB from 0 to {}, got '{}'; using {}",
-                   kMaxMb, text, fallback >> 20));
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (!text.empty() && end == text.data() + text.size() && ec == std::errc() && n >= 0 && n <= max)
+    return n;
+  warn(fmt::format("{}: expected {} from 0 to {}, got '{}'; using {}", name, what, max, text,
+                   using_text));
   return fallback;
+}
+}  // namespace
+
+int64_t env_cached_memory_bytes(int64_t fallback) {
+  constexpr int64_t kMaxMb = int64_t{1} << 40;  // so that bytes fit int64
+  const int64_t mb = env_count("KILN_CACHED_MEMORY_MB", kMaxMb, -1, "a size in MiB",
+                               std::to_string(fallback >> 20));
+  return mb < 0 ? fallback : mb << 20;
 }
 
 int64_t env_spin_us(int64_t fallback) {
-  const char *env = std::getenv("KILN_SPIN_US");
-  if (env == nullptr) return fallback;
-  const std::string_view text = env;
-  int64_t us = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), us);
-  if (!text.empty() && end == text.data() + text.size() && ec == std::errc() && us >= 0 &&
-      us <= 100000)
-    return us;
-  warn(fmt::format("KILN_SPIN_US: expected microseconds from 0 to 100000, got '{}'; using {}", text,
-                   fallback));
-  return fallback;
+  return env_count("KILN_SPIN_US", 100000, fallback, "microseconds", std::to_string(fallback));
 }
 
 namespace {

@@ -395,8 +395,7 @@ struct Context {
 // The Python peers' figures for a row, and their ratios to kiln compiled's median (another
 // process: ratios of medians, not per round).
 struct PeerCells {
-  std::optional<double> torch_eager, torch_compile, torch_compile_max, jax;
-  std::optional<double> torch_compile_cold, jax_cold;
+  kiln::perf::PeerTimes t;  // all unset where there are no peers
   double compiled_ms = 0;
   static std::optional<double> ratio(std::optional<double> ms, double compiled) {
     return ms ? std::optional<double>(*ms / compiled) : std::nullopt;
@@ -404,36 +403,28 @@ struct PeerCells {
   std::vector<std::string> cells() const {
     auto ms = [](std::optional<double> v) { return v ? fmt::format("{:.3f}", *v) : "n/a"; };
     auto x = [](std::optional<double> v) { return v ? fmt::format("{:.2f}x", *v) : "n/a"; };
-    return {ms(torch_compile), x(ratio(torch_compile, compiled_ms)), ms(jax),
-            x(ratio(jax, compiled_ms))};
+    return {ms(t.torch_compile_ms), x(ratio(t.torch_compile_ms, compiled_ms)), ms(t.jax_jit_ms),
+            x(ratio(t.jax_jit_ms, compiled_ms))};
   }
   void add_json(nlohmann::json &row) const {
     auto j = [](std::optional<double> v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-    row["torch2_eager_ms"] = j(torch_eager);
-    row["torch_compile_ms"] = j(torch_compile);
-    row["torch_compile_max_ms"] = j(torch_compile_max);
-    row["jax_jit_ms"] = j(jax);
-    row["torch_compile_cold_ms"] = j(torch_compile_cold);
-    row["jax_jit_cold_ms"] = j(jax_cold);
-    row["speedup_vs_torch2_eager"] = j(ratio(torch_eager, compiled_ms));
-    row["speedup_vs_torch_compile"] = j(ratio(torch_compile, compiled_ms));
-    row["speedup_vs_torch_compile_max"] = j(ratio(torch_compile_max, compiled_ms));
-    row["speedup_vs_jax"] = j(ratio(jax, compiled_ms));
+    row["torch2_eager_ms"] = j(t.torch_eager_ms);
+    row["torch_compile_ms"] = j(t.torch_compile_ms);
+    row["torch_compile_max_ms"] = j(t.torch_compile_max_ms);
+    row["jax_jit_ms"] = j(t.jax_jit_ms);
+    row["torch_compile_cold_ms"] = j(t.torch_compile_cold_ms);
+    row["jax_jit_cold_ms"] = j(t.jax_jit_cold_ms);
+    row["speedup_vs_torch2_eager"] = j(ratio(t.torch_eager_ms, compiled_ms));
+    row["speedup_vs_torch_compile"] = j(ratio(t.torch_compile_ms, compiled_ms));
+    row["speedup_vs_torch_compile_max"] = j(ratio(t.torch_compile_max_ms, compiled_ms));
+    row["speedup_vs_jax"] = j(ratio(t.jax_jit_ms, compiled_ms));
   }
 };
 
 PeerCells peer_cells(const Context &c, const std::string &id, double compiled_ms) {
   PeerCells p{.compiled_ms = compiled_ms};
   if (c.peers == nullptr) return p;
-  const auto it = c.peers->rows.find(id);
-  if (it == c.peers->rows.end()) return p;
-  const kiln::perf::PeerTimes &t = it->second;
-  p.torch_eager = t.torch_eager_ms;
-  p.torch_compile = t.torch_compile_ms;
-  p.torch_compile_max = t.torch_compile_max_ms;
-  p.jax = t.jax_jit_ms;
-  p.torch_compile_cold = t.torch_compile_cold_ms;
-  p.jax_cold = t.jax_jit_cold_ms;
+  if (const auto it = c.peers->rows.find(id); it != c.peers->rows.end()) p.t = it->second;
   return p;
 }
 
