@@ -228,12 +228,16 @@ TEST_SUITE("tools") {
     }
   }
 
-  TEST_CASE("a bad KILN_SPIN_US is a warning, and 0 (no spinning) runs") {
+  TEST_CASE("a bad KILN_SPIN_US or KILN_CACHED_MEMORY_MB is a warning; KILN_SPIN_US=0 runs") {
     const std::string args = "--run " + kDir + "linear_relu.kir";
     Result bad = run_tool("KILN_SPIN_US=1ms KILN_NUM_THREADS=2", KILN_OPT_PATH, args);
     CHECK(bad.status == 0);
     CHECK(bad.output.find("[kiln] KILN_SPIN_US: expected microseconds from 0 to 100000, got "
                           "'1ms'; using 200\n") != std::string::npos);
+    Result memory = run_tool("KILN_CACHED_MEMORY_MB=x", KILN_OPT_PATH, args);
+    CHECK(memory.status == 0);
+    CHECK(memory.output.find("[kiln] KILN_CACHED_MEMORY_MB: expected a size in MiB from 0 to "
+                             "1099511627776, got 'x'; using 2048\n") != std::string::npos);
     Result none = run_tool("KILN_SPIN_US=0 KILN_NUM_THREADS=2", KILN_OPT_PATH, args);
     CHECK(none.status == 0);
     CHECK(none.output.find("KILN_SPIN_US") == std::string::npos);
