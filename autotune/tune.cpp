@@ -164,7 +164,8 @@ std::shared_ptr<const runtime::Program> with_variant(const runtime::Program &bas
     k.gemm->split_columns = variant.gemm_split_columns;
   }
   int64_t per_iteration = 1;  // the elements one iteration of the outer loop covers
-  for (size_t l = 1; l < kernel.loops.size(); ++l) per_iteration *= kernel.loops[l].extent;
+  for (size_t l = 1; l < kernel.loops.size(); ++l)
+    per_iteration *= kernel.loops[l].extent.constant();  // tuning runs static kernels only
   k.grain =
       std::max<int64_t>(1, variant.min_elements_per_task / std::max<int64_t>(1, per_iteration));
   return std::make_shared<const runtime::Program>(std::move(plan), backend.load(one));

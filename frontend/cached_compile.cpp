@@ -110,7 +110,7 @@ std::string miss_reason(const cache::DiskCache &c, const ir::Graph &g, const low
     return "kiln or LLVM version differs from the last compile";
   if (was[1] != now[1]) return "target differs from the last compile";
   if (was[2] != now[2]) return "choices differ from the last compile";
-  return "the dynamic shapes' kernel symbols differ from the last compile";
+  return "the dynamic shapes' symbolic kernels differ from the last compile";
 }
 
 // KILN_LOGS=cache's line "fn: outcome: detail", and the trace's "cache" event.
@@ -131,7 +131,7 @@ CachedCompile compile_cached(const std::string &fn, const ir::Graph &g, const lo
   std::string key;
   const std::string versions = lower::versions(target.backend);
   if (c) {
-    key = lower::compile_key(g, target, choices, options.kernel_symbols);
+    key = lower::compile_key(g, target, choices, options);
     if (!search.empty()) key = lower::content_hash(fmt::format("{} {}", key, search));
     std::string why = "not read (dumping every stage)";
     if (read) {

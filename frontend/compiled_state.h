@@ -24,6 +24,7 @@
 #include "kiln/autograd.h"
 #include "kiln/compile.h"
 #include "lowering/choices.h"
+#include "lowering/compile_graph.h"
 #include "lowering/target.h"
 #include "runtime/array.h"
 #include "runtime/program.h"
@@ -261,10 +262,11 @@ struct CompiledCore::State {
                                              std::string &why);
   void optimise(Entry &entry, Traced traced, int index, double trace_ms);
   // Compiles the entry's graph to an artifact and loads it: Backend::Cpu's step after
-  // optimise. `choices` are the function's, or a dynamic entry's (no streaming stores).
+  // optimise. `choices` are the function's, or a dynamic entry's (no streaming stores),
+  // whose graph is at `witnesses` and whose kernels are `symbolic_kernels`.
   void compile_and_load(Entry &entry, int index, const lower::Target &target,
-                        const lower::Choices &choices,
-                        std::vector<int32_t> kernel_symbols = {}) const;
+                        const lower::Choices &choices, std::vector<int64_t> witnesses = {},
+                        std::vector<lower::Kernel> symbolic_kernels = {}) const;
   // options.target's, else the process's current target (read once per compile).
   [[nodiscard]] lower::Target compile_target() const;
   // KILN_AUTOTUNE if set, else options.autotune.

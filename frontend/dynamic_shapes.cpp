@@ -121,13 +121,14 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
         why = "too many symbols in one tensor";
         return nullptr;
       }
-    std::vector<int32_t> kernel_symbols;
+    std::vector<lower::Kernel> kernels;
     const lower::Target target = codegen() ? compile_target() : lower::Target{};
     if (codegen()) {
       const lower::Choices choices = dynamic_choices();
-      why = lower::symbolic_extents(lower::compile_graph(ga, target, choices, {.codegen = false}),
-                                    lower::compile_graph(gb, target, choices, {.codegen = false}),
-                                    w0, w1, kernel_symbols);
+      why = lower::symbolize_kernels(
+          lower::compile_graph(ga, target, choices, {.codegen = false, .witnesses = w0}),
+          lower::compile_graph(gb, target, choices, {.codegen = false, .witnesses = w1}), w0, w1,
+          kernels);
       if (!why.empty()) return nullptr;
     }
     const int index = traces++;
@@ -140,7 +141,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
     entry->dynamic->traced = std::move(traced);
     optimise(*entry, std::move(a), index, ms_since(t0));
     if (codegen())
-      compile_and_load(*entry, index, target, dynamic_choices(), std::move(kernel_symbols));
+      compile_and_load(*entry, index, target, dynamic_choices(), w0, std::move(kernels));
     entry->compile_ms = ms_since(t0);
     return entry;
   } catch (const tracer::GraphBreak &brk) {

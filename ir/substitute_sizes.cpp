@@ -11,7 +11,10 @@ namespace kiln::ir {
 
 std::vector<int64_t> witness_sizes(int n, int set) {
   std::vector<int64_t> out;
-  for (int k = 0; k < n; ++k) out.push_back((set == 0 ? 1000003 : 1100009) + 20 * k);
+  // Small enough that a tensor of three symbolic dims (attention scores [b, h, s, s]) keeps
+  // its byte count in int64; spaced differently in the two sets, so that no difference or
+  // ratio of two symbols is the same at both (ir/sym_expr.h fits kernels' values to them).
+  for (int k = 0; k < n; ++k) out.push_back(set == 0 ? 10007 + 20 * k : 11003 + 28 * k);
   return out;
 }
 

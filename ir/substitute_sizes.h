@@ -17,8 +17,8 @@ namespace kiln::ir {
 // Most symbols one graph may have.
 inline constexpr int kMaxSymbols = 8;
 
-// Witness sizes of `n` symbols, set 0 or 1: odd numbers (about a million) no real shape
-// uses. Set 0 is what IR text spells s0, s1, …: the parser reads `s1` as set 0's second.
+// Witness sizes of `n` symbols, set 0 or 1: odd numbers (about ten thousand) real shapes
+// rarely use. Set 0 is what IR text spells s0, s1, …: the parser reads `s1` as set 0's second.
 [[nodiscard]] std::vector<int64_t> witness_sizes(int n, int set);
 
 // from[k] -> to[k] for every k; values matching no witness are kept.

@@ -120,6 +120,11 @@ class Codec {
     if (u > 1) fail("artifact: corrupt: a flag reads {}", u);
     b = u == 1;
   }
+  void sym(ir::SymExpr &e, std::string_view what) {
+    std::string text = IO::kReading ? std::string() : e.text();
+    str(text, what);
+    if constexpr (IO::kReading) e = ir::SymExpr::parse(text);
+  }
   void str(std::string &s, std::string_view what) { io_.bytes(s, what); }
   template <typename T, typename F>
   void vec(std::vector<T> &v, std::string_view what, F &&each) {
@@ -235,7 +240,10 @@ class Codec {
           flag(c.split_columns);
         }
         num(k->extent);
-        num(k->symbol);
+        sym(k->extent_expr, "a kernel step's extent");
+        sym(k->elements, "a kernel step's elements");
+        flag(k->symbolic);
+        num(k->task_elements);
         num(k->grain);
         num(k->split);
         slots(k->args);

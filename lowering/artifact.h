@@ -24,7 +24,7 @@ struct ArtifactKernel {
 
 struct Artifact {
   // Bumped whenever the byte layout or the meaning of a field changes.
-  static constexpr uint32_t kFormatVersion = 2;
+  static constexpr uint32_t kFormatVersion = 3;
 
   std::string name;  // the graph's name, for messages; not part of the key
   Target target;

@@ -18,6 +18,7 @@
 #include "lowering/fusion.h"
 #include "lowering/schedule.h"
 #include "lowering/source_hash.h"
+#include "lowering/symbolic_kernel.h"
 
 namespace kiln::lower {
 namespace {
@@ -44,18 +45,6 @@ void check_tile(const Kernel &k, int64_t number, const Choices &choices, const T
                                             : fmt::format("kernel.gemm_tile (at k{})", number),
         gemm_tile_text(t), dtype_name(k.gemm->dtype), target.cpu, lanes, dtype_name(k.gemm->dtype),
         target.vector_bytes);
-}
-
-// The kernel's text without what may differ between witness sets: the outer extent (the
-// runtime passes each thread its range) and buffer sizes (the memory plan's concern).
-std::string shape_free_text(Kernel k) {
-  if (!k.loops.empty()) k.loops[0].extent = 0;
-  for (KernelArg &a : k.args) {
-    a.numel = 0;
-    a.streaming = false;  // chosen by size, and off in the dynamic program anyway
-  }
-  if (k.gemm) k.gemm->a_shape = k.gemm->b_shape = {};  // the GEMM reads them at run time
-  return print_kernel(k);
 }
 
 }  // namespace
@@ -106,6 +95,12 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
     Kernel kernel =
         schedule(g, index, group, fmt::format("{}.k{}", g.name, number),
                  {.vector_bytes = target.vector_bytes, .schedule = choices.schedule, .kernel = kc});
+    if (out.kernels.size() < options.symbolic_kernels.size()) {
+      KILN_CHECK(options.symbolic_kernels[out.kernels.size()].name == kernel.name,
+                 "symbolic kernel {} given for {}", options.symbolic_kernels[out.kernels.size()].name,
+                 kernel.name);
+      kernel = options.symbolic_kernels[out.kernels.size()];
+    }
     if (kernel.gemm) check_tile(kernel, number, choices, target);
     if (!kernel.gemm && choices.per_kernel.contains(number) &&
         kc.gemm_tile != choices.kernel.gemm_tile)
@@ -113,11 +108,13 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
            g.name, group_kind_name(group.kind));
     runtime::KernelStep step;
     step.name = kernel.name;
-    step.extent = kernel.parallel_extent();
+    step.extent_expr = kernel.parallel_extent();
+    step.extent = step.extent_expr.evaluate(options.witnesses);
     if (!kernel.loops.empty()) step.split = kernel.loops[0].split;
-    const int64_t per_iteration =
-        std::max<int64_t>(1, numel(group.shape) / std::max<int64_t>(1, step.extent));
-    step.grain = std::max<int64_t>(1, kc.min_elements_per_task / per_iteration);
+    step.elements = 1;
+    for (int64_t d : group.shape) step.elements = step.elements * symbolic_dim(d, options.witnesses);
+    step.task_elements = kc.min_elements_per_task;
+    step.grain = step.grain_at(numel(group.shape));
     const bool matmul = group.kind == GroupKind::Matmul;
     for (size_t i = matmul ? 2 : 0; i < group.inputs.size(); ++i)
       step.args.push_back(slot_of.at(group.inputs[i]));
@@ -141,8 +138,6 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
           call.partial = static_cast<int32_t>(step.num_inputs + i);
       step.gemm = call;
     }
-    if (out.kernels.size() < options.kernel_symbols.size())
-      step.symbol = options.kernel_symbols[out.kernels.size()];
     const std::string normalized = print_kernel_normalized(kernel);
     const std::string content = normalized + codegen_choices(kc);
     auto [it, fresh] =
@@ -198,10 +193,12 @@ std::string versions(BackendKind kind) {
 }
 
 std::string compile_key(const ir::Graph &g, const Target &target, const Choices &choices,
-                        std::span<const int32_t> kernel_symbols) {
+                        const CompileGraphOptions &options) {
+  std::string symbolic = fmt::format("witnesses {}\n", fmt::join(options.witnesses, ","));
+  for (const Kernel &k : options.symbolic_kernels) symbolic += print_kernel(k);
   const std::string text =
-      fmt::format("kiln compile key 1\n{}\n{}\n{}\nsymbols {}\n{}", versions(target.backend),
-                  target.text(), choices.text(), fmt::join(kernel_symbols, ","), ir::print(g));
+      fmt::format("kiln compile key 2\n{}\n{}\n{}\n{}\n{}", versions(target.backend),
+                  target.text(), choices.text(), symbolic, ir::print(g));
   const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
   return fmt::format("{:016x}{:016x}", h.high64, h.low64);
 }
@@ -223,28 +220,28 @@ std::shared_ptr<const runtime::Program> load(const Artifact &artifact) {
   return std::make_shared<const runtime::Program>(artifact.plan, std::move(code), artifact.name);
 }
 
-std::string symbolic_extents(const CompiledGraph &at_a, const CompiledGraph &at_b,
-                             std::span<const int64_t> a, std::span<const int64_t> b,
-                             std::vector<int32_t> &symbols) {
+std::string symbolize_kernels(const CompiledGraph &at_a, const CompiledGraph &at_b,
+                              std::span<const int64_t> a, std::span<const int64_t> b,
+                              std::vector<Kernel> &kernels) {
   if (at_a.kernels.size() != at_b.kernels.size() || at_a.kernel_steps != at_b.kernel_steps)
     return "fusion groups the graph differently at different sizes";
-  symbols.assign(at_a.kernels.size(), -1);
+  // Steps the runtime runs itself (views, library calls) take their sizes from the call;
+  // nothing else of theirs may change with the sizes.
+  const ir::SizeMap b_to_a{b, a};
+  const auto &steps_a = at_a.artifact.plan.steps, &steps_b = at_b.artifact.plan.steps;
+  for (size_t i = 0; i < steps_a.size(); ++i) {
+    const auto *x = std::get_if<runtime::OpStep>(&steps_a[i]);
+    const auto *y = std::get_if<runtime::OpStep>(&steps_b[i]);
+    if (x == nullptr) continue;
+    if (y == nullptr || x->op != y->op || !(x->attrs == ir::substitute(y->attrs, b_to_a)) ||
+        x->operands != y->operands)
+      return fmt::format("its {} step depends on the sizes other than through its shapes",
+                         op_name(x->op));
+  }
+  kernels.assign(at_a.kernels.size(), {});
   for (size_t i = 0; i < at_a.kernels.size(); ++i) {
-    const Kernel &ka = at_a.kernels[i], &kb = at_b.kernels[i];
-    if (shape_free_text(ka) != shape_free_text(kb))
-      return fmt::format(
-          "kernel @{} needs a symbol's value inside its loops (only the outermost loop "
-          "may walk a dynamic dim)",
-          ka.name);
-    const int64_t ea = ka.parallel_extent(), eb = kb.parallel_extent();
-    if (ea == eb) continue;
-    int32_t symbol = -1;
-    for (size_t k = 0; k < a.size() && symbol < 0; ++k)
-      if (ea % a[k] == 0 && eb % b[k] == 0 && ea / a[k] == eb / b[k])
-        symbol = static_cast<int32_t>(k);
-    if (symbol < 0)
-      return fmt::format("kernel @{}'s outer loop is not a multiple of one symbol", ka.name);
-    symbols[i] = symbol;
+    std::string why = symbolize_kernel(at_a.kernels[i], at_b.kernels[i], a, b, kernels[i]);
+    if (!why.empty()) return why;
   }
   return {};
 }

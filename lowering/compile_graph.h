@@ -18,9 +18,10 @@ namespace kiln::lower {
 struct CompileGraphOptions {
   bool keep_text = false;  // keep the backend's text (LLVM IR, assembly) for dumps and logs
   bool codegen = true;     // false: fuse and schedule only; the artifact has no code
-  // Dynamic shapes: per kernel step, the symbol its outer loop walks (-1: static); see
-  // symbolic_extents.
-  std::vector<int32_t> kernel_symbols;
+  // Dynamic shapes: the graph's sizes are these witnesses (ir/substitute_sizes.h), and
+  // each kernel step runs the kernel of symbolize_kernels instead of its own scheduling.
+  std::vector<int64_t> witnesses;
+  std::vector<Kernel> symbolic_kernels;
 };
 
 struct CompiledGraph {
@@ -47,12 +48,12 @@ struct CompiledGraph {
 [[nodiscard]] std::string versions(BackendKind kind);
 
 // The key of a compile before it runs (XXH3-128, 32 hex digits): the graph's text, names
-// included, with the target, the choices, the kernel symbols and the versions. A cache
+// included, with the target, the choices, the symbolic kernels and the versions. A cache
 // records the artifact key under it, so that a warm start goes from graph to artifact
 // without fusing, scheduling or generating code.
 [[nodiscard]] std::string compile_key(const ir::Graph &g, const Target &target,
                                       const Choices &choices,
-                                      std::span<const int32_t> kernel_symbols);
+                                      const CompileGraphOptions &options);
 // XXH3-128 of any text, as 32 hex digits: the cache's keys for what the lowering does not
 // key itself (tuning results).
 [[nodiscard]] std::string content_hash(std::string_view text);
@@ -62,11 +63,12 @@ struct CompiledGraph {
 [[nodiscard]] std::string graph_text_key(const ir::Graph &g);
 
 // Dynamic shapes: compares compiles of one graph at witness sets a and b (codegen off is
-// enough). Every kernel must be the same but for its outer loop's extent, which may walk
-// one symbol. Fills `symbols` (per kernel step, -1 for a static extent) for
-// CompileGraphOptions::kernel_symbols; returns why not, or "".
-[[nodiscard]] std::string symbolic_extents(const CompiledGraph &at_a, const CompiledGraph &at_b,
-                                           std::span<const int64_t> a, std::span<const int64_t> b,
-                                           std::vector<int32_t> &symbols);
+// enough). Both must group the graph alike, run the same op steps (up to the sizes), and
+// each kernel must be the same program but for numbers that fit polynomials in the
+// symbols (lower/symbolic_kernel.h). Fills `kernels` for
+// CompileGraphOptions::symbolic_kernels; returns why not, or "".
+[[nodiscard]] std::string symbolize_kernels(const CompiledGraph &at_a, const CompiledGraph &at_b,
+                                            std::span<const int64_t> a, std::span<const int64_t> b,
+                                            std::vector<Kernel> &kernels);
 
 }  // namespace kiln::lower

@@ -5,17 +5,24 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 namespace kiln::lower {
 namespace {
 
 std::string print_index(const Index &index) {
   std::vector<std::string> terms;
   for (size_t l = 0; l < index.strides.size(); ++l) {
-    if (index.strides[l] == 0) continue;
-    terms.push_back(index.strides[l] == 1 ? fmt::format("i{}", l)
-                                          : fmt::format("{}*i{}", index.strides[l], l));
+    const ir::SymExpr &stride = index.strides[l];
+    if (stride == 0) continue;
+    if (stride == 1)
+      terms.push_back(fmt::format("i{}", l));
+    else if (stride.is_constant() || stride.terms().size() == 1)
+      terms.push_back(fmt::format("{}*i{}", stride.text(), l));
+    else
+      terms.push_back(fmt::format("({})*i{}", stride.text(), l));
   }
-  if (index.offset != 0 || terms.empty()) terms.push_back(fmt::format("{}", index.offset));
+  if (!(index.offset == 0) || terms.empty()) terms.push_back(index.offset.text());
   return fmt::format("{}", fmt::join(terms, " + "));
 }
 
@@ -30,6 +37,8 @@ std::string print_scalar(const Kernel &k, int32_t id) {
              (is_integral(s.dtype) ? fmt::format("{}", s.int_value) : fmt::format("{}", s.value));
     case Scalar::Kind::Acc: return head + fmt::format("a{}", s.acc);
     case Scalar::Kind::Product: return head + "product";
+    case Scalar::Kind::Size:
+      return head + (s.reciprocal ? fmt::format("1/({})", s.size.text()) : s.size.text());
     case Scalar::Kind::Op: {
       std::vector<std::string> attrs, operands;
       for (const auto &[key, value] : s.attrs.items())
@@ -75,7 +84,7 @@ void print_stmts(const Kernel &k, const std::vector<Stmt> &stmts, int depth, std
             std::string(loop.parallel ? "parallel " : "") + (loop.vector ? "vector " : "");
         const std::string split =
             loop.parallel && loop.split > 1 ? fmt::format(" split {}", loop.split) : "";
-        out += pad + fmt::format("{}for i{} in 0..{}{} {{\n", marks, s.id, loop.extent, split);
+        out += pad + fmt::format("{}for i{} in 0..{}{} {{\n", marks, s.id, loop.extent.text(), split);
         print_stmts(k, s.body, depth + 1, out);
         out += pad + "}\n";
         break;
@@ -89,7 +98,7 @@ void print_stmts(const Kernel &k, const std::vector<Stmt> &stmts, int depth, std
 std::string print_kernel(const Kernel &k) {
   std::vector<std::string> args;
   for (const KernelArg &a : k.args)
-    args.push_back(fmt::format("%{}: {}[{}]{}", a.name, dtype_name(a.dtype), a.numel,
+    args.push_back(fmt::format("%{}: {}[{}]{}", a.name, dtype_name(a.dtype), a.numel.text(),
                                a.scratch     ? " row scratch"
                                : a.streaming ? " out streaming"
                                : a.written   ? " out"
@@ -99,8 +108,11 @@ std::string print_kernel(const Kernel &k) {
                         : fmt::format("kernel @{}({}) {{\n", k.name, fmt::join(args, ", "));
   if (const auto &m = k.gemm) {
     const ir::GemmTile &t = m->tile;
-    auto operand = [&](const std::string &name, DType dtype, const std::vector<int64_t> &shape) {
-      return fmt::format("%{}[{}]{}", name, fmt::join(shape, ","),
+    auto operand = [&](const std::string &name, DType dtype,
+                       const std::vector<ir::SymExpr> &shape) {
+      std::vector<std::string> dims;
+      for (const ir::SymExpr &d : shape) dims.push_back(d.text());
+      return fmt::format("%{}[{}]{}", name, fmt::join(dims, ","),
                          dtype == m->dtype ? "" : fmt::format(" from {}", dtype_name(dtype)));
     };
     out += fmt::format("  product: {} = matmul {}, {} tiled mr={} nr={} kc={} mc={} nc={}\n",
@@ -109,6 +121,30 @@ std::string print_kernel(const Kernel &k) {
   }
   print_stmts(k, k.body, 1, out);
   return out + "}\n";
+}
+
+bool Kernel::symbolic() const {
+  auto index = [](const Index &i) {
+    return !i.offset.is_constant() ||
+           std::any_of(i.strides.begin(), i.strides.end(),
+                       [](const ir::SymExpr &s) { return !s.is_constant(); });
+  };
+  for (const Loop &l : loops)
+    if (!l.extent.is_constant()) return true;
+  for (const KernelArg &a : args)
+    if (!a.numel.is_constant()) return true;
+  for (const Scalar &s : scalars)
+    if (s.kind == Scalar::Kind::Size || (s.kind == Scalar::Kind::Load && index(s.index)))
+      return true;
+  bool stores = false;
+  auto walk = [&](auto &self, const std::vector<Stmt> &stmts) -> void {
+    for (const Stmt &st : stmts) {
+      if (st.kind == Stmt::Kind::Store && index(st.index)) stores = true;
+      self(self, st.body);
+    }
+  };
+  walk(walk, body);
+  return stores;
 }
 
 std::string print_kernel_normalized(const Kernel &k) {

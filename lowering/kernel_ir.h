@@ -4,6 +4,11 @@
 // ops, accumulator results), fold scalars into accumulators, and store. Every index is
 // affine in the loop variables, so a backend never re-derives a view.
 //
+// In a kernel built for dynamic shapes, extents, strides, offsets and buffer sizes may be
+// polynomials over the symbols (ir::SymExpr: `for i1 in 0..s1`, `load %a0[s1*i0 + i1]`),
+// and a scalar may be a size (the 1/s1 of a mean): the backend reads the symbols' values
+// at run time, so one kernel serves every size.
+//
 // A matmul kernel (GroupKind::Matmul) adds a `Gemm`: the backend computes the product tile
 // by tile with a register-tiled micro-kernel, and the loop tree is its epilogue, run on each
 // finished tile, reading the product as a `Product` scalar (bias add, activation, residual).
@@ -18,13 +23,14 @@
 #include "ir/dtype.h"
 #include "ir/gemm_tile.h"
 #include "ir/op_kind.h"
+#include "ir/sym_expr.h"
 
 namespace kiln::lower {
 
 struct KernelArg {
   std::string name;  // the IR value's print name
   DType dtype;
-  int64_t numel;
+  ir::SymExpr numel;
   bool written;
   // A row's scratch: not a buffer the runtime passes but one the backend gives each call
   // (on the stack) and every row reuses, indexed by the row's inner loops. Always after the
@@ -38,13 +44,14 @@ struct KernelArg {
 
 // offset + sum over loops of strides[loop] * (that loop's variable).
 struct Index {
-  int64_t offset = 0;
-  std::vector<int64_t> strides;  // one per loop of the kernel, 0 where the loop is unused
+  ir::SymExpr offset = 0;
+  std::vector<ir::SymExpr> strides;  // one per loop of the kernel, 0 where the loop is unused
 };
 
 struct Scalar {
-  // Product: a matmul kernel's product at this element (see Gemm).
-  enum class Kind : uint8_t { Load, Constant, Op, Acc, Product } kind;
+  // Product: a matmul kernel's product at this element (see Gemm). Size: `size` (or its
+  // reciprocal) as this dtype, from the call's symbols.
+  enum class Kind : uint8_t { Load, Constant, Op, Acc, Product, Size } kind;
   DType dtype;
   int32_t arg = -1;               // Load
   Index index;                    // Load
@@ -54,6 +61,8 @@ struct Scalar {
   Attrs attrs;                    // Op
   std::vector<int32_t> operands;  // Op: scalar ids
   int32_t acc = -1;               // Acc: the accumulator's value after its loop
+  ir::SymExpr size;               // Size
+  bool reciprocal = false;        // Size: 1/size
 };
 
 struct Accumulator {
@@ -62,7 +71,7 @@ struct Accumulator {
 };
 
 struct Loop {
-  int64_t extent;
+  ir::SymExpr extent;
   bool parallel;      // the outermost loop: the runtime hands each thread a range of it
   bool vector;        // innermost: the backend processes several iterations at once
   int64_t split = 1;  // parallel: each thread's range starts at a multiple of this
@@ -87,7 +96,7 @@ struct Gemm {
   std::string a, b;        // the operands' print names
   DType dtype;             // of the product
   DType a_dtype, b_dtype;  // of A and B as stored: packing casts them to `dtype` (a prologue)
-  std::vector<int64_t> a_shape, b_shape;
+  std::vector<ir::SymExpr> a_shape, b_shape;
   ir::GemmTile tile;
 };
 
@@ -100,7 +109,9 @@ struct Kernel {
   std::vector<Stmt> body;    // one For over loop 0, the parallel loop
   std::optional<Gemm> gemm;  // a matmul kernel: the product its body's epilogue reads
 
-  [[nodiscard]] int64_t parallel_extent() const { return loops.empty() ? 1 : loops[0].extent; }
+  [[nodiscard]] ir::SymExpr parallel_extent() const { return loops.empty() ? 1 : loops[0].extent; }
+  // Whether any extent, index, size or scalar uses a symbol.
+  [[nodiscard]] bool symbolic() const;
 };
 
 // Kernel IR as text, e.g. `vector for i1 in 0..1024 {` / `v3: f32 = exp v2` /

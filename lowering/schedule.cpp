@@ -89,7 +89,7 @@ class Scheduler {
       lower::KernelArg &arg = k_.args[a];
       arg.streaming = options_.schedule.streaming && options_.kernel.streaming && arg.written &&
                       !arg.scratch && !loaded[a] &&
-                      arg.numel * dtype_size(arg.dtype) >= options_.schedule.streaming_bytes;
+                      arg.numel.constant() * dtype_size(arg.dtype) >= options_.schedule.streaming_bytes;
     }
   }
 
@@ -257,8 +257,8 @@ class Scheduler {
         .dtype = dtype,
         .a_dtype = g_.type(a).dtype,
         .b_dtype = g_.type(b).dtype,
-        .a_shape = g_.type(a).shape,
-        .b_shape = g_.type(b).shape,
+        .a_shape = {g_.type(a).shape.begin(), g_.type(a).shape.end()},
+        .b_shape = {g_.type(b).shape.begin(), g_.type(b).shape.end()},
         .tile = options_.kernel.gemm_tile.value_or(gemm_tile(dtype, options_.vector_bytes))};
     std::vector<Stmt> body;
     Cache local;
@@ -274,7 +274,7 @@ class Scheduler {
   }
 
   Index index_of(const std::vector<int64_t> &strides, int64_t offset) const {
-    Index index{offset, std::vector<int64_t>(loops_.size(), 0)};
+    Index index{offset, std::vector<ir::SymExpr>(loops_.size(), 0)};
     for (size_t l = 0; l < loops_.size(); ++l)
       if (!loops_[l].dims.empty()) index.strides[l] = strides[loops_[l].dims.back()];
     return index;
@@ -460,7 +460,7 @@ class Scheduler {
 
   // An element's place in a row of scratch: contiguous over the row's inner loops.
   lower::Index row_index(size_t first_inner) const {
-    lower::Index index{0, std::vector<int64_t>(loops_.size(), 0)};
+    lower::Index index{0, std::vector<ir::SymExpr>(loops_.size(), 0)};
     int64_t stride = 1;
     for (size_t l = loops_.size(); l-- > first_inner;) {
       index.strides[l] = stride;

@@ -11,12 +11,12 @@
 namespace kiln::runtime {
 
 // A generated kernel: runs iterations [begin, end) of its outermost loop over `args`, the
-// data pointers of its input then output buffers (all contiguous).
-using KernelFn = void (*)(void *const *args, int64_t begin, int64_t end);
+// data pointers of its input then output buffers (all contiguous), at the symbols' `sizes`.
+using KernelFn = void (*)(void *const *args, const int64_t *sizes, int64_t begin, int64_t end);
 
 class CpuCode : public KernelCode {
  public:
-  void launch(const KernelStep &step, void *const *args, const View *a,
+  void launch(const KernelStep &step, const int64_t *sizes, void *const *args, const View *a,
               const View *b) const override;
 
  protected:

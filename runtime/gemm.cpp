@@ -154,6 +154,7 @@ void pack_a(const Matrix<S> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, 
 struct Problem {
   int64_t m, n, k;
   int64_t row_base;  // the epilogue row of this product's first row (batch * m)
+  const int64_t *sizes;  // the symbols' (GemmTileArgs::sizes)
 };
 
 // The product's columns [j_begin, j_end), with `threads` sharing each packed block of B and
@@ -211,7 +212,8 @@ void gemm_columns(const GemmCall &call, GemmMicroFn micro, const Problem &p, con
                   .rows = std::min(t.mr, rows - ir),
                   .cols = std::min(t.nr, nc - jr),
                   .flags = flags,
-                  .args = args};
+                  .args = args,
+                  .sizes = p.sizes};
               micro(&tile);
             }
         }
@@ -246,7 +248,7 @@ void gemm(const GemmCall &call, GemmMicroFn micro, const Problem &p, const Opera
 
 template <class T>
 void run_typed(const GemmCall &call, GemmMicroFn micro, const View &a, const View &b,
-               void *const *args) {
+               void *const *args, const int64_t *sizes) {
   const size_t r = a.sizes.size();
   KILN_CHECK(r >= 2 && b.sizes.size() == r, "gemm operands must have equal rank >= 2");
   const int64_t m = a.sizes[r - 2], k = a.sizes[r - 1], n = b.sizes[r - 1];
@@ -271,7 +273,7 @@ void run_typed(const GemmCall &call, GemmMicroFn micro, const View &a, const Vie
     const Operand mb{b.data + off_b * dtype_size(b.dtype), b.dtype, b.strides[r - 2],
                      b.strides[r - 1]};
     T *c = partial == nullptr ? nullptr : partial + bi * m * n;
-    gemm<T>(call, micro, {m, n, k, bi * m}, ma, mb, c, args, parallel);
+    gemm<T>(call, micro, {m, n, k, bi * m, sizes}, ma, mb, c, args, parallel);
   };
   // Many small products: one per thread. Few large ones: threads inside each product.
   if (batches >= num_threads() && batches > 1 && batches * m * n * k >= call.parallel_work) {
@@ -300,7 +302,7 @@ int64_t gemm_scratch_bytes(const GemmCall &call, const Shape &a, const Shape &b)
 }
 
 void run_gemm(const GemmCall &call, GemmMicroFn micro, const View &a, const View &b,
-              void *const *args) {
+              void *const *args, const int64_t *sizes) {
   const ir::GemmTile &t = call.tile;
   KILN_CHECK(micro != nullptr, "gemm step has no micro-kernel");
   KILN_CHECK(t.mr >= 1 && t.nr >= 1 && t.kc >= 1 && t.mc >= 1 && t.nc % t.nr == 0,
@@ -313,7 +315,7 @@ void run_gemm(const GemmCall &call, GemmMicroFn micro, const View &a, const View
     if constexpr (std::is_same_v<T, bool>)
       KILN_UNREACHABLE("bool gemm");
     else
-      run_typed<T>(call, micro, a, b, args);
+      run_typed<T>(call, micro, a, b, args, sizes);
   });
 }
 

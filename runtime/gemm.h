@@ -24,6 +24,7 @@ struct GemmTileArgs {
   int64_t rows, cols;  // elements of the tile inside C (the rest is padding)
   int64_t flags;       // kGemmAccumulate | kGemmFinish
   void *const *args;   // the epilogue's buffers: the kernel's args
+  const int64_t *sizes;  // the symbols' sizes the epilogue's indices read (dynamic shapes)
 };
 inline constexpr int64_t kGemmAccumulate = 1;  // add the partial sums already in `partial`
 inline constexpr int64_t kGemmFinish = 2;      // last block: run the epilogue, else store partials
@@ -47,7 +48,7 @@ struct GemmCall {
 // C = A x B for A [..., m, k], B [..., k, n] of call.dtype (equal batch dims, any strides),
 // handing each finished tile to `micro`, whose epilogue writes `args`' outputs.
 void run_gemm(const GemmCall &call, GemmMicroFn micro, const View &a, const View &b,
-              void *const *args);
+              void *const *args, const int64_t *sizes = nullptr);
 
 // The most scratch run_gemm allocates for operands of these shapes at the current thread
 // count: packed B and a block of A per thread, and partial sums when no output holds them.

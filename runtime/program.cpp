@@ -163,7 +163,7 @@ const std::vector<profile::StepInfo> &Program::step_infos() const {
 
 std::vector<Array> Program::run(std::span<const Array *const> in, const RandomDraw *draw) const {
   const auto &[slots, inputs, outputs, steps, release_after, arena_bytes, unshared_bytes,
-               max_step_args] = plan_;
+               max_step_args, sizes_of_symbols] = plan_;
   KILN_CHECK(in.size() == inputs.size(), "program takes {} inputs, got {}", inputs.size(),
              in.size());
   std::vector<Array> values(slots.size());
@@ -181,6 +181,7 @@ std::vector<Array> Program::run(std::span<const Array *const> in, const RandomDr
     const int64_t step_begin = profiling ? profile::now_ns() : 0;
     if (profiling) profile::set_current_step(&(*infos)[step].name);
     if (const auto *k = std::get_if<KernelStep>(&steps[step])) {
+      const int64_t *sizes = symbol_sizes(*k);
       pointers.clear();
       for (size_t i = 0; i < k->args.size(); ++i) {
         const int32_t s = k->args[i];
@@ -204,9 +205,9 @@ std::vector<Array> Program::run(std::span<const Array *const> in, const RandomDr
         const Array &a = *at[k->gemm->a], &b = *at[k->gemm->b];
         const View va = make_view(a.storage.data(), a.dtype, a.layout),
                    vb = make_view(b.storage.data(), b.dtype, b.layout);
-        code_->launch(*k, pointers.data(), &va, &vb);
+        code_->launch(*k, sizes, pointers.data(), &va, &vb);
       } else {
-        code_->launch(*k, pointers.data(), nullptr, nullptr);
+        code_->launch(*k, sizes, pointers.data(), nullptr, nullptr);
       }
     } else {
       const auto &op = std::get<OpStep>(steps[step]);
@@ -273,7 +274,8 @@ void Program::run_step(size_t step, std::span<const Array> buffers) const {
            t.str(), a.type().str());
     pointers.push_back(a.storage.data() + a.layout.offset * dtype_size(a.dtype));
   }
-  if (!k->gemm) return code_->launch(*k, pointers.data(), nullptr, nullptr);
+  const int64_t *sizes = symbol_sizes(*k);
+  if (!k->gemm) return code_->launch(*k, sizes, pointers.data(), nullptr, nullptr);
   const Array &a = buffers[k->args.size()], &b = buffers[k->args.size() + 1];
   for (const auto &[buffer, slot, which] :
        {std::tuple{&a, k->gemm->a, "A"}, std::tuple{&b, k->gemm->b, "B"}})
@@ -282,7 +284,14 @@ void Program::run_step(size_t step, std::span<const Array> buffers) const {
            plan_.slots[slot].type.str(), buffer->type().str());
   const View va = make_view(a.storage.data(), a.dtype, a.layout),
              vb = make_view(b.storage.data(), b.dtype, b.layout);
-  code_->launch(*k, pointers.data(), &va, &vb);
+  code_->launch(*k, sizes, pointers.data(), &va, &vb);
+}
+
+const int64_t *Program::symbol_sizes(const KernelStep &k) const {
+  KILN_CHECK(!k.symbolic || !plan_.sizes.empty(),
+             "kernel step '{}' is symbolic, but the program has no sizes (run a resized copy)",
+             k.name);
+  return plan_.sizes.data();
 }
 
 }  // namespace kiln::runtime

@@ -18,6 +18,7 @@
 #include "ir/op_kind.h"
 #include "ir/tensor_type.h"
 #include "runtime/array.h"
+#include "ir/sym_expr.h"
 #include "runtime/gemm.h"
 #include "runtime/profile.h"
 
@@ -25,18 +26,28 @@ namespace kiln::runtime {
 
 // A generated kernel, or a generated GEMM whose micro-kernel runs the kernel's loops as its
 // epilogue (`gemm` set): the same args, plus the two operands as strided arrays. A GEMM
-// splits its own work between threads: `grain` and `split` do not apply, and `extent`
-// (C's rows) only serves dynamic shapes' resizing.
+// splits its own work between threads: `grain` and `split` do not apply.
+// In a dynamic program the kernel's numbers may be polynomials in the symbols (lower::Kernel):
+// `extent_expr` and `elements` say how the outer extent and the work follow the sizes.
 struct KernelStep {
   std::string name;
   int32_t code_index = -1;  // which of the code's kernels runs (steps may share one)
   std::optional<GemmCall> gemm;
-  int64_t extent = 1;   // iterations of the outermost loop
-  int32_t symbol = -1;  // in a dynamic program: extent is a multiple of symbol s<symbol>
-  int64_t grain = 1;    // fewest iterations worth a thread
+  int64_t extent = 1;           // iterations of the outermost loop
+  ir::SymExpr extent_expr = 1;  // the same over the symbols
+  ir::SymExpr elements = 1;     // elements the kernel computes, over the symbols
+  bool symbolic = false;        // its code reads the symbols' sizes
+  int64_t task_elements = 1;    // fewest elements worth a thread
+  int64_t grain = 1;            // fewest iterations worth a thread
   int64_t split = 1;    // each thread's range starts at a multiple of this (lower::Loop::split)
   std::vector<int32_t> args;  // slots: inputs then outputs
   size_t num_inputs = 0;
+
+  // The grain when the kernel computes `total` elements in `extent` iterations.
+  [[nodiscard]] int64_t grain_at(int64_t total) const {
+    const int64_t per_iteration = std::max<int64_t>(1, total / std::max<int64_t>(1, extent));
+    return std::max<int64_t>(1, task_elements / per_iteration);
+  }
 };
 
 struct OpStep {
@@ -64,6 +75,9 @@ struct Plan {
   int64_t arena_bytes = 0;
   int64_t unshared_bytes = 0;  // the arena's buffers without reuse, for reports
   size_t max_step_args = 0;    // the most buffers one step takes (run() reserves that)
+  // A dynamic program's sizes of s0, s1, … (runtime/resize_program.h), which its kernels
+  // read; empty in a static one and at witness sizes.
+  std::vector<int64_t> sizes;
 
   // Lays out Arena slots and computes release_after; call once after steps are final.
   void lay_out();
@@ -76,12 +90,13 @@ struct Plan {
 
 // The kernels a backend loaded, by number. Launching runs one kernel step on its buffers:
 // `args` are the data pointers of its inputs then outputs (contiguous); a GEMM step also
-// gets its operands `a` and `b` (else null). The code lives as long as this object.
+// gets its operands `a` and `b` (else null); `sizes` are the symbols' (Plan::sizes). The
+// code lives as long as this object.
 class KernelCode {
  public:
   virtual ~KernelCode() = default;
-  virtual void launch(const KernelStep &step, void *const *args, const View *a,
-                      const View *b) const = 0;
+  virtual void launch(const KernelStep &step, const int64_t *sizes, void *const *args,
+                      const View *a, const View *b) const = 0;
 };
 
 // Where a call's random ops read the Philox stream: the generator's seed, and the counter
@@ -114,6 +129,8 @@ class Program {
   void run_step(size_t step, std::span<const Array> buffers) const;
 
  private:
+  // The sizes a kernel step reads; an internal error for a symbolic kernel with none.
+  const int64_t *symbol_sizes(const KernelStep &k) const;
   // What the profile says of each step, made on the first profiled call.
   const std::vector<profile::StepInfo> &step_infos() const;
 

@@ -1,7 +1,7 @@
 // A dynamic Program is built once at witness sizes (ir/substitute_sizes.h); each call's
-// sizes get their own copy of it: slot types, op steps' attributes and results, and the
-// extents of kernels whose outer loop walks a symbol, then a fresh memory plan. The
-// kernels themselves are shared: they take their outer range at run time.
+// sizes get their own copy of it: slot types, op steps' attributes and results, kernel
+// steps' extents and grains, the sizes the kernels read, then a fresh memory plan. The
+// kernels themselves are shared: they read the symbols' sizes at run time.
 #pragma once
 
 #include <memory>

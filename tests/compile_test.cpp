@@ -497,8 +497,13 @@ TEST_SUITE("compile") {
     for (std::thread &t : threads) t.join();
     const std::string first = problems.empty() ? std::string() : problems.front();
     CHECK_MESSAGE(problems.empty(), first);
-    CHECK(explain(pointwise, inputs[0]).graphs == 5);
-    CHECK(explain(rows, inputs[0]).graphs == 5);
+    // Sizes 0 and 1 are static entries; the first other shape is static too unless the
+    // second recompile made both dims symbols already (which thread comes first decides).
+    for (const int64_t graphs :
+         {explain(pointwise, inputs[0]).graphs, explain(rows, inputs[0]).graphs}) {
+      CHECK(graphs >= 3);
+      CHECK(graphs <= 4);
+    }
   }
 
   TEST_CASE("KILN_DUMP_DIR receives the traced graph, each changing pass and the guards") {

@@ -1,4 +1,4 @@
-// Kernel IR → one LLVM function `void(ptr args, i64 begin, i64 end)`. The innermost vector
+// Kernel IR → one LLVM function `void(ptr args, ptr sizes, i64 begin, i64 end)`. The innermost vector
 // loop steps a whole vector at a time, then runs one vector masked to the lanes left (no
 // scalar tail). Values are explicit <V x T> vectors of one to four machine registers, so
 // the code is vectorized whatever the loop vectorizer decides, and each instruction
@@ -15,6 +15,7 @@
 #include <bit>
 #include <cstddef>
 #include <functional>
+#include <map>
 
 #include "ir/diag.h"
 #include "lowering/cpu_llvm/emit_gemm.h"
@@ -73,9 +74,11 @@ class KernelEmitter {
   llvm::Function *emit(const std::string &symbol, const std::string &cpu,
                        const std::string &features) {
     if (k_.gemm) return emit_gemm(symbol, cpu, features);
-    start_function({b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty()}, symbol, cpu, features);
+    start_function({b_.getPtrTy(), b_.getPtrTy(), b_.getInt64Ty(), b_.getInt64Ty()}, symbol, cpu,
+                   features);
     auto arg = fn_->arg_begin();
     Value *args = &*arg++;
+    sizes_ = &*arg++;
     begin_ = &*arg++;
     end_ = &*arg;
     load_args(args);
@@ -94,6 +97,12 @@ class KernelEmitter {
                             const std::string &features) {
     start_function({b_.getPtrTy()}, symbol, cpu, features);
     Value *tile = &*fn_->arg_begin();
+    {
+      llvm::IRBuilder<> at(entry_->getTerminator());
+      sizes_ = at.CreateLoad(
+          b_.getPtrTy(),
+          at.CreateConstGEP1_64(b_.getInt8Ty(), tile, offsetof(runtime::GemmTileArgs, sizes)));
+    }
     load_args(b_.CreateLoad(
         b_.getPtrTy(),
         b_.CreateConstGEP1_64(b_.getInt8Ty(), tile, offsetof(runtime::GemmTileArgs, args))));
@@ -117,8 +126,8 @@ class KernelEmitter {
                          loop_vars_[0] = row;
                          break;
                        }
-                       loop_vars_[l] = b_.CreateURem(row, b_.getInt64(k_.loops[l].extent));
-                       row = b_.CreateUDiv(row, b_.getInt64(k_.loops[l].extent));
+                       loop_vars_[l] = b_.CreateURem(row, int_value(k_.loops[l].extent));
+                       row = b_.CreateUDiv(row, int_value(k_.loops[l].extent));
                      }
                      loop_vars_[last] = col;
                      width_ = lanes;
@@ -144,6 +153,8 @@ class KernelEmitter {
   llvm::Function *fn_ = nullptr;
   llvm::BasicBlock *entry_ = nullptr;
   Value *begin_ = nullptr, *end_ = nullptr;
+  Value *sizes_ = nullptr;  // the symbols' sizes, read in the entry block
+  std::map<std::string, Value *> sym_values_;  // each symbolic number, computed once
   std::vector<Value *> args_, acc_slots_, vacc_slots_, loop_vars_, scalars_;
   // Accumulators started inside a vector loop (short rows vectorized across rows): one
   // per lane, never folded together.
@@ -166,8 +177,44 @@ class KernelEmitter {
     // Rows of scratch make frames of up to 64 KiB: touch each page on the way down rather
     // than jump over a thread's guard page.
     fn_->addFnAttr("probe-stack", "inline-asm");
+    // The entry block holds what every path needs once (stack slots, symbolic numbers)
+    // and branches to the body.
     entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn_);
-    b_.SetInsertPoint(entry_);
+    auto *start = llvm::BasicBlock::Create(ctx_, "start", fn_);
+    llvm::BranchInst::Create(start, entry_);
+    b_.SetInsertPoint(start);
+  }
+
+  // A number of the kernel: a constant, or computed from the sizes in the entry block.
+  Value *int_value(const ir::SymExpr &e) {
+    if (e.is_constant()) return b_.getInt64(e.constant());
+    const std::string text = e.text();
+    if (auto it = sym_values_.find(text); it != sym_values_.end()) return it->second;
+    KILN_CHECK(sizes_ != nullptr, "@{}: symbolic number {} without sizes", k_.name, text);
+    llvm::IRBuilder<> at(entry_->getTerminator());
+    Value *sum = at.getInt64(e.constant_term());
+    for (const ir::SymExpr::Term &t : e.terms()) {
+      Value *product = at.getInt64(t.coefficient);
+      for (size_t k = 0; k < t.powers.size(); ++k)
+        for (int p = 0; p < t.powers[k]; ++p)
+          product = at.CreateMul(
+              product, at.CreateLoad(at.getInt64Ty(),
+                                     at.CreateConstGEP1_64(at.getInt64Ty(), sizes_, k)));
+      sum = at.CreateAdd(sum, product);
+    }
+    sym_values_[text] = sum;
+    return sum;
+  }
+
+  // A Size scalar: the number as its dtype (or its reciprocal, computed in f64).
+  Value *size_value(const lower::Scalar &s) {
+    Value *n = int_value(s.size);
+    llvm::IRBuilder<> at(entry_->getTerminator());
+    llvm::Type *type = register_type(ctx_, s.dtype);
+    if (is_integral(s.dtype)) return at.CreateSExtOrTrunc(n, type);
+    Value *d = at.CreateSIToFP(n, at.getDoubleTy());
+    if (s.reciprocal) d = at.CreateFDiv(llvm::ConstantFP::get(at.getDoubleTy(), 1.0), d);
+    return at.CreateFPCast(d, type);
   }
 
   // The runtime's buffers from `args`; rows of scratch on the stack.
@@ -180,7 +227,7 @@ class KernelEmitter {
         continue;
       }
       auto *row = b_.CreateAlloca(
-          llvm::ArrayType::get(memory_type(ctx_, a.dtype), static_cast<uint64_t>(a.numel)));
+          llvm::ArrayType::get(memory_type(ctx_, a.dtype), static_cast<uint64_t>(a.numel.constant())));
       row->setAlignment(llvm::Align(64));
       args_.push_back(row);
     }
@@ -190,11 +237,15 @@ class KernelEmitter {
   // Whether every whole-vector store at `index` starts a 64-byte line, given 64-byte
   // aligned buffers: what a non-temporal vector store requires.
   bool line_aligned(const lower::Index &index, int64_t elem) const {
-    if (width_ * elem % 64 != 0 || index.offset * elem % 64 != 0) return false;
+    if (!index.offset.is_constant() || width_ * elem % 64 != 0 ||
+        index.offset.constant() * elem % 64 != 0)
+      return false;
     const lower::Loop &loop = k_.loops[static_cast<size_t>(vector_loop_)];
     if (loop.parallel && loop.split * elem % 64 != 0) return false;  // starts at a thread's begin
     for (size_t l = 0; l < index.strides.size(); ++l)
-      if (static_cast<int>(l) != vector_loop_ && index.strides[l] * elem % 64 != 0) return false;
+      if (static_cast<int>(l) != vector_loop_ &&
+          (!index.strides[l].is_constant() || index.strides[l].constant() * elem % 64 != 0))
+        return false;
     return true;
   }
 
@@ -236,26 +287,26 @@ class KernelEmitter {
   }
 
   Value *index_value(const lower::Index &index) {
-    Value *at = b_.getInt64(index.offset);
+    Value *at = int_value(index.offset);
     for (size_t l = 0; l < index.strides.size(); ++l) {
       if (index.strides[l] == 0) continue;
       KILN_CHECK(loop_vars_[l] != nullptr, "@{}: index uses loop {} outside it", k_.name, l);
-      at = b_.CreateAdd(at, b_.CreateMul(loop_vars_[l], b_.getInt64(index.strides[l])));
+      at = b_.CreateAdd(at, b_.CreateMul(loop_vars_[l], int_value(index.strides[l])));
     }
     return at;
   }
 
-  int64_t lane_stride(const lower::Index &index) const {
+  ir::SymExpr lane_stride(const lower::Index &index) const {
     return width_ > 1 ? index.strides[static_cast<size_t>(vector_loop_)] : 0;
   }
 
   // Pointers to each lane's element: base + lane * stride.
-  Value *lane_pointers(llvm::Type *elem, Value *base_ptr, Value *base, int64_t stride) {
+  Value *lane_pointers(llvm::Type *elem, Value *base_ptr, Value *base, const ir::SymExpr &stride) {
     std::vector<llvm::Constant *> lanes;
-    for (unsigned i = 0; i < width_; ++i)
-      lanes.push_back(b_.getInt64(static_cast<int64_t>(i) * stride));
-    Value *offsets =
-        b_.CreateAdd(b_.CreateVectorSplat(width_, base), llvm::ConstantVector::get(lanes));
+    for (unsigned i = 0; i < width_; ++i) lanes.push_back(b_.getInt64(static_cast<int64_t>(i)));
+    Value *offsets = b_.CreateMul(llvm::ConstantVector::get(lanes),
+                                  b_.CreateVectorSplat(width_, int_value(stride)));
+    offsets = b_.CreateAdd(b_.CreateVectorSplat(width_, base), offsets);
     return b_.CreateGEP(elem, base_ptr, offsets);
   }
 
@@ -268,13 +319,14 @@ class KernelEmitter {
   // weight read across its rows) as one scalar load per lane: LLVM keeps those out of the
   // parallel loop once the inner loops are unrolled, where it never moves a gather. Lanes
   // past the loop's end read the last lane's element, so every address stays in bounds.
-  Value *invariant_lanes(const lower::Scalar &s, llvm::Type *elem, Value *base, int64_t stride) {
+  Value *invariant_lanes(const lower::Scalar &s, llvm::Type *elem, Value *base,
+                         const ir::SymExpr &stride) {
     Value *vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(elem, width_));
     Value *last = last_lane_in_range();
     for (unsigned lane = 0; lane < width_; ++lane) {
       Value *in_range =
           b_.CreateIntrinsic(llvm::Intrinsic::smin, {b_.getInt64Ty()}, {b_.getInt64(lane), last});
-      Value *at = b_.CreateAdd(base, b_.CreateMul(in_range, b_.getInt64(stride)));
+      Value *at = b_.CreateAdd(base, b_.CreateMul(in_range, int_value(stride)));
       Value *one = tag(b_.CreateLoad(elem, b_.CreateGEP(elem, args_[s.arg], at)), s.arg);
       vec = b_.CreateInsertElement(vec, one, uint64_t{lane});
     }
@@ -284,7 +336,7 @@ class KernelEmitter {
   Value *load(const lower::Scalar &s) {
     llvm::Type *elem = memory_type(ctx_, s.dtype);
     Value *base = index_value(s.index);
-    const int64_t stride = lane_stride(s.index);
+    const ir::SymExpr stride = lane_stride(s.index);
     Value *loaded;
     if (stride == 0) {  // lane 0 is always in range, so its element may be read
       loaded = tag(b_.CreateLoad(elem, b_.CreateGEP(elem, args_[s.arg], base)), s.arg);
@@ -321,7 +373,7 @@ class KernelEmitter {
     if (dtype == DType::Bool)
       v = b_.CreateZExt(v, width_ > 1 ? llvm::FixedVectorType::get(elem, width_) : elem);
     Value *base = index_value(st.index);
-    const int64_t stride = lane_stride(st.index);
+    const ir::SymExpr stride = lane_stride(st.index);
     const llvm::Align align(dtype_size(dtype));
     Value *at = b_.CreateGEP(elem, args_[st.arg], base);
     if (width_ == 1) {
@@ -356,6 +408,7 @@ class KernelEmitter {
           return llvm::ConstantInt::getSigned(register_type(ctx_, s.dtype), s.int_value);
         return emit_constant(b_, register_type(ctx_, s.dtype), s.dtype, s.value);
       case lower::Scalar::Kind::Product: return product_;
+      case lower::Scalar::Kind::Size: return size_value(s);
       case lower::Scalar::Kind::Acc:
         if (lane_slots_[s.acc] != nullptr)
           return b_.CreateLoad(register_type(ctx_, s.dtype, width_), lane_slots_[s.acc]);
@@ -448,15 +501,19 @@ class KernelEmitter {
   void emit_for(const Stmt &st) {
     const lower::Loop &loop = k_.loops[st.id];
     Value *lo = loop.parallel ? begin_ : b_.getInt64(0);
-    Value *hi = loop.parallel ? end_ : b_.getInt64(loop.extent);
+    Value *hi = loop.parallel ? end_ : int_value(loop.extent);
     auto body = [&](Value *i) {
       loop_vars_[st.id] = i;
       emit_block(st.body);
     };
     // A short loop (a row of 5) gets a vector no wider than itself: masking off most lanes
-    // of a wide one, then folding them, costs more than the loop.
-    const unsigned lanes_needed = static_cast<unsigned>(
-        std::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(loop.extent, 1))));
+    // of a wide one, then folding them, costs more than the loop. A symbolic one gets the
+    // full width.
+    const unsigned lanes_needed =
+        loop.extent.is_constant()
+            ? static_cast<unsigned>(
+                  std::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(loop.extent.constant(), 1))))
+            : vector_width_;
     const unsigned width = std::min(vector_width_, lanes_needed);
     if (loop.vector && width > 1) {
       std::vector<int32_t> accs;

@@ -1,0 +1,251 @@
+// Polynomials over symbols: canonical form, arithmetic, text, and fitting one to a value
+// seen at two witness sets.
+#include "ir/sym_expr.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "ir/diag.h"
+
+namespace kiln::ir {
+namespace {
+
+int degree(const SymExpr::Term &t) {
+  int d = 0;
+  for (uint8_t p : t.powers) d += p;
+  return d;
+}
+
+// Higher degree first, then s0's power, s1's, …: `s0*s1 + 4*s0 + 2*s1`.
+bool before(const SymExpr::Term &x, const SymExpr::Term &y) {
+  if (degree(x) != degree(y)) return degree(x) > degree(y);
+  return x.powers > y.powers;
+}
+
+__int128 monomial_at(const std::array<uint8_t, kMaxSymbols> &powers,
+                     std::span<const int64_t> sizes) {
+  __int128 v = 1;
+  for (size_t k = 0; k < powers.size(); ++k)
+    for (int p = 0; p < powers[k]; ++p) {
+      KILN_CHECK(k < sizes.size(), "symbolic value uses s{}, but only {} sizes are bound", k,
+                 sizes.size());
+      v *= sizes[k];
+      if (v > (__int128{1} << 100) || v < -(__int128{1} << 100)) return v;  // overflowed anyway
+    }
+  return v;
+}
+
+bool fits_int64(__int128 v) {
+  return v >= std::numeric_limits<int64_t>::min() && v <= std::numeric_limits<int64_t>::max();
+}
+
+}  // namespace
+
+SymExpr SymExpr::symbol(int k) {
+  KILN_CHECK(k >= 0 && k < kMaxSymbols, "symbol s{} out of range", k);
+  Term t{.coefficient = 1};
+  t.powers[static_cast<size_t>(k)] = 1;
+  return from_terms(0, {t});
+}
+
+SymExpr SymExpr::from_terms(int64_t constant, std::vector<Term> terms) {
+  std::sort(terms.begin(), terms.end(), before);
+  std::vector<Term> merged;
+  for (const Term &t : terms) {
+    if (!merged.empty() && merged.back().powers == t.powers)
+      merged.back().coefficient += t.coefficient;
+    else
+      merged.push_back(t);
+  }
+  std::erase_if(merged, [](const Term &t) { return t.coefficient == 0; });
+  SymExpr out(constant);
+  if (!merged.empty()) out.terms_ = std::make_shared<const std::vector<Term>>(std::move(merged));
+  return out;
+}
+
+int64_t SymExpr::constant() const {
+  KILN_CHECK(is_constant(), "symbolic value {} read as a number", text());
+  return constant_;
+}
+
+std::span<const SymExpr::Term> SymExpr::terms() const {
+  if (!terms_) return {};
+  return *terms_;
+}
+
+uint32_t SymExpr::symbols() const {
+  uint32_t out = 0;
+  for (const Term &t : terms())
+    for (size_t k = 0; k < t.powers.size(); ++k)
+      if (t.powers[k] != 0) out |= 1u << k;
+  return out;
+}
+
+int64_t SymExpr::evaluate(std::span<const int64_t> sizes) const {
+  __int128 v = constant_;
+  for (const Term &t : terms()) v += t.coefficient * monomial_at(t.powers, sizes);
+  KILN_CHECK(fits_int64(v), "symbolic value {} overflows int64 at these sizes", text());
+  return static_cast<int64_t>(v);
+}
+
+std::string SymExpr::text() const {
+  std::string out;
+  for (const Term &t : terms()) {
+    int64_t c = t.coefficient;
+    if (!out.empty()) {
+      out += c < 0 ? " - " : " + ";
+      c = c < 0 ? -c : c;
+    } else if (c < 0) {
+      out += "-";
+      c = -c;
+    }
+    std::vector<std::string> factors;
+    if (c != 1) factors.push_back(fmt::format("{}", c));
+    for (size_t k = 0; k < t.powers.size(); ++k) {
+      if (t.powers[k] == 1) factors.push_back(fmt::format("s{}", k));
+      if (t.powers[k] > 1) factors.push_back(fmt::format("s{}^{}", k, t.powers[k]));
+    }
+    out += fmt::format("{}", fmt::join(factors, "*"));
+  }
+  if (out.empty()) return fmt::format("{}", constant_);
+  if (constant_ != 0) out += fmt::format(" {} {}", constant_ < 0 ? '-' : '+', std::abs(constant_));
+  return out;
+}
+
+SymExpr operator+(const SymExpr &a, const SymExpr &b) {
+  if (a.is_constant() && b.is_constant()) return {a.constant_ + b.constant_};
+  std::vector<SymExpr::Term> terms(a.terms().begin(), a.terms().end());
+  terms.insert(terms.end(), b.terms().begin(), b.terms().end());
+  return SymExpr::from_terms(a.constant_ + b.constant_, std::move(terms));
+}
+
+SymExpr operator-(const SymExpr &a, const SymExpr &b) { return a + SymExpr(-1) * b; }
+
+SymExpr operator*(const SymExpr &a, const SymExpr &b) {
+  if (a.is_constant() && b.is_constant()) return {a.constant_ * b.constant_};
+  // Each side as terms with the constant as a term of no powers.
+  auto all = [](const SymExpr &e) {
+    std::vector<SymExpr::Term> t(e.terms().begin(), e.terms().end());
+    if (e.constant_ != 0) t.push_back({.coefficient = e.constant_});
+    return t;
+  };
+  int64_t constant = 0;
+  std::vector<SymExpr::Term> terms;
+  for (const SymExpr::Term &x : all(a))
+    for (const SymExpr::Term &y : all(b)) {
+      SymExpr::Term t{.coefficient = x.coefficient * y.coefficient};
+      for (size_t k = 0; k < t.powers.size(); ++k)
+        t.powers[k] = static_cast<uint8_t>(x.powers[k] + y.powers[k]);
+      if (degree(t) == 0)
+        constant += t.coefficient;
+      else
+        terms.push_back(t);
+    }
+  return SymExpr::from_terms(constant, std::move(terms));
+}
+
+bool SymExpr::operator==(const SymExpr &o) const {
+  if (constant_ != o.constant_ || is_constant() != o.is_constant()) return false;
+  return is_constant() || *terms_ == *o.terms_;
+}
+
+SymExpr SymExpr::parse(std::string_view text) {
+  size_t at = 0;
+  auto bad = [&](std::string_view what) -> SymExpr {
+    fail("symbolic size '{}': {} at column {}", text, what, at + 1);
+  };
+  auto skip = [&] {
+    while (at < text.size() && text[at] == ' ') ++at;
+  };
+  auto number = [&](int64_t &v) {
+    const auto [end, ec] = std::from_chars(text.data() + at, text.data() + text.size(), v);
+    if (ec != std::errc()) return false;
+    at = static_cast<size_t>(end - text.data());
+    return true;
+  };
+  SymExpr out;
+  int sign = 1;
+  skip();
+  if (at < text.size() && text[at] == '-') {
+    sign = -1;
+    ++at;
+  }
+  while (true) {
+    SymExpr term(sign);
+    while (true) {
+      skip();
+      int64_t v = 0;
+      if (at < text.size() && text[at] == 's') {
+        ++at;
+        if (!number(v) || v < 0 || v >= kMaxSymbols) return bad("expected a symbol s0 to s7");
+        int64_t power = 1;
+        if (at < text.size() && text[at] == '^' && (++at, !number(power) || power < 1 || power > 8))
+          return bad("expected a power from 1 to 8");
+        for (int64_t p = 0; p < power; ++p) term = term * SymExpr::symbol(static_cast<int>(v));
+      } else if (number(v)) {
+        term = term * SymExpr(v);
+      } else {
+        return bad("expected a number or a symbol");
+      }
+      skip();
+      if (at < text.size() && text[at] == '*') {
+        ++at;
+        continue;
+      }
+      break;
+    }
+    out = out + term;
+    if (at == text.size()) return out;
+    if (text[at] != '+' && text[at] != '-') return bad("expected '+', '-' or '*'");
+    sign = text[at] == '-' ? -1 : 1;
+    ++at;
+  }
+}
+
+std::optional<SymExpr> fit_sym_expr(int64_t at_a, int64_t at_b, std::span<const int64_t> a,
+                                    std::span<const int64_t> b) {
+  if (at_a == at_b) return SymExpr(at_a);
+  const int n = static_cast<int>(std::min(a.size(), b.size()));
+  // Monomials of degree 1 to 4 over the n symbols, lowest degree first.
+  std::vector<std::array<uint8_t, kMaxSymbols>> monomials;
+  std::array<uint8_t, kMaxSymbols> powers{};
+  auto walk = [&](auto &self, int from, int left) -> void {
+    if (left == 0) {
+      monomials.push_back(powers);
+      return;
+    }
+    for (int k = from; k < n; ++k) {
+      ++powers[static_cast<size_t>(k)];
+      self(self, k, left - 1);
+      --powers[static_cast<size_t>(k)];
+    }
+  };
+  for (int d = 1; d <= 4; ++d) walk(walk, 0, d);
+  auto make = [](const std::array<uint8_t, kMaxSymbols> &p, int64_t c, int64_t d) {
+    SymExpr m(c);
+    for (size_t k = 0; k < p.size(); ++k)
+      for (int i = 0; i < p[k]; ++i) m = m * SymExpr::symbol(static_cast<int>(k));
+    return m + SymExpr(d);
+  };
+  for (const auto &p : monomials) {  // c * M
+    const __int128 ma = monomial_at(p, a), mb = monomial_at(p, b);
+    if (ma == 0 || at_a % ma != 0) continue;
+    const __int128 c = at_a / ma;
+    if (c * mb == at_b && fits_int64(c)) return make(p, static_cast<int64_t>(c), 0);
+  }
+  // c * M + d, with d small beside the witnesses (an offset such as (s0 - 1) * 64).
+  for (const auto &p : monomials) {
+    const __int128 ma = monomial_at(p, a), mb = monomial_at(p, b);
+    const __int128 diff = ma - mb;
+    if (diff == 0 || (__int128{at_a} - at_b) % diff != 0) continue;
+    const __int128 c = (__int128{at_a} - at_b) / diff, d = at_a - c * ma;
+    if (fits_int64(c) && d >= -(1 << 20) && d <= (1 << 20))
+      return make(p, static_cast<int64_t>(c), static_cast<int64_t>(d));
+  }
+  return std::nullopt;
+}
+
+}  // namespace kiln::ir
