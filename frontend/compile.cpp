@@ -583,10 +583,9 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
                                            std::vector<lower::Kernel> symbolic_kernels) const {
   const bool dumping = !dump_dir().empty();
   const bool want_text = dumping || log_enabled(LogTopic::Kernels);
-  const lower::CompileGraphOptions compile_options{
-      .keep_text = want_text,
-      .witnesses = std::move(witnesses),
-      .symbolic_kernels = std::move(symbolic_kernels)};
+  const lower::CompileGraphOptions compile_options{.keep_text = want_text,
+                                                   .witnesses = std::move(witnesses),
+                                                   .symbolic_kernels = std::move(symbolic_kernels)};
   const auto t0 = std::chrono::steady_clock::now();
   // A dynamic entry is not tuned: its sizes are witnesses, not the sizes it will run at.
   const autotune::Mode mode = entry.dynamic ? autotune::Mode::Off : autotune_mode();

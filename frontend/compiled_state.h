@@ -21,6 +21,7 @@
 #include "autotune/tune.h"
 #include "guards/guard_set.h"
 #include "ir/graph.h"
+#include "ir/sym_expr.h"
 #include "kiln/autograd.h"
 #include "kiln/compile.h"
 #include "lowering/choices.h"
@@ -47,6 +48,7 @@ using SymbolSizes = std::array<int64_t, guards::kMaxSymbols>;
 struct DynamicState {
   std::vector<int64_t> witnesses;
   ir::Graph traced;
+  std::vector<ir::SizeConstantNode> size_constants;  // of `traced`: constants that follow sizes
   std::shared_mutex mutex;
   std::map<SymbolSizes, std::shared_ptr<const Instance>> instances;
 };

@@ -15,6 +15,7 @@
 #include "ir/settings.h"
 #include "ir/shape.h"
 #include "ir/substitute_sizes.h"
+#include "ir/sym_expr.h"
 #include "lowering/compile_graph.h"
 #include "runtime/resize_program.h"
 #include "tracer/trace.h"
@@ -99,7 +100,13 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
       return nullptr;
     }
     ir::Graph traced = live(a.graph);
-    if (ir::print(ir::substitute(live(b.graph), {w1, w0})) != ir::print(traced)) {
+    // A constant that follows the sizes (a gradient's 2/n) is computed by the kernels; a
+    // graph the runtime interprets keeps it static.
+    std::vector<ir::SizeConstantNode> size_constants;
+    const ir::Graph traced_b =
+        codegen() ? ir::with_size_constants_of(traced, live(b.graph), w0, w1, &size_constants)
+                  : ir::substitute(live(b.graph), {w1, w0});
+    if (ir::print(traced_b) != ir::print(traced)) {
       why =
           "the function uses a dynamic size other than as a size (a shape or constant computed "
           "from it)";
@@ -108,7 +115,11 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
     ir::Graph ga = a.graph, gb = b.graph;
     ir::run_pipeline(ga, ir::default_pipeline());
     ir::run_pipeline(gb, ir::default_pipeline());
-    if (ir::print(ir::substitute(gb, {w1, w0})) != ir::print(ga)) {
+    // Generated kernels compute a constant that is a size (a mean's count) from the call's
+    // sizes; a graph the runtime interprets cannot.
+    const ir::Graph gb_at_a =
+        codegen() ? ir::with_size_constants_of(ga, gb, w0, w1) : ir::substitute(gb, {w1, w0});
+    if (ir::print(gb_at_a) != ir::print(ga)) {
       why =
           "the function uses a dynamic size other than as a size (a mean over it, a shape or "
           "constant "
@@ -139,6 +150,7 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
     entry->dynamic = std::make_unique<DynamicState>();
     entry->dynamic->witnesses = w0;
     entry->dynamic->traced = std::move(traced);
+    entry->dynamic->size_constants = std::move(size_constants);
     optimise(*entry, std::move(a), index, ms_since(t0));
     if (codegen())
       compile_and_load(*entry, index, target, dynamic_choices(), w0, std::move(kernels));
@@ -181,6 +193,20 @@ std::vector<DimList> CompiledCore::State::dynamic_candidates(const Flat &f) {
   return out;
 }
 
+// The entry's trace at a call's sizes, its size constants taken from `got` (the call's own
+// trace) where they are what the sizes make them.
+ir::Graph expected_trace(const DynamicState &d, const ir::Graph &got, const ir::SizeMap &to_call) {
+  ir::Graph want = ir::substitute(d.traced, to_call);
+  for (const ir::SizeConstantNode &c : d.size_constants) {
+    if (c.node >= got.nodes.size() || got.nodes[c.node].op != OpKind::Full) continue;
+    const AttrValue *v = got.nodes[c.node].attrs.find("value");
+    if (const double *x = v != nullptr ? std::get_if<double>(v) : nullptr;
+        x != nullptr && c.constant.matches(*x, to_call.to))
+      want.nodes[c.node].attrs.set("value", *x);
+  }
+  return want;
+}
+
 // Whether a dynamic entry holds at sizes it has not run before: the function traced at
 // these sizes must be the entry's trace with the symbols replaced by them (a function
 // that branches on a size traces differently). Remembers the answer either way.
@@ -202,7 +228,8 @@ std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(
           "the dynamic entry does not hold at {}: the function makes tensors from data while "
           "tracing (they would be constants of one size)",
           fmt::join(bound, ", "));
-    else if (ir::print(live(t.graph)) == ir::print(ir::substitute(e.dynamic->traced, to_call)))
+    else if (ir::print(live(t.graph)) ==
+             ir::print(expected_trace(*e.dynamic, live(t.graph), to_call)))
       instance = std::make_shared<Instance>();
   } catch (const tracer::GraphBreak &brk) {
     why = fmt::format("the dynamic entry does not hold at {}: tracing stops at '{}' there",

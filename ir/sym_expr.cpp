@@ -7,11 +7,16 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 
 #include "ir/diag.h"
 
 namespace kiln::ir {
 namespace {
+
+// Size constants are often rounded to f32 on the way (constant folding in the graph's
+// dtype): relative 6e-8. Values of different monomials at the witnesses differ by far more.
+constexpr double kSizeConstantTolerance = 1e-6;
 
 int degree(const SymExpr::Term &t) {
   int d = 0;
@@ -246,6 +251,84 @@ std::optional<SymExpr> fit_sym_expr(int64_t at_a, int64_t at_b, std::span<const 
       return make(p, static_cast<int64_t>(c), static_cast<int64_t>(d));
   }
   return std::nullopt;
+}
+
+double SizeConstant::value(std::span<const int64_t> sizes) const {
+  const double n = static_cast<double>(size.evaluate(sizes));
+  return reciprocal ? scale / n : scale * n;
+}
+
+bool SizeConstant::matches(double v, std::span<const int64_t> sizes) const {
+  const double want = value(sizes);
+  return std::abs(v - want) <= kSizeConstantTolerance * std::abs(want);
+}
+
+std::optional<SizeConstant> fit_size_constant(double at_a, double at_b, std::span<const int64_t> a,
+                                              std::span<const int64_t> b) {
+  if (!std::isfinite(at_a) || !std::isfinite(at_b) || at_a == at_b) return std::nullopt;
+  auto whole = [](double v) { return std::abs(v) < 0x1p53 && v == std::nearbyint(v); };
+  if (whole(at_a) && whole(at_b)) {  // a count: any polynomial
+    std::optional<SymExpr> e =
+        fit_sym_expr(static_cast<int64_t>(at_a), static_cast<int64_t>(at_b), a, b);
+    if (e && !e->is_constant()) return SizeConstant{*e, false, 1};
+  }
+  // scale * M or scale / M for a monomial M, the lowest degree that fits. A scale within
+  // rounding of a simple fraction is that fraction (2/n, not 1.99999995/n).
+  const int n = static_cast<int>(std::min(a.size(), b.size()));
+  std::vector<std::array<uint8_t, kMaxSymbols>> monomials;
+  std::array<uint8_t, kMaxSymbols> powers{};
+  auto walk = [&](auto &self, int from, int left) -> void {
+    if (left == 0) {
+      monomials.push_back(powers);
+      return;
+    }
+    for (int k = from; k < n; ++k) {
+      ++powers[static_cast<size_t>(k)];
+      self(self, k, left - 1);
+      --powers[static_cast<size_t>(k)];
+    }
+  };
+  for (int d = 1; d <= 4; ++d) walk(walk, 0, d);
+  for (const auto &p : monomials) {
+    const double ma = static_cast<double>(monomial_at(p, a));
+    const double mb = static_cast<double>(monomial_at(p, b));
+    for (bool reciprocal : {true, false}) {
+      double sa = reciprocal ? at_a * ma : at_a / ma;
+      const double sb = reciprocal ? at_b * mb : at_b / mb;
+      if (sa == 0 || std::abs(sa - sb) > kSizeConstantTolerance * std::abs(sa)) continue;
+      for (int den = 1; den <= 64; ++den)
+        if (std::abs(sa * den - std::nearbyint(sa * den)) <=
+            kSizeConstantTolerance * std::abs(sa * den)) {
+          sa = std::nearbyint(sa * den) / den;
+          break;
+        }
+      SymExpr m(1);
+      for (size_t k = 0; k < p.size(); ++k)
+        for (int i = 0; i < p[k]; ++i) m = m * SymExpr::symbol(static_cast<int>(k));
+      return SizeConstant{m, reciprocal, sa};
+    }
+  }
+  return std::nullopt;
+}
+
+Graph with_size_constants_of(const Graph &a, const Graph &b, std::span<const int64_t> wa,
+                             std::span<const int64_t> wb, std::vector<SizeConstantNode> *found) {
+  Graph out = substitute(b, {wb, wa});
+  if (out.nodes.size() != a.nodes.size()) return out;
+  for (size_t i = 0; i < out.nodes.size(); ++i) {
+    Node &n = out.nodes[i];
+    const Node &m = a.nodes[i];
+    if (n.op != OpKind::Full || m.op != OpKind::Full) continue;
+    const AttrValue *xv = m.attrs.find("value"), *yv = n.attrs.find("value");
+    const double *x = xv != nullptr ? std::get_if<double>(xv) : nullptr;
+    const double *y = yv != nullptr ? std::get_if<double>(yv) : nullptr;
+    if (x == nullptr || y == nullptr || *x == *y) continue;
+    if (std::optional<SizeConstant> c = fit_size_constant(*x, *y, wa, wb)) {
+      n.attrs.set("value", *x);
+      if (found != nullptr) found->push_back({i, *c});
+    }
+  }
+  return out;
 }
 
 }  // namespace kiln::ir

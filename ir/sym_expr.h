@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ir/graph.h"
 #include "ir/substitute_sizes.h"
 
 namespace kiln::ir {
@@ -68,6 +69,35 @@ class SymExpr {
 [[nodiscard]] std::optional<SymExpr> fit_sym_expr(int64_t at_a, int64_t at_b,
                                                   std::span<const int64_t> a,
                                                   std::span<const int64_t> b);
+
+// A float constant seen as `at_a` and `at_b` at the two witness sets that follows a size:
+// scale * size or scale / size (a mean's 1/n, a gradient's 2/n), with `size` a polynomial
+// that is not a constant.
+struct SizeConstant {
+  SymExpr size;
+  bool reciprocal = false;
+  double scale = 1;
+  [[nodiscard]] double value(std::span<const int64_t> sizes) const;
+  // Whether `v` is this constant at `sizes`, up to the rounding of computing it.
+  [[nodiscard]] bool matches(double v, std::span<const int64_t> sizes) const;
+};
+[[nodiscard]] std::optional<SizeConstant> fit_size_constant(double at_a, double at_b,
+                                                            std::span<const int64_t> a,
+                                                            std::span<const int64_t> b);
+
+// `b`, traced at witnesses `wb` and substituted to `wa`, with each `full` whose value is a
+// size constant (as a mean's count) given the value it has in `a`: what remains is the
+// graph `a` when the two differ only in such constants, which kernels then compute from
+// the call's sizes (lowering/symbolic_kernel.h). `found` gets those nodes (by index) and
+// their fits. Requires graphs of the same nodes in the same order; others come back as
+// they were.
+struct SizeConstantNode {
+  size_t node;
+  SizeConstant constant;
+};
+[[nodiscard]] Graph with_size_constants_of(const Graph &a, const Graph &b,
+                                           std::span<const int64_t> wa, std::span<const int64_t> wb,
+                                           std::vector<SizeConstantNode> *found = nullptr);
 
 }  // namespace kiln::ir
 

@@ -97,8 +97,8 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
                  {.vector_bytes = target.vector_bytes, .schedule = choices.schedule, .kernel = kc});
     if (out.kernels.size() < options.symbolic_kernels.size()) {
       KILN_CHECK(options.symbolic_kernels[out.kernels.size()].name == kernel.name,
-                 "symbolic kernel {} given for {}", options.symbolic_kernels[out.kernels.size()].name,
-                 kernel.name);
+                 "symbolic kernel {} given for {}",
+                 options.symbolic_kernels[out.kernels.size()].name, kernel.name);
       kernel = options.symbolic_kernels[out.kernels.size()];
     }
     if (kernel.gemm) check_tile(kernel, number, choices, target);
@@ -112,7 +112,8 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
     step.extent = step.extent_expr.evaluate(options.witnesses);
     if (!kernel.loops.empty()) step.split = kernel.loops[0].split;
     step.elements = 1;
-    for (int64_t d : group.shape) step.elements = step.elements * symbolic_dim(d, options.witnesses);
+    for (int64_t d : group.shape)
+      step.elements = step.elements * symbolic_dim(d, options.witnesses);
     step.task_elements = kc.min_elements_per_task;
     step.grain = step.grain_at(numel(group.shape));
     const bool matmul = group.kind == GroupKind::Matmul;
@@ -197,8 +198,8 @@ std::string compile_key(const ir::Graph &g, const Target &target, const Choices 
   std::string symbolic = fmt::format("witnesses {}\n", fmt::join(options.witnesses, ","));
   for (const Kernel &k : options.symbolic_kernels) symbolic += print_kernel(k);
   const std::string text =
-      fmt::format("kiln compile key 2\n{}\n{}\n{}\n{}\n{}", versions(target.backend),
-                  target.text(), choices.text(), symbolic, ir::print(g));
+      fmt::format("kiln compile key 2\n{}\n{}\n{}\n{}\n{}", versions(target.backend), target.text(),
+                  choices.text(), symbolic, ir::print(g));
   const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
   return fmt::format("{:016x}{:016x}", h.high64, h.low64);
 }

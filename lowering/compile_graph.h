@@ -52,8 +52,7 @@ struct CompiledGraph {
 // records the artifact key under it, so that a warm start goes from graph to artifact
 // without fusing, scheduling or generating code.
 [[nodiscard]] std::string compile_key(const ir::Graph &g, const Target &target,
-                                      const Choices &choices,
-                                      const CompileGraphOptions &options);
+                                      const Choices &choices, const CompileGraphOptions &options);
 // XXH3-128 of any text, as 32 hex digits: the cache's keys for what the lowering does not
 // key itself (tuning results).
 [[nodiscard]] std::string content_hash(std::string_view text);

@@ -38,7 +38,7 @@ std::string print_scalar(const Kernel &k, int32_t id) {
     case Scalar::Kind::Acc: return head + fmt::format("a{}", s.acc);
     case Scalar::Kind::Product: return head + "product";
     case Scalar::Kind::Size:
-      return head + (s.reciprocal ? fmt::format("1/({})", s.size.text()) : s.size.text());
+      return head + fmt::format("{}{}({})", s.scale, s.reciprocal ? "/" : "*", s.size.text());
     case Scalar::Kind::Op: {
       std::vector<std::string> attrs, operands;
       for (const auto &[key, value] : s.attrs.items())
@@ -84,7 +84,8 @@ void print_stmts(const Kernel &k, const std::vector<Stmt> &stmts, int depth, std
             std::string(loop.parallel ? "parallel " : "") + (loop.vector ? "vector " : "");
         const std::string split =
             loop.parallel && loop.split > 1 ? fmt::format(" split {}", loop.split) : "";
-        out += pad + fmt::format("{}for i{} in 0..{}{} {{\n", marks, s.id, loop.extent.text(), split);
+        out +=
+            pad + fmt::format("{}for i{} in 0..{}{} {{\n", marks, s.id, loop.extent.text(), split);
         print_stmts(k, s.body, depth + 1, out);
         out += pad + "}\n";
         break;

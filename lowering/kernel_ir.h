@@ -49,8 +49,9 @@ struct Index {
 };
 
 struct Scalar {
-  // Product: a matmul kernel's product at this element (see Gemm). Size: `size` (or its
-  // reciprocal) as this dtype, from the call's symbols.
+  // Product: a matmul kernel's product at this element (see Gemm). Size: a number that
+  // follows the call's sizes (`scale * size` or `scale / size`, computed in f64), as this
+  // dtype.
   enum class Kind : uint8_t { Load, Constant, Op, Acc, Product, Size } kind;
   DType dtype;
   int32_t arg = -1;               // Load
@@ -61,8 +62,9 @@ struct Scalar {
   Attrs attrs;                    // Op
   std::vector<int32_t> operands;  // Op: scalar ids
   int32_t acc = -1;               // Acc: the accumulator's value after its loop
-  ir::SymExpr size;               // Size
-  bool reciprocal = false;        // Size: 1/size
+  ir::SymExpr size;               // Size: scale * size, or scale / size if reciprocal
+  bool reciprocal = false;        // Size
+  double scale = 1;               // Size
 };
 
 struct Accumulator {

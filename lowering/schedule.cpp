@@ -87,9 +87,10 @@ class Scheduler {
       if (s.kind == Scalar::Kind::Load) loaded[static_cast<size_t>(s.arg)] = true;
     for (size_t a = 0; a < k_.args.size(); ++a) {
       lower::KernelArg &arg = k_.args[a];
-      arg.streaming = options_.schedule.streaming && options_.kernel.streaming && arg.written &&
-                      !arg.scratch && !loaded[a] &&
-                      arg.numel.constant() * dtype_size(arg.dtype) >= options_.schedule.streaming_bytes;
+      arg.streaming =
+          options_.schedule.streaming && options_.kernel.streaming && arg.written && !arg.scratch &&
+          !loaded[a] &&
+          arg.numel.constant() * dtype_size(arg.dtype) >= options_.schedule.streaming_bytes;
     }
   }
 

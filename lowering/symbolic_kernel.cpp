@@ -26,10 +26,12 @@ class Fitter {
     if (!why.empty()) return false;
     if (x == y) return true;
     std::optional<ir::SymExpr> e;
-    if (x.is_constant() && y.is_constant()) e = ir::fit_sym_expr(x.constant(), y.constant(), a_, b_);
+    if (x.is_constant() && y.is_constant())
+      e = ir::fit_sym_expr(x.constant(), y.constant(), a_, b_);
     if (!e) {
-      why = fmt::format("kernel @{}: its {} ({} and {} at two sizes) is no polynomial in the symbols",
-                        kernel_, what, x.text(), y.text());
+      why =
+          fmt::format("kernel @{}: its {} ({} and {} at two sizes) is no polynomial in the symbols",
+                      kernel_, what, x.text(), y.text());
       return false;
     }
     x = *e;
@@ -54,20 +56,11 @@ class Fitter {
       return true;
     }
     if (x.value == y.value || (std::isnan(x.value) && std::isnan(y.value))) return true;
-    auto whole = [](double v) { return std::abs(v) < 0x1p53 && v == std::nearbyint(v); };
-    for (bool reciprocal : {false, true}) {
-      const double va = reciprocal ? 1.0 / x.value : x.value;
-      const double vb = reciprocal ? 1.0 / y.value : y.value;
-      const double ra = std::nearbyint(va), rb = std::nearbyint(vb);
-      if (!(reciprocal ? std::abs(va - ra) <= 1e-6 * std::abs(ra) && std::abs(vb - rb) <= 1e-6 * std::abs(rb)
-                       : whole(va) && whole(vb)))
-        continue;
-      std::optional<ir::SymExpr> e = ir::fit_sym_expr(static_cast<int64_t>(ra),
-                                                      static_cast<int64_t>(rb), a_, b_);
-      if (!e || e->is_constant()) continue;
+    if (std::optional<ir::SizeConstant> c = ir::fit_size_constant(x.value, y.value, a_, b_)) {
       x.kind = Scalar::Kind::Size;
-      x.size = *e;
-      x.reciprocal = reciprocal;
+      x.size = c->size;
+      x.reciprocal = c->reciprocal;
+      x.scale = c->scale;
       return true;
     }
     if (why.empty())
@@ -107,12 +100,11 @@ std::string symbolize_kernel(const Kernel &at_a, const Kernel &at_b, std::span<c
                              std::span<const int64_t> b, Kernel &out) {
   out = at_a;
   Fitter f(a, b, at_a.name);
-  if (!f.same(out.name == at_b.name && out.args.size() == at_b.args.size() &&
-                  out.loops.size() == at_b.loops.size() &&
-                  out.scalars.size() == at_b.scalars.size() &&
-                  out.accs.size() == at_b.accs.size() &&
-                  out.gemm.has_value() == at_b.gemm.has_value(),
-              "the kernel's form"))
+  if (!f.same(
+          out.name == at_b.name && out.args.size() == at_b.args.size() &&
+              out.loops.size() == at_b.loops.size() && out.scalars.size() == at_b.scalars.size() &&
+              out.accs.size() == at_b.accs.size() && out.gemm.has_value() == at_b.gemm.has_value(),
+          "the kernel's form"))
     return f.why;
   for (size_t i = 0; i < out.args.size(); ++i) {
     KernelArg &x = out.args[i];
@@ -134,9 +126,9 @@ std::string symbolize_kernel(const Kernel &at_a, const Kernel &at_b, std::span<c
       return f.why;
   }
   for (size_t i = 0; i < out.accs.size(); ++i)
-    if (!f.same(out.accs[i].combine == at_b.accs[i].combine &&
-                    out.accs[i].dtype == at_b.accs[i].dtype,
-                "an accumulator"))
+    if (!f.same(
+            out.accs[i].combine == at_b.accs[i].combine && out.accs[i].dtype == at_b.accs[i].dtype,
+            "an accumulator"))
       return f.why;
   for (size_t i = 0; i < out.scalars.size(); ++i) {
     Scalar &x = out.scalars[i];

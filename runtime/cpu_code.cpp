@@ -23,12 +23,12 @@ void CpuCode::launch(const KernelStep &k, const int64_t *sizes, void *const *arg
   const KernelFn fn = reinterpret_cast<KernelFn>(entry);
   if (k.extent <= k.grain) return fn(args, sizes, 0, k.extent);
   if (k.split == 1)
-    return parallel_for(k.extent, k.grain, [=](int64_t lo, int64_t hi) { fn(args, sizes, lo, hi); });
+    return parallel_for(k.extent, k.grain,
+                        [=](int64_t lo, int64_t hi) { fn(args, sizes, lo, hi); });
   const int64_t split = k.split, extent = k.extent;
-  parallel_for((extent + split - 1) / split, std::max<int64_t>(1, k.grain / split),
-               [=](int64_t lo, int64_t hi) {
-                 fn(args, sizes, lo * split, std::min(hi * split, extent));
-               });
+  parallel_for(
+      (extent + split - 1) / split, std::max<int64_t>(1, k.grain / split),
+      [=](int64_t lo, int64_t hi) { fn(args, sizes, lo * split, std::min(hi * split, extent)); });
 }
 
 }  // namespace kiln::runtime

@@ -153,7 +153,7 @@ void pack_a(const Matrix<S> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, 
 
 struct Problem {
   int64_t m, n, k;
-  int64_t row_base;  // the epilogue row of this product's first row (batch * m)
+  int64_t row_base;      // the epilogue row of this product's first row (batch * m)
   const int64_t *sizes;  // the symbols' (GemmTileArgs::sizes)
 };
 

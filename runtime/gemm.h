@@ -20,10 +20,10 @@ struct GemmTileArgs {
   int64_t depth;         // multiply-adds per element in this block (0 for an empty k)
   void *partial;         // the tile's first partial sum; row stride `ldc`
   int64_t ldc;
-  int64_t row, col;    // the tile's first element in the epilogue's rows and columns
-  int64_t rows, cols;  // elements of the tile inside C (the rest is padding)
-  int64_t flags;       // kGemmAccumulate | kGemmFinish
-  void *const *args;   // the epilogue's buffers: the kernel's args
+  int64_t row, col;      // the tile's first element in the epilogue's rows and columns
+  int64_t rows, cols;    // elements of the tile inside C (the rest is padding)
+  int64_t flags;         // kGemmAccumulate | kGemmFinish
+  void *const *args;     // the epilogue's buffers: the kernel's args
   const int64_t *sizes;  // the symbols' sizes the epilogue's indices read (dynamic shapes)
 };
 inline constexpr int64_t kGemmAccumulate = 1;  // add the partial sums already in `partial`

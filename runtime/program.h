@@ -16,9 +16,9 @@
 
 #include "ir/attrs.h"
 #include "ir/op_kind.h"
+#include "ir/sym_expr.h"
 #include "ir/tensor_type.h"
 #include "runtime/array.h"
-#include "ir/sym_expr.h"
 #include "runtime/gemm.h"
 #include "runtime/profile.h"
 
@@ -39,7 +39,7 @@ struct KernelStep {
   bool symbolic = false;        // its code reads the symbols' sizes
   int64_t task_elements = 1;    // fewest elements worth a thread
   int64_t grain = 1;            // fewest iterations worth a thread
-  int64_t split = 1;    // each thread's range starts at a multiple of this (lower::Loop::split)
+  int64_t split = 1;  // each thread's range starts at a multiple of this (lower::Loop::split)
   std::vector<int32_t> args;  // slots: inputs then outputs
   size_t num_inputs = 0;
 

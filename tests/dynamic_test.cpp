@@ -84,8 +84,13 @@ TEST_SUITE("compile") {
     auto f = compile([](Tensor x) { return softmax(x, -1); }, options("sm", {"x"}, Dynamic::On));
     manual_seed(1);
     LogCapture log("recompiles");
-    for (auto [n, m] : {std::pair<int64_t, int64_t>{5, 16}, {9, 16}, {33, 16}, {9, 7}, {40, 100},
-                        {3, 1025}, {2, 2}}) {
+    for (auto [n, m] : {std::pair<int64_t, int64_t>{5, 16},
+                        {9, 16},
+                        {33, 16},
+                        {9, 7},
+                        {40, 100},
+                        {3, 1025},
+                        {2, 2}}) {
       CAPTURE(n);
       CAPTURE(m);
       Tensor x = randn({n, m}) * 4.0;
@@ -163,19 +168,31 @@ TEST_SUITE("compile") {
               "4, got 3"});
   }
 
-  TEST_CASE("dynamic: a size used as a value keeps the dim static, and says so once") {
+  TEST_CASE("dynamic: a mean over a symbolic dim divides by the call's size") {
+    // The count is a constant of the graph at each witness; the kernel reads it as 1/s0.
     auto f = compile([](Tensor x) { return mean(x, {0}); }, options("avg", {"x"}));
+    auto g = compile([](Tensor x, Tensor y) { return mse_loss(x, y); },
+                     options("mse", {"x", "y"}, Dynamic::On));
+    auto h = compile([](Tensor x) { return layer_norm(x, {x.sizes()[1]}); },
+                     options("ln", {"x"}, Dynamic::On));
+    manual_seed(4);
     LogCapture log("recompiles");
-    for (int64_t n : {4, 6, 10})
-      KILN_CHECK_CLOSE(f(full({n, 3}, 2.0)), full({3}, 2.0), Tolerance{1e-6, 1e-6});
-    const auto lines = log.lines();
-    REQUIRE(lines.size() == 3);
-    CHECK(lines[1] ==
-          "recompiles: avg: dynamic shapes: 'x' dim 0 cannot all be symbols: the function uses a "
-          "dynamic size "
-          "other than as a size (a mean over it, a shape or constant computed from it)");
-    CHECK(lines[2].starts_with(
-        "recompiles: recompiling avg: tensor 'x' (arg 0) size mismatch at dim 0"));
+    for (int64_t n : {4, 6, 10, 3, 77, 1000}) {
+      CAPTURE(n);
+      Tensor x = randn({n, 3}) + 1.0, y = randn({n, 3});
+      KILN_CHECK_CLOSE(f(x), mean(x, {0}), Tolerance{1e-6, 1e-6});
+      KILN_CHECK_CLOSE(g(x, y), mse_loss(x, y), Tolerance{1e-6, 1e-6});
+      Tensor z = randn({5, n}) * 3.0;
+      KILN_CHECK_CLOSE(h(z), layer_norm(z, {n}), Tolerance{1e-5, 1e-5});
+    }
+    CHECK(log.lines() == std::vector<std::string>{
+                             "recompiles: recompiling avg: tensor 'x' (arg 0) size mismatch at "
+                             "dim 0: expected 4, got 6"});
+    CHECK(explain(f, randn({8, 3})).graphs == 2);
+    CHECK(explain(g, randn({8, 3}), randn({8, 3})).graphs == 1);
+    Explanation ex = explain(h, randn({5, 8}));
+    REQUIRE(ex.graphs == 1);
+    CHECK(ex.entries[0].guards[0] == "tensor 'x' (arg 0): f32[s0,s1] on cpu, contiguous");
   }
 
   TEST_CASE("dynamic: a tensor made from data while tracing keeps its sizes static") {

@@ -398,6 +398,47 @@ TEST_SUITE("autograd") {
     }
   }
 
+  TEST_CASE("a training step over a varying batch compiles for the first size and then once") {
+    // MSE's mean divides by the batch: a size the kernels read at each call.
+    manual_seed(0);
+    const Tensor xs = randn({128, 5});
+    const Tensor ys = matmul(xs, randn({5, 1})) + randn({128, 1}) * 0.1;
+    const std::vector<int64_t> batches = {64, 32, 48, 17, 100, 64, 2, 128};
+    auto run = [&](bool compiled) {
+      manual_seed(1);
+      nn::Sequential model({nn::linear(5, 10), nn::relu(), nn::linear(10, 1)});
+      optim::Adam opt(model.parameters(), optim::AdamOptions{.lr = 1e-2});
+      auto step = [&](const Tensor &x, const Tensor &y) {
+        opt.zero_grad();
+        Tensor loss = mse_loss(model(x), y);
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      auto compiled_step = compile(step, {.name = "varying_batch"});
+      std::vector<double> losses;
+      for (int64_t b : batches) {
+        const Tensor x = xs.narrow(0, 0, b), y = ys.narrow(0, 0, b);
+        losses.push_back((compiled ? compiled_step(x, y) : step(x, y)).item<double>());
+      }
+      if (compiled) {
+        const Explanation ex = compiled_step.explain(xs.narrow(0, 0, 9), ys.narrow(0, 0, 9));
+        CHECK(ex.graphs == 2);
+        CHECK(ex.graph_breaks == 0);
+      }
+      std::vector<Tensor> params = model.parameters();
+      return std::pair{losses, params};
+    };
+    const auto [eager_losses, eager_params] = run(false);
+    const auto [losses, params] = run(true);
+    for (size_t i = 0; i < losses.size(); ++i) {
+      CAPTURE(i);
+      CHECK(losses[i] == doctest::Approx(eager_losses[i]).epsilon(1e-5));
+    }
+    for (size_t i = 0; i < params.size(); ++i)
+      KILN_CHECK_CLOSE(params[i], eager_params[i], Tolerance{1e-5, 1e-4});
+  }
+
   TEST_CASE("compiled in-place writes to captured tensors: written back, read back, or a break") {
     // Written, then read in the same call: every call sees its own write, and so does eager.
     Tensor w = make({1, 2, 3}, {3}), counter = zeros({}, DType::I64);

@@ -1,5 +1,5 @@
-// Kernel IR → one LLVM function `void(ptr args, ptr sizes, i64 begin, i64 end)`. The innermost vector
-// loop steps a whole vector at a time, then runs one vector masked to the lanes left (no
+// Kernel IR → one LLVM function `void(ptr args, ptr sizes, i64 begin, i64 end)`. The innermost
+// vector loop steps a whole vector at a time, then runs one vector masked to the lanes left (no
 // scalar tail). Values are explicit <V x T> vectors of one to four machine registers, so
 // the code is vectorized whatever the loop vectorizer decides, and each instruction
 // becomes several independent ones: long dependency chains (a chain of tanh) overlap
@@ -153,7 +153,7 @@ class KernelEmitter {
   llvm::Function *fn_ = nullptr;
   llvm::BasicBlock *entry_ = nullptr;
   Value *begin_ = nullptr, *end_ = nullptr;
-  Value *sizes_ = nullptr;  // the symbols' sizes, read in the entry block
+  Value *sizes_ = nullptr;                     // the symbols' sizes, read in the entry block
   std::map<std::string, Value *> sym_values_;  // each symbolic number, computed once
   std::vector<Value *> args_, acc_slots_, vacc_slots_, loop_vars_, scalars_;
   // Accumulators started inside a vector loop (short rows vectorized across rows): one
@@ -198,22 +198,23 @@ class KernelEmitter {
       for (size_t k = 0; k < t.powers.size(); ++k)
         for (int p = 0; p < t.powers[k]; ++p)
           product = at.CreateMul(
-              product, at.CreateLoad(at.getInt64Ty(),
-                                     at.CreateConstGEP1_64(at.getInt64Ty(), sizes_, k)));
+              product,
+              at.CreateLoad(at.getInt64Ty(), at.CreateConstGEP1_64(at.getInt64Ty(), sizes_, k)));
       sum = at.CreateAdd(sum, product);
     }
     sym_values_[text] = sum;
     return sum;
   }
 
-  // A Size scalar: the number as its dtype (or its reciprocal, computed in f64).
+  // A Size scalar: scale * size or scale / size, computed in f64, as its dtype.
   Value *size_value(const lower::Scalar &s) {
     Value *n = int_value(s.size);
     llvm::IRBuilder<> at(entry_->getTerminator());
     llvm::Type *type = register_type(ctx_, s.dtype);
     if (is_integral(s.dtype)) return at.CreateSExtOrTrunc(n, type);
     Value *d = at.CreateSIToFP(n, at.getDoubleTy());
-    if (s.reciprocal) d = at.CreateFDiv(llvm::ConstantFP::get(at.getDoubleTy(), 1.0), d);
+    Value *scale = llvm::ConstantFP::get(at.getDoubleTy(), s.scale);
+    d = s.reciprocal ? at.CreateFDiv(scale, d) : at.CreateFMul(scale, d);
     return at.CreateFPCast(d, type);
   }
 
@@ -226,8 +227,8 @@ class KernelEmitter {
             b_.CreateLoad(b_.getPtrTy(), b_.CreateConstGEP1_64(b_.getPtrTy(), args, i)));
         continue;
       }
-      auto *row = b_.CreateAlloca(
-          llvm::ArrayType::get(memory_type(ctx_, a.dtype), static_cast<uint64_t>(a.numel.constant())));
+      auto *row = b_.CreateAlloca(llvm::ArrayType::get(memory_type(ctx_, a.dtype),
+                                                       static_cast<uint64_t>(a.numel.constant())));
       row->setAlignment(llvm::Align(64));
       args_.push_back(row);
     }
@@ -509,11 +510,10 @@ class KernelEmitter {
     // A short loop (a row of 5) gets a vector no wider than itself: masking off most lanes
     // of a wide one, then folding them, costs more than the loop. A symbolic one gets the
     // full width.
-    const unsigned lanes_needed =
-        loop.extent.is_constant()
-            ? static_cast<unsigned>(
-                  std::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(loop.extent.constant(), 1))))
-            : vector_width_;
+    const unsigned lanes_needed = loop.extent.is_constant()
+                                      ? static_cast<unsigned>(std::bit_ceil(static_cast<uint64_t>(
+                                            std::max<int64_t>(loop.extent.constant(), 1))))
+                                      : vector_width_;
     const unsigned width = std::min(vector_width_, lanes_needed);
     if (loop.vector && width > 1) {
       std::vector<int32_t> accs;
