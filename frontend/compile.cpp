@@ -494,7 +494,12 @@ void CompiledCore::State::optimise(Entry &entry, Traced traced, int index, doubl
   const auto passes_start = std::chrono::steady_clock::now();
   const std::vector<int64_t> witnesses =
       entry.dynamic ? entry.dynamic->witnesses : std::vector<int64_t>{};
-  auto text = [&](const ir::Graph &g) { return ir::symbolize_text(ir::print(g), witnesses); };
+  const std::span<const ir::SymExpr> derived =
+      entry.dynamic ? std::span<const ir::SymExpr>(entry.dynamic->derived)
+                    : std::span<const ir::SymExpr>();
+  auto text = [&](const ir::Graph &g) {
+    return ir::symbolize_text(ir::print(g), witnesses, false, derived);
+  };
   entry.compiled = true;
   entry.effects = std::move(traced.effects);
   entry.flag_reads = std::move(traced.flag_reads);
@@ -628,10 +633,9 @@ void CompiledCore::State::compile_and_load(Entry &entry, int index, const lower:
   else
     for (const lower::ArtifactKernel &k : c.artifact.kernels) kernels += k.kernel_ir;
   std::string fused = c.artifact.fused;
-  if (entry.dynamic) {
-    fused = ir::symbolize_text(fused, entry.dynamic->witnesses);
-    kernels = ir::symbolize_text(kernels, entry.dynamic->witnesses, true);
-  }
+  // Kernel IR spells its symbols itself; the fused graph holds witnesses.
+  if (entry.dynamic)
+    fused = ir::symbolize_text(fused, entry.dynamic->witnesses, false, entry.dynamic->derived);
   if (log_enabled(LogTopic::Fused))
     log_line(LogTopic::Fused, fmt::format("{} fused:\n{}", options.name, fused));
   if (log_enabled(LogTopic::Kernels))
@@ -695,12 +699,6 @@ lower::Target CompiledCore::State::compile_target() const {
 
 bool CompiledCore::State::codegen() const {
   return options.backend == Backend::Cpu && lower::backend(lower::BackendKind::Cpu).available;
-}
-
-lower::Choices CompiledCore::State::dynamic_choices() const {
-  lower::Choices c = choices;
-  c.schedule.streaming = false;
-  return c;
 }
 
 CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const Arg> args,
@@ -922,7 +920,9 @@ Explanation CompiledCore::explain(std::span<const Arg> args, const Invoke &invok
     }
     if (e->compiled) {
       ++ex.graphs;
-      out.graph = ir::symbolize_text(ir::print(e->graph), witnesses);
+      out.graph = ir::symbolize_text(ir::print(e->graph), witnesses, false,
+                                     e->dynamic ? std::span<const ir::SymExpr>(e->dynamic->derived)
+                                                : std::span<const ir::SymExpr>());
       std::map<std::string, int> counts;
       for (const ir::Node &n : e->graph.nodes) ++counts[std::string(op_name(n.op))];
       out.op_counts.assign(counts.begin(), counts.end());

@@ -49,6 +49,7 @@ struct DynamicState {
   std::vector<int64_t> witnesses;
   ir::Graph traced;
   std::vector<ir::SizeConstantNode> size_constants;  // of `traced`: constants that follow sizes
+  std::vector<ir::SymExpr> derived;  // sizes computed from the symbols (ir::derived_sizes)
   std::shared_mutex mutex;
   std::map<SymbolSizes, std::shared_ptr<const Instance>> instances;
 };
@@ -179,9 +180,6 @@ struct CompiledCore::State {
 
   // Whether entries compile to code (Backend::Cpu, in a build with the CPU backend).
   [[nodiscard]] bool codegen() const;
-  // A dynamic entry's choices: the function's without streaming stores (its kernels are
-  // scheduled at witness sizes, not at the sizes they run).
-  [[nodiscard]] lower::Choices dynamic_choices() const;
   std::shared_mutex entries_mutex;
   std::vector<std::shared_ptr<const Entry>> entries;
   std::mutex compile_mutex;  // one trace at a time per function
@@ -264,8 +262,8 @@ struct CompiledCore::State {
                                              std::string &why);
   void optimise(Entry &entry, Traced traced, int index, double trace_ms);
   // Compiles the entry's graph to an artifact and loads it: Backend::Cpu's step after
-  // optimise. `choices` are the function's, or a dynamic entry's (no streaming stores),
-  // whose graph is at `witnesses` and whose kernels are `symbolic_kernels`.
+  // optimise, with the function's `choices`. A dynamic entry's graph is at `witnesses` and
+  // its kernels are `symbolic_kernels`.
   void compile_and_load(Entry &entry, int index, const lower::Target &target,
                         const lower::Choices &choices, std::vector<int64_t> witnesses = {},
                         std::vector<lower::Kernel> symbolic_kernels = {}) const;

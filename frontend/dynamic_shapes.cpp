@@ -100,12 +100,20 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
       return nullptr;
     }
     ir::Graph traced = live(a.graph);
+    const ir::Graph traced_at_b = live(b.graph);
+    // Sizes the function computes from the symbols (b * s rows) map like the symbols do.
+    std::vector<ir::SymExpr> derived = ir::derived_sizes(traced, traced_at_b, w0, w1);
+    auto b_to_a = [&](const ir::Graph &g) {
+      const std::vector<int64_t> from = ir::size_values(derived, w1),
+                                 to = ir::size_values(derived, w0);
+      return ir::substitute(g, {from, to});
+    };
     // A constant that follows the sizes (a gradient's 2/n) is computed by the kernels; a
     // graph the runtime interprets keeps it static.
     std::vector<ir::SizeConstantNode> size_constants;
-    const ir::Graph traced_b =
-        codegen() ? ir::with_size_constants_of(traced, live(b.graph), w0, w1, &size_constants)
-                  : ir::substitute(live(b.graph), {w1, w0});
+    const ir::Graph traced_b = codegen() ? ir::with_size_constants_of(traced, traced_at_b, w0, w1,
+                                                                      &size_constants, derived)
+                                         : b_to_a(traced_at_b);
     if (ir::print(traced_b) != ir::print(traced)) {
       why =
           "the function uses a dynamic size other than as a size (a shape or constant computed "
@@ -117,8 +125,10 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
     ir::run_pipeline(gb, ir::default_pipeline());
     // Generated kernels compute a constant that is a size (a mean's count) from the call's
     // sizes; a graph the runtime interprets cannot.
+    for (const ir::SymExpr &e : ir::derived_sizes(ga, gb, w0, w1))
+      if (std::find(derived.begin(), derived.end(), e) == derived.end()) derived.push_back(e);
     const ir::Graph gb_at_a =
-        codegen() ? ir::with_size_constants_of(ga, gb, w0, w1) : ir::substitute(gb, {w1, w0});
+        codegen() ? ir::with_size_constants_of(ga, gb, w0, w1, nullptr, derived) : b_to_a(gb);
     if (ir::print(gb_at_a) != ir::print(ga)) {
       why =
           "the function uses a dynamic size other than as a size (a mean over it, a shape or "
@@ -135,11 +145,10 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
     std::vector<lower::Kernel> kernels;
     const lower::Target target = codegen() ? compile_target() : lower::Target{};
     if (codegen()) {
-      const lower::Choices choices = dynamic_choices();
       why = lower::symbolize_kernels(
           lower::compile_graph(ga, target, choices, {.codegen = false, .witnesses = w0}),
           lower::compile_graph(gb, target, choices, {.codegen = false, .witnesses = w1}), w0, w1,
-          kernels);
+          derived, kernels);
       if (!why.empty()) return nullptr;
     }
     const int index = traces++;
@@ -151,9 +160,9 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
     entry->dynamic->witnesses = w0;
     entry->dynamic->traced = std::move(traced);
     entry->dynamic->size_constants = std::move(size_constants);
+    entry->dynamic->derived = std::move(derived);
     optimise(*entry, std::move(a), index, ms_since(t0));
-    if (codegen())
-      compile_and_load(*entry, index, target, dynamic_choices(), w0, std::move(kernels));
+    if (codegen()) compile_and_load(*entry, index, target, choices, w0, std::move(kernels));
     entry->compile_ms = ms_since(t0);
     return entry;
   } catch (const tracer::GraphBreak &brk) {
@@ -172,18 +181,26 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
 
 // Sets of dims to try making symbolic for this call, best first: in Auto, those that
 // differ from (or are already symbolic in) an entry whose arguments have the same kinds
-// and ranks; in On, on the first compile, every dim, then only the leading ones.
+// and ranks; in On, on the first compile, every dim, then all but the last of each
+// tensor, then only the leading ones.
 std::vector<DimList> CompiledCore::State::dynamic_candidates(const Flat &f) {
   std::vector<DimList> out;
   std::shared_lock lock(entries_mutex);
   if (options.dynamic == Dynamic::On && entries.empty()) {
-    DimList all, leading;
-    for (size_t row = 0; row < f.descs.size(); ++row)
-      for (size_t d = 0; d < f.descs[row].sizes.size(); ++d) {
+    // Then all but the last dim of each tensor: a [batch, seq, hidden] input whose hidden
+    // size a weight fixes.
+    DimList all, outer, leading;
+    for (size_t row = 0; row < f.descs.size(); ++row) {
+      const size_t rank = f.descs[row].sizes.size();
+      for (size_t d = 0; d < rank; ++d) {
         all.push_back({static_cast<int32_t>(row), static_cast<int32_t>(d)});
+        if (d + 1 < rank) outer.push_back(all.back());
         if (d == 0) leading.push_back(all.back());
       }
-    out = {all, leading};
+    }
+    out = {all};
+    if (outer != all && outer != leading && !outer.empty()) out.push_back(outer);
+    out.push_back(leading);
   }
   if (options.dynamic == Dynamic::Off || entries.empty()) return out;
   std::set<std::pair<int32_t, int32_t>> dims;
@@ -214,7 +231,10 @@ std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(
     const Entry &e, const SymbolSizes &sizes, std::span<const Arg> args, const Flat &f,
     const Invoke &invoke, std::string &why) {
   const size_t n = e.dynamic->witnesses.size();
-  const ir::SizeMap to_call{e.dynamic->witnesses, std::span<const int64_t>(sizes.data(), n)};
+  const std::vector<int64_t> from = ir::size_values(e.dynamic->derived, e.dynamic->witnesses),
+                             to = ir::size_values(e.dynamic->derived,
+                                                  std::span<const int64_t>(sizes.data(), n));
+  const ir::SizeMap to_call{from, to};
   std::vector<std::string> bound;
   for (size_t k = 0; k < n; ++k) bound.push_back(fmt::format("s{}={}", k, sizes[k]));
   std::shared_ptr<Instance> instance;

@@ -127,7 +127,7 @@ class Lexer {
       t.text = "->";
       return t;
     }
-    if (std::string_view("()[]{},:=").find(c) == std::string_view::npos)
+    if (std::string_view("()[]{},:=*").find(c) == std::string_view::npos)
       error(t, fmt::format("unexpected character '{}'", c));
     advance();
     t.text = c;
@@ -273,6 +273,20 @@ class Parser {
     return witness_sizes(k + 1, 0)[k];
   }
 
+  // A size, or a product of sizes and symbols (`4*s0`, `s0*s1`: sizes computed from the
+  // symbols), read at the witnesses.
+  int64_t size_product(const Token &first, std::string_view what) {
+    const std::optional<int64_t> symbol = symbol_size(first);
+    int64_t v = symbol ? *symbol : to_size(first, what);
+    while (accept("*")) {
+      const Token &t = next();
+      const std::optional<int64_t> s = symbol_size(t);
+      if (__builtin_mul_overflow(v, s ? *s : to_size(t, what), &v))
+        error(t, "the product of sizes overflows a 64-bit integer");
+    }
+    return v;
+  }
+
   // A non-negative integer: a dimension size or a device index.
   int64_t to_size(const Token &t, std::string_view what) const {
     if (t.kind != TokenKind::Number || is_double_text(t.text) || t.text.starts_with('-'))
@@ -288,12 +302,7 @@ class Parser {
       error(t, fmt::format("unknown dtype '{}': expected one of bool, i32, i64, f32, f64", t.text));
     expect("[");
     Shape shape;
-    if (!at("]"))
-      comma_list([&] {
-        const Token &d = next();
-        const std::optional<int64_t> symbol = symbol_size(d);
-        shape.push_back(symbol ? *symbol : to_size(d, "a dimension size"));
-      });
+    if (!at("]")) comma_list([&] { shape.push_back(size_product(next(), "a dimension size")); });
     expect("]");
     int64_t count = 1;
     for (int64_t d : shape)
@@ -409,7 +418,7 @@ class Parser {
       if (!at("]"))
         comma_list([&] {
           const Token &item = next();
-          if (std::optional<int64_t> symbol = symbol_size(item)) return items.push_back(*symbol);
+          if (symbol_size(item) || at("*")) return items.push_back(size_product(item, "a size"));
           if (item.kind != TokenKind::Number || is_double_text(item.text))
             error(item, "expected an integer in the list");
           items.push_back(to_int(item));

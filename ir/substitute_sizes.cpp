@@ -3,7 +3,9 @@
 #include "ir/substitute_sizes.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -84,7 +86,20 @@ Graph substitute(const Graph &g, const SizeMap &map) {
 }
 
 std::string symbolize_text(std::string_view text, std::span<const int64_t> witnesses,
-                           bool multiples) {
+                           bool multiples, std::span<const SymExpr> derived) {
+  // Each derived product's value at the witnesses, and its text (s0*s0, not s0^2: the
+  // parser reads products of sizes).
+  std::vector<std::pair<int64_t, std::string>> products;
+  for (const SymExpr &e : derived) {
+    if (e.constant_term() != 0 || e.terms().size() != 1) continue;
+    const SymExpr::Term &t = e.terms()[0];
+    std::vector<std::string> factors;
+    if (t.coefficient != 1) factors.push_back(fmt::format("{}", t.coefficient));
+    for (size_t k = 0; k < t.powers.size(); ++k)
+      for (int p = 0; p < t.powers[k]; ++p) factors.push_back(fmt::format("s{}", k));
+    if (t.coefficient > 0 && (e.symbols() >> witnesses.size()) == 0)
+      products.emplace_back(e.evaluate(witnesses), fmt::format("{}", fmt::join(factors, "*")));
+  }
   auto part_of_number = [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '%';
   };
@@ -112,7 +127,11 @@ std::string symbolize_text(std::string_view text, std::span<const int64_t> witne
           symbol = static_cast<int>(k);
           factor = v / witnesses[k];
         }
-    if (symbol < 0)
+    auto product = std::find_if(products.begin(), products.end(),
+                                [&](const auto &p) { return ec == std::errc() && p.first == v; });
+    if (symbol < 0 && product != products.end())
+      out += product->second;
+    else if (symbol < 0)
       out += text.substr(i, j - i);
     else
       out += factor == 1 ? fmt::format("s{}", symbol) : fmt::format("{}*s{}", factor, symbol);

@@ -11,11 +11,9 @@
 #include "ir/attrs.h"
 #include "ir/graph.h"
 #include "ir/shape.h"
+#include "ir/sym_expr.h"
 
 namespace kiln::ir {
-
-// Most symbols one graph may have.
-inline constexpr int kMaxSymbols = 8;
 
 // Witness sizes of `n` symbols, set 0 or 1: odd numbers (about ten thousand) real shapes
 // rarely use. Set 0 is what IR text spells s0, s1, …: the parser reads `s1` as set 0's second.
@@ -34,7 +32,9 @@ struct SizeMap {
 // IR text with each witness written as its symbol (s0, s1, …) where it stands alone as a
 // number: what logs, dumps and explain() show for a dynamic graph. With `multiples`, a
 // multiple of one witness is written `8*s0` too (kernel IR: extents, buffer sizes).
+// `derived` sizes (ir::derived_sizes) that are products, as `4*s0` or `s0*s1`, print so too.
 [[nodiscard]] std::string symbolize_text(std::string_view text, std::span<const int64_t> witnesses,
-                                         bool multiples = false);
+                                         bool multiples = false,
+                                         std::span<const SymExpr> derived = {});
 
 }  // namespace kiln::ir

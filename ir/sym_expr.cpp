@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "ir/diag.h"
+#include "ir/substitute_sizes.h"
 
 namespace kiln::ir {
 namespace {
@@ -312,8 +313,10 @@ std::optional<SizeConstant> fit_size_constant(double at_a, double at_b, std::spa
 }
 
 Graph with_size_constants_of(const Graph &a, const Graph &b, std::span<const int64_t> wa,
-                             std::span<const int64_t> wb, std::vector<SizeConstantNode> *found) {
-  Graph out = substitute(b, {wb, wa});
+                             std::span<const int64_t> wb, std::vector<SizeConstantNode> *found,
+                             std::span<const SymExpr> derived) {
+  const std::vector<int64_t> from = size_values(derived, wb), to = size_values(derived, wa);
+  Graph out = substitute(b, {from, to});
   if (out.nodes.size() != a.nodes.size()) return out;
   for (size_t i = 0; i < out.nodes.size(); ++i) {
     Node &n = out.nodes[i];
@@ -328,6 +331,40 @@ Graph with_size_constants_of(const Graph &a, const Graph &b, std::span<const int
       if (found != nullptr) found->push_back({i, *c});
     }
   }
+  return out;
+}
+
+std::vector<SymExpr> derived_sizes(const Graph &a, const Graph &b, std::span<const int64_t> wa,
+                                   std::span<const int64_t> wb) {
+  std::vector<SymExpr> out;
+  if (a.num_values() != b.num_values() || a.nodes.size() != b.nodes.size()) return out;
+  const SizeMap b_to_a{wb, wa};
+  auto see = [&](int64_t x, int64_t y) {
+    if (b_to_a(y) == x) return;
+    std::optional<SymExpr> e = fit_sym_expr(x, y, wa, wb);
+    if (e && !e->is_constant() && std::find(out.begin(), out.end(), *e) == out.end())
+      out.push_back(*e);
+  };
+  auto see_all = [&](std::span<const int64_t> x, std::span<const int64_t> y) {
+    for (size_t i = 0; i < std::min(x.size(), y.size()); ++i) see(x[i], y[i]);
+  };
+  for (ValueId v = 0; v < a.num_values(); ++v) see_all(a.type(v).shape, b.type(v).shape);
+  for (size_t i = 0; i < a.nodes.size(); ++i) {
+    const auto &x = a.nodes[i].attrs.items(), &y = b.nodes[i].attrs.items();
+    for (size_t k = 0; k < std::min(x.size(), y.size()); ++k) {
+      if (x[k].first != y[k].first) continue;
+      if (const auto *xi = std::get_if<int64_t>(&x[k].second))
+        if (const auto *yi = std::get_if<int64_t>(&y[k].second)) see(*xi, *yi);
+      if (const auto *xs = std::get_if<std::vector<int64_t>>(&x[k].second))
+        if (const auto *ys = std::get_if<std::vector<int64_t>>(&y[k].second)) see_all(*xs, *ys);
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> size_values(std::span<const SymExpr> derived, std::span<const int64_t> sizes) {
+  std::vector<int64_t> out(sizes.begin(), sizes.end());
+  for (const SymExpr &e : derived) out.push_back(e.evaluate(sizes));
   return out;
 }
 

@@ -17,9 +17,11 @@
 #include <vector>
 
 #include "ir/graph.h"
-#include "ir/substitute_sizes.h"
 
 namespace kiln::ir {
+
+// Most symbols one graph may have.
+inline constexpr int kMaxSymbols = 8;
 
 class SymExpr {
  public:
@@ -97,7 +99,20 @@ struct SizeConstantNode {
 };
 [[nodiscard]] Graph with_size_constants_of(const Graph &a, const Graph &b,
                                            std::span<const int64_t> wa, std::span<const int64_t> wb,
-                                           std::vector<SizeConstantNode> *found = nullptr);
+                                           std::vector<SizeConstantNode> *found = nullptr,
+                                           std::span<const SymExpr> derived = {});
+
+// Sizes a graph holds as plain numbers that are computed from the symbols (the 4*s0 rows of
+// a batched matmul, a reshape to s0*s1): the polynomials that take each number of `a` (at
+// witnesses `wa`) to the number at the same place in `b` (at `wb`), in shapes and integer
+// attributes, where that number is not a witness itself. Graphs of different forms give
+// none (comparing them fails anyway).
+[[nodiscard]] std::vector<SymExpr> derived_sizes(const Graph &a, const Graph &b,
+                                                 std::span<const int64_t> wa,
+                                                 std::span<const int64_t> wb);
+// The values a SizeMap maps between: the symbols' sizes, then each derived size at them.
+[[nodiscard]] std::vector<int64_t> size_values(std::span<const SymExpr> derived,
+                                               std::span<const int64_t> sizes);
 
 }  // namespace kiln::ir
 

@@ -25,7 +25,7 @@ struct FusionChoices {
 struct ScheduleChoices {
   int64_t short_row = 4096;              // longest row whose float sum stays in its dtype
   int64_t max_scratch_bytes = 64 << 10;  // stack for a kernel's rows of scratch, together
-  bool streaming = true;                 // may any kernel stream (off in dynamic programs)
+  bool streaming = true;                 // may any kernel stream
   int64_t streaming_bytes = 8 << 20;     // smallest output that does
   int64_t line_split = 64;               // pointwise threads start on multiples of this
   int64_t across_rows = 8;               // longest row vectorized across rows

@@ -14,6 +14,7 @@
 
 #include "ir/diag.h"
 #include "ir/printer.h"
+#include "ir/substitute_sizes.h"
 #include "lowering/backend.h"
 #include "lowering/fusion.h"
 #include "lowering/schedule.h"
@@ -223,12 +224,13 @@ std::shared_ptr<const runtime::Program> load(const Artifact &artifact) {
 
 std::string symbolize_kernels(const CompiledGraph &at_a, const CompiledGraph &at_b,
                               std::span<const int64_t> a, std::span<const int64_t> b,
-                              std::vector<Kernel> &kernels) {
+                              std::span<const ir::SymExpr> derived, std::vector<Kernel> &kernels) {
   if (at_a.kernels.size() != at_b.kernels.size() || at_a.kernel_steps != at_b.kernel_steps)
     return "fusion groups the graph differently at different sizes";
   // Steps the runtime runs itself (views, library calls) take their sizes from the call;
   // nothing else of theirs may change with the sizes.
-  const ir::SizeMap b_to_a{b, a};
+  const std::vector<int64_t> from = ir::size_values(derived, b), to = ir::size_values(derived, a);
+  const ir::SizeMap b_to_a{from, to};
   const auto &steps_a = at_a.artifact.plan.steps, &steps_b = at_b.artifact.plan.steps;
   for (size_t i = 0; i < steps_a.size(); ++i) {
     const auto *x = std::get_if<runtime::OpStep>(&steps_a[i]);

@@ -66,8 +66,10 @@ struct CompiledGraph {
 // each kernel must be the same program but for numbers that fit polynomials in the
 // symbols (lower/symbolic_kernel.h). Fills `kernels` for
 // CompileGraphOptions::symbolic_kernels; returns why not, or "".
+// `derived` are sizes computed from the symbols that op steps may hold (ir::derived_sizes).
 [[nodiscard]] std::string symbolize_kernels(const CompiledGraph &at_a, const CompiledGraph &at_b,
                                             std::span<const int64_t> a, std::span<const int64_t> b,
+                                            std::span<const ir::SymExpr> derived,
                                             std::vector<Kernel> &kernels);
 
 }  // namespace kiln::lower

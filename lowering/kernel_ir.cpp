@@ -100,7 +100,9 @@ std::string print_kernel(const Kernel &k) {
   std::vector<std::string> args;
   for (const KernelArg &a : k.args)
     args.push_back(fmt::format("%{}: {}[{}]{}", a.name, dtype_name(a.dtype), a.numel.text(),
-                               a.scratch     ? " row scratch"
+                               a.scratch ? " row scratch"
+                               : a.streaming && !a.numel.is_constant()
+                                   ? fmt::format(" out streaming from {} bytes", a.stream_bytes)
                                : a.streaming ? " out streaming"
                                : a.written   ? " out"
                                              : ""));

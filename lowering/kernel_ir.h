@@ -38,8 +38,10 @@ struct KernelArg {
   bool scratch = false;
   // Written once, never read by this kernel, and too big to stay in cache: the backend may
   // store it around the caches (non-temporal stores), saving the read of each line before
-  // it is written.
+  // it is written. A buffer of symbolic size streams when, at run time, its bytes reach
+  // `stream_bytes` (0: it may not stream).
   bool streaming = false;
+  int64_t stream_bytes = 0;
 };
 
 // offset + sum over loops of strides[loop] * (that loop's variable).

@@ -87,10 +87,10 @@ class Scheduler {
       if (s.kind == Scalar::Kind::Load) loaded[static_cast<size_t>(s.arg)] = true;
     for (size_t a = 0; a < k_.args.size(); ++a) {
       lower::KernelArg &arg = k_.args[a];
-      arg.streaming =
-          options_.schedule.streaming && options_.kernel.streaming && arg.written && !arg.scratch &&
-          !loaded[a] &&
-          arg.numel.constant() * dtype_size(arg.dtype) >= options_.schedule.streaming_bytes;
+      const bool may = options_.schedule.streaming && options_.kernel.streaming && arg.written &&
+                       !arg.scratch && !loaded[a];
+      arg.stream_bytes = may ? options_.schedule.streaming_bytes : 0;
+      arg.streaming = may && arg.numel.constant() * dtype_size(arg.dtype) >= arg.stream_bytes;
     }
   }
 

@@ -110,9 +110,14 @@ std::string symbolize_kernel(const Kernel &at_a, const Kernel &at_b, std::span<c
     KernelArg &x = out.args[i];
     const KernelArg &y = at_b.args[i];
     if (!f.same(x.name == y.name && x.dtype == y.dtype && x.written == y.written &&
-                    x.scratch == y.scratch && x.streaming == y.streaming,
+                    x.scratch == y.scratch && x.stream_bytes == y.stream_bytes,
                 "an argument") ||
         !f.number(x.numel, y.numel, fmt::format("buffer %{}'s size", x.name)))
+      return f.why;
+    // Whether a buffer of symbolic size streams is the call's to decide (from its bytes).
+    if (!x.numel.is_constant())
+      x.streaming = x.stream_bytes > 0;
+    else if (!f.same(x.streaming == y.streaming, "an argument"))
       return f.why;
     // A row of scratch lives on the stack: its size is fixed when the code is made.
     if (x.scratch && !x.numel.is_constant())

@@ -53,6 +53,7 @@ struct Options {
   std::string cache_dir;                       // "": a fresh temporary folder, removed at exit
   std::optional<kiln::AutotuneMode> autotune;  // unset: compile()'s default, or KILN_AUTOTUNE
   bool vs_untuned = false;   // also time the same function compiled with autotune off
+  bool dynamic = false;      // also time a symbolic entry at the workload's sizes
   std::string cache_remote;  // --cache-remote: a Redis URL for the 'remote ms' column
   std::string peers = "torch_compile,jax";  // --peers: perf/peers.py's list, "none" to skip it
   kiln::RemoteCacheSettings remote;         // KILN_CACHE_REMOTE_* (password, key) with that URL
@@ -130,6 +131,11 @@ cli::Parser make_parser(Options &o) {
          "also time each workload compiled with autotune off, interleaved with the rest:\n"
          "columns 'untuned ms' and 'vs untuned' (untuned time / compiled time)",
          o.vs_untuned);
+  p.flag("--dynamic",
+         "also time W2, W3 and W8 run by a dynamic (symbolic) entry: compile() called at\n"
+         "other sizes first, then at the workload's own: columns 'dyn ms' and 'dyn/static'\n"
+         "(dynamic time / compiled time; 1.00 is as fast as the static entry)",
+         o.dynamic);
   p.option("--budget", "SECONDS", "time budget per measurement (default 2)",
            [&o](std::string_view v) { o.budget_s = cli::parse_number_above(v, 0); });
   p.option("--json", "out.json", "also write every figure with the machine facts as JSON",
@@ -313,14 +319,16 @@ std::string rate_cell(RateKind kind, double v) {
 struct Table {
   bool stock = false;
   bool untuned = false;  // --vs-untuned: 'untuned ms' and 'vs untuned' after 'vs torch'
+  bool dynamic = false;  // --dynamic: 'dyn ms' and 'dyn/static' after those
   bool remote = false;   // --cache-remote: 'remote ms' after 'warm ms'
   bool peers = false;    // --peers: torch.compile and jax.jit before 'eager rate'
   // Where the peers' cells go: after the speedups (and the untuned pair).
-  size_t peers_at() const { return (stock ? 8 : 6) + (untuned ? 2 : 0); }
+  size_t peers_at() const { return (stock ? 8 : 6) + (untuned ? 2 : 0) + (dynamic ? 2 : 0); }
   std::vector<int> widths() const {
     std::vector<int> w = stock ? std::vector<int>{7, 11, 12, 12, 12, 9, 9, 9, 15, 15, 9, 11, 8}
                                : std::vector<int>{7, 11, 12, 12, 9, 9, 15, 15, 9, 11, 8};
     if (untuned) w.insert(w.begin() + (stock ? 8 : 6), {12, 10});
+    if (dynamic) w.insert(w.begin() + (stock ? 8 : 6) + (untuned ? 2 : 0), {10, 10});
     if (peers) w.insert(w.begin() + static_cast<std::ptrdiff_t>(peers_at()), {12, 12, 9, 9});
     if (remote) w.push_back(9);
     return w;
@@ -342,6 +350,8 @@ struct Table {
                                        "vs eager", "vs torch",   "eager rate",  "compiled rate",
                                        "of limit", "compile ms", "warm ms",     "workload"};
     if (untuned) cells.insert(cells.begin() + (stock ? 8 : 6), {"untuned ms", "vs untuned"});
+    if (dynamic)
+      cells.insert(cells.begin() + (stock ? 8 : 6) + (untuned ? 2 : 0), {"dyn ms", "dyn/static"});
     if (peers)
       cells.insert(cells.begin() + static_cast<std::ptrdiff_t>(peers_at()),
                    {"t.compile ms", "vs t.compile", "jax ms", "vs jax"});
@@ -492,6 +502,24 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
     check_answer(w, "kiln compiled (autotune off)", (*untuned)(inputs), want);
     runners.push_back([&] { (void)(*untuned)(inputs); });
   }
+  // The same function run by a symbolic entry: first called at other sizes, so the call at
+  // the workload's sizes recompiles with the changed dims as symbols.
+  std::optional<decltype(kiln::compile(w.run, options))> dynamic;
+  const size_t dynamic_at = runners.size();
+  const bool has_dynamic = c.opt.dynamic && w.other_sizes;
+  if (has_dynamic) {
+    kiln::CompileOptions dynamic_options = options;
+    dynamic_options.name = w.id + "-dynamic";
+    dynamic.emplace(kiln::compile(w.run, dynamic_options));
+    const std::vector<kiln::Tensor> other = w.other_sizes(inputs);
+    check_answer(w, "kiln compiled (other sizes)", (*dynamic)(other), w.run(other));
+    check_answer(w, "kiln compiled (dynamic entry)", (*dynamic)(inputs), want);
+    const kiln::Explanation ex = kiln::explain(*dynamic, inputs);
+    if (ex.entries.size() != 2 || ex.entries[1].symbols == 0)
+      kiln::fail("kiln-bench: --dynamic: {} has no symbolic entry ({} entries)", w.id,
+                 ex.entries.size());
+    runners.push_back([&] { (void)(*dynamic)(inputs); });
+  }
   for (auto &r : runners) r();  // warm-up
   // Peak memory of one call each, eager and compiled, from the caching allocator.
   auto peak_of = [](const std::function<void()> &run) {
@@ -506,6 +534,8 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
   const double untuned_ms = c.opt.vs_untuned ? t[untuned_at].median_ms : 0.0;
   const double speedup_untuned =
       c.opt.vs_untuned ? kiln::perf::median_ratio(t[untuned_at], t[1]) : 0.0;
+  const double dynamic_ms = has_dynamic ? t[dynamic_at].median_ms : 0.0;
+  const double dynamic_ratio = has_dynamic ? kiln::perf::median_ratio(t[dynamic_at], t[1]) : 0.0;
   const double torch_ms = c.torch ? t[2].median_ms : 0.0;
   const double speedup_torch = c.torch ? kiln::perf::median_ratio(t[2], t[1]) : 0.0;
   const auto stock = c.stock.find({w.id, c.threads});
@@ -548,6 +578,9 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
   if (c.table.untuned)
     cells.insert(cells.end(),
                  {fmt::format("{:.3f}", untuned_ms), fmt::format("{:.2f}x", speedup_untuned)});
+  if (c.table.dynamic)
+    cells.insert(cells.end(),
+                 {cell(dynamic_ms, has_dynamic), cell(dynamic_ratio, has_dynamic, "{:.2f}")});
   const PeerCells peers = peer_cells(c, w.id, t[1].median_ms);
   if (c.table.peers) {
     const std::vector<std::string> p = peers.cells();
@@ -573,6 +606,8 @@ nlohmann::json bench_row(const Workload &w, const Context &c) {
                         {"speedup_vs_libtorch_stock", or_null(speedup_stock, has_stock)},
                         {"kiln_untuned_ms", or_null(untuned_ms, c.opt.vs_untuned)},
                         {"speedup_vs_untuned", or_null(speedup_untuned, c.opt.vs_untuned)},
+                        {"kiln_dynamic_ms", or_null(dynamic_ms, has_dynamic)},
+                        {"dynamic_vs_static", or_null(dynamic_ratio, has_dynamic)},
                         {"fraction_of_limit", or_null(fraction, has_limit)},
                         {"above_limit", above_limit},
                         {"kiln_eager_gbps", or_null(eager_rate, bandwidth)},
@@ -828,6 +863,7 @@ int run(const Options &opt) {
                     .cache_base = cache_base,
                     .table = {.stock = torch && opt.libtorch == "both",
                               .untuned = opt.vs_untuned,
+                              .dynamic = opt.dynamic,
                               .remote = !opt.cache_remote.empty(),
                               .peers = opt.peers != "none"},
                     .peers = opt.peers != "none" ? &peers : nullptr};

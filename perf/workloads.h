@@ -18,6 +18,10 @@ struct Workload {
   double flops = 0;         // least FLOPs (compute-bound workloads), else 0
   std::function<std::vector<Tensor>()> make_inputs;
   std::function<Tensor(const std::vector<Tensor> &)> run;
+  // The inputs at other sizes (the same weights), for workloads whose sizes may vary: a
+  // compile() called at these and then at the workload's own sizes runs a symbolic entry
+  // (kiln-bench --dynamic). Unset for the rest.
+  std::function<std::vector<Tensor>(const std::vector<Tensor> &)> other_sizes;
 };
 
 [[nodiscard]] std::vector<Workload> eager_workloads();

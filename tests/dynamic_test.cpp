@@ -195,6 +195,51 @@ TEST_SUITE("compile") {
     CHECK(ex.entries[0].guards[0] == "tensor 'x' (arg 0): f32[s0,s1] on cpu, contiguous");
   }
 
+  TEST_CASE("dynamic: a transformer block with varying batch and sequence length compiles once") {
+    // W8's block, smaller: attention's scores are [b, heads, s, s], so the softmax rows, the
+    // q @ kT columns and the p @ v depth are all the symbol s.
+    manual_seed(12);
+    const int64_t d = 64, heads = 4, hd = 16;
+    std::vector<Tensor> w;
+    for (int i = 0; i < 4; ++i) {
+      w.push_back(randn({d, d}) / 8.0);
+      w.push_back(randn({d}) * 0.1);
+    }
+    const Tensor w1 = randn({4 * d, d}) / 8.0, b1 = randn({4 * d}) * 0.1;
+    const Tensor w2 = randn({d, 4 * d}) / 16.0, b2 = randn({d}) * 0.1;
+    auto block = [&](Tensor x) {
+      const int64_t b = x.sizes()[0], s = x.sizes()[1];
+      auto split = [&](const Tensor &t) {
+        return t.reshape({b, s, heads, hd}).permute({0, 2, 1, 3});
+      };
+      Tensor z = layer_norm(x, {d});
+      Tensor q = split(linear(z, w[0], w[1])), k = split(linear(z, w[2], w[3]));
+      Tensor v = split(linear(z, w[4], w[5]));
+      Tensor p = softmax(matmul(q, k.transpose(-2, -1)) / 4.0, -1);
+      Tensor o = matmul(p, v).permute({0, 2, 1, 3}).reshape({b, s, d});
+      Tensor h = x + linear(o, w[6], w[7]);
+      return h + linear(gelu(linear(layer_norm(h, {d}), w1, b1)), w2, b2);
+    };
+    auto f = compile(block, options("block", {"x"}, Dynamic::On));
+    LogCapture log("recompiles");
+    for (auto [b, s] :
+         {std::pair<int64_t, int64_t>{2, 16}, {3, 24}, {2, 40}, {5, 33}, {2, 2}, {4, 129}}) {
+      CAPTURE(b);
+      CAPTURE(s);
+      Tensor x = randn({b, s, d});
+      KILN_CHECK_CLOSE(f(x), block(x), Tolerance{1e-4, 1e-4});
+    }
+    // Every dim first: the weights fix the hidden size, so then all but the last.
+    CHECK(log.lines() == std::vector<std::string>{
+                             "recompiles: block: dynamic shapes: 'x' dim 0, 'x' dim 1, 'x' dim 2 "
+                             "cannot all be symbols: tracing with symbolic sizes failed: "
+                             "layer_norm: normalized_shape [64] must match the trailing dims of "
+                             "the input [s0,s1,s2]"});
+    Explanation ex = explain(f, randn({3, 7, d}));
+    REQUIRE(ex.graphs == 1);
+    CHECK(ex.entries[0].guards[0] == "tensor 'x' (arg 0): f32[s0,s1,64] on cpu, contiguous");
+  }
+
   TEST_CASE("dynamic: a tensor made from data while tracing keeps its sizes static") {
     auto f = compile(
         [](Tensor x) {

@@ -388,11 +388,30 @@ class KernelEmitter {
       tag(b_.CreateMaskedStore(v, at, align, mask_), st.arg);
     } else if (stride == 1 && k_.args[st.arg].streaming &&
                line_aligned(st.index, dtype_size(dtype))) {
-      auto *nt = b_.CreateAlignedStore(v, at, llvm::Align(64));
-      nt->setMetadata(llvm::LLVMContext::MD_nontemporal,
-                      llvm::MDNode::get(ctx_, {llvm::ConstantAsMetadata::get(b_.getInt32(1))}));
-      tag(nt, st.arg);
-      streamed_ = true;
+      auto stream = [&] {
+        auto *nt = b_.CreateAlignedStore(v, at, llvm::Align(64));
+        nt->setMetadata(llvm::LLVMContext::MD_nontemporal,
+                        llvm::MDNode::get(ctx_, {llvm::ConstantAsMetadata::get(b_.getInt32(1))}));
+        tag(nt, st.arg);
+        streamed_ = true;
+      };
+      const lower::KernelArg &arg = k_.args[st.arg];
+      if (arg.numel.is_constant()) return stream();
+      // A buffer of symbolic size streams when this call's is big: a loop-invariant branch.
+      Value *big =
+          b_.CreateICmpSGE(b_.CreateMul(int_value(arg.numel), b_.getInt64(dtype_size(dtype))),
+                           b_.getInt64(arg.stream_bytes));
+      auto *nt = llvm::BasicBlock::Create(ctx_, "stream", fn_);
+      auto *plain = llvm::BasicBlock::Create(ctx_, "store", fn_);
+      auto *after = llvm::BasicBlock::Create(ctx_, "stored", fn_);
+      b_.CreateCondBr(big, nt, plain);
+      b_.SetInsertPoint(nt);
+      stream();
+      b_.CreateBr(after);
+      b_.SetInsertPoint(plain);
+      tag(b_.CreateAlignedStore(v, at, align), st.arg);
+      b_.CreateBr(after);
+      b_.SetInsertPoint(after);
     } else if (stride == 1) {
       tag(b_.CreateAlignedStore(v, at, align), st.arg);
     } else {

@@ -52,6 +52,33 @@ TEST_SUITE("ir") {
     CHECK(symbolize_text("0.." + std::to_string(3 * w[0]), w) == "0.." + std::to_string(3 * w[0]));
   }
 
+  TEST_CASE("sizes computed from symbols: products print and parse, and substitute along") {
+    // A batched matmul's rows are b*h: the graph holds them as a product of symbols.
+    const std::string text =
+        "graph @f(%x: f32[s0,4,s1]) -> f32[4*s0,s1]\n"
+        "    where [device=cpu] {\n"
+        "  %0: f32[4*s0,s1] = reshape[shape=[4*s0,s1]] %x\n"
+        "  %1: f32[s0*s1*4] = reshape[shape=[s0*s1*4]] %0\n"
+        "  return %0\n"
+        "}\n";
+    const Graph g = parse(text, "f.kir");
+    const std::vector<int64_t> w = witness_sizes(2, 0);
+    CHECK(g.type(g.outputs[0]).shape == Shape{4 * w[0], w[1]});
+    const std::vector<SymExpr> derived = {4 * SymExpr::symbol(0),
+                                          4 * SymExpr::symbol(0) * SymExpr::symbol(1)};
+    const std::string back = symbolize_text(print(g), w, false, derived);
+    CHECK(back.find("f32[4*s0,s1] = reshape[shape=[4*s0,s1]]") != std::string::npos);
+    CHECK(back.find("f32[4*s0*s1] = reshape[shape=[4*s0*s1]]") != std::string::npos);
+    CHECK(parse(back, "f.kir").type(1).shape == g.type(1).shape);
+    // Substituting a call's sizes maps each derived size with the symbols.
+    const std::vector<int64_t> sizes = {3, 5};
+    const std::vector<int64_t> from = size_values(derived, w), to = size_values(derived, sizes);
+    CHECK(substitute(g, {from, to}).type(g.outputs[0]).shape == Shape{12, 5});
+    CHECK_THROWS_WITH_AS(
+        (void)parse("graph @f(%x: f32[4*]) -> f32[4] {\n  return %x\n}\n", "f.kir"),
+        "f.kir:1:20: error: expected a dimension size (a non-negative integer)", Error);
+  }
+
   TEST_CASE("a symbol past the limit is a located parse error") {
     CHECK_THROWS_WITH_AS(
         (void)parse("graph @f(%x: f32[s8]) -> f32[s8] {\n  return %x\n}\n", "f.kir"),

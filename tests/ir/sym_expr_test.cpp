@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "ir/diag.h"
+#include "ir/substitute_sizes.h"
 
 namespace kiln::ir {
 namespace {
