@@ -233,9 +233,29 @@ std::string_view backend_name(Backend b) {
   return "?";
 }
 
+// The inputs with every dim of size >= 2 grown by 3 (so dims of equal size stay equal),
+// the new places holding copies of the first ones: values stay in the ranges the program
+// was made for (indices, masks).
+std::vector<Tensor> grown(const std::vector<Tensor> &inputs) {
+  std::vector<Tensor> out;
+  for (Tensor x : inputs) {
+    for (int64_t d = 0; d < x.dim(); ++d) {
+      const int64_t n = x.sizes()[static_cast<size_t>(d)];
+      if (n < 2) continue;
+      Tensor more = narrow(x, d, 0, std::min<int64_t>(n, 3));
+      if (n < 3) more = cat({more, narrow(x, d, 0, 1)}, d);
+      x = cat({x, more}, d);
+    }
+    out.push_back(x);
+  }
+  return out;
+}
+
 // compile() of fn at one backend, static then with every dim a symbol where the graph
 // allows (the witness traces, the kernel check and a resized program at the inputs' own
-// sizes); each entry called twice.
+// sizes); each entry called twice. The dynamic one is then called at other sizes too,
+// where the program runs eagerly at those sizes: symbolic kernels at sizes they were not
+// traced at.
 std::string compiled_check(const Program &fn, const std::vector<Tensor> &inputs,
                            const std::vector<Tensor> &want, std::span<const Tolerance> tols,
                            Backend backend, int threads, CheckScope &scope) {
@@ -264,6 +284,30 @@ std::string compiled_check(const Program &fn, const std::vector<Tensor> &inputs,
         if (std::string m = mismatch(got[i], want[i], tols[i]); !m.empty())
           return fmt::format("output {} (compiled call {}, {}): {}", i, call, where, m);
     }
+    if (dynamic != Dynamic::On) continue;
+    const std::vector<Tensor> other = grown(inputs);
+    std::vector<Tensor> want_other, got;
+    try {
+      manual_seed(kReplaySeed);
+      want_other = fn(other);
+    } catch (const Error &) {
+      continue;  // the program is made for its sizes
+    }
+    try {
+      manual_seed(kReplaySeed);
+      got = compiled(other);
+    } catch (const Error &e) {
+      return fmt::format("compiled call at grown sizes ({}) threw: {}", where, e.what());
+    }
+    if (std::string w = scope.take_warnings(); w.find("internal error") != std::string::npos)
+      return fmt::format(
+          "compiled call at grown sizes ({}) ran eagerly after an internal error: {}", where, w);
+    if (got.size() != want_other.size())
+      return fmt::format("compiled call at grown sizes ({}) returned {} outputs, expected {}",
+                         where, got.size(), want_other.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      if (std::string m = mismatch(got[i], want_other[i], tols[i]); !m.empty())
+        return fmt::format("output {} (compiled call at grown sizes, {}): {}", i, where, m);
   }
   return "";
 }
