@@ -70,6 +70,21 @@ std::vector<guards::SymbolicDim> assign_symbols(
   return out;
 }
 
+// The entry's trace at a call's sizes, its size constants taken from `got` (the call's own
+// trace) where they are what the sizes make them.
+ir::Graph expected_trace(const ir::Graph &traced, std::span<const ir::SizeConstantNode> constants,
+                         const ir::Graph &got, const ir::SizeMap &to_call) {
+  ir::Graph want = ir::substitute(traced, to_call);
+  for (const ir::SizeConstantNode &c : constants) {
+    if (c.node >= got.nodes.size() || got.nodes[c.node].op != OpKind::Full) continue;
+    const AttrValue *v = got.nodes[c.node].attrs.find("value");
+    if (const double *x = v != nullptr ? std::get_if<double>(v) : nullptr;
+        x != nullptr && c.constant.matches(*x, to_call.to))
+      want.nodes[c.node].attrs.set("value", *x);
+  }
+  return want;
+}
+
 // Traces at two witness sets and keeps the result only if graph and kernels hold for
 // every size of the symbols; otherwise says why in `why` and returns null.
 std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const Arg> args,
@@ -81,7 +96,8 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
   if (symbols.empty()) return nullptr;
   int n = 0;
   for (const auto &s : symbols) n = std::max(n, s.symbol + 1);
-  const std::vector<int64_t> w0 = ir::witness_sizes(n, 0), w1 = ir::witness_sizes(n, 1);
+  const std::vector<int64_t> w0 = ir::witness_sizes(n, 0), w1 = ir::witness_sizes(n, 1),
+                             w2 = ir::witness_sizes(n, 2);
   // Anything that fails on the way (a shape error at witness sizes, a backend error) only
   // means these dims stay static; the static trace that follows reports real errors.
   try {
@@ -142,13 +158,41 @@ std::shared_ptr<const Entry> CompiledCore::State::trace_dynamic(std::span<const 
         why = "too many symbols in one tensor";
         return nullptr;
       }
+    // A derived size equal to another size at a witness set could not be told apart.
+    for (std::span<const int64_t> w :
+         {std::span<const int64_t>(w0), std::span<const int64_t>(w1)}) {
+      std::vector<int64_t> values = ir::size_values(derived, w);
+      std::sort(values.begin(), values.end());
+      if (std::adjacent_find(values.begin(), values.end()) != values.end()) {
+        why = "a size computed from the symbols equals another at the witness sizes";
+        return nullptr;
+      }
+    }
+    // Two sets determine each fit; a third tests them: the trace, the graph's steps and
+    // every kernel at set 2 must be what the fits say.
+    Traced c = trace_graph(args, f, invoke, symbols, w2);
+    const std::vector<int64_t> at0 = ir::size_values(derived, w0),
+                               at2 = ir::size_values(derived, w2);
+    if (ir::print(live(c.graph)) !=
+        ir::print(expected_trace(traced, size_constants, live(c.graph), {at0, at2}))) {
+      why = "the function uses a dynamic size other than as a size (checked at a third size)";
+      return nullptr;
+    }
     std::vector<lower::Kernel> kernels;
     const lower::Target target = codegen() ? compile_target() : lower::Target{};
     if (codegen()) {
+      const lower::CompiledGraph at_a =
+          lower::compile_graph(ga, target, choices, {.codegen = false, .witnesses = w0});
       why = lower::symbolize_kernels(
-          lower::compile_graph(ga, target, choices, {.codegen = false, .witnesses = w0}),
-          lower::compile_graph(gb, target, choices, {.codegen = false, .witnesses = w1}), w0, w1,
-          derived, kernels);
+          at_a, lower::compile_graph(gb, target, choices, {.codegen = false, .witnesses = w1}), w0,
+          w1, derived, kernels);
+      if (!why.empty()) return nullptr;
+      ir::Graph gc = c.graph;
+      ir::run_pipeline(gc, ir::default_pipeline());
+      why = lower::check_symbolic_kernels(
+          kernels, at_a,
+          lower::compile_graph(gc, target, choices, {.codegen = false, .witnesses = w2}), w0, w2,
+          derived);
       if (!why.empty()) return nullptr;
     }
     const int index = traces++;
@@ -210,20 +254,6 @@ std::vector<DimList> CompiledCore::State::dynamic_candidates(const Flat &f) {
   return out;
 }
 
-// The entry's trace at a call's sizes, its size constants taken from `got` (the call's own
-// trace) where they are what the sizes make them.
-ir::Graph expected_trace(const DynamicState &d, const ir::Graph &got, const ir::SizeMap &to_call) {
-  ir::Graph want = ir::substitute(d.traced, to_call);
-  for (const ir::SizeConstantNode &c : d.size_constants) {
-    if (c.node >= got.nodes.size() || got.nodes[c.node].op != OpKind::Full) continue;
-    const AttrValue *v = got.nodes[c.node].attrs.find("value");
-    if (const double *x = v != nullptr ? std::get_if<double>(v) : nullptr;
-        x != nullptr && c.constant.matches(*x, to_call.to))
-      want.nodes[c.node].attrs.set("value", *x);
-  }
-  return want;
-}
-
 // Whether a dynamic entry holds at sizes it has not run before: the function traced at
 // these sizes must be the entry's trace with the symbols replaced by them (a function
 // that branches on a size traces differently). Remembers the answer either way.
@@ -249,7 +279,8 @@ std::shared_ptr<const Instance> CompiledCore::State::admit_sizes(
           "tracing (they would be constants of one size)",
           fmt::join(bound, ", "));
     else if (ir::print(live(t.graph)) ==
-             ir::print(expected_trace(*e.dynamic, live(t.graph), to_call)))
+             ir::print(expected_trace(e.dynamic->traced, e.dynamic->size_constants, live(t.graph),
+                                      to_call)))
       instance = std::make_shared<Instance>();
   } catch (const tracer::GraphBreak &brk) {
     why = fmt::format("the dynamic entry does not hold at {}: tracing stops at '{}' there",

@@ -9,14 +9,25 @@
 #include <cctype>
 #include <charconv>
 
+#include "ir/diag.h"
+
 namespace kiln::ir {
 
 std::vector<int64_t> witness_sizes(int n, int set) {
   std::vector<int64_t> out;
-  // Small enough that a tensor of three symbolic dims (attention scores [b, h, s, s]) keeps
-  // its byte count in int64; spaced differently in the two sets, so that no difference or
-  // ratio of two symbols is the same at both (ir/sym_expr.h fits kernels' values to them).
-  for (int k = 0; k < n; ++k) out.push_back(set == 0 ? 10007 + 20 * k : 11003 + 28 * k);
+  // Small enough that a tensor of three symbolic dims (attention scores [b, 8, s, s]) keeps
+  // its byte count in int64; odd primes spaced unevenly and differently in each set, so that
+  // no sum, difference or ratio of symbols is the same at two sets (ir/sym_expr.h fits
+  // numbers at sets 0 and 1 and checks the fit at set 2).
+  // The steps from set 0 (996, 1058, 1122, … to set 1) share no small factors, so c*s_k
+  // is no other symbol's multiple plus a small constant at two sets.
+  static constexpr int64_t kSets[3][kMaxSymbols] = {
+      {10007, 10039, 10067, 10103, 10139, 10177, 10211, 10247},
+      {11003, 11097, 11189, 11289, 11401, 11495, 11585, 11685},
+      {12019, 12177, 12333, 12493, 12657, 12819, 12981, 13141}};
+  KILN_CHECK(set >= 0 && set < 3 && n >= 0 && n <= kMaxSymbols, "witness set {} of {} symbols", set,
+             n);
+  for (int k = 0; k < n; ++k) out.push_back(kSets[set][k]);
   return out;
 }
 

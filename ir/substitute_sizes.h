@@ -15,7 +15,7 @@
 
 namespace kiln::ir {
 
-// Witness sizes of `n` symbols, set 0 or 1: odd numbers (about ten thousand) real shapes
+// Witness sizes of `n` symbols, set 0, 1 or 2: odd numbers (about ten thousand) real shapes
 // rarely use. Set 0 is what IR text spells s0, s1, …: the parser reads `s1` as set 0's second.
 [[nodiscard]] std::vector<int64_t> witness_sizes(int n, int set);
 
@@ -31,7 +31,7 @@ struct SizeMap {
 
 // IR text with each witness written as its symbol (s0, s1, …) where it stands alone as a
 // number: what logs, dumps and explain() show for a dynamic graph. With `multiples`, a
-// multiple of one witness is written `8*s0` too (kernel IR: extents, buffer sizes).
+// multiple of one witness is written `8*s0` too (kiln-opt's kernels of a symbolic graph).
 // `derived` sizes (ir::derived_sizes) that are products, as `4*s0` or `s0*s1`, print so too.
 [[nodiscard]] std::string symbolize_text(std::string_view text, std::span<const int64_t> witnesses,
                                          bool multiples = false,

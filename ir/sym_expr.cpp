@@ -31,6 +31,12 @@ bool before(const SymExpr::Term &x, const SymExpr::Term &y) {
   return x.powers > y.powers;
 }
 
+// Values past this are overflow to every caller (none fits int64); products stop there so
+// that __int128 arithmetic on them cannot overflow.
+constexpr __int128 kHuge = __int128{1} << 100;
+
+__int128 clamp_huge(__int128 v) { return v > kHuge ? kHuge : v < -kHuge ? -kHuge : v; }
+
 __int128 monomial_at(const std::array<uint8_t, kMaxSymbols> &powers,
                      std::span<const int64_t> sizes) {
   __int128 v = 1;
@@ -38,8 +44,7 @@ __int128 monomial_at(const std::array<uint8_t, kMaxSymbols> &powers,
     for (int p = 0; p < powers[k]; ++p) {
       KILN_CHECK(k < sizes.size(), "symbolic value uses s{}, but only {} sizes are bound", k,
                  sizes.size());
-      v *= sizes[k];
-      if (v > (__int128{1} << 100) || v < -(__int128{1} << 100)) return v;  // overflowed anyway
+      v = clamp_huge(v * sizes[k]);  // |v| <= 2^100 and |size| < 2^63: fits 2^127
     }
   return v;
 }
@@ -92,24 +97,32 @@ uint32_t SymExpr::symbols() const {
 
 int64_t SymExpr::evaluate(std::span<const int64_t> sizes) const {
   __int128 v = constant_;
-  for (const Term &t : terms()) v += t.coefficient * monomial_at(t.powers, sizes);
+  for (const Term &t : terms()) {
+    const __int128 m = monomial_at(t.powers, sizes);
+    // Each step stays below 2^127: |m| < 2^63, |coefficient| < 2^63, |v| < 2^64 before.
+    KILN_CHECK(fits_int64(m), "symbolic value {} overflows int64 at these sizes", text());
+    v += m * t.coefficient;
+    KILN_CHECK(v > -(__int128{1} << 64) && v < (__int128{1} << 64),
+               "symbolic value {} overflows int64 at these sizes", text());
+  }
   KILN_CHECK(fits_int64(v), "symbolic value {} overflows int64 at these sizes", text());
   return static_cast<int64_t>(v);
 }
 
 std::string SymExpr::text() const {
+  // Magnitudes as unsigned: -INT64_MIN does not fit int64.
+  auto magnitude = [](int64_t v) {
+    return v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  };
   std::string out;
   for (const Term &t : terms()) {
-    int64_t c = t.coefficient;
-    if (!out.empty()) {
-      out += c < 0 ? " - " : " + ";
-      c = c < 0 ? -c : c;
-    } else if (c < 0) {
+    if (!out.empty())
+      out += t.coefficient < 0 ? " - " : " + ";
+    else if (t.coefficient < 0)
       out += "-";
-      c = -c;
-    }
     std::vector<std::string> factors;
-    if (c != 1) factors.push_back(fmt::format("{}", c));
+    if (magnitude(t.coefficient) != 1)
+      factors.push_back(fmt::format("{}", magnitude(t.coefficient)));
     for (size_t k = 0; k < t.powers.size(); ++k) {
       if (t.powers[k] == 1) factors.push_back(fmt::format("s{}", k));
       if (t.powers[k] > 1) factors.push_back(fmt::format("s{}^{}", k, t.powers[k]));
@@ -117,7 +130,7 @@ std::string SymExpr::text() const {
     out += fmt::format("{}", fmt::join(factors, "*"));
   }
   if (out.empty()) return fmt::format("{}", constant_);
-  if (constant_ != 0) out += fmt::format(" {} {}", constant_ < 0 ? '-' : '+', std::abs(constant_));
+  if (constant_ != 0) out += fmt::format(" {} {}", constant_ < 0 ? '-' : '+', magnitude(constant_));
   return out;
 }
 
@@ -143,8 +156,10 @@ SymExpr operator*(const SymExpr &a, const SymExpr &b) {
   for (const SymExpr::Term &x : all(a))
     for (const SymExpr::Term &y : all(b)) {
       SymExpr::Term t{.coefficient = x.coefficient * y.coefficient};
-      for (size_t k = 0; k < t.powers.size(); ++k)
+      for (size_t k = 0; k < t.powers.size(); ++k) {
+        KILN_CHECK(x.powers[k] + y.powers[k] <= 8, "symbolic size with s{} to a power above 8", k);
         t.powers[k] = static_cast<uint8_t>(x.powers[k] + y.powers[k]);
+      }
       if (degree(t) == 0)
         constant += t.coefficient;
       else
@@ -242,7 +257,8 @@ std::optional<SymExpr> fit_sym_expr(int64_t at_a, int64_t at_b, std::span<const 
     const __int128 c = at_a / ma;
     if (c * mb == at_b && fits_int64(c)) return make(p, static_cast<int64_t>(c), 0);
   }
-  // c * M + d, with d small beside the witnesses (an offset such as (s0 - 1) * 64).
+  // c * M + d (an offset such as (s0 - 1) * 64, or a static part of one). Two sets always
+  // fit some c and d to a monomial, so a caller tests the fit at a third set.
   for (const auto &p : monomials) {
     const __int128 ma = monomial_at(p, a), mb = monomial_at(p, b);
     const __int128 diff = ma - mb;

@@ -112,9 +112,13 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
     step.extent_expr = kernel.parallel_extent();
     step.extent = step.extent_expr.evaluate(options.witnesses);
     if (!kernel.loops.empty()) step.split = kernel.loops[0].split;
-    step.elements = 1;
-    for (int64_t d : group.shape)
-      step.elements = step.elements * symbolic_dim(d, options.witnesses);
+    step.symbolic = kernel.symbolic();
+    // The work as the loops walk it: their extents carry the fitted sizes.
+    step.elements = numel(group.shape);
+    if (step.symbolic) {
+      step.elements = 1;
+      for (const Loop &l : kernel.loops) step.elements = step.elements * l.extent;
+    }
     step.task_elements = kc.min_elements_per_task;
     step.grain = step.grain_at(numel(group.shape));
     const bool matmul = group.kind == GroupKind::Matmul;
@@ -222,13 +226,17 @@ std::shared_ptr<const runtime::Program> load(const Artifact &artifact) {
   return std::make_shared<const runtime::Program>(artifact.plan, std::move(code), artifact.name);
 }
 
-std::string symbolize_kernels(const CompiledGraph &at_a, const CompiledGraph &at_b,
-                              std::span<const int64_t> a, std::span<const int64_t> b,
-                              std::span<const ir::SymExpr> derived, std::vector<Kernel> &kernels) {
-  if (at_a.kernels.size() != at_b.kernels.size() || at_a.kernel_steps != at_b.kernel_steps)
+namespace {
+
+// Whether two compiles group the graph alike and run the same op steps, up to the sizes
+// (steps the runtime runs itself take their sizes from the call; nothing else of theirs may
+// change with them).
+std::string same_steps(const CompiledGraph &at_a, const CompiledGraph &at_b,
+                       std::span<const int64_t> a, std::span<const int64_t> b,
+                       std::span<const ir::SymExpr> derived) {
+  if (at_a.kernels.size() != at_b.kernels.size() || at_a.kernel_steps != at_b.kernel_steps ||
+      at_a.artifact.plan.steps.size() != at_b.artifact.plan.steps.size())
     return "fusion groups the graph differently at different sizes";
-  // Steps the runtime runs itself (views, library calls) take their sizes from the call;
-  // nothing else of theirs may change with the sizes.
   const std::vector<int64_t> from = ir::size_values(derived, b), to = ir::size_values(derived, a);
   const ir::SizeMap b_to_a{from, to};
   const auto &steps_a = at_a.artifact.plan.steps, &steps_b = at_b.artifact.plan.steps;
@@ -241,11 +249,32 @@ std::string symbolize_kernels(const CompiledGraph &at_a, const CompiledGraph &at
       return fmt::format("its {} step depends on the sizes other than through its shapes",
                          op_name(x->op));
   }
+  return {};
+}
+
+}  // namespace
+
+std::string symbolize_kernels(const CompiledGraph &at_a, const CompiledGraph &at_b,
+                              std::span<const int64_t> a, std::span<const int64_t> b,
+                              std::span<const ir::SymExpr> derived, std::vector<Kernel> &kernels) {
+  if (std::string why = same_steps(at_a, at_b, a, b, derived); !why.empty()) return why;
   kernels.assign(at_a.kernels.size(), {});
   for (size_t i = 0; i < at_a.kernels.size(); ++i) {
     std::string why = symbolize_kernel(at_a.kernels[i], at_b.kernels[i], a, b, kernels[i]);
     if (!why.empty()) return why;
   }
+  return {};
+}
+
+std::string check_symbolic_kernels(std::span<const Kernel> kernels, const CompiledGraph &at_a,
+                                   const CompiledGraph &at_c, std::span<const int64_t> a,
+                                   std::span<const int64_t> c,
+                                   std::span<const ir::SymExpr> derived) {
+  if (std::string why = same_steps(at_a, at_c, a, c, derived); !why.empty()) return why;
+  if (kernels.size() != at_c.kernels.size()) return "fusion groups the graph differently";
+  for (size_t i = 0; i < kernels.size(); ++i)
+    if (std::string why = check_symbolic_kernel(kernels[i], at_c.kernels[i], c); !why.empty())
+      return why;
   return {};
 }
 

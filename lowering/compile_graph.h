@@ -64,12 +64,16 @@ struct CompiledGraph {
 // Dynamic shapes: compares compiles of one graph at witness sets a and b (codegen off is
 // enough). Both must group the graph alike, run the same op steps (up to the sizes), and
 // each kernel must be the same program but for numbers that fit polynomials in the
-// symbols (lower/symbolic_kernel.h). Fills `kernels` for
+// symbols (lowering/symbolic_kernel.h). Fills `kernels` for
 // CompileGraphOptions::symbolic_kernels; returns why not, or "".
 // `derived` are sizes computed from the symbols that op steps may hold (ir::derived_sizes).
+// check_symbolic_kernels then tests the result against a compile at a third set `c`.
 [[nodiscard]] std::string symbolize_kernels(const CompiledGraph &at_a, const CompiledGraph &at_b,
                                             std::span<const int64_t> a, std::span<const int64_t> b,
                                             std::span<const ir::SymExpr> derived,
                                             std::vector<Kernel> &kernels);
+[[nodiscard]] std::string check_symbolic_kernels(
+    std::span<const Kernel> kernels, const CompiledGraph &at_a, const CompiledGraph &at_c,
+    std::span<const int64_t> a, std::span<const int64_t> c, std::span<const ir::SymExpr> derived);
 
 }  // namespace kiln::lower

@@ -20,8 +20,8 @@ namespace kiln::lower {
 struct ScheduleOptions {
   // Of the target's vector registers (lower::Target::vector_bytes): sizes the GEMM tile.
   int64_t vector_bytes = 0;
-  // The graph's scheduling knobs. Dynamic shapes turn `streaming` off: their sizes are
-  // witnesses, not the sizes the kernels will run at.
+  // The graph's scheduling knobs. An output marked streaming at witness sizes streams in a
+  // dynamic entry only where the call's bytes say so (KernelArg::stream_bytes).
   ScheduleChoices schedule;
   KernelChoices kernel;  // this kernel's (its GEMM tile, streaming, row scratch)
 };

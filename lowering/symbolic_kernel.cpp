@@ -1,4 +1,5 @@
-// Two kernels walked side by side: structure must match, numbers become polynomials.
+// Two kernels walked side by side: structure must match, numbers become polynomials. The
+// same walk checks a symbolic kernel against the kernel scheduled at a third set.
 #include "lowering/symbolic_kernel.h"
 
 #include <fmt/format.h>
@@ -8,10 +9,15 @@
 namespace kiln::lower {
 namespace {
 
+// Fitting: x is the kernel at set a, becoming symbolic; y the kernel at set b. Checking
+// (`check`): x is the symbolic kernel, y the kernel at set b, and each of x's numbers must
+// evaluate to y's there.
 class Fitter {
  public:
-  Fitter(std::span<const int64_t> a, std::span<const int64_t> b, std::string_view kernel)
-      : a_(a), b_(b), kernel_(kernel) {}
+  Fitter(std::span<const int64_t> a, std::span<const int64_t> b, std::string_view kernel,
+         bool check = false)
+      : a_(a), b_(b), kernel_(kernel), check_(check) {}
+  bool checking() const { return check_; }
 
   std::string why;
 
@@ -24,6 +30,12 @@ class Fitter {
   // x holds the value at set a (and becomes the polynomial); y the value at set b.
   bool number(ir::SymExpr &x, const ir::SymExpr &y, std::string_view what) {
     if (!why.empty()) return false;
+    if (check_) {
+      if (y.is_constant() && x.evaluate(b_) == y.constant()) return true;
+      why = fmt::format("kernel @{}: its {} {} is not {} at a third size", kernel_, what, x.text(),
+                        y.text());
+      return false;
+    }
     if (x == y) return true;
     std::optional<ir::SymExpr> e;
     if (x.is_constant() && y.is_constant())
@@ -47,6 +59,21 @@ class Fitter {
 
   // A float constant that differs: a size or the reciprocal of one (a mean's count).
   bool constant(Scalar &x, const Scalar &y) {
+    if (check_ && x.kind == Scalar::Kind::Size) {
+      const ir::SizeConstant c{x.size, x.reciprocal, x.scale};
+      const double want = is_integral(x.dtype) ? static_cast<double>(y.int_value) : y.value;
+      if (is_integral(x.dtype) ? x.size.evaluate(b_) == y.int_value : c.matches(want, b_))
+        return true;
+      why = fmt::format("kernel @{}: a size constant is not {} at a third size", kernel_, want);
+      return false;
+    }
+    if (check_) {
+      if (is_integral(x.dtype) ? x.int_value == y.int_value
+                               : x.value == y.value || (std::isnan(x.value) && std::isnan(y.value)))
+        return true;
+      why = fmt::format("kernel @{}: a constant differs at a third size", kernel_);
+      return false;
+    }
     if (is_integral(x.dtype)) {
       if (x.int_value == y.int_value) return true;
       ir::SymExpr e(x.int_value);
@@ -86,20 +113,12 @@ class Fitter {
  private:
   std::span<const int64_t> a_, b_;
   std::string_view kernel_;
+  bool check_;
 };
 
-}  // namespace
-
-ir::SymExpr symbolic_dim(int64_t dim, std::span<const int64_t> witnesses) {
-  for (size_t k = 0; k < witnesses.size(); ++k)
-    if (dim == witnesses[k]) return ir::SymExpr::symbol(static_cast<int>(k));
-  return dim;
-}
-
-std::string symbolize_kernel(const Kernel &at_a, const Kernel &at_b, std::span<const int64_t> a,
-                             std::span<const int64_t> b, Kernel &out) {
-  out = at_a;
-  Fitter f(a, b, at_a.name);
+// The walk of both: fit (out = at_a, made symbolic) or check (out = a copy of the symbolic
+// kernel, at_b the kernel at the third set).
+std::string walk(Kernel &out, const Kernel &at_b, Fitter &f) {
   if (!f.same(
           out.name == at_b.name && out.args.size() == at_b.args.size() &&
               out.loops.size() == at_b.loops.size() && out.scalars.size() == at_b.scalars.size() &&
@@ -138,12 +157,15 @@ std::string symbolize_kernel(const Kernel &at_a, const Kernel &at_b, std::span<c
   for (size_t i = 0; i < out.scalars.size(); ++i) {
     Scalar &x = out.scalars[i];
     const Scalar &y = at_b.scalars[i];
-    if (!f.same(x.kind == y.kind && x.dtype == y.dtype && x.arg == y.arg && x.op == y.op &&
+    // A size scalar of the symbolic kernel is a constant at any one size.
+    const Scalar::Kind kind =
+        f.checking() && x.kind == Scalar::Kind::Size ? Scalar::Kind::Constant : x.kind;
+    if (!f.same(kind == y.kind && x.dtype == y.dtype && x.arg == y.arg && x.op == y.op &&
                     x.attrs == y.attrs && x.operands == y.operands && x.acc == y.acc,
                 fmt::format("scalar v{}", i)))
       return f.why;
     if (x.kind == Scalar::Kind::Load && !f.index(x.index, y.index)) return f.why;
-    if (x.kind == Scalar::Kind::Constant && !f.constant(x, y)) return f.why;
+    if (kind == Scalar::Kind::Constant && !f.constant(x, y)) return f.why;
   }
   if (!f.stmts(out.body, at_b.body)) return f.why;
   if (out.gemm) {
@@ -160,6 +182,22 @@ std::string symbolize_kernel(const Kernel &at_a, const Kernel &at_b, std::span<c
       if (!f.number(x.b_shape[d], y.b_shape[d], "the product's shape")) return f.why;
   }
   return f.why;
+}
+
+}  // namespace
+
+std::string symbolize_kernel(const Kernel &at_a, const Kernel &at_b, std::span<const int64_t> a,
+                             std::span<const int64_t> b, Kernel &out) {
+  out = at_a;
+  Fitter f(a, b, at_a.name);
+  return walk(out, at_b, f);
+}
+
+std::string check_symbolic_kernel(const Kernel &symbolic, const Kernel &at_c,
+                                  std::span<const int64_t> c) {
+  Kernel copy = symbolic;
+  Fitter f({}, c, symbolic.name, true);
+  return walk(copy, at_c, f);
 }
 
 }  // namespace kiln::lower

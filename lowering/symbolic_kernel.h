@@ -20,7 +20,10 @@ namespace kiln::lower {
                                            std::span<const int64_t> a, std::span<const int64_t> b,
                                            Kernel &out);
 
-// A graph's dim as a symbol: s<k> where it equals witness k, else the constant.
-[[nodiscard]] ir::SymExpr symbolic_dim(int64_t dim, std::span<const int64_t> witnesses);
+// Whether `symbolic` (of symbolize_kernel) is `at_c`, the kernel scheduled at a third
+// witness set `c`, when its numbers are evaluated there: two sets determine a fit, the third
+// tests it. Returns "" or what differs.
+[[nodiscard]] std::string check_symbolic_kernel(const Kernel &symbolic, const Kernel &at_c,
+                                                std::span<const int64_t> c);
 
 }  // namespace kiln::lower

@@ -2,9 +2,11 @@
 // symbolic guards and their messages; dims that cannot be symbols stay static and say why;
 // a function that branches on a size still gets the right answer at every size.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <thread>
 
 #include "check.h"
@@ -115,7 +117,7 @@ TEST_SUITE("compile") {
     CHECK(log.lines() == std::vector<std::string>{
                              "recompiles: pairs: dynamic shapes: 'x' dim 0, 'x' dim 1 cannot all "
                              "be symbols: tracing with symbolic sizes failed: reshape: cannot "
-                             "reshape [s0,s1] (100340189 elements) into [s0,5013,2] (100330182 "
+                             "reshape [s0,s1] (100460273 elements) into [s0,5019,2] (100450266 "
                              "elements)"});
     Explanation ex = explain(f, randn({9, 16}));
     REQUIRE(ex.entries.size() == 1);
@@ -340,15 +342,46 @@ TEST_SUITE("compile") {
     CHECK(ex.entries[1].guards[1] == "tensor 'w' (arg 1): f32[300,s0] on cpu, contiguous");
   }
 
-  TEST_CASE("dynamic: outputs near the streaming size still generalize (no streaming stores)") {
+  TEST_CASE("dynamic: a symbolic output streams or not by its bytes at each call") {
+    // 8 MiB is where outputs stream (non-temporal stores): the kernel decides at run time,
+    // on either side of it, and at sizes that are not whole vectors or cache lines.
     auto f = compile([](Tensor x) { return exp(x) * 2.0; }, options("f64s", {"x"}, Dynamic::On));
-    for (int64_t n : {1000, 37}) {
+    for (int64_t n : {int64_t{1000}, int64_t{37}, (int64_t{8} << 20) / 8 + 3,
+                      (int64_t{8} << 20) / 8 - 1, int64_t{2}}) {
+      CAPTURE(n);
       Tensor x = randn({n}).to(DType::F64);
       KILN_CHECK_CLOSE(f(x), exp(x) * 2.0, Tolerance{1e-12, 1e-12});
     }
     Explanation ex = explain(f, randn({5}).to(DType::F64));
     REQUIRE(ex.entries.size() == 1);
     CHECK(ex.entries[0].symbols == 1);
+  }
+
+  TEST_CASE("dynamic: a symbolic entry from the disk cache runs at new sizes") {
+    // The artifact holds the symbolic kernel steps (extent and work as polynomials): a new
+    // process's compile() loads it and resizes it like the one that compiled it.
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / fmt::format("kiln_dynamic_cache_{}", getpid());
+    std::filesystem::remove_all(dir);
+    set_cache_dir(dir.string());
+    auto fn = [](Tensor x) { return softmax(x * 2.0, -1); };
+    manual_seed(8);
+    std::string origin;
+    for (int round = 0; round < 2; ++round) {
+      auto f = compile(fn, options("cached_sm", {"x"}, Dynamic::On));
+      for (auto [n, m] : {std::pair<int64_t, int64_t>{3, 7}, {40, 129}}) {
+        Tensor x = randn({n, m});
+        KILN_CHECK_CLOSE(f(x), fn(x), Tolerance{1e-5, 1e-5});
+      }
+      Explanation ex = explain(f, randn({4, 4}));
+      REQUIRE(ex.entries.size() == 1);
+      CHECK(ex.entries[0].symbols == 2);
+      origin = ex.entries[0].origin;
+    }
+    CHECK(origin.starts_with("loaded from the disk cache in "));
+    set_cache_dir("");
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
   }
 
   TEST_CASE("dynamic: threads sharing one dynamic function, each size admitted once") {

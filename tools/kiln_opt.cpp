@@ -205,8 +205,8 @@ std::string read_binary(const std::string &path) {
   return bytes;
 }
 
-// --target and --choices as values; a symbolic graph's choices are a dynamic entry's (no
-// streaming stores: its sizes are witnesses).
+// --target and --choices as values. A symbolic graph compiles here at its witness sizes,
+// which are no sizes it runs at: no streaming stores for them.
 struct Setting {
   kiln::lower::Target target;
   kiln::lower::Choices choices;

@@ -13,8 +13,8 @@ bool is_small(const Graph &g, const Node &n) {
   const Shape &a = g.type(n.operands[0]).shape;
   const Shape &out = g.type(n.result).shape;
   if (a.size() < 2) return false;
-  // Sizes may be dynamic shapes' witnesses (about a million each): a product that overflows
-  // is no small matmul.
+  // Sizes may be dynamic shapes' witnesses (about ten thousand each, several multiplied):
+  // a product that overflows is no small matmul.
   int64_t flops = 0, row_flops = 0;
   if (__builtin_mul_overflow(numel(out), a.back(), &flops)) return false;
   const bool narrow = out.back() <= kNarrowMatmulCols &&

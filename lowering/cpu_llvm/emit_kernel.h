@@ -10,9 +10,10 @@
 
 namespace kiln::lower::cpu {
 
-// Adds `void symbol(ptr args, i64 begin, i64 end)` to `m`; it runs iterations [begin, end)
-// of the kernel's outermost loop over the data pointers args[0..]. A matmul kernel (k.gemm)
-// becomes `void symbol(ptr tile)` instead, a runtime::GemmMicroFn.
+// Adds `void symbol(ptr args, ptr sizes, i64 begin, i64 end)` to `m`; it runs iterations
+// [begin, end) of the kernel's outermost loop over the data pointers args[0..], reading
+// symbolic numbers from the symbols' sizes. A matmul kernel (k.gemm) becomes
+// `void symbol(ptr tile)` instead, a runtime::GemmMicroFn (the tile holds the sizes).
 // `choices` are the kernel's (registers per value, epilogue unrolling).
 llvm::Function *emit_kernel(llvm::Module &m, const lower::Kernel &k, const KernelChoices &choices,
                             const std::string &symbol, const Target &target);

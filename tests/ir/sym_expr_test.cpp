@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "ir/diag.h"
 #include "ir/substitute_sizes.h"
 
@@ -30,6 +32,10 @@ TEST_SUITE("ir") {
     CHECK((s1 - 1).text() == "s1 - 1");
     CHECK((SymExpr(-2) * s2).text() == "-2*s2");
     CHECK(SymExpr(-5).text() == "-5");
+    constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+    CHECK((s0 + kMin).text() == "s0 - 9223372036854775808");
+    CHECK((s0 * kMin).text() == "-9223372036854775808*s0");
+    CHECK_THROWS_AS((void)(s0 * s0 * s0 * s0 * s0 * s0 * s0 * s0 * s0), InternalError);
     CHECK(fmt::format("[{}]", s0 * 4) == "[4*s0]");
     for (const SymExpr &e : {64 * s0 * s1 + 3, s0 * s0 * s1 - 7 * s1 + 1, SymExpr(-2) * s2,
                              SymExpr(0), SymExpr(12), s0 * s1 * s2 * 8})
