@@ -193,6 +193,18 @@ CompiledGraph compile_graph(const ir::Graph &g, const Target &target, const Choi
   return out;
 }
 
+std::vector<Kernel> distinct_kernels(const CompiledGraph &c) {
+  std::vector<Kernel> out(c.artifact.kernels.size());
+  std::vector<bool> seen(out.size(), false);
+  for (size_t i = 0; i < c.kernels.size(); ++i) {
+    const auto &step = std::get<runtime::KernelStep>(c.artifact.plan.steps[c.kernel_steps[i]]);
+    const auto at = static_cast<size_t>(step.code_index);
+    if (!seen[at]) out[at] = c.kernels[i];
+    seen[at] = true;
+  }
+  return out;
+}
+
 std::string versions(BackendKind kind) {
   return fmt::format("kiln {} (sources {}), {}", KILN_VERSION, KILN_SOURCE_HASH,
                      backend(kind).version());

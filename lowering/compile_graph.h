@@ -40,6 +40,10 @@ struct CompiledGraph {
                                           const Choices &choices,
                                           const CompileGraphOptions &options = {});
 
+// Each distinct kernel of a compile once, in the artifact's kernel order (the code index
+// its steps run), as its first step scheduled it: what a backend compiles.
+[[nodiscard]] std::vector<Kernel> distinct_kernels(const CompiledGraph &c);
+
 // The only way a Program gets code: the artifact's backend links its object. Throws
 // kiln::Error for an artifact without code or one whose target this host cannot run.
 [[nodiscard]] std::shared_ptr<const runtime::Program> load(const Artifact &artifact);

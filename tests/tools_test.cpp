@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "check.h"
+#include "lowering/cuda_nvrtc/nvrtc_compile.h"
 
 namespace {
 
@@ -138,8 +139,28 @@ TEST_SUITE("tools") {
     CHECK(dot.find("subgraph cluster_k1") == std::string::npos);
     Result bad = run(kDir + "linear_relu.kir --emit=png");
     CHECK(bad.status == 2);
-    CHECK(bad.output.find("expected --emit=artifact or --emit=dot, got 'png'") !=
+    CHECK(bad.output.find("expected --emit=artifact, dot, cuda or ptx, got 'png'") !=
           std::string::npos);
+  }
+
+  TEST_CASE("kiln-opt --emit=cuda prints the kernels as CUDA C, --emit=ptx NVRTC's PTX") {
+    const std::string graph = kDir + "softmax_rows.kir --passes=decompose,simplify";
+    Result cuda = run(graph + " --emit=cuda");
+    CHECK_MESSAGE(cuda.status == 0, cuda.output);
+    CHECK(cuda.output.find("extern \"C\" __global__ void kiln_") != std::string::npos);
+    CHECK(cuda.output.find("i0 += (long long)gridDim.x * blockDim.x") != std::string::npos);
+    Result ptx = run(graph + " --emit=ptx --target=cuda:sm_80");
+    if (kiln::lower::cuda::nvrtc_available()) {
+      CHECK_MESSAGE(ptx.status == 0, ptx.output);
+      CHECK(ptx.output.find(".target sm_80") != std::string::npos);
+      CHECK(ptx.output.find(".visible .entry kiln_") != std::string::npos);
+    } else {
+      CHECK(ptx.status != 0);
+      CHECK(ptx.output.find("built without the CUDA toolkit") != std::string::npos);
+    }
+    Result gemm = run(kDir + "linear_relu.kir --emit=cuda");
+    CHECK(gemm.status == 2);
+    CHECK(gemm.output.find("is a GEMM (cuBLAS, not yet driven)") != std::string::npos);
   }
 
   TEST_CASE("kiln-opt reports bad IR with its location and exits 3") {

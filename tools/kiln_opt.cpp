@@ -26,6 +26,8 @@
 #include "kiln/kiln.h"
 #include "lowering/artifact.h"
 #include "lowering/compile_graph.h"
+#include "lowering/cuda_nvrtc/emit_cuda.h"
+#include "lowering/cuda_nvrtc/nvrtc_compile.h"
 #include "lowering/fusion.h"
 #include "lowering/fusion_dot.h"
 #include "lowering/kernel_ir.h"
@@ -46,6 +48,8 @@ struct Options {
   bool print = false, run = false, list = false, fuse = false, kernels = false, check = false;
   bool emit_artifact = false;
   bool emit_dot = false;
+  bool emit_cuda = false, emit_ptx = false;
+  std::string cuda_arch = "sm_90";  // --target=cuda:sm_XX
   std::string output, load, target;
   std::string choices;  // Choices text
   uint64_t seed = 0;
@@ -98,21 +102,31 @@ cli::Parser make_parser(Options &o) {
   p.option("--target", "CPU",
            "generate code for this CPU as LLVM names it (x86-64-v3, znver4; default: the\n"
            "host); --check and --run need one this host runs",
-           [&o](std::string_view v) { o.target = v; });
+           [&o](std::string_view v) {
+             if (v.starts_with("cuda:"))
+               o.cuda_arch = v.substr(5);  // the kernels are scheduled for the host as ever
+             else
+               o.target = v;
+           });
   p.option("--choices", "FILE|K=V;...",
            "tuning knobs in Choices' text form: a file, or key=value pairs separated by ';'",
            [&o](std::string_view v) { o.choices = v; });
-  p.option("--emit", "artifact|dot",
+  p.option("--emit", "artifact|dot|cuda|ptx",
            "artifact: compile and write the Artifact to --output; dot: the graph after the\n"
            "passes as Graphviz DOT (to --output, or stdout), each kernel a cluster with\n"
-           "--fuse; render it with `dot -Tsvg`",
+           "--fuse; render it with `dot -Tsvg`; cuda: the kernels as CUDA C; ptx: that\n"
+           "compiled by NVRTC for --target=cuda:sm_XX (default sm_90)",
            [&o](std::string_view v) {
              if (v == "artifact")
                o.emit_artifact = true;
              else if (v == "dot")
                o.emit_dot = true;
+             else if (v == "cuda")
+               o.emit_cuda = true;
+             else if (v == "ptx")
+               o.emit_ptx = true;
              else
-               cli::usage_error("expected --emit=artifact or --emit=dot, got '{}'", v);
+               cli::usage_error("expected --emit=artifact, dot, cuda or ptx, got '{}'", v);
            });
   p.option("--output", "FILE", "where --emit writes", [&o](std::string_view v) { o.output = v; });
   p.option("--load", "FILE",
@@ -323,9 +337,26 @@ int run(const Options &o) {
   }
   // Only what compiles needs the CPU backend: --print, --fuse and --run work in a build
   // without LLVM; --kernels, --check and --emit do not.
-  const Setting s =
-      o.kernels || o.emit_artifact || o.check ? setting(o, is_symbolic(g)) : Setting{};
+  const Setting s = o.kernels || o.emit_artifact || o.check || o.emit_cuda || o.emit_ptx
+                        ? setting(o, is_symbolic(g))
+                        : Setting{};
   if (o.kernels) print_kernels(g, s);
+  if (o.emit_cuda || o.emit_ptx) {
+    const kiln::lower::CompiledGraph c =
+        kiln::lower::compile_graph(g, s.target, s.choices, {.codegen = false});
+    const std::vector<kiln::lower::Kernel> kernels = kiln::lower::distinct_kernels(c);
+    std::vector<std::string> symbols;
+    for (const kiln::lower::ArtifactKernel &k : c.artifact.kernels) symbols.push_back(k.symbol);
+    for (const kiln::lower::Kernel &k : kernels)
+      if (std::string why = kiln::lower::cuda::why_not_emitted(k); !why.empty())
+        cli::usage_error("--emit={}: {}", o.emit_ptx ? "ptx" : "cuda", why);
+    std::string text = kiln::lower::cuda::emit_cuda(kernels, symbols);
+    if (o.emit_ptx) text = kiln::lower::cuda::compile_for_device(text, o.cuda_arch, false).ptx;
+    if (o.output.empty())
+      std::cout << text;
+    else
+      write_file(o.output, text);
+  }
   if (o.emit_artifact) {
     write_file(o.output,
                kiln::lower::serialize(kiln::lower::compile_graph(g, s.target, s.choices).artifact));
@@ -359,7 +390,8 @@ int main(int argc, char **argv) {
   if (!o.load.empty() &&
       (o.check || o.kernels || o.print || o.fuse || o.emit_artifact || o.emit_dot))
     cli::usage_error("--load takes only --run and --seed");
-  if (!o.run && !o.check && !o.kernels && !o.emit_artifact && !o.emit_dot && o.load.empty())
+  if (!o.run && !o.check && !o.kernels && !o.emit_artifact && !o.emit_dot && !o.emit_cuda &&
+      !o.emit_ptx && o.load.empty())
     o.print = true;
   if (kiln::lower::take_trailing_fuse(o.passes)) o.fuse = true;
   return cli::run_main(parser, [&] { return run(o); });
