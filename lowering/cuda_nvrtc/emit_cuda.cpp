@@ -137,11 +137,11 @@ class Emitter {
     if (used == 0) out_ += "  (void)sizes;\n";
     for (size_t a = 0; a < k_.accs.size(); ++a)
       out_ += fmt::format("  {} a{};\n", c_type(k_.accs[a].dtype), a);
-    // A row of scratch: per thread (local memory on a device).
+    // A row of scratch: per thread (local memory on a device); C has no empty arrays.
     for (size_t a = 0; a < k_.args.size(); ++a)
       if (k_.args[a].scratch)
         out_ += fmt::format("  {} kiln_row{}[{}];\n", memory_type(k_.args[a].dtype), a,
-                            k_.args[a].numel.constant());
+                            std::max<int64_t>(1, k_.args[a].numel.constant()));
     block(k_.body, 1);
     out_ += "}\n\n";
   }
