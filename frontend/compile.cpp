@@ -31,6 +31,7 @@
 #include "ir/settings.h"
 #include "ir/substitute_sizes.h"
 #include "ir/trace.h"
+#include "kiln/kiln.h"
 #include "kiln/ops.h"
 #include "lowering/backend.h"
 #include "lowering/compile_graph.h"
@@ -791,7 +792,12 @@ CompiledCore::State::Hit CompiledCore::State::lookup_or_compile(std::span<const 
 
 CompiledCore::CompiledCore(CompileOptions options) : state_(std::make_unique<State>()) {
   if (options.backend == Backend::Cuda)
-    fail("{}: backend cuda is not available: kiln has no CUDA backend yet", options.name);
+    fail(
+        "{}: backend cuda cannot run yet: kiln generates CUDA C for its kernels (tested by "
+        "emulation; kiln-opt --emit=cuda) but has no CUDA runtime; this machine: {}",
+        options.name,
+        kiln::cuda::is_available() ? fmt::format("{} CUDA device(s)", kiln::cuda::device_count())
+                                   : kiln::cuda::why_unavailable());
   if (options.recompile_limit < 0)
     fail("{}: recompile_limit must be non-negative, got {}", options.name, options.recompile_limit);
   // Names become IR value names, which must be unique for the text to parse back.

@@ -206,7 +206,22 @@ TEST_SUITE("compile") {
     CompileOptions cuda = named("gpu", {});
     cuda.backend = Backend::Cuda;
     CHECK(error_message([&] { (void)compile([](Tensor x) { return x; }, cuda); }) ==
-          "gpu: backend cuda is not available: kiln has no CUDA backend yet");
+          "gpu: backend cuda cannot run yet: kiln generates CUDA C for its kernels (tested by "
+          "emulation; kiln-opt --emit=cuda) but has no CUDA runtime; this machine: " +
+              (kiln::cuda::is_available()
+                   ? fmt::format("{} CUDA device(s)", kiln::cuda::device_count())
+                   : kiln::cuda::why_unavailable()));
+    // The driver probe: consistent whichever machine runs this.
+    if (kiln::cuda::is_available()) {
+      CHECK(kiln::cuda::why_unavailable().empty());
+      CHECK(kiln::cuda::device_count() >= 1);
+    } else {
+      CHECK(kiln::cuda::device_count() == 0);
+      const std::string why = kiln::cuda::why_unavailable();
+      CHECK((why.starts_with("no CUDA driver (") || why.starts_with("the CUDA driver") ||
+             why.starts_with("no CUDA device")));
+      MESSAGE("CUDA: " << why);
+    }
   }
 
   TEST_CASE("item() inside a compiled function is a graph break: eager, once, explained") {

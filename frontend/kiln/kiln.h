@@ -32,4 +32,13 @@ void empty_cache();
 // Most bytes the cache keeps from now on (0: none); a lower limit frees blocks now.
 void set_cache_limit(int64_t bytes);
 
+// CUDA: whether this machine has a driver and a device (the driver is loaded at first use,
+// so kiln runs without one). kiln generates CUDA C for its kernels and tests it by
+// emulation (README: CUDA), but runs nothing on a device yet.
+namespace cuda {
+[[nodiscard]] bool is_available();
+[[nodiscard]] std::string why_unavailable();  // "" when available; else in words
+[[nodiscard]] int device_count();
+}  // namespace cuda
+
 }  // namespace kiln
