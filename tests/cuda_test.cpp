@@ -8,10 +8,14 @@
 
 #include "check.h"
 #include "ir/parser.h"
+#include "ir/pipeline.h"
+#include "ir/substitute_sizes.h"
 #include "lowering/compile_graph.h"
 #include "lowering/cuda_nvrtc/emit_cuda.h"
 #include "lowering/cuda_nvrtc/emulate.h"
 #include "lowering/cuda_nvrtc/nvrtc_compile.h"
+#include "runtime/evaluate.h"
+#include "runtime/resize_program.h"
 
 namespace kiln::test {
 namespace {
@@ -139,6 +143,73 @@ TEST_SUITE("lowering") {
         randn({33, 96}), randn({33, 96}), randn({96}), randn({96})));
     CHECK(emitted == 15);
     for (const std::string &s : skipped) MESSAGE(s);
+  }
+
+  TEST_CASE("CUDA C of symbolic kernels reads the call's sizes: emulated at several sizes") {
+    // A softmax and a mean over a [s0, s1] input: row length, strides and the 1/s1 of the
+    // mean are symbolic in the kernels, as a dynamic entry's are.
+    const std::string text =
+        "graph @sym(%x: f32[s0,s1]) -> (f32[s0,s1], f32[s0])\n"
+        "    where [device=cpu] {\n"
+        "  %0: f32[s0,s1] = softmax[dim=1] %x\n"
+        "  %1: f32[s0] = mean[dims=[1]] %x\n"
+        "  return %0, %1\n"
+        "}\n";
+    const std::vector<int64_t> w0 = ir::witness_sizes(2, 0), w1 = ir::witness_sizes(2, 1),
+                               w2 = ir::witness_sizes(2, 2);
+    ir::Graph ga = ir::parse(text, "sym.kir");
+    ir::run_pipeline(ga, ir::default_pipeline());
+    const ir::Graph gb = ir::substitute(ga, {w0, w1}), gc = ir::substitute(ga, {w0, w2});
+    // The mean's count is a constant of each graph: give each its own, as a trace would.
+    auto with_count = [](ir::Graph g, int64_t n) {
+      for (ir::Node &node : g.nodes)
+        if (node.op == OpKind::Full && node.attrs.find("value") != nullptr &&
+            node.attrs.get_double("value") != 0.0 && node.attrs.get_double("value") != 1.0)
+          node.attrs.set("value", static_cast<double>(n));
+      return g;
+    };
+    const lower::Target target = lower::current_target();
+    const lower::CompiledGraph at_a = lower::compile_graph(with_count(ga, w0[1]), target, {},
+                                                           {.codegen = false, .witnesses = w0});
+    const lower::CompiledGraph at_b = lower::compile_graph(with_count(gb, w1[1]), target, {},
+                                                           {.codegen = false, .witnesses = w1});
+    const lower::CompiledGraph at_c = lower::compile_graph(with_count(gc, w2[1]), target, {},
+                                                           {.codegen = false, .witnesses = w2});
+    std::vector<lower::Kernel> symbolic;
+    REQUIRE(lower::symbolize_kernels(at_a, at_b, w0, w1, {}, symbolic) == "");
+    REQUIRE(lower::check_symbolic_kernels(symbolic, at_a, at_c, w0, w2, {}) == "");
+    const lower::CompiledGraph c =
+        lower::compile_graph(with_count(ga, w0[1]), target, {},
+                             {.codegen = false, .witnesses = w0, .symbolic_kernels = symbolic});
+    const std::vector<lower::Kernel> kernels = lower::distinct_kernels(c);
+    bool any_symbolic = false;
+    for (const lower::Kernel &k : kernels) any_symbolic = any_symbolic || k.symbolic();
+    CHECK(any_symbolic);
+    std::vector<std::string> symbols;
+    for (const lower::ArtifactKernel &k : c.artifact.kernels) symbols.push_back(k.symbol);
+    const std::string source = lower::cuda::emit_cuda(kernels, symbols);
+    CHECK(source.find("const long long s1 = sizes[1];") != std::string::npos);
+    if (lower::cuda::nvrtc_available())
+      CHECK(!lower::cuda::compile_for_device(source, "sm_80", false).ptx.empty());
+    const runtime::Program base(c.artifact.plan, lower::cuda::load_emulated(source, symbols));
+    manual_seed(3);
+    for (auto [n, m] : {std::pair<int64_t, int64_t>{3, 7}, {2, 129}, {17, 2}, {5, 1000}}) {
+      CAPTURE(n);
+      CAPTURE(m);
+      const std::vector<int64_t> sizes = {n, m};
+      const auto program = runtime::resize_program(base, {w0, sizes});
+      const Tensor x = randn({n, m}) * 3.0;
+      std::vector<const runtime::Array *> in = {&x.impl()};
+      const std::vector<runtime::Array> got = program->run(in);
+      REQUIRE(got.size() == 2);
+      for (size_t i = 0; i < 2; ++i) {
+        auto impl = std::make_shared<detail::TensorImpl>();
+        static_cast<runtime::Array &>(*impl) = got[i];
+        const Tensor want = i == 0 ? softmax(x, -1) : mean(x, {1});
+        const std::string m2 = compare(Tensor(impl), want, Tolerance{2e-5, 2e-5});
+        CHECK_MESSAGE(m2.empty(), "output ", i, ": ", m2);
+      }
+    }
   }
 }
 
