@@ -49,6 +49,33 @@ __int128 monomial_at(const std::array<uint8_t, kMaxSymbols> &powers,
   return v;
 }
 
+// Monomials of degree 1 to 4 over n symbols (as powers), lowest degree first: the forms a
+// fit tries.
+std::vector<std::array<uint8_t, kMaxSymbols>> monomials_up_to_4(int n) {
+  std::vector<std::array<uint8_t, kMaxSymbols>> out;
+  std::array<uint8_t, kMaxSymbols> powers{};
+  auto walk = [&](auto &self, int from, int left) -> void {
+    if (left == 0) {
+      out.push_back(powers);
+      return;
+    }
+    for (int k = from; k < n; ++k) {
+      ++powers[static_cast<size_t>(k)];
+      self(self, k, left - 1);
+      --powers[static_cast<size_t>(k)];
+    }
+  };
+  for (int d = 1; d <= 4; ++d) walk(walk, 0, d);
+  return out;
+}
+
+SymExpr monomial(const std::array<uint8_t, kMaxSymbols> &powers) {
+  SymExpr m(1);
+  for (size_t k = 0; k < powers.size(); ++k)
+    for (int i = 0; i < powers[k]; ++i) m = m * SymExpr::symbol(static_cast<int>(k));
+  return m;
+}
+
 bool fits_int64(__int128 v) {
   return v >= std::numeric_limits<int64_t>::min() && v <= std::numeric_limits<int64_t>::max();
 }
@@ -229,27 +256,9 @@ SymExpr SymExpr::parse(std::string_view text) {
 std::optional<SymExpr> fit_sym_expr(int64_t at_a, int64_t at_b, std::span<const int64_t> a,
                                     std::span<const int64_t> b) {
   if (at_a == at_b) return SymExpr(at_a);
-  const int n = static_cast<int>(std::min(a.size(), b.size()));
-  // Monomials of degree 1 to 4 over the n symbols, lowest degree first.
-  std::vector<std::array<uint8_t, kMaxSymbols>> monomials;
-  std::array<uint8_t, kMaxSymbols> powers{};
-  auto walk = [&](auto &self, int from, int left) -> void {
-    if (left == 0) {
-      monomials.push_back(powers);
-      return;
-    }
-    for (int k = from; k < n; ++k) {
-      ++powers[static_cast<size_t>(k)];
-      self(self, k, left - 1);
-      --powers[static_cast<size_t>(k)];
-    }
-  };
-  for (int d = 1; d <= 4; ++d) walk(walk, 0, d);
+  const auto monomials = monomials_up_to_4(static_cast<int>(std::min(a.size(), b.size())));
   auto make = [](const std::array<uint8_t, kMaxSymbols> &p, int64_t c, int64_t d) {
-    SymExpr m(c);
-    for (size_t k = 0; k < p.size(); ++k)
-      for (int i = 0; i < p[k]; ++i) m = m * SymExpr::symbol(static_cast<int>(k));
-    return m + SymExpr(d);
+    return SymExpr(c) * monomial(p) + SymExpr(d);
   };
   for (const auto &p : monomials) {  // c * M
     const __int128 ma = monomial_at(p, a), mb = monomial_at(p, b);
@@ -291,21 +300,7 @@ std::optional<SizeConstant> fit_size_constant(double at_a, double at_b, std::spa
   }
   // scale * M or scale / M for a monomial M, the lowest degree that fits. A scale within
   // rounding of a simple fraction is that fraction (2/n, not 1.99999995/n).
-  const int n = static_cast<int>(std::min(a.size(), b.size()));
-  std::vector<std::array<uint8_t, kMaxSymbols>> monomials;
-  std::array<uint8_t, kMaxSymbols> powers{};
-  auto walk = [&](auto &self, int from, int left) -> void {
-    if (left == 0) {
-      monomials.push_back(powers);
-      return;
-    }
-    for (int k = from; k < n; ++k) {
-      ++powers[static_cast<size_t>(k)];
-      self(self, k, left - 1);
-      --powers[static_cast<size_t>(k)];
-    }
-  };
-  for (int d = 1; d <= 4; ++d) walk(walk, 0, d);
+  const auto monomials = monomials_up_to_4(static_cast<int>(std::min(a.size(), b.size())));
   for (const auto &p : monomials) {
     const double ma = static_cast<double>(monomial_at(p, a));
     const double mb = static_cast<double>(monomial_at(p, b));
@@ -319,10 +314,7 @@ std::optional<SizeConstant> fit_size_constant(double at_a, double at_b, std::spa
           sa = std::nearbyint(sa * den) / den;
           break;
         }
-      SymExpr m(1);
-      for (size_t k = 0; k < p.size(); ++k)
-        for (int i = 0; i < p[k]; ++i) m = m * SymExpr::symbol(static_cast<int>(k));
-      return SizeConstant{m, reciprocal, sa};
+      return SizeConstant{monomial(p), reciprocal, sa};
     }
   }
   return std::nullopt;
