@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace kiln::lower {
 namespace {
@@ -124,6 +125,25 @@ std::string print_kernel(const Kernel &k) {
   }
   print_stmts(k, k.body, 1, out);
   return out + "}\n";
+}
+
+double clamp_float_bound(const Attrs &attrs, std::string_view key, DType dtype) {
+  double d = attrs.get_double(key);
+  return dtype == DType::F32 ? static_cast<double>(static_cast<float>(d)) : d;
+}
+
+int64_t clamp_int_bound(const Attrs &attrs, std::string_view key, DType dtype) {
+  const int64_t lo = dtype == DType::I32 ? std::numeric_limits<int32_t>::min()
+                                         : std::numeric_limits<int64_t>::min();
+  const int64_t hi = dtype == DType::I32 ? std::numeric_limits<int32_t>::max()
+                                         : std::numeric_limits<int64_t>::max();
+  const AttrValue *v = attrs.find(key);
+  if (const int64_t *i = std::get_if<int64_t>(v)) return std::clamp(*i, lo, hi);
+  double d = attrs.get_double(key);
+  if (d != d) return 0;
+  if (d <= static_cast<double>(lo)) return lo;
+  if (d >= static_cast<double>(hi)) return hi;
+  return static_cast<int64_t>(d);
 }
 
 bool Kernel::symbolic() const {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ir/attrs.h"
@@ -117,6 +118,12 @@ struct Kernel {
   // Whether any extent, index, size or scalar uses a symbol.
   [[nodiscard]] bool symbolic() const;
 };
+
+// A clamp Op's bound (attrs "min" or "max") as eager reads it, for every backend: a float
+// bound rounded to the dtype (f32 or f64; NaN stays NaN); an integer bound exact and
+// saturating to the dtype, a double one saturating with NaN read as 0.
+[[nodiscard]] double clamp_float_bound(const Attrs &attrs, std::string_view key, DType dtype);
+[[nodiscard]] int64_t clamp_int_bound(const Attrs &attrs, std::string_view key, DType dtype);
 
 // Kernel IR as text, e.g. `vector for i1 in 0..1024 {` / `v3: f32 = exp v2` /
 // `store %y[1024*i0 + i1] = v7`; a parallel loop whose threads start at multiples of N

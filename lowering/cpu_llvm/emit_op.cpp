@@ -58,28 +58,6 @@ Value *truth(llvm::IRBuilder<> &b, Value *x, DType dtype) {
   return emit_convert(b, x, dtype, DType::Bool);
 }
 
-// A float clamp bound as eager reads it (rounded to the dtype).
-double float_bound(const Attrs &attrs, std::string_view key, DType dtype) {
-  double d = attrs.get_double(key);
-  return dtype == DType::F32 ? static_cast<double>(static_cast<float>(d)) : d;
-}
-
-// An integer clamp bound as eager reads it: exact for integer attributes (saturating to the
-// dtype), NaN → 0 and saturating for a double.
-int64_t int_bound(const Attrs &attrs, std::string_view key, DType dtype) {
-  const int64_t lo = dtype == DType::I32 ? std::numeric_limits<int32_t>::min()
-                                         : std::numeric_limits<int64_t>::min();
-  const int64_t hi = dtype == DType::I32 ? std::numeric_limits<int32_t>::max()
-                                         : std::numeric_limits<int64_t>::max();
-  const AttrValue *v = attrs.find(key);
-  if (const int64_t *i = std::get_if<int64_t>(v)) return std::clamp(*i, lo, hi);
-  double d = attrs.get_double(key);
-  if (d != d) return 0;
-  if (d <= static_cast<double>(lo)) return lo;
-  if (d >= static_cast<double>(hi)) return hi;
-  return static_cast<int64_t>(d);
-}
-
 Value *int_constant(llvm::IRBuilder<> &b, llvm::Type *like, int64_t value) {
   Value *c = llvm::ConstantInt::getSigned(like->getScalarType(), value);
   if (auto *vec = llvm::dyn_cast<llvm::FixedVectorType>(like))
@@ -89,12 +67,12 @@ Value *int_constant(llvm::IRBuilder<> &b, llvm::Type *like, int64_t value) {
 
 Value *clamp(llvm::IRBuilder<> &b, Value *x, const Attrs &attrs, DType dtype) {
   const bool f = is_floating(dtype);
-  if (f && ((attrs.has("min") && std::isnan(float_bound(attrs, "min", dtype))) ||
-            (attrs.has("max") && std::isnan(float_bound(attrs, "max", dtype)))))
+  if (f && ((attrs.has("min") && std::isnan(clamp_float_bound(attrs, "min", dtype))) ||
+            (attrs.has("max") && std::isnan(clamp_float_bound(attrs, "max", dtype)))))
     return emit_constant(b, x->getType(), dtype, NAN);  // a NaN bound makes every element NaN
   auto bound = [&](std::string_view key) {
-    return f ? emit_constant(b, x->getType(), dtype, float_bound(attrs, key, dtype))
-             : int_constant(b, x->getType(), int_bound(attrs, key, dtype));
+    return f ? emit_constant(b, x->getType(), dtype, clamp_float_bound(attrs, key, dtype))
+             : int_constant(b, x->getType(), clamp_int_bound(attrs, key, dtype));
   };
   auto less = [&](Value *p, Value *q) { return f ? b.CreateFCmpOLT(p, q) : b.CreateICmpSLT(p, q); };
   Value *r = x;

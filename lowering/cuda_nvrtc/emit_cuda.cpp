@@ -287,23 +287,8 @@ class Emitter {
   // Bounds as eager reads them (lowering/cpu_llvm/emit_op.cpp's clamp).
   static std::string clamp(const std::string &x, const Attrs &attrs, DType dtype) {
     const bool f = is_floating(dtype);
-    auto float_bound = [&](std::string_view key) {
-      const double d = attrs.get_double(key);
-      return dtype == DType::F32 ? static_cast<double>(static_cast<float>(d)) : d;
-    };
-    auto int_bound = [&](std::string_view key) {
-      const int64_t lo = dtype == DType::I32 ? std::numeric_limits<int32_t>::min()
-                                             : std::numeric_limits<int64_t>::min();
-      const int64_t hi = dtype == DType::I32 ? std::numeric_limits<int32_t>::max()
-                                             : std::numeric_limits<int64_t>::max();
-      const AttrValue *v = attrs.find(key);
-      if (const int64_t *i = std::get_if<int64_t>(v)) return std::clamp(*i, lo, hi);
-      const double d = attrs.get_double(key);
-      if (d != d) return int64_t{0};
-      if (d <= static_cast<double>(lo)) return lo;
-      if (d >= static_cast<double>(hi)) return hi;
-      return static_cast<int64_t>(d);
-    };
+    auto float_bound = [&](std::string_view key) { return clamp_float_bound(attrs, key, dtype); };
+    auto int_bound = [&](std::string_view key) { return clamp_int_bound(attrs, key, dtype); };
     if (f && ((attrs.has("min") && std::isnan(float_bound("min"))) ||
               (attrs.has("max") && std::isnan(float_bound("max")))))
       return literal(dtype, NAN);
